@@ -1,0 +1,39 @@
+// Package record defines the unit that flows through a pipeline: an asset's spec with the
+// raw Power BI properties and workspace it came from, and the problems met on the way.
+package record
+
+import (
+	"encoding/json"
+
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// Workspace is what a translator and a sink learn about an asset's workspace.
+type Workspace struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type,omitempty"`
+}
+
+// Record is one asset on its way through the pipeline: its current spec, the raw
+// Power BI properties it was built from, and its workspace.
+type Record struct {
+	Spec      spec.AssetSpec
+	Raw       json.RawMessage
+	Workspace Workspace
+}
+
+// Problem is a per-asset failure that did not stop the sync: a translator error under
+// a skip or keep_default policy, an unresolved dependency, a duplicate key.
+type Problem struct {
+	Stage string        // "build", "translator <name>", "keys", ...
+	Asset spec.Identity // the asset concerned, if any
+	Err   error
+}
+
+func (p Problem) Error() string {
+	if p.Asset.ID == "" {
+		return p.Stage + ": " + p.Err.Error()
+	}
+	return p.Stage + ": " + p.Asset.String() + ": " + p.Err.Error()
+}

@@ -1,0 +1,83 @@
+// Package event defines what pbisync sends to sinks: asset specs upserted and removed,
+// refresh progress, and a summary at the end of a sync. Its JSON form is the JSON Lines
+// output format; the sink protocol carries the same information.
+package event
+
+import (
+	"time"
+
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// Kind says which field of an Event is set.
+type Kind string
+
+// Event kinds.
+const (
+	KindSpec    Kind = "spec"    // an asset spec was built or changed: upsert it
+	KindRemoved Kind = "removed" // an asset of the previous sync is gone
+	KindRefresh Kind = "refresh" // a semantic model refresh changed state
+	KindSummary Kind = "summary" // a sync ended
+)
+
+// Event is one message to a sink. Exactly one of the pointers matches Kind.
+type Event struct {
+	Kind    Kind            `json:"kind"`
+	Spec    *spec.AssetSpec `json:"spec,omitempty"`
+	Removed *Removed        `json:"removed,omitempty"`
+	Refresh *Refresh        `json:"refresh,omitempty"`
+	Summary *Summary        `json:"summary,omitempty"`
+}
+
+// Removed names an asset that was in the pipeline's previous sync and is gone now.
+type Removed struct {
+	Key     spec.Key      `json:"key"`
+	PowerBI spec.Identity `json:"powerbi"`
+}
+
+// RefreshState is the state of a refresh as pbisync reports it.
+type RefreshState string
+
+// Refresh states.
+const (
+	RefreshRequested RefreshState = "requested"
+	RefreshStarted   RefreshState = "started"
+	RefreshCompleted RefreshState = "completed"
+	RefreshFailed    RefreshState = "failed"
+	RefreshCancelled RefreshState = "cancelled"
+	RefreshTimedOut  RefreshState = "timed_out"
+)
+
+// Refresh is a change of state of one semantic model refresh.
+type Refresh struct {
+	RequestID   string         `json:"requestId"`
+	State       RefreshState   `json:"state"`
+	Model       spec.Identity  `json:"model"`
+	Key         spec.Key       `json:"key,omitempty"`
+	RefreshType string         `json:"refreshType,omitempty"` // Full, DataOnly, ...
+	Enhanced    bool           `json:"enhanced,omitempty"`
+	RequestedAt time.Time      `json:"requestedAt,omitzero"`
+	StartedAt   time.Time      `json:"startedAt,omitzero"`
+	EndedAt     time.Time      `json:"endedAt,omitzero"`
+	Error       string         `json:"error,omitempty"`
+	Tables      []TableRefresh `json:"tables,omitempty"`
+}
+
+// TableRefresh is the outcome of one table or partition in an enhanced refresh.
+type TableRefresh struct {
+	Table     string `json:"table"`
+	Partition string `json:"partition,omitempty"`
+	Status    string `json:"status"`
+}
+
+// Summary closes a sync.
+type Summary struct {
+	StartedAt  time.Time        `json:"startedAt"`
+	EndedAt    time.Time        `json:"endedAt"`
+	Workspaces int              `json:"workspaces"`
+	Assets     map[string]int   `json:"assets"` // by content type, after translators
+	Dropped    int              `json:"dropped"`
+	Removed    int              `json:"removed"`
+	Problems   []string         `json:"problems,omitempty"`
+	Requests   map[string]int64 `json:"requests,omitempty"` // API requests per endpoint
+}
