@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pbisync/pbisync/core/engine"
+	"github.com/pbisync/pbisync/core/pipeline"
+)
+
+func runCommand() *command {
+	return &command{
+		name:    "run",
+		summary: "Run the whole pipeline: sync the assets, then the refreshes it configures.",
+		usage:   "[-f pipeline.yaml]",
+		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			file := fs.String("f", pipeline.DefaultFile, "pipeline file")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments: %s", strings.Join(args, " "))
+				}
+				return runPipeline(ctx, g, *file, true)
+			}
+		},
+	}
+}
+
+func syncCommand() *command {
+	return &command{
+		name: "sync",
+		summary: "Sync assets: snapshot the sources, build specs, run translators, write outputs.\n" +
+			"With --snapshot FILE it needs no pipeline: it turns a snapshot or raw scanResult file\n" +
+			"into specs in JSON Lines (standard output, or --out FILE).",
+		usage: "[-f pipeline.yaml] | --snapshot FILE [--out FILE]",
+		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			file := fs.String("f", pipeline.DefaultFile, "pipeline file")
+			snap := fs.String("snapshot", "", "snapshot or raw scanResult file to turn into specs, without a pipeline")
+			out := fs.String("out", "-", "with --snapshot: JSON Lines output file ('-' for standard output)")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments: %s", strings.Join(args, " "))
+				}
+				if *snap != "" {
+					return syncSnapshotFile(ctx, g, *snap, *out)
+				}
+				return runPipeline(ctx, g, *file, false)
+			}
+		},
+	}
+}
+
+// syncSnapshotFile runs a built-in pipeline: one snapshot source, one JSON Lines output.
+func syncSnapshotFile(ctx context.Context, g *globals, snap, out string) error {
+	doc := fmt.Sprintf("version: 1\nname: snapshot\nsources:\n  - snapshot: %q\noutputs:\n  - name: specs\n    jsonl: {path: %q}\n", snap, out)
+	p, err := pipeline.Parse("(--snapshot)", []byte(doc))
+	if err != nil {
+		return err
+	}
+	p.StateDir = "" // an ad hoc sync has no previous sync to compare with
+	return execute(ctx, g, p, false)
+}
+
+func runPipeline(ctx context.Context, g *globals, file string, withRefresh bool) error {
+	p, err := pipeline.Load(file)
+	if err != nil {
+		return err
+	}
+	return execute(ctx, g, p, withRefresh)
+}
+
+func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh bool) error {
+	prog := newProgress(g)
+	eng, err := engine.FromPipeline(ctx, p, engine.SetupOptions{
+		Logger:   g.logger,
+		Stdout:   g.stdout,
+		Progress: prog.update,
+	})
+	if err != nil {
+		return err
+	}
+	res, err := eng.Sync(ctx)
+	prog.done()
+	if res != nil {
+		report(g, eng, res)
+	}
+	if err != nil {
+		return err
+	}
+	if withRefresh {
+		if err := runConfiguredRefreshes(ctx, g, p, eng); err != nil {
+			return err
+		}
+	}
+	if n := len(res.Problems); n > 0 {
+		return &problemsError{n}
+	}
+	return nil
+}
+
+// report tells the user what the sync did and where its output went.
+func report(g *globals, eng *engine.Engine, res *engine.Result) {
+	s := res.Summary
+	types := make([]string, 0, len(s.Assets))
+	total := 0
+	for t, n := range s.Assets {
+		types = append(types, fmt.Sprintf("%d %s", n, t))
+		total += n
+	}
+	sort.Strings(types)
+	g.logger.Info("sync finished",
+		"workspaces", s.Workspaces, "assets", total, "by_type", strings.Join(types, ", "),
+		"dropped", s.Dropped, "removed", s.Removed, "problems", len(res.Problems),
+		"duration", s.EndedAt.Sub(s.StartedAt).Round(time.Millisecond))
+	if len(s.Requests) > 0 {
+		eps := make([]string, 0, len(s.Requests))
+		var n int64
+		for ep, c := range s.Requests {
+			eps = append(eps, fmt.Sprintf("%s=%d", ep, c))
+			n += c
+		}
+		sort.Strings(eps)
+		g.logger.Info("api requests", "total", n, "by_endpoint", strings.Join(eps, " "))
+	}
+	for _, sr := range res.Sinks {
+		where := eng.OutputLocation(sr.Name)
+		if sr.Err != nil {
+			g.logger.Error("output failed", "output", sr.Name, "to", where, "events", sr.Events, "error", sr.Err)
+			continue
+		}
+		g.logger.Info("output written", "output", sr.Name, "to", where, "events", sr.Events)
+	}
+}

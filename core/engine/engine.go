@@ -1,0 +1,314 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// Source yields a tenant (or part of one) as a stream of snapshots, one per batch of
+// workspaces. emit may be called from several goroutines; it is safe for that.
+type Source interface {
+	Name() string
+	Snapshots(ctx context.Context, emit func(*snapshot.Snapshot) error) error
+}
+
+// RequestCounter is implemented by sources that call an API and count the requests.
+type RequestCounter interface {
+	Requests() map[string]int64
+}
+
+// Builder turns snapshot batches into default records. Add may hold records back until
+// a later batch resolves their deps; Flush returns whatever is left at the end.
+type Builder interface {
+	Add(s *snapshot.Snapshot) ([]record.Record, []record.Problem)
+	Flush() ([]record.Record, []record.Problem)
+}
+
+// KeyChecker is told every spec that leaves the translators and reports a problem when a
+// key is already held by another asset.
+type KeyChecker interface {
+	Check(s *spec.AssetSpec) *record.Problem
+}
+
+// StateStore remembers which assets a pipeline's previous sync produced, so that the
+// assets that have gone since can be reported to sinks.
+type StateStore interface {
+	PreviousAssets(ctx context.Context, pipeline string) (map[spec.Identity]spec.Key, error)
+	SaveAssets(ctx context.Context, pipeline string, assets map[spec.Identity]spec.Key) error
+}
+
+// Progress is the state of a running sync, for a progress display.
+type Progress struct {
+	Workspaces int
+	Assets     int
+	Batches    int
+}
+
+// Engine runs a sync: sources -> builder -> translators -> key check -> sinks.
+type Engine struct {
+	Pipeline    string // the pipeline's name, for the state store
+	Sources     []Source
+	NewBuilder  func() Builder
+	Keys        KeyChecker // optional
+	Translators []Translator
+	Sinks       []Sink
+	State       StateStore // optional: without it no removed events are sent
+	Logger      *slog.Logger
+	// Progress, if set, is called after every batch.
+	Progress func(Progress)
+	// SinkBatch is the number of events handed to a sink in one Write (default 500).
+	SinkBatch int
+	// Now returns the current time (default time.Now); tests pin it.
+	Now func() time.Time
+
+	setup *setup // what FromPipeline started, if it built this engine
+}
+
+// SinkResult says what one sink received.
+type SinkResult struct {
+	Name   string
+	Events int
+	Err    error
+}
+
+// Result is the outcome of a sync.
+type Result struct {
+	Summary  event.Summary
+	Problems []record.Problem
+	Sinks    []SinkResult
+}
+
+// Sync runs the pipeline once. It returns an error when the sync could not complete;
+// per-asset problems are in the result and do not stop it.
+func (e *Engine) Sync(ctx context.Context) (*Result, error) {
+	log := e.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := e.Now
+	if now == nil {
+		now = time.Now
+	}
+	batchSize := e.SinkBatch
+	if batchSize <= 0 {
+		batchSize = 500
+	}
+	r := &run{e: e, log: log, batch: batchSize, seen: map[spec.Identity]spec.Key{}}
+	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
+	r.sinks = make([]SinkResult, len(e.Sinks))
+	for i, s := range e.Sinks {
+		r.sinks[i].Name = s.Name()
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	builder := e.NewBuilder()
+	srcErr := r.pull(ctx, builder)
+	if srcErr == nil {
+		recs, probs := builder.Flush()
+		r.problems(probs)
+		srcErr = r.process(ctx, recs)
+	}
+	if srcErr == nil && e.State != nil {
+		srcErr = r.removals(ctx)
+	}
+	for _, s := range e.Sources {
+		if rc, ok := s.(RequestCounter); ok {
+			if r.res.Summary.Requests == nil {
+				r.res.Summary.Requests = map[string]int64{}
+			}
+			for k, v := range rc.Requests() {
+				r.res.Summary.Requests[k] += v
+			}
+		}
+	}
+	r.res.Summary.EndedAt = now().UTC()
+	for _, p := range r.res.Problems {
+		r.res.Summary.Problems = append(r.res.Summary.Problems, p.Error())
+	}
+	if srcErr == nil {
+		sum := r.res.Summary
+		srcErr = r.write(ctx, []event.Event{{Kind: event.KindSummary, Summary: &sum}})
+	}
+	// Close every sink on every path, so buffered output is flushed and plugins stop.
+	// A sink that can abort (a file written beside its final name) does so when the
+	// sync failed, leaving the previous output in place.
+	closeCtx := context.WithoutCancel(ctx)
+	for i, s := range e.Sinks {
+		if a, ok := s.(interface{ Abort() }); ok && srcErr != nil {
+			a.Abort()
+			continue
+		}
+		if err := s.Close(closeCtx); err != nil && r.sinks[i].Err == nil {
+			r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
+		}
+	}
+	r.res.Sinks = r.sinks
+	if srcErr != nil {
+		return &r.res, srcErr
+	}
+	var errs []error
+	for _, s := range r.sinks {
+		if s.Err != nil {
+			errs = append(errs, s.Err)
+		}
+	}
+	return &r.res, errors.Join(errs...)
+}
+
+type run struct {
+	e     *Engine
+	log   *slog.Logger
+	batch int
+	res   Result
+	sinks []SinkResult
+	seen  map[spec.Identity]spec.Key // every asset sent this sync, for removals
+	// batches counts the snapshot batches pulled so far.
+	batches int
+}
+
+// pull streams every source's snapshots into the builder and the rest of the pipeline.
+// Sources run one after another; a source's own concurrency (parallel scans) feeds a
+// channel so that building and translating overlap with fetching.
+func (r *run) pull(ctx context.Context, b Builder) error {
+	for _, src := range r.e.Sources {
+		ch := make(chan *snapshot.Snapshot, 1)
+		errc := make(chan error, 1)
+		srcCtx, cancel := context.WithCancel(ctx)
+		go func() {
+			defer close(ch)
+			errc <- src.Snapshots(srcCtx, func(s *snapshot.Snapshot) error {
+				select {
+				case ch <- s:
+					return nil
+				case <-srcCtx.Done():
+					return srcCtx.Err()
+				}
+			})
+		}()
+		var procErr error
+		for s := range ch {
+			if procErr != nil {
+				continue // drain so the source can finish
+			}
+			r.batches++
+			recs, probs := b.Add(s)
+			r.problems(probs)
+			r.res.Summary.Workspaces += len(s.Workspaces)
+			if procErr = r.process(ctx, recs); procErr != nil {
+				cancel()
+			}
+			if r.e.Progress != nil {
+				r.e.Progress(Progress{Workspaces: r.res.Summary.Workspaces, Assets: len(r.seen), Batches: r.batches})
+			}
+		}
+		err := <-errc
+		cancel()
+		if procErr != nil {
+			return procErr
+		}
+		if err != nil {
+			return fmt.Errorf("source %s: %w", src.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (r *run) problems(ps []record.Problem) {
+	for _, p := range ps {
+		r.log.Warn("problem", "stage", p.Stage, "asset", p.Asset.String(), "error", p.Err)
+	}
+	r.res.Problems = append(r.res.Problems, ps...)
+}
+
+// process runs records through the translators and the key check and sends them on.
+func (r *run) process(ctx context.Context, recs []record.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	in := len(recs)
+	for _, t := range r.e.Translators {
+		out, probs, err := t.Translate(ctx, recs)
+		r.problems(probs)
+		if err != nil {
+			return fmt.Errorf("translator %s: %w", t.Name(), err)
+		}
+		recs = out
+	}
+	r.res.Summary.Dropped += in - len(recs)
+	events := make([]event.Event, 0, len(recs))
+	for i := range recs {
+		s := &recs[i].Spec
+		if err := s.Validate(); err != nil {
+			r.problems([]record.Problem{{Stage: "spec", Asset: s.PowerBI, Err: err}})
+			continue
+		}
+		if r.e.Keys != nil {
+			if p := r.e.Keys.Check(s); p != nil {
+				r.problems([]record.Problem{*p})
+			}
+		}
+		r.seen[s.PowerBI] = s.Key
+		r.res.Summary.Assets[string(s.PowerBI.Type)]++
+		events = append(events, event.Event{Kind: event.KindSpec, Spec: s})
+	}
+	return r.write(ctx, events)
+}
+
+// removals sends a removed event for every asset of the previous sync that this one did
+// not produce, then saves this sync's assets. It only runs after a complete sync: a
+// partial one would report everything it missed as removed.
+func (r *run) removals(ctx context.Context) error {
+	prev, err := r.e.State.PreviousAssets(ctx, r.e.Pipeline)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	var events []event.Event
+	for id, key := range prev {
+		if _, ok := r.seen[id]; !ok {
+			events = append(events, event.Event{Kind: event.KindRemoved, Removed: &event.Removed{Key: key, PowerBI: id}})
+		}
+	}
+	r.res.Summary.Removed = len(events)
+	if err := r.write(ctx, events); err != nil {
+		return err
+	}
+	return r.e.State.SaveAssets(ctx, r.e.Pipeline, maps.Clone(r.seen))
+}
+
+// write hands events to every sink in batches, the sinks in parallel. A failing sink is
+// recorded and skipped from then on; the others go on.
+func (r *run) write(ctx context.Context, events []event.Event) error {
+	for start := 0; start < len(events); start += r.batch {
+		chunk := events[start:min(start+r.batch, len(events))]
+		var wg sync.WaitGroup
+		for i, s := range r.e.Sinks {
+			if r.sinks[i].Err != nil {
+				continue
+			}
+			wg.Go(func() {
+				if err := s.Write(ctx, chunk); err != nil {
+					r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
+					r.log.Error("sink failed", "sink", s.Name(), "error", err)
+					return
+				}
+				r.sinks[i].Events += len(chunk)
+			})
+		}
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,278 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/output"
+	"github.com/pbisync/pbisync/core/pipeline"
+	"github.com/pbisync/pbisync/core/snapshot"
+)
+
+// SetupOptions are what the CLI hands to FromPipeline besides the pipeline itself.
+type SetupOptions struct {
+	Logger   *slog.Logger
+	Stdout   io.Writer // where "-" outputs write
+	Progress func(Progress)
+	// CacheDir holds compiled translators; empty means the user cache directory.
+	CacheDir string
+}
+
+// setup collects what FromPipeline starts, so it can all be stopped on error.
+type setup struct {
+	p       *pipeline.Pipeline
+	opts    SetupOptions
+	dir     string // the pipeline file's directory: relative paths start there
+	closers []func()
+	where   map[string]string // output name -> location, for the report
+	dryRun  bool
+}
+
+// resolve makes a path from the pipeline relative to the pipeline file's directory.
+func (s *setup) resolve(path string) string {
+	if path == "" || path == "-" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(s.dir, path)
+}
+
+func (s *setup) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+func newSetup(p *pipeline.Pipeline, opts SetupOptions) *setup {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	dir := "."
+	if p.File != "" && p.File[0] != '(' {
+		dir = filepath.Dir(p.File)
+	}
+	return &setup{p: p, opts: opts, dir: dir, where: map[string]string{}}
+}
+
+// FromPipeline builds an engine for a pipeline: it decodes and checks every section and
+// starts what the sources and outputs need (an in-process emulator, sink plugins).
+// Engine.Close stops them; Sync closes the outputs itself.
+func FromPipeline(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions) (*Engine, error) {
+	s := newSetup(p, opts)
+	e, err := s.build(ctx)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Validate decodes and checks every section of a pipeline without starting anything.
+func Validate(ctx context.Context, p *pipeline.Pipeline) error {
+	s := newSetup(p, SetupOptions{})
+	s.dryRun = true
+	defer s.close()
+	_, err := s.build(ctx)
+	return err
+}
+
+func (s *setup) build(ctx context.Context) (*Engine, error) {
+	e := &Engine{
+		Pipeline:   s.p.Name,
+		Logger:     s.opts.Logger,
+		Progress:   s.opts.Progress,
+		NewBuilder: s.newBuilder,
+		setup:      s,
+	}
+	for _, src := range s.p.Sources {
+		source, err := s.source(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		e.Sources = append(e.Sources, source)
+	}
+	if len(s.p.Outputs) == 0 {
+		return nil, &config.Error{Pos: config.Pos{File: s.p.File}, Msg: "outputs: at least one output is needed"}
+	}
+	names := map[string]bool{}
+	for i, n := range s.p.Outputs {
+		sink, name, err := s.output(ctx, n, i)
+		if err != nil {
+			return nil, err
+		}
+		if names[name] {
+			return nil, config.Errorf(n, "output name %q is used twice", name)
+		}
+		names[name] = true
+		if sink != nil {
+			e.Sinks = append(e.Sinks, sink)
+		}
+	}
+	return e, nil
+}
+
+// source builds one source of the pipeline.
+func (s *setup) source(ctx context.Context, src pipeline.Source) (Source, error) {
+	switch src.Kind() {
+	case "snapshot":
+		path := s.resolve(src.Snapshot)
+		if _, err := os.Stat(path); err != nil {
+			return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: snapshot file: %v", src.Name, err)}
+		}
+		return &fileSource{name: src.Name, path: path}, nil
+	}
+	return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %s sources are not available in this build", src.Name, src.Kind())}
+}
+
+func (s *setup) output(_ context.Context, n config.Node, i int) (Sink, string, error) {
+	name := ""
+	if c := n.Child("name"); c.Node != nil {
+		name = c.Value
+	}
+	if name == "" {
+		name = fmt.Sprintf("output%d", i+1)
+	}
+	jn := n.Child("jsonl")
+	if jn.Node == nil {
+		return nil, name, config.Errorf(n, "output %q: needs a kind (jsonl)", name)
+	}
+	var entry struct {
+		Name  string `yaml:"name"`
+		JSONL any    `yaml:"jsonl"`
+	}
+	if err := config.Decode(n, &entry); err != nil {
+		return nil, name, err
+	}
+	var cfg output.JSONLConfig
+	if err := config.Decode(jn, &cfg); err != nil {
+		return nil, name, err
+	}
+	if err := cfg.Validate(jn); err != nil {
+		return nil, name, err
+	}
+	cfg.Path = s.resolve(cfg.Path)
+	if s.dryRun {
+		return nil, name, nil
+	}
+	j, err := output.NewJSONL(name, cfg, s.opts.Stdout)
+	if err != nil {
+		return nil, name, err
+	}
+	s.where[name] = j.Path()
+	return j, name, nil
+}
+
+// OutputLocation says where an output writes, for the report at the end of a sync.
+func (e *Engine) OutputLocation(name string) string {
+	if e.setup == nil {
+		return ""
+	}
+	if w, ok := e.setup.where[name]; ok {
+		if w == "-" {
+			return "standard output"
+		}
+		return w
+	}
+	return name
+}
+
+// Close stops what FromPipeline started (emulators, plugins). It is safe to call twice.
+func (e *Engine) Close() {
+	if e.setup != nil {
+		e.setup.close()
+	}
+}
+
+// SaveSnapshot pulls the pipeline's sources (or the one named) and writes them as one
+// snapshot file. It returns the number of workspaces written.
+func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, sourceName, out string) (int, error) {
+	s := newSetup(p, opts)
+	defer s.close()
+	var sources []Source
+	for _, src := range p.Sources {
+		if sourceName != "" && src.Name != sourceName {
+			continue
+		}
+		source, err := s.source(ctx, src)
+		if err != nil {
+			return 0, err
+		}
+		sources = append(sources, source)
+	}
+	if len(sources) == 0 {
+		return 0, fmt.Errorf("%s: no source named %q", p.File, sourceName)
+	}
+	var w io.Writer = opts.Stdout
+	var f *os.File
+	if out != "-" {
+		var err error
+		if f, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*"); err != nil {
+			return 0, err
+		}
+		defer func() {
+			if f != nil {
+				f.Close()
+				os.Remove(f.Name())
+			}
+		}()
+		w = f
+	}
+	kind := "file"
+	if len(sources) == 1 {
+		kind = sources[0].Name()
+	}
+	sw := snapshot.NewWriter(w, kind, time.Now())
+	batches := 0
+	for _, src := range sources {
+		err := src.Snapshots(ctx, func(batch *snapshot.Snapshot) error {
+			if err := sw.Add(batch); err != nil {
+				return err
+			}
+			batches++
+			if opts.Progress != nil {
+				opts.Progress(Progress{Workspaces: sw.Workspaces(), Batches: batches})
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("source %s: %w", src.Name(), err)
+		}
+	}
+	if err := sw.Close(); err != nil {
+		return 0, err
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return 0, err
+		}
+		if err := os.Rename(f.Name(), out); err != nil {
+			return 0, err
+		}
+		f = nil
+	}
+	return sw.Workspaces(), nil
+}
+
+// fileSource reads a snapshot or raw scanResult file.
+type fileSource struct {
+	name, path string
+}
+
+func (f *fileSource) Name() string { return f.name }
+
+func (f *fileSource) Snapshots(ctx context.Context, emit func(*snapshot.Snapshot) error) error {
+	s, err := snapshot.Load(f.path)
+	if err != nil {
+		return err
+	}
+	return emit(s)
+}
