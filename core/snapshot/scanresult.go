@@ -1,0 +1,163 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+type wireWorkspace struct {
+	ID                    string            `json:"id"`
+	Name                  string            `json:"name"`
+	Description           string            `json:"description"`
+	Type                  string            `json:"type"`
+	State                 string            `json:"state"`
+	IsOnDedicatedCapacity bool              `json:"isOnDedicatedCapacity"`
+	CapacityID            string            `json:"capacityId"`
+	Reports               []json.RawMessage `json:"reports"`
+	Dashboards            []json.RawMessage `json:"dashboards"`
+	Datasets              []json.RawMessage `json:"datasets"`
+	Dataflows             []json.RawMessage `json:"dataflows"`
+}
+
+type wireScanResult struct {
+	Workspaces          []wireWorkspace   `json:"workspaces"`
+	DatasourceInstances []json.RawMessage `json:"datasourceInstances"`
+	// Misconfigured instances are still data sources the items use.
+	MisconfiguredDatasourceInstances []json.RawMessage `json:"misconfiguredDatasourceInstances"`
+}
+
+// DecodeScanResult decodes a raw admin/workspaces/scanResult document into a Snapshot.
+// Data source instances join to models and dataflows through their datasourceUsages.
+// When single items are malformed it returns the snapshot without them and an error
+// naming each (workspace, item, offset inside the item); a document that is not a
+// scanResult at all gives a nil snapshot.
+func DecodeScanResult(r io.Reader) (*Snapshot, error) {
+	var w wireScanResult
+	if err := json.NewDecoder(r).Decode(&w); err != nil {
+		return nil, fmt.Errorf("scanResult: %w", describeJSONError(err))
+	}
+	return fromScanResult(&w)
+}
+
+func fromScanResult(w *wireScanResult) (*Snapshot, error) {
+	s := &Snapshot{Version: Version, Source: "scanResult", Workspaces: make([]Workspace, 0, len(w.Workspaces))}
+	var errs []error
+	for _, ww := range w.Workspaces {
+		ws, werrs := decodeWorkspace(ww)
+		s.Workspaces = append(s.Workspaces, ws)
+		errs = append(errs, werrs...)
+	}
+	s.DataSources = make([]DataSource, 0, len(w.DatasourceInstances))
+	seen := map[string]bool{}
+	for _, list := range [][]json.RawMessage{w.DatasourceInstances, w.MisconfiguredDatasourceInstances} {
+		for i, raw := range list {
+			ds, err := DecodeDataSource(raw)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("datasourceInstances[%d]: %w", i, describeJSONError(err)))
+				continue
+			}
+			if seen[ds.ID] {
+				continue
+			}
+			seen[ds.ID] = true
+			s.DataSources = append(s.DataSources, ds)
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
+func decodeWorkspace(ww wireWorkspace) (Workspace, []error) {
+	ws := Workspace{
+		ID: ww.ID, Name: ww.Name, Description: ww.Description, Type: ww.Type, State: ww.State,
+		IsOnDedicatedCapacity: ww.IsOnDedicatedCapacity, CapacityID: ww.CapacityID,
+		SemanticModels: make([]SemanticModel, 0, len(ww.Datasets)),
+		Reports:        make([]Report, 0, len(ww.Reports)),
+		Dashboards:     make([]Dashboard, 0, len(ww.Dashboards)),
+		Dataflows:      make([]Dataflow, 0, len(ww.Dataflows)),
+	}
+	var errs []error
+	fail := func(kind string, i int, raw json.RawMessage, err error) {
+		errs = append(errs, fmt.Errorf("workspace %s (%s): %s[%d]%s: %w",
+			quoteName(ww.Name), ww.ID, kind, i, itemID(raw), describeJSONError(err)))
+	}
+	for i, raw := range ww.Datasets {
+		m, err := decodeDataset(raw)
+		if err != nil {
+			fail("datasets", i, raw, err)
+			continue
+		}
+		ws.SemanticModels = append(ws.SemanticModels, m)
+	}
+	for i, raw := range ww.Reports {
+		r, err := decodeReport(raw)
+		if err != nil {
+			fail("reports", i, raw, err)
+			continue
+		}
+		ws.Reports = append(ws.Reports, r)
+	}
+	for i, raw := range ww.Dashboards {
+		d, err := decodeDashboard(raw)
+		if err != nil {
+			fail("dashboards", i, raw, err)
+			continue
+		}
+		ws.Dashboards = append(ws.Dashboards, d)
+	}
+	for i, raw := range ww.Dataflows {
+		d, err := decodeDataflow(raw)
+		if err != nil {
+			fail("dataflows", i, raw, err)
+			continue
+		}
+		ws.Dataflows = append(ws.Dataflows, d)
+	}
+	return ws, errs
+}
+
+func quoteName(s string) string { return fmt.Sprintf("%q", s) }
+
+// itemID names an item by whatever id or name can still be read from its JSON.
+func itemID(raw json.RawMessage) string {
+	var probe struct {
+		ID          string `json:"id"`
+		ObjectID    string `json:"objectId"`
+		Name        string `json:"name"`
+		DisplayName string `json:"displayName"`
+	}
+	_ = json.Unmarshal(raw, &probe) // best effort: a partly decoded probe still helps
+	name := probe.Name
+	if name == "" {
+		name = probe.DisplayName
+	}
+	id := probe.ID
+	if id == "" {
+		id = probe.ObjectID
+	}
+	switch {
+	case name != "" && id != "":
+		return fmt.Sprintf(" %q (%s)", name, id)
+	case id != "":
+		return " " + id
+	case name != "":
+		return fmt.Sprintf(" %q", name)
+	}
+	return ""
+}
+
+// describeJSONError adds the offset encoding/json knows to its error.
+func describeJSONError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("at offset %d: %w", se.Offset, err)
+	case errors.As(err, &te):
+		return fmt.Errorf("at offset %d: %w", te.Offset, err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Errorf("truncated JSON: %w", err)
+	}
+	return err
+}
