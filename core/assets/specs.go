@@ -1,0 +1,414 @@
+package assets
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// Metadata and tag names. The dagster-powerbi ones are exactly those dagster-powerbi
+// emits; pbisync's own live beside them under "powerbi/".
+const (
+	MetaWebURL       = "dagster-powerbi/web_url"
+	MetaName         = "dagster-powerbi/name"
+	MetaID           = "dagster-powerbi/id"
+	MetaTableName    = "dagster/table_name"
+	MetaColumnSchema = "dagster/column_schema"
+	TagAssetType     = "dagster-powerbi/asset_type"
+
+	// NamespacePowerBI prefixes pbisync's additional metadata.
+	NamespacePowerBI = "powerbi/"
+)
+
+// Kind names. dagster-powerbi writes the semantic model kind with a space.
+const (
+	KindPowerBI       = "powerbi"
+	KindDashboard     = "dashboard"
+	KindReport        = "report"
+	KindSemanticModel = "semantic model"
+)
+
+// refKind says what a dependency points at.
+type refKind uint8
+
+const (
+	refFixed refKind = iota // a key known up front (warehouse table)
+	refDataSource
+	refModel
+	refReport
+)
+
+func (k refKind) String() string {
+	switch k {
+	case refDataSource:
+		return "data source"
+	case refModel:
+		return "semantic model"
+	case refReport:
+		return "report"
+	}
+	return "table"
+}
+
+// ref is one dependency of an asset, in the order dagster-powerbi lists them.
+type ref struct {
+	kind refKind
+	id   string
+	key  spec.Key // for refFixed
+	note string   // where the reference comes from, for problems
+}
+
+// built is one asset spec whose deps are still refs.
+type built struct {
+	rec  record.Record
+	refs []ref
+}
+
+// meta collects metadata entries, leaving out empty optional values.
+type meta map[string]spec.Metadata
+
+func (m meta) text(name, v string) {
+	if v != "" {
+		m[name] = spec.Text(v)
+	}
+}
+
+func (m meta) jsonList(name string, v []string) {
+	if len(v) > 0 {
+		m[name] = spec.JSON(v)
+	}
+}
+
+func recordWorkspace(ws *snapshot.Workspace) record.Workspace {
+	return record.Workspace{ID: ws.ID, Name: ws.Name, Type: ws.Type}
+}
+
+func identity(t spec.ContentType, id, name string, ws record.Workspace) spec.Identity {
+	return spec.Identity{Type: t, ID: id, Name: name, WorkspaceID: ws.ID, WorkspaceName: ws.Name}
+}
+
+// rawOf returns the API object an item came from, or the item itself in JSON when
+// the snapshot kept no raw object.
+func rawOf(raw json.RawMessage, item any) (json.RawMessage, error) {
+	if len(raw) > 0 {
+		return raw, nil
+	}
+	b, err := json.Marshal(item)
+	if err != nil {
+		return nil, fmt.Errorf("encoding raw properties: %w", err)
+	}
+	return b, nil
+}
+
+func (b *Builder) webURL(given, wsID, kind, id string) string {
+	if given != "" {
+		return given
+	}
+	return b.portal + "/groups/" + wsID + "/" + kind + "/" + id
+}
+
+// nameKey returns [prefix, Clean(name)], or the cleaned id when the name is empty,
+// with a problem saying so.
+func nameKey(prefix, name, id string, who spec.Identity) (spec.Key, *record.Problem) {
+	if c := Clean(name); c != "" {
+		return spec.Key{prefix, c}, nil
+	}
+	return spec.Key{prefix, Clean(id)}, &record.Problem{Stage: "build", Asset: who,
+		Err: fmt.Errorf("name is empty; the key uses the id")}
+}
+
+func commonMeta(m meta, id string, ws record.Workspace) {
+	m.text(NamespacePowerBI+"id", id)
+	m.text(NamespacePowerBI+"workspace_id", ws.ID)
+	m.text(NamespacePowerBI+"workspace_name", ws.Name)
+}
+
+func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (built, []record.Problem) {
+	var problems []record.Problem
+	w := recordWorkspace(ws)
+	who := identity(spec.Dashboard, d.ID, d.DisplayName, w)
+	key, p := nameKey("dashboard", CutFileSuffix(d.DisplayName), d.ID, who)
+	if p != nil {
+		problems = append(problems, *p)
+	}
+	m := meta{
+		MetaWebURL: spec.URL(b.webURL(d.WebURL, ws.ID, "dashboards", d.ID)),
+		MetaName:   spec.Text(d.DisplayName),
+	}
+	commonMeta(m, d.ID, w)
+	var refs []ref
+	titles := make([]string, 0, len(d.Tiles))
+	for _, t := range d.Tiles {
+		if t.Title != "" {
+			titles = append(titles, t.Title)
+		}
+		if t.ReportID != "" {
+			refs = append(refs, ref{kind: refReport, id: t.ReportID, note: fmt.Sprintf("tile %q", t.Title)})
+		}
+	}
+	m[NamespacePowerBI+"tile_count"] = spec.Int(int64(len(d.Tiles)))
+	m.jsonList(NamespacePowerBI+"tile_titles", titles)
+	m[NamespacePowerBI+"read_only"] = spec.Bool(d.IsReadOnly)
+	m.text(NamespacePowerBI+"sensitivity_label", d.SensitivityLabel)
+	m.text(NamespacePowerBI+"app_id", d.AppID)
+	m.text(NamespacePowerBI+"embed_url", d.EmbedURL)
+
+	raw, err := rawOf(d.Raw, d)
+	if err != nil {
+		problems = append(problems, record.Problem{Stage: "build", Asset: who, Err: err})
+	}
+	return built{rec: record.Record{
+		Spec: spec.AssetSpec{
+			Key:      key,
+			Metadata: m,
+			Tags:     map[string]string{TagAssetType: string(spec.Dashboard)},
+			Kinds:    []string{KindPowerBI, KindDashboard},
+			PowerBI:  who,
+		},
+		Raw:       raw,
+		Workspace: w,
+	}, refs: refs}, problems
+}
+
+func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built, []record.Problem) {
+	var problems []record.Problem
+	w := recordWorkspace(ws)
+	who := identity(spec.Report, r.ID, r.Name, w)
+	key, p := nameKey("report", r.Name, r.ID, who)
+	if p != nil {
+		problems = append(problems, *p)
+	}
+	m := meta{
+		MetaWebURL: spec.URL(b.webURL(r.WebURL, ws.ID, "reports", r.ID)),
+		MetaName:   spec.Text(r.Name),
+	}
+	commonMeta(m, r.ID, w)
+	m.text(NamespacePowerBI+"report_type", r.ReportType)
+	m.text(NamespacePowerBI+"semantic_model_id", r.DatasetID)
+	m.text(NamespacePowerBI+"semantic_model_workspace_id", r.DatasetWorkspaceID)
+	m.text(NamespacePowerBI+"endorsement", r.Endorsement)
+	m.text(NamespacePowerBI+"certified_by", r.CertifiedBy)
+	m.text(NamespacePowerBI+"sensitivity_label", r.SensitivityLabel)
+	m.text(NamespacePowerBI+"created_by", r.CreatedBy)
+	m.text(NamespacePowerBI+"modified_by", r.ModifiedBy)
+	m.text(NamespacePowerBI+"created_at", r.CreatedDateTime)
+	m.text(NamespacePowerBI+"modified_at", r.ModifiedDateTime)
+	m.text(NamespacePowerBI+"app_id", r.AppID)
+	m.text(NamespacePowerBI+"embed_url", r.EmbedURL)
+	if len(r.Pages) > 0 {
+		pages := append([]snapshot.Page(nil), r.Pages...)
+		sort.SliceStable(pages, func(i, j int) bool { return pages[i].Order < pages[j].Order })
+		names := make([]string, len(pages))
+		for i, pg := range pages {
+			names[i] = pg.DisplayName
+		}
+		m[NamespacePowerBI+"page_count"] = spec.Int(int64(len(pages)))
+		m.jsonList(NamespacePowerBI+"page_names", names)
+	}
+
+	var refs []ref
+	if r.DatasetID != "" {
+		refs = append(refs, ref{kind: refModel, id: r.DatasetID})
+	}
+	var owners []string
+	if ValidOwner(r.CreatedBy) {
+		owners = []string{r.CreatedBy}
+	}
+	raw, err := rawOf(r.Raw, r)
+	if err != nil {
+		problems = append(problems, record.Problem{Stage: "build", Asset: who, Err: err})
+	}
+	return built{rec: record.Record{
+		Spec: spec.AssetSpec{
+			Key:         key,
+			Description: r.Description,
+			Metadata:    m,
+			Tags:        map[string]string{TagAssetType: string(spec.Report)},
+			Kinds:       []string{KindPowerBI, KindReport},
+			Owners:      owners,
+			PowerBI:     who,
+		},
+		Raw:       raw,
+		Workspace: w,
+	}, refs: refs}, problems
+}
+
+// measureInfo is one measure in the powerbi/measures metadata.
+type measureInfo struct {
+	Table       string `json:"table"`
+	Name        string `json:"name"`
+	Expression  string `json:"expression,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// refInfo is an upstream dataflow or model in metadata.
+type refInfo struct {
+	ID          string `json:"id"`
+	WorkspaceID string `json:"workspaceId,omitempty"`
+}
+
+func columnSchema(t *snapshot.Table) spec.TableSchema {
+	cols := make([]spec.TableColumn, len(t.Columns))
+	for i, c := range t.Columns {
+		typ := c.DataType
+		if typ == "" {
+			typ = "string" // Dagster's TableColumn default
+		}
+		cols[i] = spec.TableColumn{Name: strings.ToLower(c.Name), Type: typ}
+	}
+	return spec.TableSchema{Columns: cols}
+}
+
+func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) (built, []record.Problem) {
+	var problems []record.Problem
+	w := recordWorkspace(ws)
+	who := identity(spec.SemanticModel, sm.ID, sm.Name, w)
+	key, p := nameKey("semantic_model", sm.Name, sm.ID, who)
+	if p != nil {
+		problems = append(problems, *p)
+	}
+	m := meta{
+		MetaWebURL: spec.URL(b.webURL(sm.WebURL, ws.ID, "datasets", sm.ID)),
+		MetaID:     spec.Text(sm.ID),
+		MetaName:   spec.Text(sm.Name),
+	}
+	switch len(sm.Tables) {
+	case 0:
+	case 1:
+		m[MetaTableName] = spec.Text(sm.Tables[0].Name)
+		m[MetaColumnSchema] = spec.Schema(columnSchema(&sm.Tables[0]))
+	default:
+		for i := range sm.Tables {
+			t := &sm.Tables[i]
+			m[strings.ToLower(t.Name)+"_column_schema"] = spec.Schema(columnSchema(t))
+		}
+	}
+	commonMeta(m, sm.ID, w)
+	m.text(NamespacePowerBI+"configured_by", sm.ConfiguredBy)
+	m.text(NamespacePowerBI+"created_at", sm.CreatedDate)
+	m.text(NamespacePowerBI+"storage_mode", sm.TargetStorageMode)
+	m.text(NamespacePowerBI+"content_provider_type", sm.ContentProviderType)
+	if sm.IsRefreshable != nil {
+		m[NamespacePowerBI+"refreshable"] = spec.Bool(*sm.IsRefreshable)
+	}
+	m.text(NamespacePowerBI+"endorsement", sm.Endorsement)
+	m.text(NamespacePowerBI+"certified_by", sm.CertifiedBy)
+	m.text(NamespacePowerBI+"sensitivity_label", sm.SensitivityLabel)
+	m.text(NamespacePowerBI+"schema_retrieval_error", sm.SchemaRetrievalError)
+	columns := 0
+	var measures []measureInfo
+	for _, t := range sm.Tables {
+		columns += len(t.Columns)
+		for _, ms := range t.Measures {
+			measures = append(measures, measureInfo{Table: t.Name, Name: ms.Name, Expression: ms.Expression, Description: ms.Description})
+		}
+	}
+	m[NamespacePowerBI+"table_count"] = spec.Int(int64(len(sm.Tables)))
+	m[NamespacePowerBI+"column_count"] = spec.Int(int64(columns))
+	m[NamespacePowerBI+"measure_count"] = spec.Int(int64(len(measures)))
+	if len(measures) > 0 {
+		m[NamespacePowerBI+"measures"] = spec.JSON(measures)
+	}
+	m.jsonList(NamespacePowerBI+"data_source_ids", sm.DataSourceIDs)
+	if len(sm.UpstreamDataflows) > 0 {
+		m[NamespacePowerBI+"upstream_dataflows"] = spec.JSON(refInfos(sm.UpstreamDataflows))
+	}
+	if len(sm.UpstreamModels) > 0 {
+		m[NamespacePowerBI+"upstream_semantic_models"] = spec.JSON(refInfos(sm.UpstreamModels))
+	}
+	if sm.Lineage != nil {
+		var unresolved []string
+		for _, tl := range sm.Lineage.Tables {
+			for _, u := range tl.Unresolved {
+				unresolved = append(unresolved, tl.Table+": "+u)
+			}
+		}
+		m.jsonList(NamespacePowerBI+"lineage_unresolved", unresolved)
+	}
+
+	refs := make([]ref, 0, len(sm.DataSourceIDs))
+	for _, id := range sm.DataSourceIDs {
+		refs = append(refs, ref{kind: refDataSource, id: id})
+	}
+	for _, k := range b.upstream(sm) {
+		if k.Validate() != nil {
+			problems = append(problems, record.Problem{Stage: "build", Asset: who,
+				Err: fmt.Errorf("upstream table key %q is not valid; left out", k.String())})
+			continue
+		}
+		refs = append(refs, ref{kind: refFixed, key: k})
+	}
+	var owners []string
+	if ValidOwner(sm.ConfiguredBy) {
+		owners = []string{sm.ConfiguredBy}
+	}
+	raw, err := rawOf(sm.Raw, sm)
+	if err != nil {
+		problems = append(problems, record.Problem{Stage: "build", Asset: who, Err: err})
+	}
+	return built{rec: record.Record{
+		Spec: spec.AssetSpec{
+			Key:         key,
+			Description: sm.Description,
+			Metadata:    m,
+			Tags:        map[string]string{TagAssetType: string(spec.SemanticModel)},
+			Kinds:       []string{KindPowerBI, KindSemanticModel},
+			Owners:      owners,
+			PowerBI:     who,
+		},
+		Raw:       raw,
+		Workspace: w,
+	}, refs: refs}, problems
+}
+
+func refInfos(rs []snapshot.Ref) []refInfo {
+	out := make([]refInfo, len(rs))
+	for i, r := range rs {
+		out[i] = refInfo{ID: r.ID, WorkspaceID: r.WorkspaceID}
+	}
+	return out
+}
+
+// dataSourceSpec builds a data source's spec. ws, the record's workspace, is that of
+// the first item seen using it (data sources belong to the tenant, not to a
+// workspace); it may be nil.
+func (b *Builder) dataSourceSpec(ws *snapshot.Workspace, ds *snapshot.DataSource, key spec.Key) (built, []record.Problem) {
+	var problems []record.Problem
+	var w record.Workspace
+	if ws != nil {
+		w = recordWorkspace(ws)
+	}
+	name, _ := DataSourceName(ds)
+	// The identity names no workspace: the data source is shared by all its users.
+	who := spec.Identity{Type: spec.DataSource, ID: ds.ID, Name: name}
+	m := meta{}
+	m.text(NamespacePowerBI+"id", ds.ID)
+	m.text(NamespacePowerBI+"datasource_type", ds.Type)
+	m.text(NamespacePowerBI+"gateway_id", ds.GatewayID)
+	if ds.IDDerived {
+		m[NamespacePowerBI+"id_derived"] = spec.Bool(true)
+	}
+	if cd := ds.ConnectionDetails; cd != nil && *cd != (snapshot.ConnectionDetails{}) {
+		m[NamespacePowerBI+"connection_details"] = spec.JSON(cd)
+	}
+	raw, err := rawOf(ds.Raw, ds)
+	if err != nil {
+		problems = append(problems, record.Problem{Stage: "build", Asset: who, Err: err})
+	}
+	return built{rec: record.Record{
+		Spec: spec.AssetSpec{
+			Key:      key,
+			Metadata: m,
+			Tags:     map[string]string{TagAssetType: string(spec.DataSource)},
+			Kinds:    []string{KindPowerBI},
+			PowerBI:  who,
+		},
+		Raw:       raw,
+		Workspace: w,
+	}}, problems
+}
