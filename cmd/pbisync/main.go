@@ -63,6 +63,10 @@ func (e *problemsError) Error() string { return fmt.Sprintf("finished with %d pr
 func commands() []*command {
 	return []*command{
 		// Each area registers its command here; the command lives in cmd_<area>.go.
+		runCommand(),
+		syncCommand(),
+		validateCommand(),
+		snapshotCommand(),
 	}
 }
 

@@ -37,7 +37,7 @@ type Builder interface {
 // KeyChecker is told every spec that leaves the translators and reports a problem when a
 // key is already held by another asset.
 type KeyChecker interface {
-	Check(s *spec.AssetSpec) *record.Problem
+	Add(s *spec.AssetSpec) *record.Problem
 }
 
 // StateStore remembers which assets a pipeline's previous sync produced, so that the
@@ -254,7 +254,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			continue
 		}
 		if r.e.Keys != nil {
-			if p := r.e.Keys.Check(s); p != nil {
+			if p := r.e.Keys.Add(s); p != nil {
 				r.problems([]record.Problem{*p})
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/output"
 	"github.com/pbisync/pbisync/core/pipeline"
@@ -91,6 +92,7 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		Logger:     s.opts.Logger,
 		Progress:   s.opts.Progress,
 		NewBuilder: s.newBuilder,
+		Keys:       assets.NewKeyIndex(),
 		setup:      s,
 	}
 	for _, src := range s.p.Sources {
@@ -118,6 +120,10 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		}
 	}
 	return e, nil
+}
+
+func (s *setup) newBuilder() Builder {
+	return assets.NewBuilder(assets.Options{})
 }
 
 // source builds one source of the pipeline.
