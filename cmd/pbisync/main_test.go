@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// cli runs the CLI in-process and returns its exit code and output.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string // in stdout+stderr
+	}{
+		{nil, exitUsage, "Commands:"},
+		{[]string{"--help"}, exitOK, "sync"},
+		{[]string{"nope"}, exitUsage, `unknown command "nope"`},
+		{[]string{"sync", "--help"}, exitOK, "--snapshot"},
+		{[]string{"sync", "--bogus"}, exitUsage, "flag provided but not defined"},
+		{[]string{"sync", "extra"}, exitUsage, "unexpected arguments"},
+		{[]string{"snapshot"}, exitUsage, "save"},
+		{[]string{"snapshot", "save"}, exitUsage, "-o FILE is required"},
+		{[]string{"validate", "-f", "testdata/missing.yaml"}, exitError, "no such file"},
+		{[]string{"sync", "--log-format", "xml", "--snapshot", "x"}, exitUsage, "--log-format must be text or json"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errOut := cli(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
+			}
+			if !strings.Contains(out+errOut, tt.want) {
+				t.Errorf("output lacks %q:\n%s%s", tt.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestValidateReportsPosition(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "p.yaml")
+	os.WriteFile(f, []byte("version: 1\nsources:\n  - snapshot: nope.json\noutputs:\n  - name: x\n    jsonl: {path: a, fromat: specs}\n"), 0o644)
+	code, _, errOut := cli(t, "validate", "-f", f)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d: %s", code, exitUsage, errOut)
+	}
+	if !strings.Contains(errOut, f+":3:5") || !strings.Contains(errOut, "nope.json") {
+		t.Errorf("want the missing snapshot file named with its position, got %s", errOut)
+	}
+}
+
+func TestValidateExamples(t *testing.T) {
+	for _, v := range []string{"POWER_BI_API_TOKEN", "POWER_BI_WORKSPACE_ID", "POWER_BI_TENANT_ID", "POWER_BI_CLIENT_ID",
+		"POWER_BI_CLIENT_SECRET", "POWER_BI_SALES_WORKSPACE_ID", "POWER_BI_FINANCE_WORKSPACE_ID"} {
+		t.Setenv(v, "00000000-0000-0000-0000-000000000001")
+	}
+	files, _ := filepath.Glob("../../examples/*/pipeline.yaml")
+	files = append(files, "../../pipeline.yaml")
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			if code, out, errOut := cli(t, "validate", "-f", f); code != exitOK {
+				t.Errorf("exit %d: %s%s", code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestSyncSnapshotFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "specs.jsonl")
+	code, _, errOut := cli(t, "sync", "--snapshot", "../../core/snapshot/testdata/scanresult_msdocs.json", "--out", out)
+	// The example's report points at a model outside the document: reported, not fatal.
+	if code != exitOK && code != exitProblems {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "output written") || !strings.Contains(errOut, out) {
+		t.Errorf("the log does not say where the specs went:\n%s", errOut)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	types := map[spec.ContentType]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var s spec.AssetSpec
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			t.Fatalf("line is not a spec: %v\n%s", err, sc.Text())
+		}
+		if err := s.Validate(); err != nil {
+			t.Errorf("invalid spec %s: %v", s.Key, err)
+		}
+		types[s.PowerBI.Type]++
+	}
+	for _, ct := range spec.ContentTypes {
+		if types[ct] == 0 {
+			t.Errorf("no %s spec in the output (%v)", ct, types)
+		}
+	}
+}
+
+func TestSyncSnapshotToStdout(t *testing.T) {
+	code, out, errOut := cli(t, "sync", "--snapshot", "../../core/snapshot/testdata/scanresult_msdocs.json")
+	if code != exitOK && code != exitProblems {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(out, "\n"); n < 4 {
+		t.Errorf("want a spec per line on stdout, got %d lines", n)
+	}
+	if !strings.Contains(errOut, "standard output") {
+		t.Errorf("the log does not say the specs went to standard output")
+	}
+}
+
+func TestSyncBadSnapshot(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(f, []byte(`{"version": 1, "workspaces": [{"id": 5}]}`), 0o644)
+	code, _, errOut := cli(t, "sync", "--snapshot", f)
+	if code != exitError || !strings.Contains(errOut, "bad.json") {
+		t.Errorf("exit %d, want %d and the file named: %s", code, exitError, errOut)
+	}
+}
