@@ -1,0 +1,230 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pbisync/pbisync/core/assets"
+	"github.com/pbisync/pbisync/core/output"
+	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+const msdocs = "../snapshot/testdata/scanresult_msdocs.json"
+
+// collect is a sink that keeps what it gets; failAfter > 0 makes it fail on that Write.
+type collect struct {
+	name      string
+	events    []event.Event
+	writes    int
+	failAfter int
+	closed    bool
+}
+
+func (c *collect) Name() string { return c.name }
+func (c *collect) Write(_ context.Context, evs []event.Event) error {
+	c.writes++
+	if c.failAfter > 0 && c.writes >= c.failAfter {
+		return errors.New("catalog unreachable")
+	}
+	c.events = append(c.events, evs...)
+	return nil
+}
+func (c *collect) Close(context.Context) error { c.closed = true; return nil }
+
+func (c *collect) kinds() map[event.Kind]int {
+	m := map[event.Kind]int{}
+	for _, e := range c.events {
+		m[e.Kind]++
+	}
+	return m
+}
+
+// sliceSource emits prepared batches.
+type sliceSource struct {
+	batches []*snapshot.Snapshot
+	err     error
+}
+
+func (s *sliceSource) Name() string { return "slice" }
+func (s *sliceSource) Snapshots(_ context.Context, emit func(*snapshot.Snapshot) error) error {
+	for _, b := range s.batches {
+		if err := emit(b); err != nil {
+			return err
+		}
+	}
+	return s.err
+}
+
+// memState is an in-memory StateStore.
+type memState map[string]map[spec.Identity]spec.Key
+
+func (m memState) PreviousAssets(_ context.Context, p string) (map[spec.Identity]spec.Key, error) {
+	return m[p], nil
+}
+func (m memState) SaveAssets(_ context.Context, p string, a map[spec.Identity]spec.Key) error {
+	m[p] = a
+	return nil
+}
+
+func newEngine(sources []Source, sinks ...Sink) *Engine {
+	return &Engine{
+		Pipeline:   "test",
+		Sources:    sources,
+		NewBuilder: func() Builder { return assets.NewBuilder(assets.Options{}) },
+		Keys:       assets.NewKeyIndex(),
+		Sinks:      sinks,
+	}
+}
+
+func loadMSDocs(t *testing.T) *snapshot.Snapshot {
+	t.Helper()
+	s, err := snapshot.Load(msdocs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSyncToSinks(t *testing.T) {
+	a, b := &collect{name: "a"}, &collect{name: "b"}
+	e := newEngine([]Source{&fileSource{name: "f", path: msdocs}}, a, b)
+	e.SinkBatch = 2
+	res, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range res.Summary.Assets {
+		total += n
+	}
+	for _, c := range []*collect{a, b} {
+		k := c.kinds()
+		if k[event.KindSpec] != total || k[event.KindSummary] != 1 || !c.closed {
+			t.Errorf("sink %s got %v (want %d specs and a summary), closed %v", c.name, k, total, c.closed)
+		}
+	}
+	if res.Summary.Workspaces != 1 || total < 5 {
+		t.Errorf("summary %+v", res.Summary)
+	}
+	if a.events[len(a.events)-1].Kind != event.KindSummary {
+		t.Errorf("the summary is not the last event")
+	}
+}
+
+func TestFailingSinkDoesNotStopOthers(t *testing.T) {
+	good, bad := &collect{name: "good"}, &collect{name: "bad", failAfter: 2}
+	e := newEngine([]Source{&fileSource{name: "f", path: msdocs}}, good, bad)
+	e.SinkBatch = 1
+	res, err := e.Sync(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "sink bad: catalog unreachable") {
+		t.Fatalf("error %v, want the failing sink named", err)
+	}
+	if good.kinds()[event.KindSummary] != 1 {
+		t.Errorf("the good sink did not get everything: %v", good.kinds())
+	}
+	if res.Sinks[0].Err != nil || res.Sinks[1].Err == nil || res.Sinks[1].Events != 1 {
+		t.Errorf("sink results %+v", res.Sinks)
+	}
+}
+
+func TestRemovedAssets(t *testing.T) {
+	full := loadMSDocs(t)
+	st := memState{}
+	first := &collect{name: "c"}
+	e := newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{full}}}, first)
+	e.State = st
+	if _, err := e.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if first.kinds()[event.KindRemoved] != 0 {
+		t.Fatalf("first sync reported removals")
+	}
+	// The second sync lacks the workspace's dashboards.
+	less := loadMSDocs(t)
+	gone := less.Workspaces[0].Dashboards
+	less.Workspaces[0].Dashboards = nil
+	second := &collect{name: "c"}
+	e = newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{less}}}, second)
+	e.State = st
+	res, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var removed []string
+	for _, ev := range second.events {
+		if ev.Kind == event.KindRemoved {
+			removed = append(removed, ev.Removed.PowerBI.ID)
+		}
+	}
+	if len(removed) != len(gone) || removed[0] != gone[0].ID || res.Summary.Removed != len(gone) {
+		t.Errorf("removed %v, want the %d dashboards", removed, len(gone))
+	}
+	// A failed sync must not report removals nor overwrite the state.
+	third := &collect{name: "c"}
+	e = newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{}, err: errors.New("scan failed")}}, third)
+	e.State = st
+	if _, err := e.Sync(context.Background()); err == nil || !strings.Contains(err.Error(), "source slice: scan failed") {
+		t.Fatalf("error %v", err)
+	}
+	if third.kinds()[event.KindRemoved] != 0 || len(st["test"]) == 0 {
+		t.Errorf("a failed sync reported removals or cleared the state")
+	}
+}
+
+func TestFailedSyncKeepsPreviousFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "specs.jsonl")
+	os.WriteFile(path, []byte("previous\n"), 0o644)
+	j, err := output.NewJSONL("specs", output.JSONLConfig{Path: path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{loadMSDocs(t)}, err: errors.New("boom")}}, j)
+	if _, err := e.Sync(context.Background()); err == nil {
+		t.Fatal("no error")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "previous\n" {
+		t.Errorf("previous output replaced by a failed sync: %q", b)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+// renameAll is a translator that gives every asset the same key.
+type renameAll struct{}
+
+func (renameAll) Name() string { return "rename-all" }
+func (renameAll) Translate(_ context.Context, b []record.Record) ([]record.Record, []record.Problem, error) {
+	for i := range b {
+		b[i].Spec.Key = spec.Key{"same"}
+	}
+	return b, nil, nil
+}
+func (renameAll) Close(context.Context) error { return nil }
+
+func TestDuplicateKeysReported(t *testing.T) {
+	c := &collect{name: "c"}
+	e := newEngine([]Source{&fileSource{name: "f", path: msdocs}}, c)
+	e.Translators = []Translator{renameAll{}}
+	res, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range res.Problems {
+		if strings.Contains(p.Error(), `"same"`) || strings.Contains(p.Error(), "same") {
+			n++
+		}
+	}
+	if n == 0 || c.kinds()[event.KindSpec] < 5 {
+		t.Errorf("duplicates not reported (%d problems) or specs merged (%d specs)", n, c.kinds()[event.KindSpec])
+	}
+}
