@@ -1,0 +1,241 @@
+package powerbitest
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+
+	"github.com/pbisync/pbisync/core/snapshot"
+)
+
+type jSource struct {
+	Expression string `json:"expression"`
+}
+
+type jColumn struct {
+	Name         string `json:"name"`
+	DataType     string `json:"dataType,omitempty"`
+	IsHidden     bool   `json:"isHidden"`
+	ColumnType   string `json:"columnType,omitempty"`
+	Expression   string `json:"expression,omitempty"`
+	FormatString string `json:"formatString,omitempty"`
+}
+
+type jMeasure struct {
+	Name        string `json:"name"`
+	Expression  string `json:"expression,omitempty"`
+	Description string `json:"description,omitempty"`
+	IsHidden    bool   `json:"isHidden"`
+}
+
+type jTable struct {
+	Name        string     `json:"name"`
+	Columns     []jColumn  `json:"columns"`
+	Measures    []jMeasure `json:"measures"`
+	IsHidden    bool       `json:"isHidden"`
+	Description string     `json:"description,omitempty"`
+	Source      []jSource  `json:"source,omitempty"`
+}
+
+type jUsage struct {
+	DatasourceInstanceID string `json:"datasourceInstanceId"`
+}
+
+type jExpression struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Expression  string `json:"expression"`
+}
+
+// jScanDataset is a dataset in a scanResult.
+type jScanDataset struct {
+	ID                               string         `json:"id"`
+	Name                             string         `json:"name"`
+	Description                      string         `json:"description,omitempty"`
+	Tables                           []jTable       `json:"tables,omitempty"`
+	Expressions                      []jExpression  `json:"expressions,omitempty"`
+	ConfiguredBy                     string         `json:"configuredBy,omitempty"`
+	CreatedDate                      string         `json:"createdDate,omitempty"`
+	ContentProviderType              string         `json:"contentProviderType,omitempty"`
+	TargetStorageMode                string         `json:"targetStorageMode,omitempty"`
+	IsEffectiveIdentityRequired      bool           `json:"isEffectiveIdentityRequired"`
+	IsEffectiveIdentityRolesRequired bool           `json:"isEffectiveIdentityRolesRequired"`
+	SchemaRetrievalError             string         `json:"schemaRetrievalError,omitempty"`
+	EndorsementDetails               *jEndorsement  `json:"endorsementDetails,omitempty"`
+	SensitivityLabel                 *jLabel        `json:"sensitivityLabel,omitempty"`
+	UpstreamDataflows                []jDataflowRef `json:"upstreamDataflows,omitempty"`
+	UpstreamDatasets                 []jDatasetRef  `json:"upstreamDatasets,omitempty"`
+	DatasourceUsages                 []jUsage       `json:"datasourceUsages,omitempty"`
+	Users                            []jUser        `json:"users"`
+}
+
+type jUser struct {
+	DisplayName   string `json:"displayName,omitempty"`
+	EmailAddress  string `json:"emailAddress,omitempty"`
+	AccessRight   string `json:"datasetUserAccessRight,omitempty"`
+	Identifier    string `json:"identifier"`
+	PrincipalType string `json:"principalType"`
+}
+
+func ownerUsers(email string) []jUser {
+	if email == "" {
+		return []jUser{}
+	}
+	return []jUser{{EmailAddress: email, AccessRight: "ReadWriteReshareExplore", Identifier: email, PrincipalType: "User"}}
+}
+
+func renderScanDataset(t *snapshot.Snapshot, x *index, m *snapshot.SemanticModel) jScanDataset {
+	d := jScanDataset{ID: m.ID, Name: m.Name, Description: m.Description, ConfiguredBy: m.ConfiguredBy,
+		CreatedDate: m.CreatedDate, ContentProviderType: m.ContentProviderType, TargetStorageMode: m.TargetStorageMode,
+		SchemaRetrievalError: m.SchemaRetrievalError, EndorsementDetails: endorsementOf(m.Endorsement, m.CertifiedBy),
+		SensitivityLabel: labelOf(m.SensitivityLabel), Users: ownerUsers(m.ConfiguredBy)}
+	if len(m.Tables) > 0 {
+		d.Tables = make([]jTable, len(m.Tables))
+	}
+	for i := range m.Tables {
+		tb := &m.Tables[i]
+		jt := jTable{Name: tb.Name, IsHidden: tb.IsHidden, Description: tb.Description,
+			Columns: make([]jColumn, len(tb.Columns)), Measures: make([]jMeasure, len(tb.Measures))}
+		for k, c := range tb.Columns {
+			jt.Columns[k] = jColumn{Name: c.Name, DataType: c.DataType, IsHidden: c.IsHidden, ColumnType: c.ColumnType, Expression: c.Expression, FormatString: c.FormatString}
+		}
+		for k, ms := range tb.Measures {
+			jt.Measures[k] = jMeasure(ms)
+		}
+		for _, src := range tb.Source {
+			jt.Source = append(jt.Source, jSource{Expression: src})
+		}
+		d.Tables[i] = jt
+	}
+	for _, e := range m.Expressions {
+		d.Expressions = append(d.Expressions, jExpression(e))
+	}
+	for _, u := range m.UpstreamDataflows {
+		d.UpstreamDataflows = append(d.UpstreamDataflows, jDataflowRef{TargetDataflowID: u.ID, GroupID: u.WorkspaceID})
+	}
+	for _, u := range m.UpstreamModels {
+		d.UpstreamDatasets = append(d.UpstreamDatasets, jDatasetRef{TargetDatasetID: u.ID, GroupID: u.WorkspaceID})
+	}
+	for _, id := range m.DataSourceIDs {
+		if i, ok := x.dataSources[id]; ok && t.DataSources[i].IDDerived {
+			continue // the scanner only joins instances that have an id
+		}
+		d.DatasourceUsages = append(d.DatasourceUsages, jUsage{DatasourceInstanceID: id})
+	}
+	return d
+}
+
+type jScanDataflow struct {
+	ObjectID          string         `json:"objectId"`
+	Name              string         `json:"name"`
+	Description       string         `json:"description,omitempty"`
+	ConfiguredBy      string         `json:"configuredBy,omitempty"`
+	ModifiedDateTime  string         `json:"modifiedDateTime,omitempty"`
+	DatasourceUsages  []jUsage       `json:"datasourceUsages,omitempty"`
+	UpstreamDataflows []jDataflowRef `json:"upstreamDataflows,omitempty"`
+	Users             []jUser        `json:"users"`
+}
+
+type jScanWorkspace struct {
+	ID                    string          `json:"id"`
+	Name                  string          `json:"name"`
+	Description           string          `json:"description,omitempty"`
+	Type                  string          `json:"type,omitempty"`
+	State                 string          `json:"state,omitempty"`
+	IsOnDedicatedCapacity bool            `json:"isOnDedicatedCapacity"`
+	CapacityID            string          `json:"capacityId,omitempty"`
+	Reports               []jReport       `json:"reports"`
+	Dashboards            []jDashboard    `json:"dashboards"`
+	Datasets              []jScanDataset  `json:"datasets"`
+	Dataflows             []jScanDataflow `json:"dataflows"`
+	Datamarts             []struct{}      `json:"datamarts"`
+	Users                 []jUser         `json:"users"`
+}
+
+func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace) jScanWorkspace {
+	j := jScanWorkspace{ID: w.ID, Name: w.Name, Description: w.Description, Type: w.Type, State: w.State,
+		IsOnDedicatedCapacity: w.IsOnDedicatedCapacity, CapacityID: w.CapacityID,
+		Reports: make([]jReport, len(w.Reports)), Dashboards: make([]jDashboard, len(w.Dashboards)),
+		Datasets: make([]jScanDataset, len(w.SemanticModels)), Dataflows: make([]jScanDataflow, len(w.Dataflows)),
+		Datamarts: []struct{}{}, Users: []jUser{}}
+	for i := range w.Reports {
+		j.Reports[i] = renderReport(w, &w.Reports[i], true)
+	}
+	for i := range w.Dashboards {
+		j.Dashboards[i] = renderDashboard(w, &w.Dashboards[i], true)
+	}
+	for i := range w.SemanticModels {
+		j.Datasets[i] = renderScanDataset(t, x, &w.SemanticModels[i])
+	}
+	for i, f := range w.Dataflows {
+		jf := jScanDataflow{ObjectID: f.ID, Name: f.Name, Description: f.Description, ConfiguredBy: f.ConfiguredBy,
+			ModifiedDateTime: f.ModifiedDateTime, Users: ownerUsers(f.ConfiguredBy)}
+		for _, id := range f.DataSourceIDs {
+			jf.DatasourceUsages = append(jf.DatasourceUsages, jUsage{DatasourceInstanceID: id})
+		}
+		for _, u := range f.UpstreamDataflows {
+			jf.UpstreamDataflows = append(jf.UpstreamDataflows, jDataflowRef{TargetDataflowID: u.ID, GroupID: u.WorkspaceID})
+		}
+		j.Dataflows[i] = jf
+	}
+	return j
+}
+
+// writeScanResult streams the scanResult of the given workspaces to out, one workspace
+// rendered at a time, so a large tenant is never rendered whole.
+func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs []string) error {
+	bw := bufio.NewWriterSize(out, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	bw.WriteString(`{"workspaces":[`)
+	used := map[string]bool{}
+	var order []string
+	first := true
+	for _, id := range workspaceIDs {
+		i, ok := x.workspaces[id]
+		if !ok {
+			continue
+		}
+		w := &t.Workspaces[i]
+		if !first {
+			bw.WriteByte(',')
+		}
+		first = false
+		if err := enc.Encode(renderScanWorkspace(t, x, w)); err != nil {
+			return err
+		}
+		for _, m := range w.SemanticModels {
+			for _, d := range m.DataSourceIDs {
+				if !used[d] {
+					used[d] = true
+					order = append(order, d)
+				}
+			}
+		}
+		for _, f := range w.Dataflows {
+			for _, d := range f.DataSourceIDs {
+				if !used[d] {
+					used[d] = true
+					order = append(order, d)
+				}
+			}
+		}
+	}
+	bw.WriteString(`],"datasourceInstances":[`)
+	first = true
+	for _, id := range order {
+		i, ok := x.dataSources[id]
+		if !ok || t.DataSources[i].IDDerived {
+			continue
+		}
+		if !first {
+			bw.WriteByte(',')
+		}
+		first = false
+		if err := enc.Encode(renderDataSource(&t.DataSources[i])); err != nil {
+			return err
+		}
+	}
+	bw.WriteString(`],"misconfiguredDatasourceInstances":[]}`)
+	return bw.Flush()
+}

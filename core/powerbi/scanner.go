@@ -1,0 +1,150 @@
+package powerbi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pbisync/pbisync/core/snapshot"
+)
+
+const getInfoQuery = "admin/workspaces/getInfo?lineage=true&datasourceDetails=true&datasetSchema=true&datasetExpressions=true&getArtifactUsers=true"
+
+// ScanError is a scan that failed or did not finish in time.
+type ScanError struct {
+	ScanID     string
+	Workspaces []Workspace
+	Status     string // Failed, or the last status seen at the timeout
+	Code       string
+	Message    string
+	Timeout    time.Duration // set when the scan timed out
+}
+
+func (e *ScanError) Error() string {
+	if e.Timeout > 0 {
+		return fmt.Sprintf("scan %s of workspaces %s did not finish within scanner.timeout %s (last status %s)",
+			e.ScanID, describe(e.Workspaces), e.Timeout, e.Status)
+	}
+	return fmt.Sprintf("scan %s of workspaces %s failed: %s: %s", e.ScanID, describe(e.Workspaces), e.Code, e.Message)
+}
+
+type scanStatus struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Error  *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// scan reads the workspaces through the scanner API, scanner.parallel_scans batches at once.
+func (c *Client) scan(ctx context.Context, ws []Workspace, emit func(*snapshot.Snapshot) error) (Stats, error) {
+	batches := chunk(ws, c.cfg.Scanner.BatchSize)
+	st := Stats{Path: "scanner", Workspaces: len(ws), Batches: len(batches)}
+	c.report(Progress{Path: "scanner", WorkspacesTotal: len(ws), BatchesTotal: len(batches)})
+	r := newRunner(ctx, emit, 2)
+	defer r.cancel()
+	work := make(chan []Workspace)
+	var wg sync.WaitGroup
+	for range min(c.cfg.Scanner.ParallelScans, max(len(batches), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range work {
+				if err := c.scanBatch(r, batch, len(ws), len(batches)); err != nil {
+					r.fail(err)
+				}
+			}
+		}()
+	}
+feed:
+	for _, b := range batches {
+		select {
+		case work <- b:
+		case <-r.ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	st.Problems = r.problems
+	if r.err != nil {
+		return st, r.err
+	}
+	return st, ctx.Err()
+}
+
+func (c *Client) scanBatch(r *runner, batch []Workspace, totalWS, totalBatches int) error {
+	ctx := r.ctx
+	ids := make([]string, len(batch))
+	for i, w := range batch {
+		ids[i] = w.ID
+	}
+	var started scanStatus
+	if _, err := c.Do(ctx, "POST", getInfoQuery, map[string][]string{"workspaces": ids}, &started); err != nil {
+		return fmt.Errorf("starting a scan of workspaces %s: %w", describe(batch), err)
+	}
+	if started.ID == "" {
+		return fmt.Errorf("starting a scan of workspaces %s: the answer has no scan id", describe(batch))
+	}
+	deadline := time.Now().Add(c.cfg.Scanner.Timeout)
+	interval := c.cfg.Scanner.PollInterval
+	maxInterval := min(max(c.cfg.Scanner.PollInterval*8, c.cfg.Scanner.PollInterval), 30*time.Second)
+	status := started.Status
+	for status != "Succeeded" {
+		if time.Now().Add(interval).After(deadline) {
+			return &ScanError{ScanID: started.ID, Workspaces: batch, Status: status, Timeout: c.cfg.Scanner.Timeout}
+		}
+		if err := c.sleep(ctx, interval); err != nil {
+			return err
+		}
+		interval = min(interval*3/2, maxInterval)
+		var s scanStatus
+		if _, err := c.Do(ctx, "GET", "admin/workspaces/scanStatus/"+started.ID, nil, &s); err != nil {
+			return fmt.Errorf("scan %s of workspaces %s: %w", started.ID, describe(batch), err)
+		}
+		status = s.Status
+		if status == "Failed" {
+			e := &ScanError{ScanID: started.ID, Workspaces: batch, Status: status}
+			if s.Error != nil {
+				e.Code, e.Message = s.Error.Code, s.Error.Message
+			}
+			return e
+		}
+	}
+	if !r.acquire() {
+		return nil // stopping: another batch failed or ctx ended
+	}
+	defer r.release()
+	var snap *snapshot.Snapshot
+	var problem error
+	_, err := c.DoStream(ctx, "GET", "admin/workspaces/scanResult/"+started.ID, func(body io.Reader) error {
+		var derr error
+		snap, derr = snapshot.DecodeScanResult(body)
+		if snap == nil {
+			return derr
+		}
+		problem = derr
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan %s of workspaces %s: result: %w", started.ID, describe(batch), err)
+	}
+	if problem != nil {
+		c.log.Warn("some items of a scan could not be read", "scan", started.ID, "error", problem.Error())
+	}
+	snap.Source = "scanner"
+	snap.TakenAt = time.Now().UTC()
+	done, wsDone, err := r.deliver(snap, problem, len(batch))
+	if err != nil {
+		if errors.Is(err, context.Canceled) && r.ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	c.report(Progress{Path: "scanner", WorkspacesTotal: totalWS, WorkspacesDone: wsDone, BatchesTotal: totalBatches, BatchesDone: done})
+	return nil
+}

@@ -1,0 +1,73 @@
+package powerbi_test
+
+import (
+	"testing"
+
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+)
+
+func boolp(b bool) *bool { return &b }
+
+func TestPathsAgreeOnSampleTenant(t *testing.T) {
+	srv := startEmulator(t, powerbitest.SampleTenant())
+	for _, kind := range []credKind{withSecret, withCert, withToken} {
+		scanCfg := baseConfig(srv, kind)
+		scanSnap, st, err := collect(t, newClient(t, srv, scanCfg, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Path != "scanner" || st.Workspaces != 4 {
+			t.Fatalf("stats %+v", st)
+		}
+		apiCfg := baseConfig(srv, kind)
+		apiCfg.Scanner.Enabled = boolp(false)
+		apiSnap, st, err := collect(t, newClient(t, srv, apiCfg, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Path != "api" {
+			t.Fatalf("stats %+v", st)
+		}
+		a, b := snapJSON(t, normalize(scanSnap, "")), snapJSON(t, normalize(apiSnap, ""))
+		if a != b {
+			t.Fatalf("scanner and regular API paths disagree:\nscanner:\n%s\napi:\n%s", a, b)
+		}
+		// Each path against the tenant itself, with the fields that path carries.
+		tenant := powerbitest.SampleTenant()
+		if got, want := snapJSON(t, normalize(scanSnap, "scan")), snapJSON(t, normalize(tenant, "scan")); got != want {
+			t.Errorf("scanner round trip differs from the tenant:\ngot:\n%s\nwant:\n%s", got, want)
+		}
+		if got, want := snapJSON(t, normalize(apiSnap, "api")), snapJSON(t, normalize(tenant, "api")); got != want {
+			t.Errorf("regular API round trip differs from the tenant:\ngot:\n%s\nwant:\n%s", got, want)
+		}
+	}
+}
+
+func TestSampleRoundTripHasContent(t *testing.T) {
+	srv := startEmulator(t, powerbitest.SampleTenant())
+	s, _, err := collect(t, newClient(t, srv, baseConfig(srv, withSecret), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, tiles, pages := 0, 0, 0
+	for _, w := range s.Workspaces {
+		for _, m := range w.SemanticModels {
+			tables += len(m.Tables)
+			if len(m.Raw) == 0 {
+				t.Errorf("model %s has no raw JSON", m.Name)
+			}
+		}
+		for _, b := range w.Dashboards {
+			tiles += len(b.Tiles)
+		}
+		for _, r := range w.Reports {
+			pages += len(r.Pages)
+		}
+	}
+	if len(s.Workspaces) != 4 || tables < 10 || tiles < 6 || len(s.DataSources) != 6 {
+		t.Errorf("workspaces %d tables %d tiles %d data sources %d", len(s.Workspaces), tables, tiles, len(s.DataSources))
+	}
+	if pages != 0 {
+		t.Errorf("the scanner does not return pages, got %d", pages)
+	}
+}
