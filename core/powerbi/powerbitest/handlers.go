@@ -25,6 +25,8 @@ func (s *Server) registerAPI() {
 	s.Handle("GET /admin/workspaces/scanStatus/{scan}", s.handleScanStatus)
 	s.Handle("GET /admin/workspaces/scanResult/{scan}", s.handleScanResult)
 	s.Handle("GET /admin/workspaces/modified", s.handleModified)
+	// Refreshes.
+	s.registerRefresh()
 }
 
 // read runs fn with the tenant under a read lock.

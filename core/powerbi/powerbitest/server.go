@@ -59,6 +59,8 @@ type Server struct {
 	maxRunning    int
 	log           []Request
 	endpoints     []string
+
+	rf refreshes // the refreshes of datasets, with their own lock
 }
 
 // Request is one API call the emulator answered, for tests.

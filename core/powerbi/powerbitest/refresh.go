@@ -1,0 +1,392 @@
+package powerbitest
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pbisync/pbisync/core/snapshot"
+)
+
+// RefreshScript is the timeline of one refresh in the emulator: how long it waits
+// before it starts, how long it runs, and how it ends. The zero value queues for
+// nothing, runs DefaultRefreshRun and completes.
+type RefreshScript struct {
+	Queue time.Duration // NotStarted for this long
+	Run   time.Duration // then InProgress for this long (0: DefaultRefreshRun)
+	// Outcome is Completed (default), Failed, Cancelled, Disabled or TimedOut.
+	Outcome string
+	// ServiceException is the serviceExceptionJson of a failed refresh.
+	ServiceException string
+	// HiddenFor keeps the refresh out of the history for this long after the trigger,
+	// as the live service sometimes does.
+	HiddenFor time.Duration
+	// OnlyRequestID makes the trigger answer with the RequestId header alone, as live
+	// standard refreshes were seen to do.
+	OnlyRequestID bool
+}
+
+// DefaultRefreshRun is how long a refresh runs when its script does not say.
+const DefaultRefreshRun = 3 * time.Second
+
+// refreshRun is one refresh of a dataset in the emulator.
+type refreshRun struct {
+	requestID   string
+	seq         int64
+	workspaceID string
+	datasetID   string
+	refreshType string // ViaApi, ViaEnhancedApi, Scheduled, ...
+	enhanced    bool
+	body        map[string]any
+	script      RefreshScript
+	created     time.Time
+	cancelledAt time.Time
+}
+
+// refreshes holds every refresh the emulator knows, per dataset, newest last.
+type refreshes struct {
+	mu      sync.Mutex
+	seq     int64
+	byModel map[string][]*refreshRun
+	byID    map[string]*refreshRun
+	scripts map[string][]RefreshScript // queued scripts per dataset, for the next triggers
+	now     func() time.Time
+}
+
+func (rf *refreshes) init() {
+	if rf.byModel == nil {
+		rf.byModel = map[string][]*refreshRun{}
+		rf.byID = map[string]*refreshRun{}
+		rf.scripts = map[string][]RefreshScript{}
+		rf.now = time.Now
+	}
+}
+
+// state returns the run's status, extended status, start and end at time t.
+func (run *refreshRun) state(t time.Time) (status, extended string, start, end time.Time) {
+	run0 := run.script.Run
+	if run0 == 0 {
+		run0 = DefaultRefreshRun
+	}
+	start = run.created.Add(run.script.Queue)
+	end = start.Add(run0)
+	if !run.cancelledAt.IsZero() && (run.cancelledAt.Before(end)) {
+		end = run.cancelledAt
+		if t.Before(end) {
+			return "Unknown", "InProgress", start, time.Time{}
+		}
+		return "Cancelled", "Cancelled", start, end
+	}
+	switch {
+	case t.Before(start):
+		return "Unknown", "NotStarted", time.Time{}, time.Time{}
+	case t.Before(end):
+		return "Unknown", "InProgress", start, time.Time{}
+	}
+	out := run.script.Outcome
+	if out == "" {
+		out = "Completed"
+	}
+	switch out {
+	case "TimedOut":
+		return "Failed", "TimedOut", start, end
+	case "Disabled":
+		return "Disabled", "Disabled", start, end
+	}
+	return out, out, start, end
+}
+
+func (run *refreshRun) running(t time.Time) bool {
+	st, _, _, _ := run.state(t)
+	return st == "Unknown"
+}
+
+// ScriptRefresh queues a timeline for the next refresh triggered on the dataset; several
+// calls queue several refreshes.
+func (s *Server) ScriptRefresh(datasetID string, script RefreshScript) {
+	s.rf.mu.Lock()
+	defer s.rf.mu.Unlock()
+	s.rf.init()
+	s.rf.scripts[datasetID] = append(s.rf.scripts[datasetID], script)
+}
+
+// StartRefresh starts a refresh as if the service had (a scheduled refresh, say) and
+// returns its request id.
+func (s *Server) StartRefresh(workspaceID, datasetID, refreshType string, script RefreshScript) string {
+	s.rf.mu.Lock()
+	defer s.rf.mu.Unlock()
+	s.rf.init()
+	return s.rf.add(workspaceID, datasetID, refreshType, false, nil, script).requestID
+}
+
+// RefreshBody returns the body the emulator received for a refresh (nil for one it
+// started itself), for tests.
+func (s *Server) RefreshBody(requestID string) map[string]any {
+	s.rf.mu.Lock()
+	defer s.rf.mu.Unlock()
+	s.rf.init()
+	if run := s.rf.byID[requestID]; run != nil {
+		return run.body
+	}
+	return nil
+}
+
+// RefreshStatus returns the status the history shows for a refresh now ("" if unknown).
+func (s *Server) RefreshStatus(requestID string) string {
+	s.rf.mu.Lock()
+	defer s.rf.mu.Unlock()
+	s.rf.init()
+	run := s.rf.byID[requestID]
+	if run == nil {
+		return ""
+	}
+	st, _, _, _ := run.state(s.rf.now())
+	return st
+}
+
+func (rf *refreshes) add(ws, ds, typ string, enhanced bool, body map[string]any, sc RefreshScript) *refreshRun {
+	rf.seq++
+	run := &refreshRun{requestID: newID(), seq: rf.seq, workspaceID: ws, datasetID: ds, refreshType: typ,
+		enhanced: enhanced, body: body, script: sc, created: rf.now()}
+	rf.byModel[ds] = append(rf.byModel[ds], run)
+	rf.byID[run.requestID] = run
+	return run
+}
+
+func (s *Server) registerRefresh() {
+	s.Handle("POST /groups/{group}/datasets/{dataset}/refreshes", s.handleTriggerRefresh)
+	s.Handle("GET /groups/{group}/datasets/{dataset}/refreshes", s.handleRefreshHistory)
+	s.Handle("GET /groups/{group}/datasets/{dataset}/refreshes/{refresh}", s.handleRefreshDetails)
+	s.Handle("DELETE /groups/{group}/datasets/{dataset}/refreshes/{refresh}", s.handleCancelRefresh)
+}
+
+// model checks the workspace and dataset of a refresh request and writes a 404 when
+// either is unknown.
+func (s *Server) model(w http.ResponseWriter, r *http.Request) bool {
+	ok := false
+	s.read(func(t *snapshot.Snapshot, x *index) {
+		if s.workspace(w, r, t, x) == nil {
+			return
+		}
+		pos, found := x.models[r.PathValue("dataset")]
+		if !found || t.Workspaces[pos[0]].ID != r.PathValue("group") {
+			notFound(w, "Dataset", r.PathValue("dataset"))
+			return
+		}
+		ok = true
+	})
+	return ok
+}
+
+var enhancedFields = []string{"type", "commitMode", "maxParallelism", "retryCount", "objects", "applyRefreshPolicy", "effectiveDate", "timeout"}
+
+func (s *Server) handleTriggerRefresh(w http.ResponseWriter, r *http.Request) {
+	if !s.model(w, r) {
+		return
+	}
+	body := map[string]any{}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
+			WriteError(w, http.StatusBadRequest, "InvalidRequest", "The request body is not valid JSON: "+err.Error())
+			return
+		}
+	}
+	enhanced := false
+	for _, f := range enhancedFields {
+		if _, ok := body[f]; ok {
+			enhanced = true
+		}
+	}
+	if n, ok := body["notifyOption"].(string); ok && enhanced && n != "NoNotification" {
+		WriteError(w, http.StatusBadRequest, "InvalidRequest", "notifyOption "+n+" is not supported for enhanced refresh")
+		return
+	}
+	if p, ok := body["applyRefreshPolicy"].(bool); ok && p && body["commitMode"] == "PartialBatch" {
+		WriteError(w, http.StatusBadRequest, "InvalidRequest", "applyRefreshPolicy must be false with commitMode PartialBatch")
+		return
+	}
+	ds, ws := r.PathValue("dataset"), r.PathValue("group")
+	s.rf.mu.Lock()
+	s.rf.init()
+	now := s.rf.now()
+	for _, run := range s.rf.byModel[ds] {
+		if run.running(now) {
+			s.rf.mu.Unlock()
+			WriteError(w, http.StatusBadRequest, "InvalidRequest", "Invalid dataset refresh request. Another refresh request is already executing")
+			return
+		}
+	}
+	var sc RefreshScript
+	if q := s.rf.scripts[ds]; len(q) > 0 {
+		sc, s.rf.scripts[ds] = q[0], q[1:]
+	}
+	typ := "ViaApi"
+	if enhanced {
+		typ = "ViaEnhancedApi"
+	}
+	run := s.rf.add(ws, ds, typ, enhanced, body, sc)
+	s.rf.mu.Unlock()
+
+	w.Header().Set("RequestId", run.requestID)
+	if !sc.OnlyRequestID {
+		w.Header().Set("Location", s.URL()+"/groups/"+ws+"/datasets/"+ds+"/refreshes/"+run.requestID)
+		w.Header().Set("x-ms-request-id", run.requestID)
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+type jRefresh struct {
+	RequestID            string `json:"requestId"`
+	ID                   int64  `json:"id"`
+	RefreshType          string `json:"refreshType"`
+	StartTime            string `json:"startTime,omitempty"`
+	EndTime              string `json:"endTime,omitempty"`
+	Status               string `json:"status"`
+	ExtendedStatus       string `json:"extendedStatus,omitempty"`
+	ServiceExceptionJSON string `json:"serviceExceptionJson,omitempty"`
+}
+
+const serviceTimeLayout = "2006-01-02T15:04:05.000Z"
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(serviceTimeLayout)
+}
+
+func (s *Server) handleRefreshHistory(w http.ResponseWriter, r *http.Request) {
+	if !s.model(w, r) {
+		return
+	}
+	top := 1000
+	if v := r.URL.Query().Get("$top"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			WriteError(w, http.StatusBadRequest, "InvalidRequest", "$top must be a positive number")
+			return
+		}
+		top = n
+	}
+	ds := r.PathValue("dataset")
+	s.rf.mu.Lock()
+	s.rf.init()
+	now := s.rf.now()
+	runs := s.rf.byModel[ds]
+	out := []jRefresh{}
+	for i := len(runs) - 1; i >= 0 && len(out) < top; i-- {
+		run := runs[i]
+		if now.Sub(run.created) < run.script.HiddenFor {
+			continue
+		}
+		st, ext, start, end := run.state(now)
+		e := jRefresh{RequestID: run.requestID, ID: run.seq, RefreshType: run.refreshType,
+			StartTime: stamp(start), EndTime: stamp(end), Status: st, ExtendedStatus: ext}
+		if e.StartTime == "" {
+			e.StartTime = stamp(run.created) // the service lists the request time before it starts
+		}
+		if st == "Failed" {
+			e.ServiceExceptionJSON = run.script.ServiceException
+			if e.ServiceExceptionJSON == "" {
+				e.ServiceExceptionJSON = `{"errorCode":"ModelRefreshFailed","errorDescription":"The refresh failed."}`
+			}
+		}
+		out = append(out, e)
+	}
+	s.rf.mu.Unlock()
+	writeJSON(w, http.StatusOK, s.odata(r, "Collection(PowerBIAPI.Refresh)", out))
+}
+
+func (s *Server) runOf(w http.ResponseWriter, r *http.Request) *refreshRun {
+	s.rf.init()
+	run := s.rf.byID[r.PathValue("refresh")]
+	if run == nil || run.datasetID != r.PathValue("dataset") {
+		return nil
+	}
+	return run
+}
+
+func (s *Server) handleRefreshDetails(w http.ResponseWriter, r *http.Request) {
+	if !s.model(w, r) {
+		return
+	}
+	s.rf.mu.Lock()
+	run := s.runOf(w, r)
+	if run == nil || !run.enhanced || s.rf.now().Sub(run.created) < run.script.HiddenFor {
+		s.rf.mu.Unlock()
+		notFound(w, "Refresh", r.PathValue("refresh"))
+		return
+	}
+	now := s.rf.now()
+	st, ext, start, end := run.state(now)
+	typ, _ := run.body["type"].(string)
+	if typ == "" {
+		typ = "Full"
+	}
+	commit, _ := run.body["commitMode"].(string)
+	if commit == "" {
+		commit = "Transactional"
+	}
+	objStatus := ext
+	if ext == "NotStarted" || ext == "InProgress" {
+		objStatus = map[string]string{"NotStarted": "NotStarted", "InProgress": "InProgress"}[ext]
+	}
+	var objects []map[string]any
+	if objs, ok := run.body["objects"].([]any); ok {
+		for _, o := range objs {
+			if m, ok := o.(map[string]any); ok {
+				e := map[string]any{"table": m["table"], "status": objStatus}
+				if p, ok := m["partition"]; ok {
+					e["partition"] = p
+				}
+				objects = append(objects, e)
+			}
+		}
+	}
+	body := map[string]any{
+		"startTime": stamp(start), "type": typ, "commitMode": commit, "status": st, "extendedStatus": ext,
+		"currentRefreshType": typ, "numberOfAttempts": 1, "objects": objects,
+	}
+	if start.IsZero() {
+		body["startTime"] = stamp(run.created)
+	}
+	if !end.IsZero() {
+		body["endTime"] = stamp(end)
+	}
+	if st == "Failed" {
+		body["messages"] = []map[string]any{{"code": "ModelRefreshFailed", "message": "The refresh failed.", "type": "Error"}}
+		if ext == "TimedOut" {
+			body["messages"] = []map[string]any{{"code": "Timeout", "message": "The refresh exceeded its timeout.", "type": "Error"}}
+		}
+	}
+	s.rf.mu.Unlock()
+	status := http.StatusAccepted
+	if !end.IsZero() {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, body)
+}
+
+func (s *Server) handleCancelRefresh(w http.ResponseWriter, r *http.Request) {
+	if !s.model(w, r) {
+		return
+	}
+	s.rf.mu.Lock()
+	run := s.runOf(w, r)
+	if run == nil || !run.enhanced {
+		s.rf.mu.Unlock()
+		notFound(w, "Refresh", r.PathValue("refresh"))
+		return
+	}
+	now := s.rf.now()
+	if !run.running(now) {
+		s.rf.mu.Unlock()
+		WriteError(w, http.StatusBadRequest, "InvalidRequest", "The refresh is not running")
+		return
+	}
+	run.cancelledAt = now
+	s.rf.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
