@@ -60,9 +60,20 @@ func TestFromAPIMSDocs(t *testing.T) {
 	if ws.Name != "sample group" || ws.SemanticModels[0].ConfiguredBy != "john@contoso.com" || *ws.SemanticModels[0].IsRefreshable != true {
 		t.Errorf("workspace/model: %+v", ws)
 	}
-	// The examples reuse one datasourceId for every kind; it is kept once.
-	if len(s.DataSources) != 1 || len(ws.SemanticModels[0].DataSourceIDs) != 1 {
-		t.Errorf("data sources %+v", s.DataSources)
+	// Several examples share one datasourceId; each id is kept once, with its details.
+	ids := map[string]bool{}
+	for _, raw := range msdocsValues(t, "datasources.json") {
+		var d struct{ DatasourceID string }
+		json.Unmarshal(raw, &d)
+		ids[d.DatasourceID] = true
+	}
+	if len(s.DataSources) != len(ids) || len(ws.SemanticModels[0].DataSourceIDs) != len(ids) {
+		t.Errorf("got %d data sources, want %d", len(s.DataSources), len(ids))
+	}
+	for _, d := range s.DataSources {
+		if d.ConnectionDetails == nil || *d.ConnectionDetails == (ConnectionDetails{}) {
+			t.Errorf("data source %s (%s) lost its connection details", d.ID, d.Type)
+		}
 	}
 	r := ws.Reports[0]
 	if r.DatasetID != "cfafbeb1-8037-4d0c-896e-a46fb27ff229" || len(r.Pages) != 2 || r.Pages[1].Order != 1 || r.Pages[1].DisplayName != "Geographic Analysis" {
