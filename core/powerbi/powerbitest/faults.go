@@ -19,6 +19,9 @@ const (
 	ServerError FaultKind = "error"
 	// Drop closes the connection without an answer.
 	Drop FaultKind = "drop"
+	// Redirect answers 307 with a Location to the same resource (as when the service
+	// moves a tenant to another cluster); the client must repeat the call with its token.
+	Redirect FaultKind = "redirect"
 )
 
 // Fault is an injected failure for the calls to one endpoint.
@@ -90,9 +93,9 @@ func ParseFault(v string) (Fault, error) {
 	kind, count, hasCount := strings.Cut(head, ":")
 	f.Kind = FaultKind(strings.TrimSpace(kind))
 	switch f.Kind {
-	case Throttle, ServerError, Drop:
+	case Throttle, ServerError, Drop, Redirect:
 	default:
-		return Fault{}, fmt.Errorf("fault %q: kind must be throttle, error or drop", v)
+		return Fault{}, fmt.Errorf("fault %q: kind must be throttle, error, drop or redirect", v)
 	}
 	if hasCount {
 		n, err := strconv.Atoi(count)
@@ -155,6 +158,9 @@ func (s *Server) applyFault(endpoint string, w http.ResponseWriter, r *http.Requ
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{
 			"message": fmt.Sprintf("You have exceeded the amount of requests allowed in the current time frame and further requests will fail. Retry in %d seconds.", secs),
 		})
+	case Redirect:
+		w.Header().Set("Location", s.apiURL+r.URL.RequestURI())
+		w.WriteHeader(http.StatusTemporaryRedirect)
 	case Drop:
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
