@@ -374,15 +374,11 @@ func refInfos(rs []snapshot.Ref) []refInfo {
 	return out
 }
 
-// dataSourceSpec builds a data source's spec. ws, the record's workspace, is that of
+// dataSourceSpec builds a data source's spec. w, the record's workspace, is that of
 // the first item seen using it (data sources belong to the tenant, not to a
-// workspace); it may be nil.
-func (b *Builder) dataSourceSpec(ws *snapshot.Workspace, ds *snapshot.DataSource, key spec.Key) (built, []record.Problem) {
+// workspace); it may be empty.
+func (b *Builder) dataSourceSpec(w record.Workspace, ds *snapshot.DataSource, key spec.Key) (built, []record.Problem) {
 	var problems []record.Problem
-	var w record.Workspace
-	if ws != nil {
-		w = recordWorkspace(ws)
-	}
 	name, _ := DataSourceName(ds)
 	// The identity names no workspace: the data source is shared by all its users.
 	who := spec.Identity{Type: spec.DataSource, ID: ds.ID, Name: name}
