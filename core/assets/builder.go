@@ -98,7 +98,11 @@ func (b *Builder) Add(snap *snapshot.Snapshot) ([]record.Record, []record.Proble
 	var released []*pending
 	b.index(snap, &released)
 
-	var out []record.Record
+	n := len(snap.DataSources)
+	for _, ws := range snap.Workspaces {
+		n += len(ws.SemanticModels) + len(ws.Reports) + len(ws.Dashboards)
+	}
+	out := make([]record.Record, 0, n)
 	var problems []record.Problem
 	emit := func(bt built, ps []record.Problem) {
 		problems = append(problems, ps...)
