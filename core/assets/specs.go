@@ -156,7 +156,9 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 	m[NamespacePowerBI+"read_only"] = spec.Bool(d.IsReadOnly)
 	m.text(NamespacePowerBI+"sensitivity_label", d.SensitivityLabel)
 	m.text(NamespacePowerBI+"app_id", d.AppID)
-	m.text(NamespacePowerBI+"embed_url", d.EmbedURL)
+	if d.EmbedURL != "" {
+		m[NamespacePowerBI+"embed_url"] = spec.URL(d.EmbedURL)
+	}
 
 	raw, err := rawOf(d.Raw, d)
 	if err != nil {
@@ -199,7 +201,9 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 	m.text(NamespacePowerBI+"created_at", r.CreatedDateTime)
 	m.text(NamespacePowerBI+"modified_at", r.ModifiedDateTime)
 	m.text(NamespacePowerBI+"app_id", r.AppID)
-	m.text(NamespacePowerBI+"embed_url", r.EmbedURL)
+	if r.EmbedURL != "" {
+		m[NamespacePowerBI+"embed_url"] = spec.URL(r.EmbedURL)
+	}
 	if len(r.Pages) > 0 {
 		pages := append([]snapshot.Page(nil), r.Pages...)
 		sort.SliceStable(pages, func(i, j int) bool { return pages[i].Order < pages[j].Order })
