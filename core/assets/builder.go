@@ -94,10 +94,15 @@ func (b *Builder) Add(snap *snapshot.Snapshot) ([]record.Record, []record.Proble
 	if snap == nil {
 		return nil, nil
 	}
+	users := b.dataSourceUsers(snap)
 	var released []*pending
 	b.index(snap, &released)
 
-	var out []record.Record
+	n := len(snap.DataSources)
+	for _, ws := range snap.Workspaces {
+		n += len(ws.SemanticModels) + len(ws.Reports) + len(ws.Dashboards)
+	}
+	out := make([]record.Record, 0, n)
 	var problems []record.Problem
 	emit := func(bt built, ps []record.Problem) {
 		problems = append(problems, ps...)
@@ -106,7 +111,6 @@ func (b *Builder) Add(snap *snapshot.Snapshot) ([]record.Record, []record.Proble
 		}
 	}
 
-	users := dataSourceUsers(snap)
 	for i := range snap.DataSources {
 		ds := &snap.DataSources[i]
 		if ds.ID == "" {
@@ -354,24 +358,31 @@ func (b *Builder) compact() {
 	b.pending = b.pending[:n]
 }
 
-// dataSourceUsers maps each data source id to the workspace of the first model or
-// dataflow in the batch that uses it.
-func dataSourceUsers(snap *snapshot.Snapshot) map[string]*snapshot.Workspace {
-	users := map[string]*snapshot.Workspace{}
+// dataSourceUsers maps each data source id of the batch to the workspace of the
+// first model that waited for it in an earlier batch, else of the first model or
+// dataflow in the batch that uses it. It must run before index releases the waiters.
+func (b *Builder) dataSourceUsers(snap *snapshot.Snapshot) map[string]record.Workspace {
+	users := map[string]record.Workspace{}
+	for _, ds := range snap.DataSources {
+		if ps := b.waiting[target{refDataSource, ds.ID}]; len(ps) > 0 {
+			users[ds.ID] = ps[0].rec.Workspace
+		}
+	}
+	add := func(id string, ws *snapshot.Workspace) {
+		if _, ok := users[id]; !ok {
+			users[id] = recordWorkspace(ws)
+		}
+	}
 	for wi := range snap.Workspaces {
 		ws := &snap.Workspaces[wi]
 		for _, sm := range ws.SemanticModels {
 			for _, id := range sm.DataSourceIDs {
-				if users[id] == nil {
-					users[id] = ws
-				}
+				add(id, ws)
 			}
 		}
 		for _, df := range ws.Dataflows {
 			for _, id := range df.DataSourceIDs {
-				if users[id] == nil {
-					users[id] = ws
-				}
+				add(id, ws)
 			}
 		}
 	}

@@ -138,3 +138,30 @@ func TestDataSourceKey(t *testing.T) {
 		})
 	}
 }
+
+func FuzzDataSourceKey(f *testing.F) {
+	f.Add("c:\\users\\u\\orders1.xlsx", "", "", "id-1")
+	f.Add("", "https://h/sites/a%20b/list/", "", "id-2")
+	f.Add("", "", "dbo.largest_table", "")
+	f.Add("\\\\/", "%zz", "", "x")
+	f.Fuzz(func(t *testing.T, path, url, database, id string) {
+		ds := snapshot.DataSource{ID: id, ConnectionDetails: &snapshot.ConnectionDetails{Path: path, URL: url, Database: database}}
+		k := DataSourceKey(&ds)
+		if k == nil {
+			if id != "" {
+				t.Fatalf("no key for a data source with id %q", id)
+			}
+			return
+		}
+		if len(k) != 1 || k.Validate() != nil {
+			t.Fatalf("key %q is not one valid part", k)
+		}
+		if Clean(k[0]) != k[0] {
+			t.Fatalf("key part %q is not clean", k[0])
+		}
+		name, fromID := DataSourceName(&ds)
+		if fromID && name != id {
+			t.Fatalf("fromID but name %q is not the id %q", name, id)
+		}
+	})
+}

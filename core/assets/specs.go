@@ -156,7 +156,9 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 	m[NamespacePowerBI+"read_only"] = spec.Bool(d.IsReadOnly)
 	m.text(NamespacePowerBI+"sensitivity_label", d.SensitivityLabel)
 	m.text(NamespacePowerBI+"app_id", d.AppID)
-	m.text(NamespacePowerBI+"embed_url", d.EmbedURL)
+	if d.EmbedURL != "" {
+		m[NamespacePowerBI+"embed_url"] = spec.URL(d.EmbedURL)
+	}
 
 	raw, err := rawOf(d.Raw, d)
 	if err != nil {
@@ -199,7 +201,9 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 	m.text(NamespacePowerBI+"created_at", r.CreatedDateTime)
 	m.text(NamespacePowerBI+"modified_at", r.ModifiedDateTime)
 	m.text(NamespacePowerBI+"app_id", r.AppID)
-	m.text(NamespacePowerBI+"embed_url", r.EmbedURL)
+	if r.EmbedURL != "" {
+		m[NamespacePowerBI+"embed_url"] = spec.URL(r.EmbedURL)
+	}
 	if len(r.Pages) > 0 {
 		pages := append([]snapshot.Page(nil), r.Pages...)
 		sort.SliceStable(pages, func(i, j int) bool { return pages[i].Order < pages[j].Order })
@@ -374,15 +378,11 @@ func refInfos(rs []snapshot.Ref) []refInfo {
 	return out
 }
 
-// dataSourceSpec builds a data source's spec. ws, the record's workspace, is that of
+// dataSourceSpec builds a data source's spec. w, the record's workspace, is that of
 // the first item seen using it (data sources belong to the tenant, not to a
-// workspace); it may be nil.
-func (b *Builder) dataSourceSpec(ws *snapshot.Workspace, ds *snapshot.DataSource, key spec.Key) (built, []record.Problem) {
+// workspace); it may be empty.
+func (b *Builder) dataSourceSpec(w record.Workspace, ds *snapshot.DataSource, key spec.Key) (built, []record.Problem) {
 	var problems []record.Problem
-	var w record.Workspace
-	if ws != nil {
-		w = recordWorkspace(ws)
-	}
 	name, _ := DataSourceName(ds)
 	// The identity names no workspace: the data source is shared by all its users.
 	who := spec.Identity{Type: spec.DataSource, ID: ds.ID, Name: name}

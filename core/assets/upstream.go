@@ -74,20 +74,26 @@ func mString(s string) (value, rest string, ok bool) {
 	if !strings.HasPrefix(s, `"`) {
 		return "", s, false
 	}
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		if s[i] != '"' {
-			b.WriteByte(s[i])
+	end := 1
+	escaped := false
+	for {
+		i := strings.IndexByte(s[end:], '"')
+		if i < 0 {
+			return "", s, false
+		}
+		end += i
+		if end+1 < len(s) && s[end+1] == '"' {
+			escaped = true
+			end += 2
 			continue
 		}
-		if i+1 < len(s) && s[i+1] == '"' {
-			b.WriteByte('"')
-			i++
-			continue
-		}
-		return b.String(), s[i+1:], true
+		break
 	}
-	return "", s, false
+	value = s[1:end]
+	if escaped {
+		value = strings.ReplaceAll(value, `""`, `"`)
+	}
+	return value, s[end+1:], true
 }
 
 func skipBlanks(s string) string {
