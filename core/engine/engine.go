@@ -2,10 +2,13 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,9 +91,29 @@ type Result struct {
 	Sinks    []SinkResult
 }
 
-// Sync runs the pipeline once. It returns an error when the sync could not complete;
-// per-asset problems are in the result and do not stop it.
-func (e *Engine) Sync(ctx context.Context) (*Result, error) {
+// Model is a semantic model that a sync produced, with the source it came from, for
+// refreshes.
+type Model struct {
+	Record record.Record // the spec after translators; Raw keeps only isRefreshable
+	Source Source
+}
+
+// RunOptions change what Run does besides the sync.
+type RunOptions struct {
+	// NoSpecs keeps spec, removed and summary events away from the sinks, for an ad hoc
+	// refresh that only needs the models.
+	NoSpecs bool
+	// After runs once the sync succeeded, before the sinks close. send hands events to
+	// every sink.
+	After func(ctx context.Context, models []Model, send func(...event.Event) error) error
+}
+
+// Sync runs the pipeline's sync once and closes the sinks. It returns an error when the
+// sync could not complete; per-asset problems are in the result and do not stop it.
+func (e *Engine) Sync(ctx context.Context) (*Result, error) { return e.Run(ctx, RunOptions{}) }
+
+// Run syncs, runs opts.After, and closes the sinks.
+func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	log := e.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -103,7 +126,7 @@ func (e *Engine) Sync(ctx context.Context) (*Result, error) {
 	if batchSize <= 0 {
 		batchSize = 500
 	}
-	r := &run{e: e, log: log, batch: batchSize, seen: map[spec.Identity]spec.Key{}}
+	r := &run{e: e, log: log, batch: batchSize, seen: map[spec.Identity]spec.Key{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{}}
 	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
 	r.sinks = make([]SinkResult, len(e.Sinks))
 	for i, s := range e.Sinks {
@@ -119,7 +142,7 @@ func (e *Engine) Sync(ctx context.Context) (*Result, error) {
 		r.problems(probs)
 		srcErr = r.process(ctx, recs)
 	}
-	if srcErr == nil && e.State != nil {
+	if srcErr == nil && e.State != nil && !opts.NoSpecs {
 		srcErr = r.removals(ctx)
 	}
 	for _, s := range e.Sources {
@@ -136,9 +159,12 @@ func (e *Engine) Sync(ctx context.Context) (*Result, error) {
 	for _, p := range r.res.Problems {
 		r.res.Summary.Problems = append(r.res.Summary.Problems, p.Error())
 	}
-	if srcErr == nil {
+	if srcErr == nil && !opts.NoSpecs {
 		sum := r.res.Summary
 		srcErr = r.write(ctx, []event.Event{{Kind: event.KindSummary, Summary: &sum}})
+	}
+	if srcErr == nil && opts.After != nil {
+		srcErr = opts.After(ctx, r.models, func(evs ...event.Event) error { return r.write(ctx, evs) })
 	}
 	// Close every sink on every path, so buffered output is flushed and plugins stop.
 	// A sink that can abort (a file written beside its final name) does so when the
@@ -175,6 +201,13 @@ type run struct {
 	seen  map[spec.Identity]spec.Key // every asset sent this sync, for removals
 	// batches counts the snapshot batches pulled so far.
 	batches int
+	noSpecs bool
+	// models are the semantic models sent, for refreshes; wsSource maps a workspace
+	// to the source that read it.
+	models   []Model
+	wsSource map[string]Source
+	// remap maps a default key (keyString) to the key translators gave its asset.
+	remap map[string]spec.Key
 }
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.
@@ -202,6 +235,9 @@ func (r *run) pull(ctx context.Context, b Builder) error {
 				continue // drain so the source can finish
 			}
 			r.batches++
+			for i := range s.Workspaces {
+				r.wsSource[s.Workspaces[i].ID] = src
+			}
 			recs, probs := b.Add(s)
 			r.problems(probs)
 			r.res.Summary.Workspaces += len(s.Workspaces)
@@ -237,6 +273,13 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 		return nil
 	}
 	in := len(recs)
+	var defaults map[spec.Identity]string
+	if len(r.e.Translators) > 0 {
+		defaults = make(map[spec.Identity]string, len(recs))
+		for i := range recs {
+			defaults[recs[i].Spec.PowerBI] = keyString(recs[i].Spec.Key)
+		}
+	}
 	for _, t := range r.e.Translators {
 		out, probs, err := t.Translate(ctx, recs)
 		r.problems(probs)
@@ -246,6 +289,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 		recs = out
 	}
 	r.res.Summary.Dropped += in - len(recs)
+	r.remapDeps(recs, defaults)
 	events := make([]event.Event, 0, len(recs))
 	for i := range recs {
 		s := &recs[i].Spec
@@ -260,9 +304,66 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 		}
 		r.seen[s.PowerBI] = s.Key
 		r.res.Summary.Assets[string(s.PowerBI.Type)]++
+		if s.PowerBI.Type == spec.SemanticModel {
+			r.models = append(r.models, Model{
+				Record: record.Record{Spec: s.Clone(), Raw: refreshableOnly(recs[i].Raw), Workspace: recs[i].Workspace},
+				Source: r.wsSource[s.PowerBI.WorkspaceID],
+			})
+		}
 		events = append(events, event.Event{Kind: event.KindSpec, Spec: s})
 	}
+	if r.noSpecs {
+		return nil
+	}
 	return r.write(ctx, events)
+}
+
+// keyString is a map key for a spec.Key; NUL cannot occur in a key part from YAML or JSON
+// text that a user would write, and keeps ["a/b"] apart from ["a","b"].
+func keyString(k spec.Key) string { return strings.Join(k, "\x00") }
+
+// remapDeps points deps at the keys translators gave their targets. The builder wrote
+// every dep with its target's default key; a translator that re-keys a model (say)
+// would otherwise leave the reports on it pointing at a key nobody has. Targets reach
+// the translators no later than the assets that depend on them, so the table is
+// complete for every dep of a batch.
+func (r *run) remapDeps(recs []record.Record, defaults map[spec.Identity]string) {
+	if defaults == nil {
+		return
+	}
+	for i := range recs {
+		s := &recs[i].Spec
+		if old, ok := defaults[s.PowerBI]; ok && old != keyString(s.Key) {
+			if r.remap == nil {
+				r.remap = map[string]spec.Key{}
+			}
+			r.remap[old] = s.Key
+		}
+	}
+	if len(r.remap) == 0 {
+		return
+	}
+	for i := range recs {
+		deps := recs[i].Spec.Deps
+		for j, d := range deps {
+			if k, ok := r.remap[keyString(d)]; ok {
+				deps[j] = slices.Clone(k)
+			}
+		}
+	}
+}
+
+// refreshableOnly keeps the one raw property that refresh selection reads, so the
+// models kept for refreshes do not hold their tables.
+func refreshableOnly(raw json.RawMessage) json.RawMessage {
+	var p struct {
+		IsRefreshable *bool `json:"isRefreshable,omitempty"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &p) != nil || p.IsRefreshable == nil {
+		return nil
+	}
+	b, _ := json.Marshal(p)
+	return b
 }
 
 // removals sends a removed event for every asset of the previous sync that this one did

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/core/output"
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/sdk/event"
@@ -227,4 +228,56 @@ func TestDuplicateKeysReported(t *testing.T) {
 	if n == 0 || c.kinds()[event.KindSpec] < 5 {
 		t.Errorf("duplicates not reported (%d problems) or specs merged (%d specs)", n, c.kinds()[event.KindSpec])
 	}
+}
+
+// prefixModels is a translator that moves every semantic model under a prefix.
+type prefixModels struct{}
+
+func (prefixModels) Name() string { return "prefix-models" }
+func (prefixModels) Translate(_ context.Context, b []record.Record) ([]record.Record, []record.Problem, error) {
+	for i := range b {
+		if b[i].Spec.PowerBI.Type == spec.SemanticModel {
+			b[i].Spec.Key = append(spec.Key{"bi"}, b[i].Spec.Key...)
+		}
+	}
+	return b, nil, nil
+}
+func (prefixModels) Close(context.Context) error { return nil }
+
+func TestDepsFollowTranslatedKeys(t *testing.T) {
+	c := &collect{name: "c"}
+	e := newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{loadSample(t)}}}, c)
+	e.Translators = []Translator{prefixModels{}}
+	if _, err := e.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, ev := range c.events {
+		if ev.Kind == event.KindSpec {
+			keys[ev.Spec.Key.String()] = true
+		}
+	}
+	checked := 0
+	for _, ev := range c.events {
+		if ev.Kind != event.KindSpec || ev.Spec.PowerBI.Type != spec.Report {
+			continue
+		}
+		for _, d := range ev.Spec.Deps {
+			if !keys[d.String()] {
+				t.Errorf("report %s depends on %s, which no asset has", ev.Spec.Key, d)
+			}
+			if d[0] != "bi" {
+				t.Errorf("report %s dep %s was not remapped", ev.Spec.Key, d)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no report deps checked")
+	}
+}
+
+func loadSample(t *testing.T) *snapshot.Snapshot {
+	t.Helper()
+	return powerbitest.SampleTenant()
 }

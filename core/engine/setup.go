@@ -100,7 +100,9 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.Sources = append(e.Sources, source)
+		if source != nil {
+			e.Sources = append(e.Sources, source)
+		}
 	}
 	if len(s.p.Outputs) == 0 {
 		return nil, &config.Error{Pos: config.Pos{File: s.p.File}, Msg: "outputs: at least one output is needed"}
@@ -135,8 +137,11 @@ func (s *setup) source(ctx context.Context, src pipeline.Source) (Source, error)
 			return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: snapshot file: %v", src.Name, err)}
 		}
 		return &fileSource{name: src.Name, path: path}, nil
+	case "emulator":
+		return s.emulatorSource(src)
+	default:
+		return s.powerbiSource(src)
 	}
-	return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %s sources are not available in this build", src.Name, src.Kind())}
 }
 
 func (s *setup) output(_ context.Context, n config.Node, i int) (Sink, string, error) {

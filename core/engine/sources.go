@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/pipeline"
+	"github.com/pbisync/pbisync/core/powerbi"
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/snapshot"
+)
+
+// EmulatorConfig is the YAML of an `emulator` source: the bundled Power BI emulator,
+// started in-process on 127.0.0.1 and read through the real client, MSAL sign-in included.
+type EmulatorConfig struct {
+	// Tenant is "sample", the hand-written sample tenant.
+	Tenant string `yaml:"tenant"`
+	// Credentials is how the client signs in: secret (default), certificate or token.
+	Credentials string `yaml:"credentials"`
+	// Scanner reads through the admin scanner API (default true); false uses the
+	// regular API.
+	Scanner *bool `yaml:"scanner"`
+	// Faults are injected into the emulator, as `pbisync emulate --fault` takes them.
+	Faults []string `yaml:"faults"`
+}
+
+// powerbiSource reads a tenant through the Power BI client.
+type powerbiSource struct {
+	name   string
+	client *powerbi.Client
+
+	mu    sync.Mutex
+	stats powerbi.Stats
+}
+
+func (p *powerbiSource) Name() string { return p.name }
+
+func (p *powerbiSource) Snapshots(ctx context.Context, emit func(*snapshot.Snapshot) error) error {
+	st, err := p.client.Snapshots(ctx, emit)
+	p.mu.Lock()
+	p.stats = st
+	p.mu.Unlock()
+	return err
+}
+
+// Requests returns the API requests sent, per endpoint.
+func (p *powerbiSource) Requests() map[string]int64 { return p.client.Requests() }
+
+// Problems returns the items the last run could not read.
+func (p *powerbiSource) Problems() []error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats.Problems
+}
+
+// Client returns the Power BI client, for refreshes.
+func (p *powerbiSource) Client() *powerbi.Client { return p.client }
+
+func (s *setup) powerbiSource(src pipeline.Source) (Source, error) {
+	cfg, err := powerbi.DecodeConfig(src.PowerBI)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.CAFile != "" {
+		cfg.CAFile = s.resolve(cfg.CAFile)
+	}
+	if cfg.Credentials.CertificateFile != "" {
+		cfg.Credentials.CertificateFile = s.resolve(cfg.Credentials.CertificateFile)
+	}
+	if s.dryRun {
+		if err := cfg.Validate(); err != nil {
+			return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
+		}
+		return nil, nil
+	}
+	c, err := powerbi.New(cfg, powerbi.WithLogger(s.opts.Logger.With("source", src.Name)))
+	if err != nil {
+		return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
+	}
+	return &powerbiSource{name: src.Name, client: c}, nil
+}
+
+func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
+	var ec EmulatorConfig
+	if err := config.Decode(src.Emulator, &ec); err != nil {
+		return nil, err
+	}
+	var tenant *snapshot.Snapshot
+	switch ec.Tenant {
+	case "", "sample":
+		tenant = powerbitest.SampleTenant()
+	default:
+		return nil, config.Errorf(src.Emulator.Child("tenant"), "tenant must be sample, got %q", ec.Tenant)
+	}
+	var faults []powerbitest.Fault
+	for i, f := range ec.Faults {
+		ft, err := powerbitest.ParseFault(f)
+		if err != nil {
+			return nil, config.Errorf(seqItem(src.Emulator.Child("faults"), i), "%v", err)
+		}
+		faults = append(faults, ft)
+	}
+	switch ec.Credentials {
+	case "", "secret", "certificate", "token":
+	default:
+		return nil, config.Errorf(src.Emulator.Child("credentials"), "credentials must be secret, certificate or token, got %q", ec.Credentials)
+	}
+	if s.dryRun {
+		return nil, nil
+	}
+	srv, err := powerbitest.NewServer(tenant, powerbitest.WithFaults(faults...))
+	if err != nil {
+		return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
+	}
+	s.closers = append(s.closers, func() { srv.Close() })
+	cr := srv.Credentials()
+	cfg := powerbi.Config{APIURL: srv.URL(), AuthorityHost: srv.AuthorityURL(), TenantID: srv.TenantID}
+	switch ec.Credentials {
+	case "", "secret":
+		cfg.Credentials = powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}
+	case "certificate":
+		cfg.Credentials = powerbi.Credentials{ClientID: cr.ClientID, CertificatePEM: config.NewSecret(string(cr.CertificatePEM))}
+	case "token":
+		cfg.Credentials = powerbi.Credentials{Token: config.NewSecret(srv.IssueToken(srv.TokenLifetime()))}
+	}
+	cfg.Scanner.Enabled = ec.Scanner
+	// The emulator finishes a scan in two polls; no need for the live service's pace.
+	cfg.Scanner.PollInterval = 100 * time.Millisecond
+	c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()), powerbi.WithLogger(s.opts.Logger.With("source", src.Name)))
+	if err != nil {
+		return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
+	}
+	s.opts.Logger.Info("started the bundled Power BI emulator", "source", src.Name, "api", srv.URL(), "authority", srv.AuthorityURL(),
+		"tenant", strings.TrimSpace(ec.Tenant+" "+fmt.Sprint(len(tenant.Workspaces))+" workspaces"))
+	return &powerbiSource{name: src.Name, client: c}, nil
+}
+
+func seqItem(n config.Node, i int) config.Node {
+	if n.Node == nil || i >= len(n.Content) {
+		return n
+	}
+	return config.Node{Node: n.Content[i], File: n.File}
+}
