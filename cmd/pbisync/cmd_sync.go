@@ -95,7 +95,7 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh 
 			return err
 		}
 	}
-	if n := len(res.Problems); n > 0 {
+	if n := res.Errors(); n > 0 {
 		return &problemsError{n}
 	}
 	return nil

@@ -333,7 +333,7 @@ func (b *Builder) finish(bt built, final bool) (record.Record, []record.Problem)
 				if r.note != "" {
 					msg += " (" + r.note + ")"
 				}
-				problems = append(problems, record.Problem{Stage: "build", Asset: rec.Spec.PowerBI, Err: fmt.Errorf("%s", msg)})
+				problems = append(problems, record.Problem{Stage: "build", Asset: rec.Spec.PowerBI, Err: fmt.Errorf("%s", msg), Warning: true})
 			}
 			continue
 		}

@@ -84,6 +84,17 @@ type SinkResult struct {
 	Err    error
 }
 
+// Errors counts the problems that are not warnings.
+func (r *Result) Errors() int {
+	n := 0
+	for _, p := range r.Problems {
+		if !p.Warning {
+			n++
+		}
+	}
+	return n
+}
+
 // Result is the outcome of a sync.
 type Result struct {
 	Summary  event.Summary
@@ -157,7 +168,11 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	r.res.Summary.EndedAt = now().UTC()
 	for _, p := range r.res.Problems {
-		r.res.Summary.Problems = append(r.res.Summary.Problems, p.Error())
+		msg := p.Error()
+		if p.Warning {
+			msg = "warning: " + msg
+		}
+		r.res.Summary.Problems = append(r.res.Summary.Problems, msg)
 	}
 	if srcErr == nil && !opts.NoSpecs {
 		sum := r.res.Summary
@@ -262,7 +277,11 @@ func (r *run) pull(ctx context.Context, b Builder) error {
 
 func (r *run) problems(ps []record.Problem) {
 	for _, p := range ps {
-		r.log.Warn("problem", "stage", p.Stage, "asset", p.Asset.String(), "error", p.Err)
+		if p.Warning {
+			r.log.Warn("warning", "stage", p.Stage, "asset", p.Asset.String(), "message", p.Err)
+			continue
+		}
+		r.log.Error("problem", "stage", p.Stage, "asset", p.Asset.String(), "error", p.Err)
 	}
 	r.res.Problems = append(r.res.Problems, ps...)
 }

@@ -29,6 +29,9 @@ type Problem struct {
 	Stage string        // "build", "translator <name>", "keys", ...
 	Asset spec.Identity // the asset concerned, if any
 	Err   error
+	// Warning marks what is worth saying but is not wrong: a dependency outside the
+	// synced workspaces, say. Warnings do not make a command exit with status 3.
+	Warning bool
 }
 
 func (p Problem) Error() string {
