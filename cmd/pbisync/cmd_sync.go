@@ -10,6 +10,7 @@ import (
 
 	"github.com/pbisync/pbisync/core/engine"
 	"github.com/pbisync/pbisync/core/pipeline"
+	"github.com/pbisync/pbisync/core/refresh"
 )
 
 func runCommand() *command {
@@ -82,7 +83,13 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh 
 	if err != nil {
 		return err
 	}
-	res, err := eng.Sync(ctx)
+	defer eng.Close()
+	var outs []*refresh.Outcome
+	var opts engine.RunOptions
+	if withRefresh {
+		opts.After = runConfiguredRefreshes(g, eng, p, &outs)
+	}
+	res, err := eng.Run(ctx, opts)
 	prog.done()
 	if res != nil {
 		report(g, eng, res)
@@ -90,10 +97,8 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh 
 	if err != nil {
 		return err
 	}
-	if withRefresh {
-		if err := runConfiguredRefreshes(ctx, g, p, eng); err != nil {
-			return err
-		}
+	if err := refreshResult(g, outs); err != nil {
+		return err
 	}
 	if n := res.Errors(); n > 0 {
 		return &problemsError{n}

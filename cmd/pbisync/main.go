@@ -67,6 +67,7 @@ func commands() []*command {
 		syncCommand(),
 		validateCommand(),
 		snapshotCommand(),
+		refreshCommand(),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/spec"
@@ -74,7 +75,11 @@ type Engine struct {
 	// Now returns the current time (default time.Now); tests pin it.
 	Now func() time.Time
 
-	setup *setup // what FromPipeline started, if it built this engine
+	// Journal remembers running refreshes across restarts (optional).
+	Journal refresh.Journal
+
+	setup   *setup          // what FromPipeline started, if it built this engine
+	refresh *refresh.Config // the pipeline's refresh section, if any
 }
 
 // SinkResult says what one sink received.

@@ -13,6 +13,7 @@ import (
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/output"
 	"github.com/pbisync/pbisync/core/pipeline"
+	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/core/snapshot"
 )
 
@@ -103,6 +104,13 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		if source != nil {
 			e.Sources = append(e.Sources, source)
 		}
+	}
+	if s.p.Refresh.Node != nil {
+		rc, err := refresh.Decode(s.p.Refresh)
+		if err != nil {
+			return nil, err
+		}
+		e.refresh = rc
 	}
 	if len(s.p.Outputs) == 0 {
 		return nil, &config.Error{Pos: config.Pos{File: s.p.File}, Msg: "outputs: at least one output is needed"}

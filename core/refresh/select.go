@@ -39,7 +39,6 @@ func (s *Selector) match(r *record.Record) bool {
 // each its body, time-out and the selected models it depends on. A model the service
 // marks as not refreshable is left out of `all`, and named in skipped.
 func (c *Config) Targets(recs []record.Record) (targets []Target, skipped []string) {
-	byKey := map[string]string{} // key -> model id, of the selected models
 	var picked []*record.Record
 	for i := range recs {
 		r := &recs[i]
@@ -61,6 +60,15 @@ func (c *Config) Targets(recs []record.Record) (targets []Target, skipped []stri
 			continue
 		}
 		picked = append(picked, r)
+	}
+	return c.TargetsOf(picked), skipped
+}
+
+// TargetsOf makes targets of the given model records, whatever the selection says: each
+// gets its body and time-out (overrides applied) and the models among them it depends on.
+func (c *Config) TargetsOf(picked []*record.Record) (targets []Target) {
+	byKey := map[string]string{} // key -> model id
+	for _, r := range picked {
 		byKey[r.Spec.Key.String()] = r.Spec.PowerBI.ID
 	}
 	for _, r := range picked {
@@ -90,7 +98,7 @@ func (c *Config) Targets(recs []record.Record) (targets []Target, skipped []stri
 		}
 		targets = append(targets, t)
 	}
-	return targets, skipped
+	return targets
 }
 
 // refreshable reads isRefreshable from the raw properties; absent means refreshable.

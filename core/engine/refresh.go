@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/powerbi"
+	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/core/refresh"
+	"github.com/pbisync/pbisync/sdk/event"
+)
+
+// RefreshConfig returns the pipeline's refresh settings (defaults when the pipeline has
+// no refresh section).
+func (e *Engine) RefreshConfig() *refresh.Config {
+	if e.refresh != nil {
+		return e.refresh
+	}
+	c, _ := refresh.Decode(config.Node{}) // the defaults always decode
+	return c
+}
+
+// clientOf returns the Power BI client of a source, if it reads from Power BI.
+func clientOf(s Source) *powerbi.Client {
+	if c, ok := s.(interface{ Client() *powerbi.Client }); ok {
+		return c.Client()
+	}
+	return nil
+}
+
+// RefreshStep returns a Run step that refreshes semantic models: the ones named (by
+// name, id or key, as in "semantic_model/Sales"), or without names the pipeline's
+// selection. Every refresh event goes to the sinks and to onEvent (a live view); the
+// outcomes are stored in *outs.
+func (e *Engine) RefreshStep(names []string, onEvent func(event.Refresh), outs *[]*refresh.Outcome) func(context.Context, []Model, func(...event.Event) error) error {
+	return func(ctx context.Context, models []Model, send func(...event.Event) error) error {
+		cfg := e.RefreshConfig()
+		picked, err := pickModels(cfg, models, names)
+		if err != nil {
+			return err
+		}
+		if len(picked) == 0 {
+			e.Logger.Info("no semantic model selected for refresh")
+			return nil
+		}
+		// One refresher per Power BI client: models are refreshed through the source
+		// that read them.
+		groups := map[*powerbi.Client][]*record.Record{}
+		for _, m := range picked {
+			c := clientOf(m.Source)
+			if c == nil {
+				name := "?"
+				if m.Source != nil {
+					name = m.Source.Name()
+				}
+				return fmt.Errorf("semantic model %q comes from source %q, which reads a snapshot file: refreshing needs a powerbi or emulator source", m.Record.Spec.PowerBI.Name, name)
+			}
+			groups[c] = append(groups[c], &m.Record)
+		}
+		var mu sync.Mutex
+		var sendErr error
+		emit := func(ev event.Refresh) {
+			if onEvent != nil {
+				onEvent(ev)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err := send(event.Event{Kind: event.KindRefresh, Refresh: &ev}); err != nil && sendErr == nil {
+				sendErr = err
+			}
+		}
+		limiter := refresh.NewLimiter(cfg.RateLimit, max(1, int(cfg.RateLimit)))
+		var wg sync.WaitGroup
+		for c, recs := range groups {
+			wg.Go(func() {
+				r := &refresh.Refresher{API: refresh.NewAPI(c), Config: cfg, Logger: e.Logger, OnEvent: emit, Limiter: limiter, Journal: e.Journal}
+				o := r.Refresh(ctx, cfg.TargetsOf(recs))
+				mu.Lock()
+				*outs = append(*outs, o...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return sendErr
+	}
+}
+
+// pickModels finds the models named, or the configured selection without names.
+func pickModels(cfg *refresh.Config, models []Model, names []string) ([]Model, error) {
+	if len(names) == 0 {
+		recs := make([]record.Record, len(models))
+		for i := range models {
+			recs[i] = models[i].Record
+		}
+		targets, _ := cfg.Targets(recs)
+		byID := map[string]bool{}
+		for _, t := range targets {
+			byID[t.ModelID] = true
+		}
+		var out []Model
+		for _, m := range models {
+			if byID[m.Record.Spec.PowerBI.ID] {
+				out = append(out, m)
+			}
+		}
+		return out, nil
+	}
+	var out []Model
+	for _, n := range names {
+		var hits []Model
+		for _, m := range models {
+			s := m.Record.Spec
+			if s.PowerBI.ID == n || s.Key.String() == n || s.PowerBI.Name == n {
+				hits = append(hits, m)
+			}
+		}
+		switch len(hits) {
+		case 0:
+			var all []string
+			for _, m := range models {
+				all = append(all, fmt.Sprintf("%q", m.Record.Spec.PowerBI.Name))
+			}
+			sort.Strings(all)
+			return nil, fmt.Errorf("no semantic model is named %q (by name, id or key); the synced models are: %s", n, strings.Join(all, ", "))
+		case 1:
+			out = append(out, hits[0])
+		default:
+			var ids []string
+			for _, h := range hits {
+				ids = append(ids, fmt.Sprintf("%s in workspace %q", h.Record.Spec.PowerBI.ID, h.Record.Spec.PowerBI.WorkspaceName))
+			}
+			return nil, fmt.Errorf("%q names %d semantic models (%s): name one by its id or key", n, len(hits), strings.Join(ids, "; "))
+		}
+	}
+	return out, nil
+}
