@@ -144,6 +144,21 @@ func TestFaults(t *testing.T) {
 			},
 		},
 		{
+			name: "regular path retries throttled and failed calls",
+			faults: []powerbitest.Fault{
+				{Endpoint: "GET /groups/{id}/datasets", Kind: powerbitest.Throttle, Count: 2, RetryAfter: time.Second},
+				{Endpoint: "GET /groups/{id}/reports/{id}/pages", Kind: powerbitest.ServerError, Count: 3},
+				{Endpoint: "GET /groups/{id}/dashboards/{id}/tiles", Kind: powerbitest.Drop, Count: 2},
+			},
+			cfg:      func(c *powerbi.Config) { c.Scanner.Enabled = boolp(false) },
+			wantPath: "api",
+			check: func(t *testing.T, srv *powerbitest.Server, c *powerbi.Client, st powerbi.Stats) {
+				if st.Workspaces != 4 || len(st.Problems) != 0 {
+					t.Errorf("stats %+v", st)
+				}
+			},
+		},
+		{
 			name:    "refused admin without fallback",
 			opts:    []powerbitest.Option{powerbitest.WithRefusedAdmin(true)},
 			cfg:     func(c *powerbi.Config) { c.Scanner.Fallback = boolp(false) },

@@ -1,7 +1,13 @@
 package powerbi_test
 
 import (
+	"context"
+	"errors"
+	"sync"
 	"testing"
+
+	"github.com/pbisync/pbisync/core/powerbi"
+	"github.com/pbisync/pbisync/core/snapshot"
 
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 )
@@ -69,5 +75,43 @@ func TestSampleRoundTripHasContent(t *testing.T) {
 	}
 	if pages != 0 {
 		t.Errorf("the scanner does not return pages, got %d", pages)
+	}
+}
+
+func TestProgress(t *testing.T) {
+	srv := startEmulator(t, emptyTenant(250))
+	cfg := baseConfig(srv, withToken)
+	var mu sync.Mutex
+	var last powerbi.Progress
+	calls := 0
+	c, err := powerbi.New(cfg, powerbi.WithProgress(func(p powerbi.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if p.BatchesDone >= last.BatchesDone {
+			last = p
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := collect(t, c); err != nil {
+		t.Fatal(err)
+	}
+	if last.WorkspacesDone != 250 || last.BatchesDone != 3 || last.BatchesTotal != 3 || last.Path != "scanner" || calls < 4 {
+		t.Errorf("last progress %+v after %d calls", last, calls)
+	}
+}
+
+func TestEmitErrorStops(t *testing.T) {
+	srv := startEmulator(t, emptyTenant(250))
+	cfg := baseConfig(srv, withToken)
+	cfg.Scanner.ParallelScans = 1
+	c := newClient(t, srv, cfg, nil)
+	stop := errors.New("sink is full")
+	n := 0
+	_, err := c.Snapshots(context.Background(), func(*snapshot.Snapshot) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("err %v after %d batches", err, n)
 	}
 }

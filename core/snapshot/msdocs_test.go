@@ -17,7 +17,7 @@ func msdocsValues(t *testing.T, file string) []json.RawMessage {
 		Examples map[string]struct {
 			Responses map[string]struct {
 				Body  *struct{ Value []json.RawMessage } `json:"body"`
-				Value []json.RawMessage                 `json:"value"`
+				Value []json.RawMessage                  `json:"value"`
 			} `json:"responses"`
 		} `json:"examples"`
 	}

@@ -101,9 +101,17 @@ func WithTokenLifetime(d time.Duration) Option { return func(s *settings) { s.to
 // Running, then Succeeded).
 func WithScanPolls(n int) Option { return func(s *settings) { s.scanPolls = n } }
 
-// WithClient sets the service principal's client id and secret the authority accepts.
+// WithClient sets the service principal's client id and secret the authority accepts;
+// an empty value keeps the generated one.
 func WithClient(clientID, secret string) Option {
-	return func(s *settings) { s.clientID, s.secret = clientID, secret }
+	return func(s *settings) {
+		if clientID != "" {
+			s.clientID = clientID
+		}
+		if secret != "" {
+			s.secret = secret
+		}
+	}
 }
 
 // WithTenantID sets the Entra ID tenant id.

@@ -364,3 +364,15 @@ func TestListenLoopbackOnly(t *testing.T) {
 		t.Errorf("want a loopback error, got %v", err)
 	}
 }
+
+func FuzzParseFault(f *testing.F) {
+	for _, s := range []string{"throttle:3@GET /groups,retry-after=2s", "drop:1", "error,status=503", "redirect", ":@,=,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		fault, err := ParseFault(v)
+		if err == nil && fault.Kind != Throttle && fault.Kind != ServerError && fault.Kind != Drop && fault.Kind != Redirect {
+			t.Fatalf("accepted kind %q", fault.Kind)
+		}
+	})
+}

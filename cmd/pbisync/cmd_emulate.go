@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/snapshot"
+)
+
+// faultFlags collects repeated --fault values.
+type faultFlags []powerbitest.Fault
+
+func (f *faultFlags) String() string { return fmt.Sprint(len(*f)) }
+
+func (f *faultFlags) Set(v string) error {
+	fault, err := powerbitest.ParseFault(v)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, fault)
+	return nil
+}
+
+func emulateCommand() *command {
+	return &command{
+		name:    "emulate",
+		summary: "Run the Power BI API and Entra ID emulator on loopback until interrupted.\nIt prints the powerbi source settings a pipeline needs to read from it.",
+		usage:   "[flags]",
+		flags: func(fs *flag.FlagSet, g *globals) func(ctx context.Context, args []string) error {
+			addr := fs.String("addr", "127.0.0.1:0", "API listen address (loopback only; port 0 picks a free one)")
+			authAddr := fs.String("authority-addr", "127.0.0.1:0", "Entra ID authority listen address (TLS; loopback only)")
+			apiTLS := fs.Bool("api-tls", false, "serve the API over TLS too (trusted through the same CA file)")
+			tenant := fs.String("tenant", "sample", "tenant to serve: sample, generated, or a path to a snapshot or scanResult file")
+			seed := fs.Int64("seed", 1, "seed of a generated tenant")
+			size := fs.String("size", "small", "shape of a generated tenant: small (10 workspaces) or large (1,000 workspaces, 1,000,000 columns)")
+			workspaces := fs.Int("workspaces", 0, "number of workspaces of a generated tenant (overrides --size's)")
+			dir := fs.String("dir", "", "directory for the CA certificate, client secret and certificate (default: a temporary directory removed on exit)")
+			secretEnv := fs.String("secret-env", "PBISYNC_EMULATOR_SECRET", "environment variable holding the client secret; when set, the emulator accepts its value")
+			tokenLifetime := fs.Duration("token-lifetime", time.Hour, "lifetime of issued tokens")
+			scanPolls := fs.Int("scan-polls", 2, "scanStatus polls a scan takes to succeed")
+			failScans := fs.String("fail-scans", "", "comma-separated workspace ids whose scans fail (* for all)")
+			refuseAdmin := fs.Bool("refuse-admin", false, "answer 401 on admin endpoints (as for a principal without admin API access)")
+			var faults faultFlags
+			fs.Var(&faults, "fault", "inject a fault, repeatable: KIND[:COUNT][@ENDPOINT][,retry-after=D][,status=N]\nKIND is throttle, error, drop or redirect; e.g. 'throttle:3@GET /admin/groups,retry-after=2s'")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments: %s", strings.Join(args, " "))
+				}
+				t, err := emulatorTenant(*tenant, *seed, *size, *workspaces)
+				if err != nil {
+					return err
+				}
+				opts := []powerbitest.Option{
+					powerbitest.WithAddr(*addr), powerbitest.WithAuthorityAddr(*authAddr), powerbitest.WithAPITLS(*apiTLS),
+					powerbitest.WithTokenLifetime(*tokenLifetime), powerbitest.WithScanPolls(*scanPolls),
+					powerbitest.WithRefusedAdmin(*refuseAdmin), powerbitest.WithFaults(faults...),
+				}
+				if *failScans != "" {
+					opts = append(opts, powerbitest.WithFailedScans(strings.Split(*failScans, ",")...))
+				}
+				if v := os.Getenv(*secretEnv); v != "" {
+					opts = append(opts, powerbitest.WithClient("", v))
+				}
+				outDir := *dir
+				if outDir == "" {
+					if outDir, err = os.MkdirTemp("", "pbisync-emulator-"); err != nil {
+						return err
+					}
+					defer os.RemoveAll(outDir)
+				} else if err := os.MkdirAll(outDir, 0o700); err != nil {
+					return err
+				}
+				srv, err := powerbitest.NewServer(t, opts...)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				defer srv.Close()
+				return serveEmulator(ctx, g, srv, outDir, *secretEnv, len(t.Workspaces))
+			}
+		},
+	}
+}
+
+func emulatorTenant(name string, seed int64, size string, workspaces int) (*snapshot.Snapshot, error) {
+	switch name {
+	case "sample":
+		return powerbitest.SampleTenant(), nil
+	case "generated":
+		var sz powerbitest.Size
+		switch size {
+		case "small":
+			sz = powerbitest.SmallSize()
+		case "large":
+			sz = powerbitest.LargeSize()
+		default:
+			return nil, usagef("--size must be small or large, got %q", size)
+		}
+		if workspaces < 0 {
+			return nil, usagef("--workspaces must not be negative")
+		}
+		if workspaces > 0 {
+			sz.Workspaces = workspaces
+		}
+		return powerbitest.Generate(seed, sz), nil
+	}
+	s, err := snapshot.Load(name)
+	if err != nil {
+		return nil, usagef("--tenant must be sample, generated or a snapshot file: %v", err)
+	}
+	return s, nil
+}
+
+func serveEmulator(ctx context.Context, g *globals, srv *powerbitest.Server, dir, secretEnv string, workspaces int) error {
+	cr := srv.Credentials()
+	caFile := filepath.Join(dir, "ca.pem")
+	secretFile := filepath.Join(dir, "client_secret")
+	certFile := filepath.Join(dir, "client_cert.pem")
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{caFile, srv.CAPEM()}, {secretFile, []byte(cr.ClientSecret)}, {certFile, cr.CertificatePEM}} {
+		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
+			return err
+		}
+	}
+	secretHint := fmt.Sprintf("export %s=\"$(cat %s)\"", secretEnv, secretFile)
+	if os.Getenv(secretEnv) == cr.ClientSecret {
+		secretHint = secretEnv + " is set; the emulator accepts its value"
+	}
+	fmt.Fprintf(g.stdout, `Power BI emulator running with %d workspaces (Ctrl-C to stop).
+
+  api_url:         %s
+  authority_host:  %s
+  tenant_id:       %s
+  client_id:       %s
+  client secret:   %s
+  certificate:     %s (certificate and key, for certificate_file)
+  CA file:         %s
+
+A pipeline source that reads from it:
+
+  sources:
+    - name: emulator
+      powerbi:
+        api_url: %s
+        authority_host: %s
+        tenant_id: %s
+        ca_file: %s
+        credentials:
+          client_id: %s
+          client_secret: ${env:%s}
+`, workspaces, srv.URL(), srv.AuthorityURL(), srv.TenantID, cr.ClientID, secretHint, certFile, caFile,
+		srv.URL(), srv.AuthorityURL(), srv.TenantID, caFile, cr.ClientID, secretEnv)
+	g.logger.Info("emulator listening", "api_url", srv.URL(), "authority_host", srv.AuthorityURL())
+	<-ctx.Done()
+	g.logger.Info("emulator stopping", "requests", total(srv.Requests()))
+	return nil
+}
+
+func total(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
