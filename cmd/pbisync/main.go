@@ -68,6 +68,7 @@ func commands() []*command {
 		validateCommand(),
 		snapshotCommand(),
 		refreshCommand(),
+		emulateCommand(),
 	}
 }
 

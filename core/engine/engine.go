@@ -235,7 +235,7 @@ type run struct {
 // channel so that building and translating overlap with fetching.
 func (r *run) pull(ctx context.Context, b Builder) error {
 	for _, src := range r.e.Sources {
-		ch := make(chan *snapshot.Snapshot, 1)
+		ch := make(chan *snapshot.Snapshot)
 		errc := make(chan error, 1)
 		srcCtx, cancel := context.WithCancel(ctx)
 		go func() {
@@ -329,8 +329,11 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 		r.seen[s.PowerBI] = s.Key
 		r.res.Summary.Assets[string(s.PowerBI.Type)]++
 		if s.PowerBI.Type == spec.SemanticModel {
+			// Keep what refresh selection reads (key, deps, tags, identity), not the
+			// metadata: a model's column schemas would make this grow with the tenant.
+			kept := spec.AssetSpec{Key: slices.Clone(s.Key), Deps: slices.Clone(s.Deps), Tags: maps.Clone(s.Tags), PowerBI: s.PowerBI}
 			r.models = append(r.models, Model{
-				Record: record.Record{Spec: s.Clone(), Raw: refreshableOnly(recs[i].Raw), Workspace: recs[i].Workspace},
+				Record: record.Record{Spec: kept, Raw: refreshableOnly(recs[i].Raw), Workspace: recs[i].Workspace},
 				Source: r.wsSource[s.PowerBI.WorkspaceID],
 			})
 		}

@@ -17,8 +17,11 @@ import (
 // EmulatorConfig is the YAML of an `emulator` source: the bundled Power BI emulator,
 // started in-process on 127.0.0.1 and read through the real client, MSAL sign-in included.
 type EmulatorConfig struct {
-	// Tenant is "sample", the hand-written sample tenant.
+	// Tenant is "sample" (the hand-written sample tenant) or "generated".
 	Tenant string `yaml:"tenant"`
+	// Generated shapes a generated tenant; zero fields take the small defaults, and
+	// `size: large` starts from 1,000 workspaces.
+	Generated GeneratedTenant `yaml:"generated"`
 	// Credentials is how the client signs in: secret (default), certificate or token.
 	Credentials string `yaml:"credentials"`
 	// Scanner reads through the admin scanner API (default true); false uses the
@@ -26,6 +29,49 @@ type EmulatorConfig struct {
 	Scanner *bool `yaml:"scanner"`
 	// Faults are injected into the emulator, as `pbisync emulate --fault` takes them.
 	Faults []string `yaml:"faults"`
+}
+
+// GeneratedTenant is the shape of a generated emulator tenant.
+type GeneratedTenant struct {
+	Seed                    int64  `yaml:"seed"`
+	Size                    string `yaml:"size"` // small (default) or large
+	Workspaces              int    `yaml:"workspaces"`
+	ModelsPerWorkspace      int    `yaml:"models_per_workspace"`
+	TablesPerModel          int    `yaml:"tables_per_model"`
+	ColumnsPerTable         int    `yaml:"columns_per_table"`
+	MeasuresPerTable        int    `yaml:"measures_per_table"`
+	ReportsPerWorkspace     int    `yaml:"reports_per_workspace"`
+	PagesPerReport          int    `yaml:"pages_per_report"`
+	DashboardsPerWorkspace  int    `yaml:"dashboards_per_workspace"`
+	TilesPerDashboard       int    `yaml:"tiles_per_dashboard"`
+	DataSourcesPerWorkspace int    `yaml:"data_sources_per_workspace"`
+}
+
+func (g GeneratedTenant) size(n config.Node) (powerbitest.Size, error) {
+	var sz powerbitest.Size
+	switch g.Size {
+	case "", "small":
+		sz = powerbitest.SmallSize()
+	case "large":
+		sz = powerbitest.LargeSize()
+	default:
+		return sz, config.Errorf(n.Child("size"), "size must be small or large, got %q", g.Size)
+	}
+	for _, f := range []struct {
+		v   int
+		dst *int
+	}{{g.Workspaces, &sz.Workspaces}, {g.ModelsPerWorkspace, &sz.ModelsPerWorkspace}, {g.TablesPerModel, &sz.TablesPerModel},
+		{g.ColumnsPerTable, &sz.ColumnsPerTable}, {g.MeasuresPerTable, &sz.MeasuresPerTable}, {g.ReportsPerWorkspace, &sz.ReportsPerWorkspace},
+		{g.PagesPerReport, &sz.PagesPerReport}, {g.DashboardsPerWorkspace, &sz.DashboardsPerWorkspace},
+		{g.TilesPerDashboard, &sz.TilesPerDashboard}, {g.DataSourcesPerWorkspace, &sz.DataSourcesPerWorkspace}} {
+		if f.v < 0 {
+			return sz, config.Errorf(n, "generated tenant sizes must not be negative")
+		}
+		if f.v > 0 {
+			*f.dst = f.v
+		}
+	}
+	return sz, nil
 }
 
 // powerbiSource reads a tenant through the Power BI client.
@@ -93,8 +139,14 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 	switch ec.Tenant {
 	case "", "sample":
 		tenant = powerbitest.SampleTenant()
+	case "generated":
+		size, err := ec.Generated.size(src.Emulator.Child("generated"))
+		if err != nil {
+			return nil, err
+		}
+		tenant = powerbitest.Generate(ec.Generated.Seed, size)
 	default:
-		return nil, config.Errorf(src.Emulator.Child("tenant"), "tenant must be sample, got %q", ec.Tenant)
+		return nil, config.Errorf(src.Emulator.Child("tenant"), "tenant must be sample or generated, got %q", ec.Tenant)
 	}
 	var faults []powerbitest.Fault
 	for i, f := range ec.Faults {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 type wireWorkspace struct {
@@ -34,11 +35,95 @@ type wireScanResult struct {
 // naming each (workspace, item, offset inside the item); a document that is not a
 // scanResult at all gives a nil snapshot.
 func DecodeScanResult(r io.Reader) (*Snapshot, error) {
-	var w wireScanResult
-	if err := json.NewDecoder(r).Decode(&w); err != nil {
+	// The document is read one workspace at a time: a scan of 100 large workspaces is
+	// tens of megabytes, and decoding it whole would hold it twice.
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
 		return nil, fmt.Errorf("scanResult: %w", describeJSONError(err))
 	}
-	return fromScanResult(&w)
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("scanResult: want a JSON object, got %v", tok)
+	}
+	s := &Snapshot{Version: Version, Source: "scanResult", Workspaces: []Workspace{}}
+	var w wireScanResult
+	var errs []error
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("scanResult: %w", describeJSONError(err))
+		}
+		key, _ := tok.(string)
+		// Field names match without regard to case, as encoding/json matches them: the
+		// swagger capitalises what live traffic camel-cases.
+		switch strings.ToLower(key) {
+		case "workspaces":
+			var start int64
+			if err := eachElement(dec, func() error {
+				start = dec.InputOffset()
+				var ww wireWorkspace
+				if err := dec.Decode(&ww); err != nil {
+					return err
+				}
+				ws, werrs := decodeWorkspace(ww)
+				s.Workspaces = append(s.Workspaces, ws)
+				errs = append(errs, werrs...)
+				return nil
+			}); err != nil {
+				// A streaming decoder's offsets count from its own reads: name the
+				// element and where it starts instead.
+				return nil, fmt.Errorf("scanResult: workspaces[%d], which starts at offset %d: %w", len(s.Workspaces), start, streamError(err))
+			}
+		case "datasourceinstances":
+			err = dec.Decode(&w.DatasourceInstances)
+		case "misconfigureddatasourceinstances":
+			err = dec.Decode(&w.MisconfiguredDatasourceInstances)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("scanResult: %s: %w", key, describeJSONError(err))
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("scanResult: %w", describeJSONError(err))
+	}
+	ds, derrs := fromScanResult(&w)
+	s.DataSources = ds.DataSources
+	errs = append(errs, derrs)
+	return s, errors.Join(errs...)
+}
+
+// streamError keeps a syntax error's message without its stream-relative offset.
+func streamError(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return errors.New(se.Error())
+	}
+	return describeJSONError(err)
+}
+
+// eachElement calls fn for every element of the JSON array dec is at; fn decodes it. A
+// null counts as an empty array.
+func eachElement(dec *json.Decoder, fn func() error) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("want an array, got %v", tok)
+	}
+	for dec.More() {
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
 }
 
 func fromScanResult(w *wireScanResult) (*Snapshot, error) {

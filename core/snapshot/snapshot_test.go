@@ -146,7 +146,7 @@ func TestDecodeScanResultVariants(t *testing.T) {
 				}
 			},
 		},
-		{name: "syntax error has an offset", doc: `{"workspaces":[{"id":}]}`, wantErr: "at offset 22"},
+		{name: "syntax error has an offset", doc: `{"workspaces":[{"id":}]}`, wantErr: "workspaces[0], which starts at offset 15: invalid character '}'"},
 		{name: "truncated", doc: `{"workspaces":[{"id":"w"`, wantErr: "truncated"},
 	}
 	for _, tt := range tests {

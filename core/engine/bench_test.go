@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pbisync/pbisync/core/assets"
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/powerbi"
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/sdk/event"
+)
+
+// countSink counts what it gets and keeps nothing.
+type countSink struct{ specs atomic.Int64 }
+
+func (c *countSink) Name() string { return "count" }
+func (c *countSink) Write(_ context.Context, evs []event.Event) error {
+	for i := range evs {
+		if evs[i].Kind == event.KindSpec {
+			c.specs.Add(1)
+		}
+	}
+	return nil
+}
+func (c *countSink) Close(context.Context) error { return nil }
+
+// BenchmarkSyncLargeTenant runs the whole sync of issue 2's target tenant: 1,000
+// workspaces (35,000 assets, 100,000 tables, 1,000,000 columns) from the in-process
+// emulator through the scanner path (MSAL sign-in, 10 getInfo, polls, 10 scanResult),
+// the default spec builder and the key check, into a sink. The emulator shares the
+// process, so peak-heap-MB includes the tenant it serves (tenant-heap-MB).
+func BenchmarkSyncLargeTenant(b *testing.B) {
+	for _, bc := range []struct {
+		name       string
+		workspaces int
+		batch      int
+	}{
+		{"workspaces=1000/batch=100", 1000, 100},
+		{"workspaces=1000/batch=25", 1000, 25},
+		{"workspaces=250/batch=100", 250, 100},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			size := powerbitest.LargeSize()
+			size.Workspaces = bc.workspaces
+			tenant := powerbitest.Generate(1, size)
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			tenantHeap := ms.HeapInuse
+			srv, err := powerbitest.NewServer(tenant, powerbitest.WithScanPolls(2))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Close()
+			cr := srv.Credentials()
+			var peak uint64
+			var requests int64
+			var assetsN int64
+			for b.Loop() {
+				cfg := powerbi.Config{APIURL: srv.URL(), AuthorityHost: srv.AuthorityURL(), TenantID: srv.TenantID,
+					Credentials: powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}}
+				cfg.Scanner.BatchSize = bc.batch
+				cfg.Scanner.PollInterval = 50 * time.Millisecond
+				c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				sink := &countSink{}
+				e := &Engine{
+					Sources:    []Source{&powerbiSource{name: "emulator", client: c}},
+					NewBuilder: func() Builder { return assets.NewBuilder(assets.Options{}) },
+					Keys:       assets.NewKeyIndex(),
+					Sinks:      []Sink{sink},
+				}
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					var ms runtime.MemStats
+					t := time.NewTicker(10 * time.Millisecond)
+					defer t.Stop()
+					for {
+						runtime.ReadMemStats(&ms)
+						peak = max(peak, ms.HeapInuse)
+						select {
+						case <-stop:
+							return
+						case <-t.C:
+						}
+					}
+				})
+				res, err := e.Sync(context.Background())
+				close(stop)
+				wg.Wait()
+				if err != nil {
+					b.Fatal(err)
+				}
+				requests = 0
+				for _, n := range res.Summary.Requests {
+					requests += n
+				}
+				assetsN = sink.specs.Load()
+			}
+			b.ReportMetric(float64(assetsN), "assets")
+			b.ReportMetric(float64(requests), "requests")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+			b.ReportMetric(float64(tenantHeap)/(1<<20), "tenant-heap-MB")
+		})
+	}
+}
