@@ -66,7 +66,10 @@ type Engine struct {
 	Keys        KeyChecker // optional
 	Translators []Translator
 	Sinks       []Sink
-	State       StateStore // optional: without it no removed events are sent
+	// OpenSinks, if set, opens fresh sinks for every Run and Sinks is ignored: a
+	// long-running `serve` runs one engine many times, and each run closes its sinks.
+	OpenSinks func(ctx context.Context) ([]Sink, error)
+	State     StateStore // optional: without it no removed events are sent
 	Logger      *slog.Logger
 	// Progress, if set, is called after every batch.
 	Progress func(Progress)
@@ -102,6 +105,8 @@ func (r *Result) Errors() int {
 
 // Result is the outcome of a sync.
 type Result struct {
+	// Models are the semantic models the sync produced, for refreshes.
+	Models []Model
 	Summary  event.Summary
 	Problems []record.Problem
 	Sinks    []SinkResult
@@ -144,8 +149,16 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	r := &run{e: e, log: log, batch: batchSize, seen: map[spec.Identity]spec.Key{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{}}
 	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
-	r.sinks = make([]SinkResult, len(e.Sinks))
-	for i, s := range e.Sinks {
+	r.out = e.Sinks
+	if e.OpenSinks != nil {
+		out, err := e.OpenSinks(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.out = out
+	}
+	r.sinks = make([]SinkResult, len(r.out))
+	for i, s := range r.out {
 		r.sinks[i].Name = s.Name()
 	}
 
@@ -190,7 +203,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	// A sink that can abort (a file written beside its final name) does so when the
 	// sync failed, leaving the previous output in place.
 	closeCtx := context.WithoutCancel(ctx)
-	for i, s := range e.Sinks {
+	for i, s := range r.out {
 		if a, ok := s.(interface{ Abort() }); ok && srcErr != nil {
 			a.Abort()
 			continue
@@ -200,6 +213,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	}
 	r.res.Sinks = r.sinks
+	r.res.Models = r.models
 	if srcErr != nil {
 		return &r.res, srcErr
 	}
@@ -226,6 +240,7 @@ type run struct {
 	// to the source that read it.
 	models   []Model
 	wsSource map[string]Source
+	out []Sink // the sinks of this run
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
 }
@@ -420,7 +435,7 @@ func (r *run) write(ctx context.Context, events []event.Event) error {
 	for start := 0; start < len(events); start += r.batch {
 		chunk := events[start:min(start+r.batch, len(events))]
 		var wg sync.WaitGroup
-		for i, s := range r.e.Sinks {
+		for i, s := range r.out {
 			if r.sinks[i].Err != nil {
 				continue
 			}

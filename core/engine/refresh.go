@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
 )
 
 // RefreshConfig returns the pipeline's refresh settings (defaults when the pipeline has
@@ -137,4 +139,80 @@ func pickModels(cfg *refresh.Config, models []Model, names []string) ([]Model, e
 		}
 	}
 	return out, nil
+}
+
+// RefreshModels refreshes models outside a sync (a `serve` trigger or schedule): it opens
+// the outputs, sends them the refresh events and closes them.
+func (e *Engine) RefreshModels(ctx context.Context, models []Model, names []string, onEvent func(event.Refresh)) ([]*refresh.Outcome, error) {
+	sinks := e.Sinks
+	if e.OpenSinks != nil {
+		var err error
+		if sinks, err = e.OpenSinks(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var mu sync.Mutex
+	send := func(evs ...event.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		var errs []error
+		for _, s := range sinks {
+			if err := s.Write(ctx, evs); err != nil {
+				errs = append(errs, fmt.Errorf("sink %s: %w", s.Name(), err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	var outs []*refresh.Outcome
+	err := e.RefreshStep(names, onEvent, &outs)(ctx, models, send)
+	for _, s := range sinks {
+		if cerr := s.Close(context.WithoutCancel(ctx)); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("sink %s: %w", s.Name(), cerr))
+		}
+	}
+	return outs, err
+}
+
+// Downstream returns the ids of the models that read any of keys, directly (a warehouse
+// table or data source among their deps) or through another such model.
+func Downstream(models []Model, keys []spec.Key) []string {
+	hit := map[string]bool{}
+	for _, k := range keys {
+		hit[keyString(k)] = true
+	}
+	var ids []string
+	done := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, m := range models {
+			s := &m.Record.Spec
+			if done[s.PowerBI.ID] {
+				continue
+			}
+			for _, d := range s.Deps {
+				if hit[keyString(d)] {
+					done[s.PowerBI.ID] = true
+					hit[keyString(s.Key)] = true
+					ids = append(ids, s.PowerBI.ID)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// SetRefreshConfig replaces the refresh settings (serve turns off cancel-on-interrupt).
+func (e *Engine) SetRefreshConfig(c *refresh.Config) { e.refresh = c }
+
+// RefreshAPIs returns a refresh API for every source that reads from Power BI.
+func (e *Engine) RefreshAPIs() []refresh.API {
+	var out []refresh.API
+	for _, s := range e.Sources {
+		if c := clientOf(s); c != nil {
+			out = append(out, refresh.NewAPI(c))
+		}
+	}
+	return out
 }

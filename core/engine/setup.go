@@ -116,8 +116,9 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		return nil, &config.Error{Pos: config.Pos{File: s.p.File}, Msg: "outputs: at least one output is needed"}
 	}
 	names := map[string]bool{}
+	var openers []func(context.Context) (Sink, error)
 	for i, n := range s.p.Outputs {
-		sink, name, err := s.output(ctx, n, i)
+		open, name, err := s.output(ctx, n, i)
 		if err != nil {
 			return nil, err
 		}
@@ -125,9 +126,25 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 			return nil, config.Errorf(n, "output name %q is used twice", name)
 		}
 		names[name] = true
-		if sink != nil {
-			e.Sinks = append(e.Sinks, sink)
+		openers = append(openers, open)
+	}
+	e.OpenSinks = func(ctx context.Context) ([]Sink, error) {
+		var sinks []Sink
+		for _, open := range openers {
+			sk, err := open(ctx)
+			if err != nil {
+				for _, o := range sinks {
+					if a, ok := o.(interface{ Abort() }); ok {
+						a.Abort()
+					} else {
+						o.Close(ctx)
+					}
+				}
+				return nil, err
+			}
+			sinks = append(sinks, sk)
 		}
+		return sinks, nil
 	}
 	return e, nil
 }
@@ -152,7 +169,8 @@ func (s *setup) source(ctx context.Context, src pipeline.Source) (Source, error)
 	}
 }
 
-func (s *setup) output(_ context.Context, n config.Node, i int) (Sink, string, error) {
+// output checks one output entry and returns what opens it for a run.
+func (s *setup) output(_ context.Context, n config.Node, i int) (func(context.Context) (Sink, error), string, error) {
 	name := ""
 	if c := n.Child("name"); c.Node != nil {
 		name = c.Value
@@ -179,15 +197,13 @@ func (s *setup) output(_ context.Context, n config.Node, i int) (Sink, string, e
 		return nil, name, err
 	}
 	cfg.Path = s.resolve(cfg.Path)
-	if s.dryRun {
-		return nil, name, nil
+	s.where[name] = cfg.Path
+	if cfg.Path == "" {
+		s.where[name] = "-"
 	}
-	j, err := output.NewJSONL(name, cfg, s.opts.Stdout)
-	if err != nil {
-		return nil, name, err
-	}
-	s.where[name] = j.Path()
-	return j, name, nil
+	return func(context.Context) (Sink, error) {
+		return output.NewJSONL(name, cfg, s.opts.Stdout)
+	}, name, nil
 }
 
 // OutputLocation says where an output writes, for the report at the end of a sync.
