@@ -18,18 +18,18 @@ var Builtins = []string{"jsonl", "sqlite", "datahub", "openlineage"}
 
 // Entry is one item of pipeline.yaml's `outputs:` list.
 //
-//	- name: specs
-//	  jsonl: {path: out/specs.jsonl}        # or sqlite:, datahub:, openlineage:
-//	- name: mycatalog
-//	  plugin: {path: ./bin/x, args: [], env: {}, sha256: "..."}
-//	  config: {...}                          # handed to the plugin
-//	  auto_mtls: true                        # host options, for either form
-//	  max_restarts: 3
-//	  window: 8
-//	  batch_size: 500
-//	  start_timeout: 30s
+//   - name: specs
+//     jsonl: {path: out/specs.jsonl}        # or sqlite:, datahub:, openlineage:
+//   - name: mycatalog
+//     plugin: {path: ./bin/x, args: [], env: {}, sha256: "..."}
+//     config: {...}                          # handed to the plugin
+//     auto_mtls: true                        # host options, for either form
+//     max_restarts: 3
+//     window: 8
+//     batch_size: 500
+//     start_timeout: 30s
 type Entry struct {
-	Name        string     `yaml:"name" required:"true"`
+	Name        string    `yaml:"name" required:"true"`
 	JSONL       yaml.Node `yaml:"jsonl"`
 	SQLite      yaml.Node `yaml:"sqlite"`
 	DataHub     yaml.Node `yaml:"datahub"`

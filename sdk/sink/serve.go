@@ -79,4 +79,3 @@ func PluginLogger(w io.Writer) *slog.Logger {
 		},
 	}))
 }
-

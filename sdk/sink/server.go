@@ -122,4 +122,3 @@ func (s *server) Close(ctx context.Context, _ *sinkpb.CloseRequest) (*sinkpb.Clo
 	s.configured = false
 	return &sinkpb.CloseResponse{}, nil
 }
-

@@ -173,4 +173,3 @@ func (s *Sink) Close(context.Context) error {
 	}
 	return nil
 }
-
