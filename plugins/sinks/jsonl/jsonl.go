@@ -129,11 +129,13 @@ func (s *Sink) WriteBatch(_ context.Context, events []event.Event) error {
 		return errors.New("jsonl: not configured")
 	}
 	s.buf.Reset()
+	var ls lineSpec
 	for i := range events {
 		if s.kinds != nil && !s.kinds[events[i].Kind] {
 			continue
 		}
-		if err := s.enc.Encode(&events[i]); err != nil {
+		le := toLine(&events[i], &ls)
+		if err := s.enc.Encode(&le); err != nil {
 			return fmt.Errorf("event %d: %w", i, err)
 		}
 	}
