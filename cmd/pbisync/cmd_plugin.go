@@ -9,13 +9,15 @@ import (
 	"strings"
 
 	"github.com/pbisync/pbisync/plugins/sinks/jsonl"
+	"github.com/pbisync/pbisync/plugins/sinks/sqlite"
 	"github.com/pbisync/pbisync/sdk/sink"
 )
 
 // builtinSinks are the sinks this binary serves as `pbisync plugin sink <name>`;
 // core/sinkhost re-executes pbisync this way for the built-in outputs.
 var builtinSinks = map[string]func() sink.Sink{
-	"jsonl": func() sink.Sink { return jsonl.New() },
+	"jsonl":  func() sink.Sink { return jsonl.New() },
+	"sqlite": func() sink.Sink { return sqlite.New() },
 }
 
 // pluginCommand is the hidden `pbisync plugin` command: pbisync runs itself in plugin
