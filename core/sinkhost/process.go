@@ -1,0 +1,216 @@
+package sinkhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/sdk/sink"
+	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
+	"google.golang.org/grpc"
+)
+
+// instance is one running plugin process with its open Write stream.
+type instance struct {
+	client   *plugin.Client
+	rpc      sinkpb.SinkClient
+	stream   sinkpb.Sink_WriteClient
+	cancel   context.CancelFunc
+	pid      int
+	lifeline *os.File      // our end; the plugin exits when it closes
+	copied   chan struct{} // closed when the stdout pipe is drained; nil without a pipe
+
+	dead     chan struct{} // closed when the Write stream ended
+	err      error         // why it ended; read after dead is closed
+	killOnce sync.Once
+}
+
+// live holds every running instance, so KillAll can end them on any exit path.
+var live sync.Map // *instance -> struct{}
+
+// KillAll ends every plugin process this package started that is still running. The
+// CLI defers it in main, so no path out of pbisync leaves a plugin behind.
+func KillAll() {
+	live.Range(func(k, _ any) bool {
+		k.(*instance).kill()
+		return true
+	})
+}
+
+// kill ends the process (gracefully, then by force after 2 s) and releases its pipes.
+func (in *instance) kill() {
+	in.killOnce.Do(func() {
+		if in.cancel != nil {
+			in.cancel()
+		}
+		in.client.Kill()
+		if in.lifeline != nil {
+			in.lifeline.Close()
+		}
+		if in.copied != nil {
+			select {
+			case <-in.copied:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		live.Delete(in)
+	})
+}
+
+// start runs the plugin, configures it and opens the Write stream.
+func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) {
+	l := s.launch
+	if len(l.checksum) > 0 {
+		if err := checkSum(l.path, l.checksum); err != nil {
+			return nil, fmt.Errorf("%s: output %q: %w", l.pos, l.name, err)
+		}
+	}
+	cmd := exec.Command(l.path, l.args...)
+	cmd.Env = append(os.Environ(), l.env...)
+	setParentDeathSignal(cmd)
+
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("output %q: %w", l.name, err)
+	}
+	defer lifeR.Close() // the child holds its own copy once started
+	in := &instance{lifeline: lifeW, dead: make(chan struct{})}
+
+	var stdoutFile *os.File
+	if f, ok := s.opts.Stdout.(*os.File); ok {
+		stdoutFile = f
+	} else {
+		r, w, err := os.Pipe()
+		if err != nil {
+			lifeW.Close()
+			return nil, fmt.Errorf("output %q: %w", l.name, err)
+		}
+		defer w.Close()
+		stdoutFile = w
+		in.copied = make(chan struct{})
+		go func() {
+			defer close(in.copied)
+			defer r.Close()
+			_, _ = io.Copy(s.opts.Stdout, r)
+		}()
+	}
+	cmd.ExtraFiles = []*os.File{lifeR, stdoutFile}
+	cmd.Env = append(cmd.Env, sink.EnvLifelineFD+"=3", sink.EnvStdoutFD+"=4")
+
+	cc := &plugin.ClientConfig{
+		HandshakeConfig:  sink.Handshake,
+		VersionedPlugins: sink.PluginSets(&sink.GRPCPlugin{}),
+		Cmd:              cmd,
+		SkipHostEnv:      true, // cmd.Env already holds the host's environment, then the YAML's
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         l.autoMTLS,
+		StartTimeout:     l.timeout,
+		Logger:           newSlogger(s.log),
+		SyncStdout:       s.opts.Stdout,
+		SyncStderr:       writerFunc(func(p []byte) (int, error) { s.log.Info(string(trimNewline(p))); return len(p), nil }),
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(sink.MaxMessageBytes), grpc.MaxCallSendMsgSize(sink.MaxMessageBytes))},
+	}
+	if len(l.checksum) > 0 {
+		cc.SecureConfig = &plugin.SecureConfig{Checksum: l.checksum, Hash: sha256.New()}
+	}
+	in.client = plugin.NewClient(cc)
+	live.Store(in, struct{}{})
+	defer func() {
+		if err != nil {
+			in.kill()
+		}
+	}()
+	proto, err := in.client.Client()
+	if err != nil {
+		return nil, fmt.Errorf("output %q: starting plugin %s: %w", l.name, l.path, err)
+	}
+	if rc := in.client.ReattachConfig(); rc != nil {
+		in.pid = rc.Pid
+	}
+	raw, err := proto.Dispense(sink.PluginName)
+	if err != nil {
+		return nil, fmt.Errorf("output %q: plugin %s: %w", l.name, l.path, err)
+	}
+	in.rpc = raw.(sinkpb.SinkClient)
+
+	resp, err := in.rpc.Configure(ctx, &sinkpb.ConfigureRequest{
+		Name: l.name, ConfigJson: l.cfgJSON, Resume: attempt > 0, Attempt: uint32(attempt),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("output %q: configure: %w", l.name, grpcErr(err))
+	}
+	if errs := resp.GetErrors(); len(errs) > 0 {
+		return nil, s.configErrors(errs)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	in.cancel = cancel
+	in.stream, err = in.rpc.Write(sctx)
+	if err != nil {
+		return nil, fmt.Errorf("output %q: opening the write stream: %w", l.name, grpcErr(err))
+	}
+	go s.receive(in)
+	return in, nil
+}
+
+// configErrors maps the plugin's config errors to places in pipeline.yaml.
+func (s *Sink) configErrors(errs []*sinkpb.ConfigError) error {
+	var out []error
+	for _, ce := range errs {
+		var at config.Pos
+		if s.launch.cfg.Node != nil {
+			at = nodeAt(s.launch.cfg, ce.GetPath()).Pos()
+		} else {
+			at = s.launch.pos
+		}
+		msg := ce.GetMessage()
+		if p := ce.GetPath(); len(p) > 0 && !strings.HasPrefix(msg, strings.Join(p, ".")) {
+			msg = strings.Join(p, ".") + ": " + msg
+		}
+		out = append(out, &config.Error{Pos: at, Msg: fmt.Sprintf("output %q: %s", s.launch.name, msg)})
+	}
+	return errors.Join(out...)
+}
+
+// receive reads acknowledgements until the stream ends.
+func (s *Sink) receive(in *instance) {
+	for {
+		ack, err := in.stream.Recv()
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			in.err = err
+			close(in.dead)
+			s.notify()
+			return
+		}
+		s.onAck(ack.GetSeq())
+	}
+}
+
+func checkSum(path string, want []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("plugin %s: %w", path, err)
+	}
+	if got := h.Sum(nil); string(got) != string(want) {
+		return fmt.Errorf("plugin %s: sha256 is %s, the pipeline expects %s: refusing to run it", path, hex.EncodeToString(got), hex.EncodeToString(want))
+	}
+	return nil
+}

@@ -1,0 +1,455 @@
+// Package sinkhost runs sink plugins: it starts each configured output as a separate
+// process through hashicorp/go-plugin, streams it batches of events with a bounded
+// window of unacknowledged batches, restarts it when it fails and sends it the
+// unacknowledged batches again (delivery is at least once), and ends it on every
+// exit path.
+package sinkhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
+	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Options are the host's settings, shared by every output.
+type Options struct {
+	// Executable runs built-in sinks as `Executable plugin sink <name>`. Empty means
+	// the running binary (os.Executable), which is pbisync itself.
+	Executable string
+	// BaseDir resolves relative plugin paths; empty means the pipeline file's folder.
+	BaseDir string
+	// Logger receives the host's and the plugins' logs. Nil means slog.Default().
+	Logger *slog.Logger
+	// Stdout is where sinks that write to standard output write. Nil means os.Stdout.
+	Stdout io.Writer
+}
+
+// Status says how far delivery to one sink went.
+type Status struct {
+	Name      string
+	Batches   uint64 // batches sent
+	Events    int64  // events sent
+	Acked     uint64 // the last acknowledged batch
+	Delivered int64  // events in acknowledged batches
+	Restarts  int
+	// Complete is set when the sink acknowledged every event and closed cleanly:
+	// it received everything.
+	Complete bool
+	Err      error
+}
+
+// Sink is one configured output, running as a plugin process. It satisfies the
+// engine's Sink interface. Write and Close must not be called concurrently.
+type Sink struct {
+	launch *launch
+	opts   Options
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	inst     *instance
+	pending  []pendingBatch // unacknowledged, in order
+	nextSeq  uint64
+	lastAck  uint64
+	sent     int64
+	acked    int64
+	restarts int
+	failed   error // sticky: the sink gave up
+	closed   bool
+	complete bool
+	wake     chan struct{} // signalled on every ack and on a stream's end
+}
+
+type pendingBatch struct {
+	seq uint64
+	n   int
+	req *sinkpb.WriteRequest
+}
+
+// New starts the output described by one `outputs:` entry and configures it. Errors
+// in the entry, or in the sink's own config as the plugin reports them, name the
+// place in the YAML.
+func New(ctx context.Context, entry config.Node, opts Options) (*Sink, error) {
+	if opts.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("finding pbisync's own binary to run built-in sinks: %w", err)
+		}
+		opts.Executable = exe
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	l, err := decodeEntry(entry, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{launch: l, opts: opts, log: opts.Logger.With("sink", l.name), wake: make(chan struct{}, 1)}
+	in, err := s.start(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.inst = in
+	return s, nil
+}
+
+// NewAll starts every entry of an `outputs:` list. When one fails, those already
+// started are ended and the error is returned.
+func NewAll(ctx context.Context, outputs config.Node, opts Options) ([]*Sink, error) {
+	if outputs.Node == nil {
+		return nil, nil
+	}
+	if outputs.Kind != 2 { // yaml.SequenceNode
+		return nil, config.Errorf(outputs, "outputs must be a list")
+	}
+	seen := map[string]config.Pos{}
+	var out []*Sink
+	for _, c := range outputs.Content {
+		s, err := New(ctx, config.Node{Node: c, File: outputs.File}, opts)
+		if err == nil {
+			if p, dup := seen[s.Name()]; dup {
+				err = config.Errorf(config.Node{Node: c, File: outputs.File}, "output name %q is already used at %s", s.Name(), p)
+				s.Abort()
+			}
+			seen[s.Name()] = config.Node{Node: c, File: outputs.File}.Pos()
+		}
+		if err != nil {
+			for _, o := range out {
+				o.Abort()
+			}
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Name returns the output's name.
+func (s *Sink) Name() string { return s.launch.name }
+
+// PID returns the process id of the running plugin, or 0.
+func (s *Sink) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inst == nil {
+		return 0
+	}
+	return s.inst.pid
+}
+
+// Write sends events in batches. It returns once they are sent, not acknowledged;
+// it blocks while the window of unacknowledged batches is full.
+func (s *Sink) Write(ctx context.Context, events []event.Event) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	for len(events) > 0 {
+		n := min(len(events), s.launch.batchSize)
+		b := &sinkpb.Batch{Events: make([]*sinkpb.Event, 0, n)}
+		for i := range events[:n] {
+			pe, err := sink.EventToProto(&events[i])
+			if err != nil {
+				return fmt.Errorf("output %q: event %d: %w", s.Name(), i, err)
+			}
+			b.Events = append(b.Events, pe)
+		}
+		events = events[n:]
+		if err := s.send(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sink) usable() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return s.failed
+	}
+	if s.closed {
+		return fmt.Errorf("output %q: write after close", s.Name())
+	}
+	return nil
+}
+
+func (s *Sink) send(ctx context.Context, b *sinkpb.Batch) error {
+	if err := s.waitWindow(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.nextSeq++
+	b.Seq = s.nextSeq
+	pb := pendingBatch{seq: b.Seq, n: len(b.Events), req: &sinkpb.WriteRequest{Batch: b}}
+	s.pending = append(s.pending, pb)
+	s.sent += int64(pb.n)
+	in := s.inst
+	s.mu.Unlock()
+	if err := in.stream.Send(pb.req); err != nil {
+		// The batch is pending: recovery sends it again. The receiver learns the
+		// plugin's own reason; Send only sees the stream end.
+		select {
+		case <-in.dead:
+			if in.err != nil {
+				err = in.err
+			}
+		case <-time.After(time.Second):
+		}
+		return s.recover(ctx, in, err)
+	}
+	return nil
+}
+
+// waitWindow blocks until a batch may be sent, restarting a dead plugin on the way.
+func (s *Sink) waitWindow(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		n, in := len(s.pending), s.inst
+		s.mu.Unlock()
+		select {
+		case <-in.dead:
+			if err := s.recover(ctx, in, in.err); err != nil {
+				return err
+			}
+			continue
+		default:
+		}
+		if n < s.launch.window {
+			return nil
+		}
+		select {
+		case <-s.wake:
+		case <-in.dead:
+		case <-ctx.Done():
+			return fmt.Errorf("output %q: %w", s.Name(), ctx.Err())
+		}
+	}
+}
+
+func (s *Sink) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sink) onAck(seq uint64) {
+	s.mu.Lock()
+	i := 0
+	for i < len(s.pending) && s.pending[i].seq <= seq {
+		s.acked += int64(s.pending[i].n)
+		i++
+	}
+	s.pending = s.pending[i:]
+	if seq > s.lastAck {
+		s.lastAck = seq
+	}
+	s.mu.Unlock()
+	s.notify()
+}
+
+// recover replaces a failed plugin process with a new one and sends it every
+// unacknowledged batch, within the restart budget.
+func (s *Sink) recover(ctx context.Context, failed *instance, cause error) error {
+	for {
+		s.mu.Lock()
+		if s.failed != nil {
+			s.mu.Unlock()
+			return s.failed
+		}
+		if s.inst != failed {
+			s.mu.Unlock()
+			return nil // already replaced
+		}
+		lastAck, restarts := s.lastAck, s.restarts
+		s.mu.Unlock()
+		failed.kill()
+		why := describe(cause)
+		if restarts >= s.launch.restarts {
+			err := fmt.Errorf("output %q: the sink plugin failed after acknowledging batch %d: %s (gave up after %d restart(s))",
+				s.Name(), lastAck, why, restarts)
+			s.mu.Lock()
+			s.failed = err
+			s.mu.Unlock()
+			return err
+		}
+		s.log.Warn("sink plugin failed; restarting it and sending the unacknowledged batches again",
+			"last_acked_batch", lastAck, "error", why, "restart", restarts+1, "max_restarts", s.launch.restarts)
+		select {
+		case <-time.After(backoff(restarts)):
+		case <-ctx.Done():
+			return fmt.Errorf("output %q: %w", s.Name(), ctx.Err())
+		}
+		s.mu.Lock()
+		s.restarts++
+		s.mu.Unlock()
+		in, err := s.start(ctx, restarts+1)
+		if err != nil {
+			var ce *config.Error
+			if errors.As(err, &ce) || ctx.Err() != nil {
+				s.mu.Lock()
+				s.failed = err
+				s.mu.Unlock()
+				return err
+			}
+			cause = err
+			continue
+		}
+		s.mu.Lock()
+		s.inst = in
+		replay := append([]pendingBatch(nil), s.pending...)
+		s.mu.Unlock()
+		failed = in
+		var sendErr error
+		for _, pb := range replay {
+			if sendErr = in.stream.Send(pb.req); sendErr != nil {
+				break
+			}
+		}
+		if sendErr != nil {
+			cause = sendErr
+			continue
+		}
+		return nil
+	}
+}
+
+func backoff(restarts int) time.Duration {
+	d := 100 * time.Millisecond << restarts
+	return min(d, 2*time.Second)
+}
+
+// describe renders why a plugin failed: the plugin's own message when it sent one.
+func describe(err error) string {
+	if err == nil {
+		return "the write stream ended before the sink was closed"
+	}
+	return grpcErr(err).Error()
+}
+
+// grpcErr strips gRPC's "rpc error: code = ... desc =" wrapping from a plugin's error,
+// and names a broken connection as the crash it usually is.
+func grpcErr(err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.Canceled:
+		return fmt.Errorf("the plugin process exited or closed the connection (%s)", st.Message())
+	}
+	return errors.New(st.Message())
+}
+
+// Close waits until every batch is acknowledged, closes the stream, asks the sink to
+// flush and ends the plugin process. The process is ended whatever happens.
+func (s *Sink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return s.failed
+	}
+	s.closed = true
+	s.mu.Unlock()
+	err := s.drainAndClose(ctx)
+	s.mu.Lock()
+	in := s.inst
+	if err != nil && s.failed == nil {
+		s.failed = err
+	}
+	s.complete = err == nil && len(s.pending) == 0
+	s.mu.Unlock()
+	if in != nil {
+		in.kill()
+	}
+	return err
+}
+
+// Abort ends the plugin process without flushing.
+func (s *Sink) Abort() {
+	s.mu.Lock()
+	s.closed = true
+	if s.failed == nil {
+		s.failed = fmt.Errorf("output %q: aborted", s.Name())
+	}
+	in := s.inst
+	s.mu.Unlock()
+	if in != nil {
+		in.kill()
+	}
+}
+
+func (s *Sink) drainAndClose(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		if s.failed != nil {
+			s.mu.Unlock()
+			return s.failed
+		}
+		n, in := len(s.pending), s.inst
+		s.mu.Unlock()
+		if n > 0 {
+			select {
+			case <-s.wake:
+			case <-in.dead:
+				if err := s.recover(ctx, in, in.err); err != nil {
+					return err
+				}
+			case <-ctx.Done():
+				return fmt.Errorf("output %q: closing with %d unacknowledged batch(es): %w", s.Name(), n, ctx.Err())
+			}
+			continue
+		}
+		// Everything is acknowledged: end the stream, then flush.
+		_ = in.stream.CloseSend()
+		select {
+		case <-in.dead:
+		case <-ctx.Done():
+			return fmt.Errorf("output %q: closing: %w", s.Name(), ctx.Err())
+		}
+		var err error
+		if in.err == nil {
+			_, err = in.rpc.Close(ctx, &sinkpb.CloseRequest{})
+			if err == nil {
+				return nil
+			}
+			if st, ok := status.FromError(err); ok && st.Code() == codes.Aborted {
+				return fmt.Errorf("output %q: %s", s.Name(), st.Message())
+			}
+		} else {
+			err = in.err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("output %q: closing: %w", s.Name(), ctx.Err())
+		}
+		// The plugin died while closing: restart it (nothing to resend) and close again.
+		if rerr := s.recover(ctx, in, err); rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// Status reports how far delivery went. After Close, Complete says whether the sink
+// received everything.
+func (s *Sink) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Status{
+		Name: s.Name(), Batches: s.nextSeq, Events: s.sent, Acked: s.lastAck, Delivered: s.acked,
+		Restarts: s.restarts, Complete: s.complete, Err: s.failed,
+	}
+}

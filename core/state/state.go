@@ -1,0 +1,246 @@
+// Package state is pbisync's embedded state store: a SQLite database at
+// <state_dir>/state.db that remembers, per pipeline, the assets of the previous sync,
+// so the engine can tell sinks which assets are gone. Its schema evolves through
+// numbered migrations (SCHEMA.md documents it); later parts of pbisync add tables the
+// same way.
+package state
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver
+)
+
+// FileName is the database's name inside the state directory.
+const FileName = "state.db"
+
+// Store is an open state database. It is safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// AssetID identifies a Power BI object across syncs, whatever key translators gave it.
+type AssetID struct {
+	Type spec.ContentType
+	ID   string
+}
+
+// IDOf returns the AssetID of an identity.
+func IDOf(id spec.Identity) AssetID { return AssetID{Type: id.Type, ID: id.ID} }
+
+// Asset is what the store remembers of one asset of a sync.
+type Asset struct {
+	Key     spec.Key
+	PowerBI spec.Identity
+}
+
+// migration is one step of the schema; version n is applied to a database at n-1.
+type migration struct {
+	version int
+	sql     string
+}
+
+// migrations are applied in order, each in its own transaction. Never edit one that
+// shipped: add the next.
+var migrations = []migration{
+	{1, `
+CREATE TABLE pipeline_assets (
+	pipeline       TEXT NOT NULL,
+	type           TEXT NOT NULL,
+	id             TEXT NOT NULL,
+	key            TEXT NOT NULL,
+	name           TEXT NOT NULL DEFAULT '',
+	workspace_id   TEXT NOT NULL DEFAULT '',
+	workspace_name TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (pipeline, type, id)
+) WITHOUT ROWID;
+CREATE TABLE pipeline_syncs (
+	pipeline  TEXT PRIMARY KEY,
+	synced_at TEXT NOT NULL,
+	assets    INTEGER NOT NULL
+);`},
+}
+
+// SchemaVersion is the schema version this pbisync writes.
+var SchemaVersion = migrations[len(migrations)-1].version
+
+// Open opens (creating when needed) the state database in dir and brings its schema
+// up to date. A database written by a newer pbisync is refused.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("state: no state directory given")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, FileName)
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Version returns the schema version of the database.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	v, err := s.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("state %s: not a readable SQLite database: %w", s.path, err)
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("state %s: schema version %d is newer than this pbisync knows (%d); use a newer pbisync or another state_dir", s.path, v, SchemaVersion)
+	}
+	for _, m := range migrations {
+		if m.version <= v {
+			continue
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("state %s: %w", s.path, err)
+		}
+		// Another pbisync may have migrated while we waited for the lock.
+		var cur int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&cur); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("state %s: %w", s.path, err)
+		}
+		if cur >= m.version {
+			tx.Rollback()
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("state %s: migration %d: %w", s.path, m.version, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("state %s: migration %d: %w", s.path, m.version, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("state %s: migration %d: %w", s.path, m.version, err)
+		}
+	}
+	return nil
+}
+
+// PreviousAssets returns the assets the pipeline's last saved sync had. A pipeline
+// never synced gives an empty map.
+func (s *Store) PreviousAssets(ctx context.Context, pipeline string) (map[AssetID]Asset, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT type, id, key, name, workspace_id, workspace_name FROM pipeline_assets WHERE pipeline = ?`, pipeline)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	defer rows.Close()
+	out := map[AssetID]Asset{}
+	for rows.Next() {
+		var a Asset
+		var typ, key string
+		if err := rows.Scan(&typ, &a.PowerBI.ID, &key, &a.PowerBI.Name, &a.PowerBI.WorkspaceID, &a.PowerBI.WorkspaceName); err != nil {
+			return nil, fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+		}
+		a.PowerBI.Type = spec.ContentType(typ)
+		if err := json.Unmarshal([]byte(key), &a.Key); err != nil {
+			return nil, fmt.Errorf("state %s: pipeline %q: asset %s %s: bad key %q: %w", s.path, pipeline, typ, a.PowerBI.ID, key, err)
+		}
+		out[IDOf(a.PowerBI)] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	return out, nil
+}
+
+// SaveAssets replaces the pipeline's remembered assets with specs, in one transaction.
+// Call it after the sinks received the sync, so a failed sync is compared again.
+func (s *Store) SaveAssets(ctx context.Context, pipeline string, specs []spec.AssetSpec) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pipeline_assets WHERE pipeline = ?`, pipeline); err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO pipeline_assets (pipeline, type, id, key, name, workspace_id, workspace_name)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline, type, id) DO UPDATE SET key = excluded.key,
+		name = excluded.name, workspace_id = excluded.workspace_id, workspace_name = excluded.workspace_name`)
+	if err != nil {
+		return fmt.Errorf("state %s: %w", s.path, err)
+	}
+	defer stmt.Close()
+	for i := range specs {
+		id := specs[i].PowerBI
+		if id.Type == "" || id.ID == "" {
+			return fmt.Errorf("state %s: pipeline %q: asset %s has no Power BI identity", s.path, pipeline, specs[i].Key)
+		}
+		key, err := json.Marshal(specs[i].Key)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, pipeline, string(id.Type), id.ID, string(key), id.Name, id.WorkspaceID, id.WorkspaceName); err != nil {
+			return fmt.Errorf("state %s: pipeline %q: asset %s: %w", s.path, pipeline, specs[i].Key, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO pipeline_syncs (pipeline, synced_at, assets) VALUES (?, ?, ?)
+		ON CONFLICT (pipeline) DO UPDATE SET synced_at = excluded.synced_at, assets = excluded.assets`,
+		pipeline, time.Now().UTC().Format(time.RFC3339Nano), len(specs)); err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	return nil
+}
+
+// Removed lists the assets of prev that current no longer has, as events for the
+// sinks, in a stable order (type, then id).
+func Removed(prev map[AssetID]Asset, current []spec.AssetSpec) []event.Removed {
+	now := make(map[AssetID]bool, len(current))
+	for i := range current {
+		now[IDOf(current[i].PowerBI)] = true
+	}
+	var out []event.Removed
+	for id, a := range prev {
+		if !now[id] {
+			out = append(out, event.Removed{Key: a.Key, PowerBI: a.PowerBI})
+		}
+	}
+	slices.SortFunc(out, func(a, b event.Removed) int {
+		if c := strings.Compare(string(a.PowerBI.Type), string(b.PowerBI.Type)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.PowerBI.ID, b.PowerBI.ID)
+	})
+	return out
+}

@@ -1,0 +1,133 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+func asset(typ spec.ContentType, id string, key ...string) spec.AssetSpec {
+	return spec.AssetSpec{Key: key, PowerBI: spec.Identity{Type: typ, ID: id, Name: id + " name", WorkspaceID: "ws1", WorkspaceName: "Finance"}}
+}
+
+func TestPreviousAndRemoved(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), ".pbisync")
+	st, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, err := st.PreviousAssets(ctx, "p1")
+	if err != nil || len(prev) != 0 {
+		t.Fatalf("first sync: %v %v", prev, err)
+	}
+	first := []spec.AssetSpec{
+		asset(spec.Report, "r1", "report", "Sales"),
+		asset(spec.Report, "r2", "report", "Old"),
+		asset(spec.Dashboard, "d1", "dashboard", "KPIs"),
+		asset(spec.SemanticModel, "m1", "semantic_model", "Sales"),
+	}
+	if err := st.SaveAssets(ctx, "p1", first); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveAssets(ctx, "p2", first[:1]); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	// Reopen: the state survives; a translator renamed r1's key, r2 and d1 are gone.
+	st, err = Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	prev, err = st.PreviousAssets(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prev) != 4 || !prev[AssetID{spec.Report, "r2"}].Key.Equal(spec.Key{"report", "Old"}) {
+		t.Fatalf("previous %v", prev)
+	}
+	second := []spec.AssetSpec{asset(spec.Report, "r1", "finance", "report", "Sales"), first[3]}
+	removed := Removed(prev, second)
+	if len(removed) != 2 || removed[0].PowerBI.ID != "d1" || removed[1].PowerBI.ID != "r2" ||
+		removed[1].PowerBI.WorkspaceName != "Finance" || removed[1].PowerBI.Name != "r2 name" {
+		t.Fatalf("removed %+v", removed)
+	}
+	if err := st.SaveAssets(ctx, "p1", second); err != nil {
+		t.Fatal(err)
+	}
+	prev, _ = st.PreviousAssets(ctx, "p1")
+	if len(prev) != 2 || !prev[AssetID{spec.Report, "r1"}].Key.Equal(spec.Key{"finance", "report", "Sales"}) {
+		t.Fatalf("after second sync %v", prev)
+	}
+	other, _ := st.PreviousAssets(ctx, "p2")
+	if len(other) != 1 {
+		t.Fatalf("pipelines must not mix: %v", other)
+	}
+	if v, _ := st.Version(ctx); v != SchemaVersion {
+		t.Fatalf("version %d", v)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.db.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	_, err = Open(ctx, dir)
+	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestMissingIdentity(t *testing.T) {
+	st, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.SaveAssets(context.Background(), "p", []spec.AssetSpec{{Key: spec.Key{"x"}}})
+	if err == nil || !strings.Contains(err.Error(), "asset x has no Power BI identity") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestNotADatabase(t *testing.T) {
+	dir := t.TempDir()
+	db, _ := sql.Open("sqlite", filepath.Join(dir, "x"))
+	db.Close()
+	if err := writeFile(filepath.Join(dir, FileName), "this is not sqlite, just text long enough to fill a header ....................................."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), dir); err == nil {
+		t.Fatal("opened garbage")
+	}
+}
+
+func BenchmarkSaveAssets10k(b *testing.B) {
+	st, err := Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	specs := make([]spec.AssetSpec, 10000)
+	for i := range specs {
+		specs[i] = asset(spec.Report, strings.Repeat("r", 1)+string(rune('a'+i%26))+itoa(i), "report", itoa(i))
+	}
+	for b.Loop() {
+		if err := st.SaveAssets(context.Background(), "p", specs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

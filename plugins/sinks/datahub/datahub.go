@@ -1,0 +1,226 @@
+// Package datahub is the DataHub sink: it turns pbisync's events into metadata change
+// proposals (MCPs) and sends them to a DataHub GMS over its REST API
+// (POST /aspects?action=ingestProposal, token auth), or writes them to a file that
+// DataHub's file source ingests. Entities are named as DataHub's own Power BI source
+// names them, so both can feed one DataHub; README.md lists the mapping.
+package datahub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
+)
+
+// Config is the sink's section in pipeline.yaml.
+type Config struct {
+	// Server is the GMS base URL, e.g. http://localhost:8080. Give Server or File.
+	Server string `json:"server"`
+	// Token is a DataHub access token, sent as "Authorization: Bearer".
+	Token sink.Secret `json:"token"`
+	// File receives the MCPs as a JSON array, for `datahub ingest` with the file source.
+	File string `json:"file"`
+	// Env is the environment of dataset URNs (default PROD).
+	Env string `json:"env"`
+	// PlatformInstance prefixes entity names, as DataHub's platform_instance does.
+	PlatformInstance string `json:"platform_instance"`
+	// LowercaseURNs lower-cases table dataset names (default true, as DataHub's
+	// convert_urns_to_lowercase).
+	LowercaseURNs *bool `json:"lowercase_urns"`
+	// WorkspaceIDAsURNPart keys workspace containers by id instead of name.
+	WorkspaceIDAsURNPart bool `json:"workspace_id_as_urn_part"`
+	// Upstream names the platform of the warehouse tables semantic models read.
+	Upstream upstreamConfig `json:"upstream"`
+	// StateFile remembers each semantic model's table datasets across syncs, so a
+	// removed model's tables are soft-deleted too.
+	StateFile string `json:"state_file"`
+	// Timeout bounds one HTTP request (default 30s).
+	Timeout sink.Duration `json:"timeout"`
+	// Retries is how often a failed request is retried (default 3); 4xx other than
+	// 408 and 429 are not retried.
+	Retries *int `json:"retries"`
+	// Workers is how many requests run at once (default 4).
+	Workers int `json:"workers"`
+}
+
+type upstreamConfig struct {
+	Platform  string `json:"platform"`
+	Env       string `json:"env"`
+	Instance  string `json:"instance"`
+	Lowercase *bool  `json:"lowercase"`
+}
+
+func (u upstreamConfig) env() string {
+	if u.Env == "" {
+		return "PROD"
+	}
+	return u.Env
+}
+
+func (u upstreamConfig) lowercase() bool { return u.Lowercase == nil || *u.Lowercase }
+
+// emitter delivers MCPs.
+type emitter interface {
+	emit(ctx context.Context, mcps []MCP) error
+	close() error
+}
+
+// Sink sends MCPs to DataHub.
+type Sink struct {
+	cfg    Config
+	m      *mapper
+	out    emitter
+	logger *slog.Logger
+	warned bool
+}
+
+// New returns an unconfigured sink.
+func New() *Sink { return &Sink{} }
+
+// Configure checks the config and opens the target.
+func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+	if err := c.Decode(&s.cfg); err != nil {
+		return err
+	}
+	cfg := &s.cfg
+	s.logger = c.Logger
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case cfg.Server == "" && cfg.File == "":
+		return sink.ConfigErrorf("", "give server (a DataHub GMS URL) or file")
+	case cfg.Server != "" && cfg.File != "":
+		return sink.ConfigErrorf("file", "give server or file, not both")
+	}
+	if cfg.Env == "" {
+		cfg.Env = "PROD"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = sink.Duration(30 * time.Second)
+	}
+	retries := 3
+	if cfg.Retries != nil {
+		if *cfg.Retries < 0 {
+			return sink.ConfigErrorf("retries", "retries must be 0 or more")
+		}
+		retries = *cfg.Retries
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 4
+	}
+	if cfg.Workers < 1 || cfg.Workers > 64 {
+		return sink.ConfigErrorf("workers", "workers must be between 1 and 64")
+	}
+	n := namer{env: cfg.Env, instance: cfg.PlatformInstance, lowercase: cfg.LowercaseURNs == nil || *cfg.LowercaseURNs, workspaceID: cfg.WorkspaceIDAsURNPart}
+	tables, err := loadState(cfg.StateFile)
+	if err != nil {
+		return sink.ConfigErrorf("state_file", "%v", err)
+	}
+	s.m = newMapper(n, cfg.Upstream, tables)
+	if cfg.Server != "" {
+		u, err := url.Parse(cfg.Server)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return sink.ConfigErrorf("server", "want an http(s) URL such as http://localhost:8080, got %q", cfg.Server)
+		}
+		s.out = newRESTEmitter(strings.TrimRight(cfg.Server, "/"), cfg.Token, time.Duration(cfg.Timeout), retries, cfg.Workers)
+		return nil
+	}
+	if dir := filepath.Dir(cfg.File); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return sink.ConfigErrorf("file", "%v", err)
+		}
+	}
+	fe, err := newFileEmitter(cfg.File, c.Resume)
+	if err != nil {
+		return sink.ConfigErrorf("file", "%v", err)
+	}
+	s.out = fe
+	return nil
+}
+
+// WriteBatch maps the batch to MCPs and delivers them all before acknowledging.
+func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
+	if s.out == nil {
+		return errors.New("datahub: not configured")
+	}
+	var mcps []MCP
+	for i := range events {
+		e := &events[i]
+		if e.Kind == event.KindRemoved && e.Removed.PowerBI.Type == "semantic_model" && s.cfg.StateFile == "" &&
+			len(s.m.tables[e.Removed.PowerBI.ID]) == 0 && !s.warned {
+			s.warned = true
+			s.logger.Warn("a semantic model was removed but its tables are unknown without state_file: only its container is soft-deleted",
+				"model", e.Removed.PowerBI.String())
+		}
+		ms, err := s.m.mcps(e)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+		mcps = append(mcps, ms...)
+	}
+	if err := s.out.emit(ctx, mcps); err != nil {
+		return err
+	}
+	if s.cfg.StateFile != "" {
+		if err := saveState(s.cfg.StateFile, s.m.tables); err != nil {
+			return fmt.Errorf("state_file: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close finishes the file (or releases the HTTP client).
+func (s *Sink) Close(context.Context) error {
+	if s.out == nil {
+		return nil
+	}
+	err := s.out.close()
+	s.out = nil
+	return err
+}
+
+func loadState(path string) (map[string][]string, error) {
+	tables := map[string][]string{}
+	if path == "" {
+		return tables, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return tables, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, &tables); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return tables, nil
+}
+
+// saveState writes the file whole and renames it into place, so a crash leaves the old one.
+func saveState(path string, tables map[string][]string) error {
+	data, err := json.MarshalIndent(tables, "", " ")
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,228 @@
+package datahub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink/sinktest"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+const (
+	token     = "dh-token-5ecret"
+	wsURN     = "urn:li:container:145ab1061013ec5566427399a7496d6e" // md5 of {"platform":"powerbi","workspace":"Finance"}
+	modelURN  = "urn:li:container:31b0ad9f6c66601002c0ab9b44240984"
+	ordersURN = "urn:li:dataset:(urn:li:dataPlatform:powerbi,sales_model.orders,PROD)"
+	reportURN = "urn:li:dashboard:(powerbi,reports.3c4d5e6f-0000-4000-8000-000000000003)"
+	dashURN   = "urn:li:dashboard:(powerbi,dashboards.7d8e9f00-0000-4000-8000-000000000004)"
+)
+
+func TestGUIDMatchesPython(t *testing.T) {
+	// Values computed with Python's json.dumps(..., separators=(",", ":"), sort_keys=True).
+	for key, want := range map[string]string{
+		"Finance":                     "145ab1061013ec5566427399a7496d6e",
+		"Finance & Ops é 📊 <x> \"q\"": "019825abbe249cad51a40412708fa835",
+	} {
+		if got := guid(map[string]string{"platform": "powerbi", "workspace": key}); got != want {
+			t.Errorf("%q: %s, want %s", key, got, want)
+		}
+	}
+}
+
+func TestREST(t *testing.T) {
+	g := newGMS(t, token)
+	state := filepath.Join(t.TempDir(), "dh-state.json")
+	cfg := `{"server":"` + g.srv.URL + `","token":"` + token + `","upstream":{"platform":"mssql"},"state_file":"` + state + `","workers":3}`
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg, BatchSize: 4}, sinktest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.errs) > 0 {
+		t.Fatalf("GMS rejected requests:\n%s", strings.Join(g.errs, "\n"))
+	}
+	aspect := func(urn, name string) map[string]any {
+		t.Helper()
+		a, ok := g.got[urn][name]
+		if !ok {
+			t.Fatalf("no %s for %s; entities: %v", name, urn, g.order)
+		}
+		return a
+	}
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+	if got := js(aspect(wsURN, "containerProperties")["name"]); got != `"Finance"` {
+		t.Errorf("workspace container name %s", got)
+	}
+	if got := js(aspect(wsURN, "subTypes")); got != `{"typeNames":["Workspace"]}` {
+		t.Errorf("workspace subtypes %s", got)
+	}
+	if got := js(aspect(modelURN, "container")); got != `{"container":"`+wsURN+`"}` {
+		t.Errorf("model container parent %s", got)
+	}
+	if got := js(aspect(ordersURN, "container")); got != `{"container":"`+modelURN+`"}` {
+		t.Errorf("table container %s", got)
+	}
+	fields := aspect(ordersURN, "schemaMetadata")["fields"].([]any)
+	if len(fields) != 3 || js(fields[1]) != `{"description":"net of tax","fieldPath":"amount","isPartOfKey":false,"nativeDataType":"Decimal","nullable":false,"recursive":false,"type":{"type":{"com.linkedin.schema.NumberType":{}}}}` {
+		t.Errorf("orders fields %s", js(fields))
+	}
+	if got := js(aspect(ordersURN, "upstreamLineage")["upstreams"].([]any)[0].(map[string]any)["dataset"]); got != `"urn:li:dataset:(urn:li:dataPlatform:mssql,warehouse.dbo.orders,PROD)"` {
+		t.Errorf("upstream %s", got)
+	}
+	if got := js(aspect(ordersURN, "ownership")["owners"]); got != `[{"owner":"urn:li:corpuser:ana@example.com","type":"TECHNICAL_OWNER"}]` {
+		t.Errorf("owners %s", got)
+	}
+	budget := "urn:li:dataset:(urn:li:dataPlatform:powerbi,budget.budget,PROD)"
+	if got := js(aspect(budget, "ownership")["owners"]); got != `[{"owner":"urn:li:corpGroup:finance","type":"TECHNICAL_OWNER"}]` {
+		t.Errorf("group owner %s", got)
+	}
+	info := aspect(reportURN, "dashboardInfo")
+	if js(info["charts"]) != `["urn:li:chart:(powerbi,pages.3c4d5e6f-0000-4000-8000-000000000003.ReportSection1)","urn:li:chart:(powerbi,pages.3c4d5e6f-0000-4000-8000-000000000003.ReportSection2)"]` ||
+		!slices.Contains(info["datasets"].([]any), any(ordersURN)) || info["title"] != "Sales Overview" {
+		t.Errorf("report info %s", js(info))
+	}
+	if got := js(aspect(reportURN, "globalTags")); got != `{"tags":[{"tag":"urn:li:tag:dagster-powerbi/asset_type:report"}]}` {
+		t.Errorf("report tags %s", got)
+	}
+	tile := aspect("urn:li:chart:(powerbi,charts.tile-1)", "chartInfo")
+	if tile["externalUrl"] != "https://app.powerbi.com/groups/a1b2c3d4-0000-4000-8000-000000000001/reports/3c4d5e6f-0000-4000-8000-000000000003" || tile["title"] != "Revenue" {
+		t.Errorf("tile %s", js(tile))
+	}
+	if got := js(aspect(dashURN, "dashboardInfo")["charts"]); got != `["urn:li:chart:(powerbi,charts.tile-1)","urn:li:chart:(powerbi,charts.tile-2)"]` {
+		t.Errorf("dashboard charts %s", got)
+	}
+	if got := js(aspect("urn:li:dashboard:(powerbi,reports.0ld00000-0000-4000-8000-000000000009)", "status")); got != `{"removed":true}` {
+		t.Errorf("removed report status %s", got)
+	}
+	for urn := range g.got {
+		if strings.Contains(urn, "sales_db") {
+			t.Errorf("a data source became an entity: %s", urn)
+		}
+	}
+
+	// Next sync, in a new process: the Sales model is gone; the state file still
+	// knows its tables, so they are soft-deleted with it.
+	model := sinktest.Sample()[1].Spec
+	gone := []event.Event{{Kind: event.KindRemoved, Removed: &event.Removed{Key: model.Key, PowerBI: model.PowerBI}}}
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg}, gone); err != nil {
+		t.Fatal(err)
+	}
+	for _, urn := range []string{modelURN, ordersURN, "urn:li:dataset:(urn:li:dataPlatform:powerbi,sales_model.customers,PROD)"} {
+		if got := js(aspect(urn, "status")); got != `{"removed":true}` {
+			t.Errorf("%s status %s after removal", urn, got)
+		}
+	}
+}
+
+func TestRESTErrorsKeepTheTokenOut(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		want   string
+	}{
+		{500, "after 2 attempts"},
+		{400, "DataHub answered 400 Bad Request: injected failure"},
+	} {
+		g := newGMS(t, token)
+		g.status = tc.status
+		cfg := `{"server":"` + g.srv.URL + `","token":"` + token + `","retries":1}`
+		err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg}, sinktest.Sample()[:2])
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "urn:li:") {
+			t.Fatalf("status %d: error %v", tc.status, err)
+		}
+		if strings.Contains(err.Error(), token) {
+			t.Fatal("token in the error")
+		}
+	}
+}
+
+func TestFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mcps.json")
+	cfg := `{"file":"` + path + `","env":"DEV","platform_instance":"tenant1","lowercase_urns":false}`
+	sample := sinktest.Sample()
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg}, sample[:3]); err != nil {
+		t.Fatal(err)
+	}
+	// A crash left a partial line; the restarted sink resumes the array.
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	data, _ := os.ReadFile(path)
+	data = data[:len(data)-3] // drop "\n]\n": as if the sink died before closing
+	os.WriteFile(path, data, 0o644)
+	f.WriteString(",\n{\"entityType\":\"dat")
+	f.Close()
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg, Resume: true}, sample[3:]); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []struct {
+		EntityType string                     `json:"entityType"`
+		EntityURN  string                     `json:"entityUrn"`
+		ChangeType string                     `json:"changeType"`
+		AspectName string                     `json:"aspectName"`
+		Aspect     map[string]json.RawMessage `json:"aspect"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&items); err != nil {
+		t.Fatalf("not a JSON array of MCPs: %v\n%s", err, data)
+	}
+	urns := map[string]bool{}
+	for _, it := range items {
+		var a map[string]any
+		if len(it.Aspect) != 1 || json.Unmarshal(it.Aspect["json"], &a) != nil {
+			t.Fatalf("aspect must be {\"json\": {...}}: %v", it.Aspect)
+		}
+		if err := checkProposal(it.EntityType, it.EntityURN, it.AspectName, a); err != nil || it.ChangeType != "UPSERT" {
+			t.Fatalf("%s %s: %v", it.EntityURN, it.AspectName, err)
+		}
+		urns[it.EntityURN] = true
+	}
+	for _, want := range []string{
+		"urn:li:dataset:(urn:li:dataPlatform:powerbi,tenant1.Sales_Model.orders,DEV)",
+		"urn:li:dashboard:(powerbi,tenant1.reports.3c4d5e6f-0000-4000-8000-000000000003)",
+		"urn:li:dashboard:(powerbi,tenant1.dashboards.7d8e9f00-0000-4000-8000-000000000004)",
+	} {
+		if !urns[want] {
+			t.Errorf("missing %s", want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		`{}`:                                  "",
+		`{"server":"x","file":"y"}`:           "file",
+		`{"server":"ftp://x"}`:                "server",
+		`{"server":"http://x","workers":0.5}`: "workers",
+		`{"server":"http://x","retries":-1}`:  "retries",
+		`{"server":"http://x","upstream":{"platfrom":"x"}}`: "upstream.platfrom",
+		`{"server":"http://x","timeout":"soon"}`:            "timeout",
+	} {
+		err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: in}, nil)
+		var ce sinktest.ConfigErrors
+		if !errors.As(err, &ce) || strings.Join(ce[0].Path, ".") != want {
+			t.Errorf("%s: error %v, want one at %q", in, err, want)
+		}
+	}
+}
+
+func TestUnknownTypesAndDataSourcesMakeNothing(t *testing.T) {
+	m := newMapper(namer{env: "PROD", lowercase: true}, upstreamConfig{}, nil)
+	for _, typ := range []spec.ContentType{spec.DataSource, "dataflow"} {
+		mcps, err := m.specMCPs(&spec.AssetSpec{Key: spec.Key{"x"}, PowerBI: spec.Identity{Type: typ, ID: "1"}})
+		if err != nil || len(mcps) != 0 {
+			t.Fatalf("%s: %v %v", typ, mcps, err)
+		}
+	}
+	if _, err := m.specMCPs(&spec.AssetSpec{Key: spec.Key{"x"}, PowerBI: spec.Identity{Type: spec.Report}}); err == nil {
+		t.Fatal("a report without an id must fail")
+	}
+}

@@ -1,0 +1,276 @@
+package sink
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// EventToProto converts an event to its protocol form. It fails on an event whose
+// pointer does not match its kind, or a json metadata value that does not encode.
+func EventToProto(e *event.Event) (*sinkpb.Event, error) {
+	switch e.Kind {
+	case event.KindSpec:
+		if e.Spec == nil {
+			return nil, fmt.Errorf("spec event without a spec")
+		}
+		s, err := specToProto(e.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("asset %s: %w", e.Spec.Key, err)
+		}
+		return &sinkpb.Event{Kind: &sinkpb.Event_Spec{Spec: s}}, nil
+	case event.KindRemoved:
+		if e.Removed == nil {
+			return nil, fmt.Errorf("removed event without its asset")
+		}
+		return &sinkpb.Event{Kind: &sinkpb.Event_Removed{Removed: &sinkpb.Removed{
+			Key: keyToProto(e.Removed.Key), Powerbi: identityToProto(e.Removed.PowerBI),
+		}}}, nil
+	case event.KindRefresh:
+		if e.Refresh == nil {
+			return nil, fmt.Errorf("refresh event without its refresh")
+		}
+		r := e.Refresh
+		p := &sinkpb.Refresh{
+			RequestId: r.RequestID, State: string(r.State), Model: identityToProto(r.Model),
+			RefreshType: r.RefreshType, Enhanced: r.Enhanced, Error: r.Error,
+			RequestedAtUnixNano: unixNano(r.RequestedAt), StartedAtUnixNano: unixNano(r.StartedAt),
+			EndedAtUnixNano: unixNano(r.EndedAt),
+		}
+		if r.Key != nil {
+			p.Key = keyToProto(r.Key)
+		}
+		for _, t := range r.Tables {
+			p.Tables = append(p.Tables, &sinkpb.TableRefresh{Table: t.Table, Partition: t.Partition, Status: t.Status})
+		}
+		return &sinkpb.Event{Kind: &sinkpb.Event_Refresh{Refresh: p}}, nil
+	case event.KindSummary:
+		if e.Summary == nil {
+			return nil, fmt.Errorf("summary event without its summary")
+		}
+		s := e.Summary
+		p := &sinkpb.Summary{
+			StartedAtUnixNano: unixNano(s.StartedAt), EndedAtUnixNano: unixNano(s.EndedAt),
+			Workspaces: int64(s.Workspaces), Dropped: int64(s.Dropped), Removed: int64(s.Removed),
+			Problems: s.Problems, Requests: s.Requests,
+		}
+		if len(s.Assets) > 0 {
+			p.Assets = make(map[string]int64, len(s.Assets))
+			for k, v := range s.Assets {
+				p.Assets[k] = int64(v)
+			}
+		}
+		return &sinkpb.Event{Kind: &sinkpb.Event_Summary{Summary: p}}, nil
+	}
+	return nil, fmt.Errorf("unknown event kind %q", e.Kind)
+}
+
+// EventFromProto converts an event from its protocol form.
+func EventFromProto(p *sinkpb.Event) (event.Event, error) {
+	switch k := p.GetKind().(type) {
+	case *sinkpb.Event_Spec:
+		s, err := specFromProto(k.Spec)
+		if err != nil {
+			return event.Event{}, err
+		}
+		return event.Event{Kind: event.KindSpec, Spec: s}, nil
+	case *sinkpb.Event_Removed:
+		return event.Event{Kind: event.KindRemoved, Removed: &event.Removed{
+			Key: keyFromProto(k.Removed.GetKey()), PowerBI: identityFromProto(k.Removed.GetPowerbi()),
+		}}, nil
+	case *sinkpb.Event_Refresh:
+		r := k.Refresh
+		out := &event.Refresh{
+			RequestID: r.GetRequestId(), State: event.RefreshState(r.GetState()),
+			Model: identityFromProto(r.GetModel()), RefreshType: r.GetRefreshType(),
+			Enhanced: r.GetEnhanced(), Error: r.GetError(),
+			RequestedAt: fromUnixNano(r.GetRequestedAtUnixNano()), StartedAt: fromUnixNano(r.GetStartedAtUnixNano()),
+			EndedAt: fromUnixNano(r.GetEndedAtUnixNano()),
+		}
+		if r.Key != nil {
+			out.Key = keyFromProto(r.Key)
+		}
+		for _, t := range r.GetTables() {
+			out.Tables = append(out.Tables, event.TableRefresh{Table: t.GetTable(), Partition: t.GetPartition(), Status: t.GetStatus()})
+		}
+		return event.Event{Kind: event.KindRefresh, Refresh: out}, nil
+	case *sinkpb.Event_Summary:
+		s := k.Summary
+		out := &event.Summary{
+			StartedAt: fromUnixNano(s.GetStartedAtUnixNano()), EndedAt: fromUnixNano(s.GetEndedAtUnixNano()),
+			Workspaces: int(s.GetWorkspaces()), Dropped: int(s.GetDropped()), Removed: int(s.GetRemoved()),
+			Problems: s.GetProblems(), Requests: s.GetRequests(),
+		}
+		if len(s.GetAssets()) > 0 {
+			out.Assets = make(map[string]int, len(s.Assets))
+			for k, v := range s.Assets {
+				out.Assets[k] = int(v)
+			}
+		}
+		return event.Event{Kind: event.KindSummary, Summary: out}, nil
+	}
+	return event.Event{}, fmt.Errorf("event of unknown kind %T (a newer protocol?)", p.GetKind())
+}
+
+func specToProto(s *spec.AssetSpec) (*sinkpb.AssetSpec, error) {
+	p := &sinkpb.AssetSpec{
+		Key: keyToProto(s.Key), Description: s.Description, Tags: s.Tags,
+		Kinds: s.Kinds, Owners: s.Owners, Group: s.Group, Powerbi: identityToProto(s.PowerBI),
+	}
+	if len(s.Deps) > 0 {
+		p.Deps = make([]*sinkpb.Key, len(s.Deps))
+		for i, d := range s.Deps {
+			p.Deps[i] = keyToProto(d)
+		}
+	}
+	if len(s.Metadata) > 0 {
+		p.Metadata = make(map[string]*sinkpb.Metadata, len(s.Metadata))
+		for name, m := range s.Metadata {
+			pm, err := metadataToProto(m)
+			if err != nil {
+				return nil, fmt.Errorf("metadata %q: %w", name, err)
+			}
+			p.Metadata[name] = pm
+		}
+	}
+	return p, nil
+}
+
+func specFromProto(p *sinkpb.AssetSpec) (*spec.AssetSpec, error) {
+	s := &spec.AssetSpec{
+		Key: keyFromProto(p.GetKey()), Description: p.GetDescription(), Tags: p.GetTags(),
+		Kinds: p.GetKinds(), Owners: p.GetOwners(), Group: p.GetGroup(), PowerBI: identityFromProto(p.GetPowerbi()),
+	}
+	if len(p.GetDeps()) > 0 {
+		s.Deps = make([]spec.Key, len(p.Deps))
+		for i, d := range p.Deps {
+			s.Deps[i] = keyFromProto(d)
+		}
+	}
+	if len(p.GetMetadata()) > 0 {
+		s.Metadata = make(map[string]spec.Metadata, len(p.Metadata))
+		for name, pm := range p.Metadata {
+			m, err := metadataFromProto(pm)
+			if err != nil {
+				return nil, fmt.Errorf("asset %s: metadata %q: %w", s.Key, name, err)
+			}
+			s.Metadata[name] = m
+		}
+	}
+	return s, nil
+}
+
+func metadataToProto(m spec.Metadata) (*sinkpb.Metadata, error) {
+	switch m.Type {
+	case spec.TypeText:
+		if s, ok := m.Value.(string); ok {
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Text{Text: s}}, nil
+		}
+	case spec.TypeURL:
+		if s, ok := m.Value.(string); ok {
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Url{Url: s}}, nil
+		}
+	case spec.TypeInt:
+		switch v := m.Value.(type) {
+		case int:
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Int{Int: int64(v)}}, nil
+		case int32:
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Int{Int: int64(v)}}, nil
+		case int64:
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Int{Int: v}}, nil
+		case float64:
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Int{Int: int64(v)}}, nil
+		}
+	case spec.TypeFloat:
+		switch v := m.Value.(type) {
+		case float64:
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Float{Float: v}}, nil
+		case int:
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Float{Float: float64(v)}}, nil
+		case int64:
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Float{Float: float64(v)}}, nil
+		}
+	case spec.TypeBool:
+		if b, ok := m.Value.(bool); ok {
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Bool{Bool: b}}, nil
+		}
+	case spec.TypeJSON:
+		b, err := json.Marshal(m.Value)
+		if err != nil {
+			return nil, fmt.Errorf("json value: %w", err)
+		}
+		return &sinkpb.Metadata{Value: &sinkpb.Metadata_Json{Json: b}}, nil
+	case spec.TypeTableSchema:
+		if t, ok := m.Value.(spec.TableSchema); ok {
+			pt := &sinkpb.TableSchema{Columns: make([]*sinkpb.TableColumn, len(t.Columns))}
+			for i, c := range t.Columns {
+				pt.Columns[i] = &sinkpb.TableColumn{Name: c.Name, Type: c.Type, Description: c.Description}
+			}
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_TableSchema{TableSchema: pt}}, nil
+		}
+	default:
+		return nil, fmt.Errorf("unknown metadata type %q", m.Type)
+	}
+	return nil, fmt.Errorf("%s value of Go type %T", m.Type, m.Value)
+}
+
+func metadataFromProto(p *sinkpb.Metadata) (spec.Metadata, error) {
+	switch v := p.GetValue().(type) {
+	case *sinkpb.Metadata_Text:
+		return spec.Text(v.Text), nil
+	case *sinkpb.Metadata_Url:
+		return spec.URL(v.Url), nil
+	case *sinkpb.Metadata_Int:
+		return spec.Int(v.Int), nil
+	case *sinkpb.Metadata_Float:
+		return spec.Float(v.Float), nil
+	case *sinkpb.Metadata_Bool:
+		return spec.Bool(v.Bool), nil
+	case *sinkpb.Metadata_Json:
+		var x any
+		dec := json.NewDecoder(bytes.NewReader(v.Json))
+		dec.UseNumber()
+		if err := dec.Decode(&x); err != nil {
+			return spec.Metadata{}, fmt.Errorf("json value: %w", err)
+		}
+		return spec.JSON(x), nil
+	case *sinkpb.Metadata_TableSchema:
+		t := spec.TableSchema{Columns: make([]spec.TableColumn, len(v.TableSchema.GetColumns()))}
+		for i, c := range v.TableSchema.GetColumns() {
+			t.Columns[i] = spec.TableColumn{Name: c.GetName(), Type: c.GetType(), Description: c.GetDescription()}
+		}
+		return spec.Schema(t), nil
+	}
+	return spec.Metadata{}, fmt.Errorf("metadata without a value")
+}
+
+func keyToProto(k spec.Key) *sinkpb.Key { return &sinkpb.Key{Parts: k} }
+
+func keyFromProto(p *sinkpb.Key) spec.Key { return spec.Key(p.GetParts()) }
+
+func identityToProto(id spec.Identity) *sinkpb.Identity {
+	return &sinkpb.Identity{Type: string(id.Type), Id: id.ID, Name: id.Name, WorkspaceId: id.WorkspaceID, WorkspaceName: id.WorkspaceName}
+}
+
+func identityFromProto(p *sinkpb.Identity) spec.Identity {
+	return spec.Identity{Type: spec.ContentType(p.GetType()), ID: p.GetId(), Name: p.GetName(), WorkspaceID: p.GetWorkspaceId(), WorkspaceName: p.GetWorkspaceName()}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

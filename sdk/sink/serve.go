@@ -1,0 +1,81 @@
+package sink
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+// Serve runs s as a plugin of the pbisync process that started it, and returns when
+// pbisync ends the plugin. It exits the process when pbisync dies, and refuses to run
+// (with a message) when started by hand.
+func Serve(s Sink) {
+	logger := PluginLogger(os.Stderr)
+	stdout := io.Writer(os.Stdout)
+	if f := inheritedFile(EnvStdoutFD, "pbisync-stdout"); f != nil {
+		stdout = f
+	}
+	if f := inheritedFile(EnvLifelineFD, "pbisync-lifeline"); f != nil {
+		go watchLifeline(f, logger)
+	}
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: PluginSets(&GRPCPlugin{Service: NewServer(s, stdout, logger)}),
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))
+			return grpc.NewServer(opts...)
+		},
+		Logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info}),
+	})
+}
+
+func inheritedFile(env, name string) *os.File {
+	v := os.Getenv(env)
+	if v == "" {
+		return nil
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), name)
+}
+
+// watchLifeline exits the process when the host's end of the lifeline closes: the host
+// died (even by SIGKILL), so nobody will ever end this plugin otherwise.
+func watchLifeline(f *os.File, logger *slog.Logger) {
+	_, _ = io.Copy(io.Discard, f)
+	logger.Warn("pbisync went away; sink plugin exits")
+	os.Exit(3)
+}
+
+// PluginLogger returns a logger whose records go-plugin's host understands (JSON lines
+// with @level, @message and @timestamp) and forwards into pbisync's logs.
+func PluginLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.TimeKey:
+				// go-plugin's host parses exactly this layout.
+				a.Key = "@timestamp"
+				a.Value = slog.StringValue(a.Value.Time().Format("2006-01-02T15:04:05.000000Z07:00"))
+			case slog.MessageKey:
+				a.Key = "@message"
+			case slog.LevelKey:
+				a.Key = "@level"
+				a.Value = slog.StringValue(strings.ToLower(a.Value.String()))
+			}
+			return a
+		},
+	}))
+}
