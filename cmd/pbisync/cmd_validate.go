@@ -8,6 +8,7 @@ import (
 
 	"github.com/pbisync/pbisync/core/engine"
 	"github.com/pbisync/pbisync/core/pipeline"
+	"github.com/pbisync/pbisync/core/serve"
 )
 
 func validateCommand() *command {
@@ -27,6 +28,11 @@ func validateCommand() *command {
 				}
 				if err := engine.Validate(ctx, p); err != nil {
 					return err
+				}
+				if p.Serve.Node != nil {
+					if _, err := serve.Decode(p.Serve); err != nil {
+						return err
+					}
 				}
 				fmt.Fprintf(g.stdout, "%s: ok (%d source(s), %d translator(s), %d output(s))\n",
 					*file, len(p.Sources), len(p.Translators), len(p.Outputs))

@@ -69,6 +69,7 @@ func commands() []*command {
 		snapshotCommand(),
 		refreshCommand(),
 		emulateCommand(),
+		serveCommand(),
 	}
 }
 

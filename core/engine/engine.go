@@ -15,6 +15,7 @@ import (
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
@@ -45,10 +46,10 @@ type KeyChecker interface {
 }
 
 // StateStore remembers which assets a pipeline's previous sync produced, so that the
-// assets that have gone since can be reported to sinks.
+// assets that have gone since can be reported to sinks (core/state implements it).
 type StateStore interface {
-	PreviousAssets(ctx context.Context, pipeline string) (map[spec.Identity]spec.Key, error)
-	SaveAssets(ctx context.Context, pipeline string, assets map[spec.Identity]spec.Key) error
+	PreviousAssets(ctx context.Context, pipeline string) (map[state.AssetID]state.Asset, error)
+	SaveAssets(ctx context.Context, pipeline string, specs []spec.AssetSpec) error
 }
 
 // Progress is the state of a running sync, for a progress display.
@@ -147,7 +148,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if batchSize <= 0 {
 		batchSize = 500
 	}
-	r := &run{e: e, log: log, batch: batchSize, seen: map[spec.Identity]spec.Key{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{}}
+	r := &run{e: e, log: log, batch: batchSize, seen: map[state.AssetID]seenAsset{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{}}
 	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
 	r.out = e.Sinks
 	if e.OpenSinks != nil {
@@ -232,7 +233,7 @@ type run struct {
 	batch int
 	res   Result
 	sinks []SinkResult
-	seen  map[spec.Identity]spec.Key // every asset sent this sync, for removals
+	seen  map[state.AssetID]seenAsset // every asset sent this sync, for removals
 	// batches counts the snapshot batches pulled so far.
 	batches int
 	noSpecs bool
@@ -341,7 +342,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 				r.problems([]record.Problem{*p})
 			}
 		}
-		r.seen[s.PowerBI] = s.Key
+		r.seen[state.IDOf(s.PowerBI)] = seenAsset{key: s.Key, id: s.PowerBI}
 		r.res.Summary.Assets[string(s.PowerBI.Type)]++
 		if s.PowerBI.Type == spec.SemanticModel {
 			// Keep what refresh selection reads (key, deps, tags, identity), not the
@@ -416,17 +417,26 @@ func (r *run) removals(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	var events []event.Event
-	for id, key := range prev {
-		if _, ok := r.seen[id]; !ok {
-			events = append(events, event.Event{Kind: event.KindRemoved, Removed: &event.Removed{Key: key, PowerBI: id}})
-		}
+	current := make([]spec.AssetSpec, 0, len(r.seen))
+	for _, a := range r.seen {
+		current = append(current, spec.AssetSpec{Key: a.key, PowerBI: a.id})
+	}
+	gone := state.Removed(prev, current)
+	events := make([]event.Event, len(gone))
+	for i := range gone {
+		events[i] = event.Event{Kind: event.KindRemoved, Removed: &gone[i]}
 	}
 	r.res.Summary.Removed = len(events)
 	if err := r.write(ctx, events); err != nil {
 		return err
 	}
-	return r.e.State.SaveAssets(ctx, r.e.Pipeline, maps.Clone(r.seen))
+	return r.e.State.SaveAssets(ctx, r.e.Pipeline, current)
+}
+
+// seenAsset is what a sync remembers of each asset it sent.
+type seenAsset struct {
+	key spec.Key
+	id  spec.Identity
 }
 
 // write hands events to every sink in batches, the sinks in parallel. A failing sink is

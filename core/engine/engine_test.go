@@ -13,6 +13,7 @@ import (
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
@@ -63,15 +64,14 @@ func (s *sliceSource) Snapshots(_ context.Context, emit func(*snapshot.Snapshot)
 	return s.err
 }
 
-// memState is an in-memory StateStore.
-type memState map[string]map[spec.Identity]spec.Key
-
-func (m memState) PreviousAssets(_ context.Context, p string) (map[spec.Identity]spec.Key, error) {
-	return m[p], nil
-}
-func (m memState) SaveAssets(_ context.Context, p string, a map[spec.Identity]spec.Key) error {
-	m[p] = a
-	return nil
+func openState(t *testing.T) *state.Store {
+	t.Helper()
+	st, err := state.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func newEngine(sources []Source, sinks ...Sink) *Engine {
@@ -137,7 +137,7 @@ func TestFailingSinkDoesNotStopOthers(t *testing.T) {
 
 func TestRemovedAssets(t *testing.T) {
 	full := loadMSDocs(t)
-	st := memState{}
+	st := openState(t)
 	first := &collect{name: "c"}
 	e := newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{full}}}, first)
 	e.State = st
@@ -174,7 +174,7 @@ func TestRemovedAssets(t *testing.T) {
 	if _, err := e.Sync(context.Background()); err == nil || !strings.Contains(err.Error(), "source slice: scan failed") {
 		t.Fatalf("error %v", err)
 	}
-	if third.kinds()[event.KindRemoved] != 0 || len(st["test"]) == 0 {
+	if prev, _ := st.PreviousAssets(context.Background(), "test"); third.kinds()[event.KindRemoved] != 0 || len(prev) == 0 {
 		t.Errorf("a failed sync reported removals or cleared the state")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pbisync/pbisync/core/output"
 	"github.com/pbisync/pbisync/core/pipeline"
 	"github.com/pbisync/pbisync/core/refresh"
+	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/core/snapshot"
 )
 
@@ -104,6 +105,15 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		if source != nil {
 			e.Sources = append(e.Sources, source)
 		}
+	}
+	if s.p.StateDir != "" && !s.dryRun {
+		st, err := state.Open(ctx, s.resolve(s.p.StateDir))
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() { st.Close() })
+		e.State = st
+		e.Journal = NewJournal(st, s.p.Name)
 	}
 	if s.p.Refresh.Node != nil {
 		rc, err := refresh.Decode(s.p.Refresh)

@@ -113,12 +113,13 @@ type refreshView struct {
 	Error       string    `json:"error,omitempty"`
 }
 
-// New prepares a server; Run starts it.
-func New(cfg *Config, eng *engine.Engine, journal refresh.Journal, log *slog.Logger) *Server {
+// New prepares a server on an engine; Run starts it. The engine's Journal (the state
+// store's, from FromPipeline) keeps the refreshes across restarts.
+func New(cfg *Config, eng *engine.Engine, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	eng.Journal = journal
+	journal := eng.Journal
 	// A shutdown stops following refreshes; it must not cancel them: a restarted
 	// server resumes them from the journal.
 	rc := *eng.RefreshConfig()
