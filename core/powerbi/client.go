@@ -101,6 +101,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	transport := func() *http.Client {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 32
+		t.ResponseHeaderTimeout = 2 * time.Minute // a hung call is retried rather than awaited forever
 		if pool != nil {
 			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		}
@@ -252,6 +253,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 			}
 			lastErr = fmt.Errorf("%s: %w", endpoint, redactURL(err))
 			wait = backoff(attempt)
+			c.log.Debug("Power BI call failed; retrying", "endpoint", endpoint, "attempt", attempt, "error", lastErr.Error(), "wait", wait)
 		case resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect:
 			loc := resp.Header.Get("Location")
 			drain(resp)
@@ -274,6 +276,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 		case resp.StatusCode >= 500:
 			lastErr = decodeError(resp, endpoint)
 			wait = backoff(attempt)
+			c.log.Debug("Power BI call failed; retrying", "endpoint", endpoint, "attempt", attempt, "error", lastErr.Error(), "wait", wait)
 		case resp.StatusCode >= 400:
 			apiErr := decodeError(resp, endpoint)
 			if apiErr.Code == "TokenExpired" && !renewed {

@@ -159,6 +159,12 @@ func TestFaults(t *testing.T) {
 			},
 		},
 		{
+			name:     "401 on the admin listing falls back too",
+			faults:   []powerbitest.Fault{{Endpoint: "GET /admin/groups", Kind: powerbitest.ServerError, Status: 401}},
+			wantLog:  "the scanner (admin) API was refused",
+			wantPath: "api",
+		},
+		{
 			name:    "refused admin without fallback",
 			opts:    []powerbitest.Option{powerbitest.WithRefusedAdmin(true)},
 			cfg:     func(c *powerbi.Config) { c.Scanner.Fallback = boolp(false) },
