@@ -54,7 +54,8 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpCli
 // WithAuthorityHTTPClient sets the client MSAL uses to reach the authority.
 func WithAuthorityHTTPClient(c *http.Client) Option { return func(o *options) { o.authClient = c } }
 
-// WithRootCAs adds trusted roots for both the API and the authority.
+// WithRootCAs sets the root CAs trusted for both the API and the authority instead of
+// the system roots (ca_file adds to them).
 func WithRootCAs(pool *x509.CertPool) Option { return func(o *options) { o.rootCAs = pool } }
 
 // WithInstanceDiscovery turns MSAL's authority validation against
@@ -84,6 +85,9 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("api_url: %w", err)
 	}
 	pool := o.rootCAs
+	if pool != nil {
+		pool = pool.Clone()
+	}
 	if cfg.CAFile != "" {
 		pemData, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
