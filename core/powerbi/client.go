@@ -11,12 +11,14 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -292,17 +294,32 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 			}
 			return nil, apiErr
 		default:
-			defer resp.Body.Close()
 			r := &Response{Status: resp.StatusCode, Header: resp.Header, RequestID: resp.Header.Get("RequestId")}
-			if sr, ok := out.(streamReader); ok {
-				*sr.err = sr.read(resp.Body)
-			} else if out != nil && resp.StatusCode != http.StatusNoContent {
+			var rerr error
+			sr, streaming := out.(streamReader)
+			switch {
+			case streaming:
+				rerr = sr.read(resp.Body)
+			case out != nil && resp.StatusCode != http.StatusNoContent:
 				if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
-					return r, fmt.Errorf("%s: decoding the answer: %w", endpoint, err)
+					rerr = err
 				}
 			}
 			drain(resp)
-			return r, nil
+			if rerr == nil || !brokenRead(rerr) || ctx.Err() != nil {
+				if streaming {
+					*sr.err = rerr
+					return r, nil
+				}
+				if rerr != nil {
+					return r, fmt.Errorf("%s: decoding the answer: %w", endpoint, rerr)
+				}
+				return r, nil
+			}
+			// The connection broke while the answer was read: repeat the call.
+			lastErr = fmt.Errorf("%s: reading the answer: %w", endpoint, rerr)
+			wait = backoff(attempt)
+			c.log.Debug("Power BI answer broke off; retrying", "endpoint", endpoint, "attempt", attempt, "error", lastErr.Error())
 		}
 		if attempt >= c.cfg.Retry.MaxAttempts {
 			return nil, fmt.Errorf("giving up after %d attempts: %w", attempt, lastErr)
@@ -311,6 +328,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 			return nil, fmt.Errorf("%s: %w (while waiting to retry after: %v)", endpoint, err, lastErr)
 		}
 	}
+}
+
+// brokenRead reports whether reading an answer failed because the connection broke
+// (rather than because the answer was malformed), so the call is worth repeating.
+func brokenRead(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.As(err, &ne)
 }
 
 // DoStream is Do for large answers: on success it hands the open body to read, which
