@@ -2,7 +2,6 @@ package powerbi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -137,5 +136,3 @@ func summarizeAuthError(err error) string {
 	}
 	return msg
 }
-
-var errNoCredentials = errors.New("no credentials")

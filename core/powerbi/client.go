@@ -11,12 +11,14 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -54,7 +56,8 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpCli
 // WithAuthorityHTTPClient sets the client MSAL uses to reach the authority.
 func WithAuthorityHTTPClient(c *http.Client) Option { return func(o *options) { o.authClient = c } }
 
-// WithRootCAs adds trusted roots for both the API and the authority.
+// WithRootCAs sets the root CAs trusted for both the API and the authority instead of
+// the system roots (ca_file adds to them).
 func WithRootCAs(pool *x509.CertPool) Option { return func(o *options) { o.rootCAs = pool } }
 
 // WithInstanceDiscovery turns MSAL's authority validation against
@@ -84,6 +87,9 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("api_url: %w", err)
 	}
 	pool := o.rootCAs
+	if pool != nil {
+		pool = pool.Clone()
+	}
 	if cfg.CAFile != "" {
 		pemData, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
@@ -101,6 +107,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	transport := func() *http.Client {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 32
+		t.ResponseHeaderTimeout = 2 * time.Minute // a hung call is retried rather than awaited forever
 		if pool != nil {
 			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		}
@@ -252,6 +259,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 			}
 			lastErr = fmt.Errorf("%s: %w", endpoint, redactURL(err))
 			wait = backoff(attempt)
+			c.log.Debug("Power BI call failed; retrying", "endpoint", endpoint, "attempt", attempt, "error", lastErr.Error(), "wait", wait)
 		case resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect:
 			loc := resp.Header.Get("Location")
 			drain(resp)
@@ -274,6 +282,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 		case resp.StatusCode >= 500:
 			lastErr = decodeError(resp, endpoint)
 			wait = backoff(attempt)
+			c.log.Debug("Power BI call failed; retrying", "endpoint", endpoint, "attempt", attempt, "error", lastErr.Error(), "wait", wait)
 		case resp.StatusCode >= 400:
 			apiErr := decodeError(resp, endpoint)
 			if apiErr.Code == "TokenExpired" && !renewed {
@@ -285,17 +294,32 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 			}
 			return nil, apiErr
 		default:
-			defer resp.Body.Close()
 			r := &Response{Status: resp.StatusCode, Header: resp.Header, RequestID: resp.Header.Get("RequestId")}
-			if sr, ok := out.(streamReader); ok {
-				*sr.err = sr.read(resp.Body)
-			} else if out != nil && resp.StatusCode != http.StatusNoContent {
+			var rerr error
+			sr, streaming := out.(streamReader)
+			switch {
+			case streaming:
+				rerr = sr.read(resp.Body)
+			case out != nil && resp.StatusCode != http.StatusNoContent:
 				if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
-					return r, fmt.Errorf("%s: decoding the answer: %w", endpoint, err)
+					rerr = err
 				}
 			}
 			drain(resp)
-			return r, nil
+			if rerr == nil || !brokenRead(rerr) || ctx.Err() != nil {
+				if streaming {
+					*sr.err = rerr
+					return r, nil
+				}
+				if rerr != nil {
+					return r, fmt.Errorf("%s: decoding the answer: %w", endpoint, rerr)
+				}
+				return r, nil
+			}
+			// The connection broke while the answer was read: repeat the call.
+			lastErr = fmt.Errorf("%s: reading the answer: %w", endpoint, rerr)
+			wait = backoff(attempt)
+			c.log.Debug("Power BI answer broke off; retrying", "endpoint", endpoint, "attempt", attempt, "error", lastErr.Error())
 		}
 		if attempt >= c.cfg.Retry.MaxAttempts {
 			return nil, fmt.Errorf("giving up after %d attempts: %w", attempt, lastErr)
@@ -304,6 +328,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 			return nil, fmt.Errorf("%s: %w (while waiting to retry after: %v)", endpoint, err, lastErr)
 		}
 	}
+}
+
+// brokenRead reports whether reading an answer failed because the connection broke
+// (rather than because the answer was malformed), so the call is worth repeating.
+func brokenRead(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.As(err, &ne)
 }
 
 // DoStream is Do for large answers: on success it hands the open body to read, which

@@ -74,6 +74,16 @@ func TestFaults(t *testing.T) {
 			wantPath: "scanner",
 		},
 		{
+			name:     "answers broken off mid-body are repeated",
+			faults:   []powerbitest.Fault{{Endpoint: "GET /admin/workspaces/scanResult/{id}", Kind: powerbitest.Truncate, Count: 2}, {Endpoint: "GET /admin/groups", Kind: powerbitest.Truncate, Count: 1}},
+			wantPath: "scanner",
+			check: func(t *testing.T, srv *powerbitest.Server, c *powerbi.Client, st powerbi.Stats) {
+				if n := c.Requests()["GET /admin/workspaces/scanResult/{id}"]; n != 3 {
+					t.Errorf("scanResult requests = %d, want 3", n)
+				}
+			},
+		},
+		{
 			name:     "307 redirect is followed with the token",
 			faults:   []powerbitest.Fault{{Endpoint: "GET /admin/groups", Kind: powerbitest.Redirect, Count: 1}},
 			wantPath: "scanner",
@@ -157,6 +167,12 @@ func TestFaults(t *testing.T) {
 					t.Errorf("stats %+v", st)
 				}
 			},
+		},
+		{
+			name:     "401 on the admin listing falls back too",
+			faults:   []powerbitest.Fault{{Endpoint: "GET /admin/groups", Kind: powerbitest.ServerError, Status: 401}},
+			wantLog:  "the scanner (admin) API was refused",
+			wantPath: "api",
 		},
 		{
 			name:    "refused admin without fallback",

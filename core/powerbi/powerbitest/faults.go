@@ -22,6 +22,8 @@ const (
 	// Redirect answers 307 with a Location to the same resource (as when the service
 	// moves a tenant to another cluster); the client must repeat the call with its token.
 	Redirect FaultKind = "redirect"
+	// Truncate answers 200 and breaks the connection partway through the body.
+	Truncate FaultKind = "truncate"
 )
 
 // Fault is an injected failure for the calls to one endpoint.
@@ -93,9 +95,9 @@ func ParseFault(v string) (Fault, error) {
 	kind, count, hasCount := strings.Cut(head, ":")
 	f.Kind = FaultKind(strings.TrimSpace(kind))
 	switch f.Kind {
-	case Throttle, ServerError, Drop, Redirect:
+	case Throttle, ServerError, Drop, Redirect, Truncate:
 	default:
-		return Fault{}, fmt.Errorf("fault %q: kind must be throttle, error, drop or redirect", v)
+		return Fault{}, fmt.Errorf("fault %q: kind must be throttle, error, drop, redirect or truncate", v)
 	}
 	if hasCount {
 		n, err := strconv.Atoi(count)
@@ -161,6 +163,16 @@ func (s *Server) applyFault(endpoint string, w http.ResponseWriter, r *http.Requ
 	case Redirect:
 		w.Header().Set("Location", s.apiURL+r.URL.RequestURI())
 		w.WriteHeader(http.StatusTemporaryRedirect)
+	case Truncate:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", "1048576")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"workspaces":[{"id":"`))
+		rc := http.NewResponseController(w)
+		_ = rc.Flush()
+		if conn, _, err := rc.Hijack(); err == nil {
+			conn.Close()
+		}
 	case Drop:
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {

@@ -125,7 +125,7 @@ func WithFailedScans(workspaceIDs ...string) Option {
 	return func(s *settings) { s.failScans = append(s.failScans, workspaceIDs...) }
 }
 
-// WithRefusedAdmin makes every admin endpoint answer 401, as for a service principal
+// WithRefusedAdmin makes every admin endpoint answer 403, as for a service principal
 // that is not allowed to use the admin APIs.
 func WithRefusedAdmin(on bool) Option { return func(s *settings) { s.refuseAdmin = on } }
 
@@ -225,6 +225,13 @@ func (s *Server) AuthorityURL() string { return s.authURL }
 
 // CAPEM is the certificate (PEM) of the CA that signed the emulator's TLS certificates.
 func (s *Server) CAPEM() []byte { return append([]byte(nil), s.pki.caPEM...) }
+
+// RootCAs returns a pool holding only the emulator's CA.
+func (s *Server) RootCAs() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(s.pki.caPEM)
+	return pool
+}
 
 // TLSClient returns an HTTP client that trusts the emulator's CA.
 func (s *Server) TLSClient() *http.Client {
@@ -386,7 +393,7 @@ func (s *Server) Handle(pattern string, h http.HandlerFunc) {
 		refused := admin && s.refuseAdmin
 		s.mu.Unlock()
 		if refused {
-			WriteError(rec, http.StatusUnauthorized, "PowerBINotAuthorizedException", "The caller is not allowed to use the admin APIs")
+			WriteError(rec, http.StatusForbidden, "PowerBINotAuthorizedException", "The caller is not allowed to use the admin APIs")
 			return
 		}
 		h(rec, r)

@@ -366,12 +366,12 @@ func TestListenLoopbackOnly(t *testing.T) {
 }
 
 func FuzzParseFault(f *testing.F) {
-	for _, s := range []string{"throttle:3@GET /groups,retry-after=2s", "drop:1", "error,status=503", "redirect", ":@,=,"} {
+	for _, s := range []string{"throttle:3@GET /groups,retry-after=2s", "drop:1", "error,status=503", "redirect", "truncate:1", ":@,=,"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		fault, err := ParseFault(v)
-		if err == nil && fault.Kind != Throttle && fault.Kind != ServerError && fault.Kind != Drop && fault.Kind != Redirect {
+		if err == nil && fault.Kind != Throttle && fault.Kind != ServerError && fault.Kind != Drop && fault.Kind != Redirect && fault.Kind != Truncate {
 			t.Fatalf("accepted kind %q", fault.Kind)
 		}
 	})
