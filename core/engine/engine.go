@@ -71,7 +71,7 @@ type Engine struct {
 	// long-running `serve` runs one engine many times, and each run closes its sinks.
 	OpenSinks func(ctx context.Context) ([]Sink, error)
 	State     StateStore // optional: without it no removed events are sent
-	Logger      *slog.Logger
+	Logger    *slog.Logger
 	// Progress, if set, is called after every batch.
 	Progress func(Progress)
 	// SinkBatch is the number of events handed to a sink in one Write (default 500).
@@ -107,7 +107,7 @@ func (r *Result) Errors() int {
 // Result is the outcome of a sync.
 type Result struct {
 	// Models are the semantic models the sync produced, for refreshes.
-	Models []Model
+	Models   []Model
 	Summary  event.Summary
 	Problems []record.Problem
 	Sinks    []SinkResult
@@ -241,7 +241,7 @@ type run struct {
 	// to the source that read it.
 	models   []Model
 	wsSource map[string]Source
-	out []Sink // the sinks of this run
+	out      []Sink // the sinks of this run
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/pbisync/pbisync/core/output"
 	"github.com/pbisync/pbisync/core/pipeline"
 	"github.com/pbisync/pbisync/core/refresh"
-	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/core/state"
 )
 
 // SetupOptions are what the CLI hands to FromPipeline besides the pipeline itself.

@@ -91,7 +91,7 @@ type Server struct {
 	recent   []refreshView // newest last, bounded
 	running  map[string]*refreshView
 
-	syncMu sync.Mutex // one sync at a time
+	syncMu sync.Mutex     // one sync at a time
 	jobs   sync.WaitGroup // syncs
 	follow sync.WaitGroup // refreshes being followed
 	ln     net.Listener

@@ -270,18 +270,18 @@ func TestThrottleBody(t *testing.T) {
 
 func TestHandleExtends(t *testing.T) {
 	s := start(t)
-	s.Handle("POST /groups/{group}/datasets/{dataset}/refreshes", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Location", s.URL()+"/groups/"+r.PathValue("group")+"/datasets/"+r.PathValue("dataset")+"/refreshes/x")
+	s.Handle("POST /groups/{group}/datasets/{dataset}/takeover", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", s.URL()+"/groups/"+r.PathValue("group")+"/datasets/"+r.PathValue("dataset")+"/takeover/x")
 		w.WriteHeader(http.StatusAccepted)
 	})
-	if a := call(t, s, "", "POST", "/groups/g/datasets/d/refreshes", nil); a.status != 401 {
+	if a := call(t, s, "", "POST", "/groups/g/datasets/d/takeover", nil); a.status != 401 {
 		t.Errorf("extension handler without token: %d", a.status)
 	}
-	a := call(t, s, s.IssueToken(time.Hour), "POST", "/groups/g/datasets/d/refreshes", nil)
-	if a.status != 202 || !strings.HasSuffix(a.header.Get("Location"), "/refreshes/x") {
+	a := call(t, s, s.IssueToken(time.Hour), "POST", "/groups/g/datasets/d/takeover", nil)
+	if a.status != 202 || !strings.HasSuffix(a.header.Get("Location"), "/takeover/x") {
 		t.Errorf("got %d %v", a.status, a.header)
 	}
-	if n := s.Requests()["POST /groups/{id}/datasets/{id}/refreshes"]; n != 2 {
+	if n := s.Requests()["POST /groups/{id}/datasets/{id}/takeover"]; n != 2 {
 		t.Errorf("count %d", n)
 	}
 }
