@@ -27,6 +27,7 @@ var builtinSinks = map[string]func() sink.Sink{
 func pluginCommand() *command {
 	return &command{
 		name:    "plugin",
+		hidden:  true,
 		summary: "serve a built-in plugin (used by pbisync itself)",
 		sub: []*command{{
 			name:    "sink",

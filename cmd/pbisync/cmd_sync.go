@@ -56,7 +56,7 @@ func syncCommand() *command {
 
 // syncSnapshotFile runs a built-in pipeline: one snapshot source, one JSON Lines output.
 func syncSnapshotFile(ctx context.Context, g *globals, snap, out string) error {
-	doc := fmt.Sprintf("version: 1\nname: snapshot\nsources:\n  - snapshot: %q\noutputs:\n  - name: specs\n    jsonl: {path: %q}\n", snap, out)
+	doc := fmt.Sprintf("version: 1\nname: snapshot\nsources:\n  - snapshot: %q\noutputs:\n  - name: specs\n    jsonl: {path: %q, format: specs}\n", snap, out)
 	p, err := pipeline.Parse("(--snapshot)", []byte(doc))
 	if err != nil {
 		return err
@@ -89,10 +89,23 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh 
 	if withRefresh {
 		opts.After = runConfiguredRefreshes(g, eng, p, &outs)
 	}
+	reported := false
+	if opts.After != nil {
+		// Say what the sync did before the refreshes start; the outputs are
+		// reported at the end, when they have closed.
+		opts.Synced = func(res *engine.Result) {
+			prog.done()
+			reportSync(g, res)
+			reported = true
+		}
+	}
 	res, err := eng.Run(ctx, opts)
 	prog.done()
 	if res != nil {
-		report(g, eng, res)
+		if !reported {
+			reportSync(g, res)
+		}
+		reportOutputs(g, eng, res)
 	}
 	if err != nil {
 		return err
@@ -106,8 +119,8 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh 
 	return nil
 }
 
-// report tells the user what the sync did and where its output went.
-func report(g *globals, eng *engine.Engine, res *engine.Result) {
+// reportSync tells the user what the sync did.
+func reportSync(g *globals, res *engine.Result) {
 	s := res.Summary
 	types := make([]string, 0, len(s.Assets))
 	total := 0
@@ -130,12 +143,16 @@ func report(g *globals, eng *engine.Engine, res *engine.Result) {
 		sort.Strings(eps)
 		g.logger.Info("api requests", "total", n, "by_endpoint", strings.Join(eps, " "))
 	}
+}
+
+// reportOutputs says where each output went and whether it received everything.
+func reportOutputs(g *globals, eng *engine.Engine, res *engine.Result) {
 	for _, sr := range res.Sinks {
 		where := eng.OutputLocation(sr.Name)
 		if sr.Err != nil {
 			g.logger.Error("output failed", "output", sr.Name, "to", where, "events", sr.Events, "error", sr.Err)
 			continue
 		}
-		g.logger.Info("output written", "output", sr.Name, "to", where, "events", sr.Events)
+		g.logger.Info("output written", "output", sr.Name, "to", where, "events", sr.Events, "received_everything", sr.Complete, "restarts", sr.Restarts)
 	}
 }

@@ -35,6 +35,8 @@ type command struct {
 	// flags declares the command's flags on fs and returns the function that runs it.
 	flags func(fs *flag.FlagSet, g *globals) func(ctx context.Context, args []string) error
 	sub   []*command
+	// hidden commands are left out of the help (pbisync runs them itself).
+	hidden bool
 }
 
 // globals are the flags every command accepts, and the CLI's streams.
@@ -70,6 +72,7 @@ func commands() []*command {
 		refreshCommand(),
 		emulateCommand(),
 		serveCommand(),
+		pluginCommand(),
 	}
 }
 
@@ -159,6 +162,9 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 func printCommands(w io.Writer, c *command, path string) {
 	fmt.Fprintf(w, "Usage: %s <command> [flags]\n\nCommands:\n", path)
 	for _, s := range c.sub {
+		if s.hidden {
+			continue
+		}
 		fmt.Fprintf(w, "  %-12s %s\n", s.name, firstLine(s.summary))
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's flags.\n", path)

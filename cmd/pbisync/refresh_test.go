@@ -103,7 +103,7 @@ func TestRefreshCommand(t *testing.T) {
 }
 
 func TestRefreshNeedsAPowerBISource(t *testing.T) {
-	f, _ := writePipeline(t, "version: 1\nsources:\n  - snapshot: "+absPath(t, "../../core/snapshot/testdata/scanresult_msdocs.json")+"\noutputs:\n  - jsonl: {path: e.jsonl}\n")
+	f, _ := writePipeline(t, "version: 1\nsources:\n  - snapshot: "+absPath(t, "../../core/snapshot/testdata/scanresult_msdocs.json")+"\noutputs:\n  - {name: e, jsonl: {path: e.jsonl}}\n")
 	code, _, errOut := cli(t, "refresh", "-f", f, "ExportB")
 	if code != exitError || !strings.Contains(errOut, "reads a snapshot file") {
 		t.Errorf("exit %d: %s", code, errOut)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/refresh"
+	"github.com/pbisync/pbisync/core/sinkhost"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
@@ -91,6 +92,15 @@ type SinkResult struct {
 	Name   string
 	Events int
 	Err    error
+	// Complete is set when the sink acknowledged every event and closed cleanly;
+	// Restarts counts the times a failed sink was restarted (sink plugins say both).
+	Complete bool
+	Restarts int
+}
+
+// deliveryReporter is implemented by sinks that know what they delivered (plugins).
+type deliveryReporter interface {
+	Status() sinkhost.Status
 }
 
 // Errors counts the problems that are not warnings.
@@ -125,6 +135,8 @@ type RunOptions struct {
 	// NoSpecs keeps spec, removed and summary events away from the sinks, for an ad hoc
 	// refresh that only needs the models.
 	NoSpecs bool
+	// Synced, if set, is told the sync's result before After runs (for a report).
+	Synced func(*Result)
 	// After runs once the sync succeeded, before the sinks close. send hands events to
 	// every sink.
 	After func(ctx context.Context, models []Model, send func(...event.Event) error) error
@@ -197,20 +209,28 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		sum := r.res.Summary
 		srcErr = r.write(ctx, []event.Event{{Kind: event.KindSummary, Summary: &sum}})
 	}
+	if srcErr == nil && opts.Synced != nil {
+		partial := r.res
+		partial.Models = r.models
+		opts.Synced(&partial)
+	}
 	if srcErr == nil && opts.After != nil {
 		srcErr = opts.After(ctx, r.models, func(evs ...event.Event) error { return r.write(ctx, evs) })
 	}
-	// Close every sink on every path, so buffered output is flushed and plugins stop.
-	// A sink that can abort (a file written beside its final name) does so when the
-	// sync failed, leaving the previous output in place.
+	// Close every sink on every path, so what was delivered is flushed and plugins
+	// stop; a failed sync's summary (not sent) tells readers it is incomplete.
 	closeCtx := context.WithoutCancel(ctx)
 	for i, s := range r.out {
-		if a, ok := s.(interface{ Abort() }); ok && srcErr != nil {
-			a.Abort()
-			continue
-		}
 		if err := s.Close(closeCtx); err != nil && r.sinks[i].Err == nil {
 			r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
+		}
+	}
+	for i, s := range r.out {
+		if dr, ok := s.(deliveryReporter); ok {
+			st := dr.Status()
+			r.sinks[i].Complete, r.sinks[i].Restarts = st.Complete, st.Restarts
+		} else {
+			r.sinks[i].Complete = r.sinks[i].Err == nil && srcErr == nil
 		}
 	}
 	r.res.Sinks = r.sinks

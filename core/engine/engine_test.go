@@ -3,13 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pbisync/pbisync/core/assets"
-	"github.com/pbisync/pbisync/core/output"
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -176,26 +173,6 @@ func TestRemovedAssets(t *testing.T) {
 	}
 	if prev, _ := st.PreviousAssets(context.Background(), "test"); third.kinds()[event.KindRemoved] != 0 || len(prev) == 0 {
 		t.Errorf("a failed sync reported removals or cleared the state")
-	}
-}
-
-func TestFailedSyncKeepsPreviousFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "specs.jsonl")
-	os.WriteFile(path, []byte("previous\n"), 0o644)
-	j, err := output.NewJSONL("specs", output.JSONLConfig{Path: path}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{loadMSDocs(t)}, err: errors.New("boom")}}, j)
-	if _, err := e.Sync(context.Background()); err == nil {
-		t.Fatal("no error")
-	}
-	if b, _ := os.ReadFile(path); string(b) != "previous\n" {
-		t.Errorf("previous output replaced by a failed sync: %q", b)
-	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
 

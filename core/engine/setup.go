@@ -11,9 +11,9 @@ import (
 
 	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/core/config"
-	"github.com/pbisync/pbisync/core/output"
 	"github.com/pbisync/pbisync/core/pipeline"
 	"github.com/pbisync/pbisync/core/refresh"
+	"github.com/pbisync/pbisync/core/sinkhost"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 )
@@ -25,6 +25,9 @@ type SetupOptions struct {
 	Progress func(Progress)
 	// CacheDir holds compiled translators; empty means the user cache directory.
 	CacheDir string
+	// Executable serves the built-in sinks (`Executable plugin sink NAME`); empty means
+	// the running binary, which is pbisync.
+	Executable string
 }
 
 // setup collects what FromPipeline starts, so it can all be stopped on error.
@@ -145,7 +148,7 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 			if err != nil {
 				for _, o := range sinks {
 					if a, ok := o.(interface{ Abort() }); ok {
-						a.Abort()
+						a.Abort() // a plugin that was started for nothing
 					} else {
 						o.Close(ctx)
 					}
@@ -179,41 +182,51 @@ func (s *setup) source(ctx context.Context, src pipeline.Source) (Source, error)
 	}
 }
 
-// output checks one output entry and returns what opens it for a run.
+// output checks one output entry and returns what opens it for a run: every output is
+// a sink plugin, the built-in ones served by pbisync's own binary.
 func (s *setup) output(_ context.Context, n config.Node, i int) (func(context.Context) (Sink, error), string, error) {
 	name := ""
 	if c := n.Child("name"); c.Node != nil {
 		name = c.Value
 	}
-	if name == "" {
-		name = fmt.Sprintf("output%d", i+1)
-	}
-	jn := n.Child("jsonl")
-	if jn.Node == nil {
-		return nil, name, config.Errorf(n, "output %q: needs a kind (jsonl)", name)
-	}
-	var entry struct {
-		Name  string `yaml:"name"`
-		JSONL any    `yaml:"jsonl"`
-	}
-	if err := config.Decode(n, &entry); err != nil {
+	opts := sinkhost.Options{Executable: s.opts.Executable, BaseDir: s.dir, Logger: s.opts.Logger, Stdout: s.opts.Stdout}
+	if err := sinkhost.Check(n, opts); err != nil {
 		return nil, name, err
 	}
-	var cfg output.JSONLConfig
-	if err := config.Decode(jn, &cfg); err != nil {
-		return nil, name, err
-	}
-	if err := cfg.Validate(jn); err != nil {
-		return nil, name, err
-	}
-	cfg.Path = s.resolve(cfg.Path)
-	s.where[name] = cfg.Path
-	if cfg.Path == "" {
-		s.where[name] = "-"
-	}
-	return func(context.Context) (Sink, error) {
-		return output.NewJSONL(name, cfg, s.opts.Stdout)
+	s.where[name] = describeOutput(n, s)
+	return func(ctx context.Context) (Sink, error) {
+		sk, err := sinkhost.New(ctx, n, opts)
+		if err != nil {
+			return nil, err
+		}
+		return sk, nil
 	}, name, nil
+}
+
+// describeOutput says where an output writes, for the report after a sync.
+func describeOutput(n config.Node, s *setup) string {
+	for _, kind := range sinkhost.Builtins {
+		k := n.Child(kind)
+		if k.Node == nil {
+			continue
+		}
+		for _, f := range []string{"path", "url", "server"} {
+			if v := k.Child(f); v.Node != nil && v.Value != "" {
+				if f == "path" {
+					return s.resolve(v.Value)
+				}
+				return kind + " at " + v.Value
+			}
+		}
+		if kind == "jsonl" {
+			return "-"
+		}
+		return kind
+	}
+	if p := n.Child("plugin").Child("path"); p.Node != nil {
+		return "plugin " + p.Value
+	}
+	return ""
 }
 
 // OutputLocation says where an output writes, for the report at the end of a sync.

@@ -82,6 +82,9 @@ type launch struct {
 	timeout   time.Duration
 	cfg       config.Node // the sink's config section; zero when absent
 	cfgJSON   []byte
+	// dir is the plugin's working directory: the pipeline file's folder, so relative
+	// paths in a sink's config mean what they mean in the pipeline file.
+	dir string
 }
 
 // decodeEntry checks an `outputs:` entry and resolves what to run.
@@ -91,6 +94,17 @@ func decodeEntry(n config.Node, opts Options) (*launch, error) {
 		return nil, err
 	}
 	l := &launch{name: e.Name, pos: n.Pos()}
+	l.dir = opts.BaseDir
+	if l.dir == "" && n.File != "" && !strings.HasPrefix(n.File, "(") {
+		l.dir = filepath.Dir(n.File)
+	}
+	if l.dir != "" {
+		abs, err := filepath.Abs(l.dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: output %q: %w", n.Pos(), e.Name, err)
+		}
+		l.dir = abs
+	}
 	if strings.TrimSpace(e.Name) == "" {
 		return nil, config.Errorf(n.Child("name"), "output name is empty")
 	}
@@ -134,6 +148,13 @@ func decodeEntry(n config.Node, opts Options) (*launch, error) {
 				base = filepath.Dir(n.File)
 			}
 			l.path = filepath.Join(base, l.path)
+		}
+		if strings.ContainsRune(l.path, filepath.Separator) {
+			abs, err := filepath.Abs(l.path)
+			if err != nil {
+				return nil, fmt.Errorf("%s: output %q: %w", n.Pos(), e.Name, err)
+			}
+			l.path = abs
 		}
 		l.args = p.Args
 		for k, v := range p.Env {

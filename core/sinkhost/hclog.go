@@ -33,7 +33,15 @@ func hclogToSlog(level hclog.Level) slog.Level {
 	return slog.LevelInfo
 }
 
+// lifecycle are go-plugin's own info lines about starting and stopping a plugin: routine
+// for pbisync, which starts plugins every sync, so they are logged at debug level.
+var lifecycle = map[string]bool{"starting plugin": true, "plugin started": true, "plugin process exited": true,
+	"waiting for RPC address": true, "using plugin": true}
+
 func (s *slogger) Log(level hclog.Level, msg string, args ...any) {
+	if level == hclog.Info && lifecycle[msg] {
+		level = hclog.Debug
+	}
 	lvl := hclogToSlog(level)
 	if !s.l.Enabled(context.Background(), lvl) {
 		return

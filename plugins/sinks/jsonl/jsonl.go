@@ -27,6 +27,9 @@ type Config struct {
 	Fsync bool `json:"fsync"`
 	// Kinds limits the events written (spec, removed, refresh, summary); empty means all.
 	Kinds []string `json:"kinds"`
+	// Format is "events" (the default: every event in its envelope) or "specs" (one bare
+	// spec per line, for the spec events only: what `pbisync sync --snapshot` writes).
+	Format string `json:"format"`
 }
 
 // Sink writes events as JSON Lines.
@@ -57,6 +60,13 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 			s.kinds = map[event.Kind]bool{}
 		}
 		s.kinds[event.Kind(k)] = true
+	}
+	switch s.cfg.Format {
+	case "", "events":
+	case "specs":
+		s.kinds = map[event.Kind]bool{event.KindSpec: true}
+	default:
+		return sink.ConfigErrorf("format", "format must be events or specs, got %q", s.cfg.Format)
 	}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
@@ -135,7 +145,11 @@ func (s *Sink) WriteBatch(_ context.Context, events []event.Event) error {
 			continue
 		}
 		le := toLine(&events[i], &ls)
-		if err := s.enc.Encode(&le); err != nil {
+		var v any = &le
+		if s.cfg.Format == "specs" {
+			v = le.Spec
+		}
+		if err := s.enc.Encode(v); err != nil {
 			return fmt.Errorf("event %d: %w", i, err)
 		}
 	}
