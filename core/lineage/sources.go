@@ -280,6 +280,13 @@ func (n navV) navigate(r *recordV) value {
 	}
 	name, ok := fields["Name"]
 	if !ok {
+		if s, ok := fields["Schema"]; ok {
+			// Hierarchical navigation (Oracle, SQL Server): the schema first, then
+			// {[Name="table"]}.
+			n.schema = s
+			n.row = true
+			return n
+		}
 		return unknown(ReasonDynamicValue)
 	}
 	level := ""

@@ -158,7 +158,7 @@ func (x *extractor) cteNames() {
 		case t.isPunct(")"):
 			depth--
 			if depth == 0 {
-				if x.tok(j+1).isPunct(",") {
+				if x.tok(j + 1).isPunct(",") {
 					n := x.tok(j + 2)
 					if n.kind == tWord || n.kind == tQuoted {
 						x.ctes[strings.ToLower(n.text)] = true
