@@ -281,7 +281,7 @@ func (ev *evaluator) item(target, sel value) value {
 		r, ok := sel.(*recordV)
 		if !ok {
 			// Source{0}: which database comes first is only known at refresh time.
-			return unknown(ReasonDynamicValue)
+			return dynamicSource(nil)
 		}
 		return t.navigate(r)
 	case dataV, unknownV, errV:
@@ -408,11 +408,17 @@ func (ev *evaluator) binary(n *mquery.Binary, e *env) value {
 			}
 		}
 	}
-	if hasData(l) || hasData(r) {
+	if hasSource(l) || hasSource(r) {
 		return mergeData(l, r)
 	}
 	if isConst(l) && isConst(r) {
 		return opaqueV{}
+	}
+	if u, ok := l.(unknownV); ok {
+		return u
+	}
+	if u, ok := r.(unknownV); ok {
+		return u
 	}
 	return unknown(ReasonDynamicValue)
 }

@@ -121,12 +121,10 @@ func (ev *evaluator) builtin(name string, args []value) value {
 			return nativeQuery(t, args[1])
 		case queryFnV:
 			return nativeQuery(t.ctx, args[1])
-		case unknownV:
-			return t
 		case dataV:
 			return t
 		}
-		return unknown(ReasonDynamicValue)
+		return dynamicSource(args[0])
 	case "Odbc.Query":
 		conn, bad := textArg(args, 0)
 		if bad != nil {
@@ -181,10 +179,27 @@ func (ev *evaluator) builtin(name string, args []value) value {
 		}
 	}
 	var data []value
+	sources := false
+	var firstUnknown value
 	for _, a := range args {
 		if hasData(a) {
 			data = append(data, a)
+			sources = sources || hasSource(a)
+			if u, ok := a.(unknownV); ok && firstUnknown == nil {
+				firstUnknown = u
+			}
 		}
+		if f, ok := a.(funcV); ok {
+			// each fnGetTable([Schema], [Table]) in Table.AddColumn: the rows are
+			// unknown, but a source reached through them is still a source.
+			if v := ev.probe(f); v != nil {
+				data = append(data, v)
+				sources = true
+			}
+		}
+	}
+	if !sources && firstUnknown != nil {
+		return firstUnknown
 	}
 	if len(data) > 0 {
 		// Table.SelectRows, Table.Combine, joins, Json.Document over Web.Contents:
@@ -197,26 +212,49 @@ func (ev *evaluator) builtin(name string, args []value) value {
 	return unknown(ReasonUnknownFunction + ":" + name)
 }
 
+// probe calls f with unknown arguments and returns its result when that reaches a
+// data source, nil otherwise.
+func (ev *evaluator) probe(f funcV) value {
+	args := make([]value, len(f.params))
+	for i := range args {
+		args[i] = unknown(ReasonDynamicValue)
+	}
+	v := ev.call(f, args)
+	switch v.(type) {
+	case dataV, navV, queryFnV:
+		return v
+	}
+	return nil
+}
+
+// dynamicSource marks a source whose name could not be worked out.
+func dynamicSource(v value) value {
+	if u, ok := v.(unknownV); ok {
+		return dataV{reasons: []string{u.reason}}
+	}
+	return dataV{reasons: []string{ReasonDynamicValue}}
+}
+
 func openConnector(c *connector, args []value) value {
 	n := navV{conn: c}
 	switch c.args {
 	case "server", "server,database":
 		s, bad := textArg(args, 0)
 		if bad != nil {
-			return bad
+			return dynamicSource(bad)
 		}
 		n.server = s
 		if c.args == "server,database" {
 			d, bad := textArg(args, 1)
 			if bad != nil {
-				return bad
+				return dynamicSource(bad)
 			}
 			n.database = d
 		}
 	case "odbc":
 		s, bad := textArg(args, 0)
 		if bad != nil {
-			return bad
+			return dynamicSource(bad)
 		}
 		n.server = odbcServer(s)
 	}
@@ -264,10 +302,8 @@ func (n navV) navigate(r *recordV) value {
 		case textV:
 			fields[k] = string(t)
 		case nullV:
-		case unknownV:
-			return t
 		default:
-			return unknown(ReasonDynamicValue)
+			return dynamicSource(t)
 		}
 	}
 	if item, ok := fields["Item"]; ok {
@@ -306,7 +342,7 @@ func (n navV) navigate(r *recordV) value {
 		}
 	}
 	if level == "" {
-		return unknown(ReasonDynamicValue)
+		return dynamicSource(nil)
 	}
 	n.set(level, name)
 	n.row = true
@@ -339,7 +375,7 @@ func (n *navV) set(level, v string) {
 func nativeQuery(ctx navV, sql value) value {
 	s, bad := textArg([]value{sql}, 0)
 	if bad != nil {
-		return bad
+		return dynamicSource(bad)
 	}
 	tables := sqltables.Extract(s)
 	if len(tables) == 0 {

@@ -178,6 +178,24 @@ func hasData(v value) bool {
 	return false
 }
 
+// hasSource reports whether v carries data read from a source, as opposed to an
+// unknown scalar.
+func hasSource(v value) bool {
+	switch x := v.(type) {
+	case dataV, navV, queryFnV:
+		return true
+	case listV:
+		return slices.ContainsFunc(x, hasSource)
+	case *recordV:
+		for _, f := range x.fields {
+			if hasSource(f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (n navV) upstream() snapshot.UpstreamTable {
 	return snapshot.UpstreamTable{
 		Platform: n.conn.platform, Server: n.server, Database: n.database,
