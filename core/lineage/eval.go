@@ -349,11 +349,17 @@ func (ev *evaluator) binary(n *mquery.Binary, e *env) value {
 	r := ev.eval(n.Right, e)
 	switch n.Op {
 	case "&":
-		switch lv := l.(type) {
-		case textV:
-			if rv, ok := r.(textV); ok {
-				return lv + rv
+		if lt, ok := textPart(l); ok {
+			if rt, ok := textPart(r); ok {
+				_, lText := l.(textV)
+				_, rText := r.(textV)
+				if lText && rText {
+					return textV(lt + rt)
+				}
+				return partialTextV(lt + rt)
 			}
+		}
+		switch lv := l.(type) {
 		case listV:
 			if rv, ok := r.(listV); ok {
 				return append(append(listV{}, lv...), rv...)
@@ -423,9 +429,27 @@ func (ev *evaluator) binary(n *mquery.Binary, e *env) value {
 	return unknown(ReasonDynamicValue)
 }
 
+// holeText stands in for an unknown part of a text. In SQL it lexes as part of an
+// identifier, so a table name built around a hole is recognised and dropped.
+const holeText = "__pbisync_hole__"
+
+// textPart returns v's text for concatenation: text, partial text, or a hole for a
+// constant the evaluator does not model.
+func textPart(v value) (string, bool) {
+	switch t := v.(type) {
+	case textV:
+		return string(t), true
+	case partialTextV:
+		return string(t), true
+	case opaqueV:
+		return holeText, true
+	}
+	return "", false
+}
+
 func isConst(v value) bool {
 	switch v.(type) {
-	case textV, numberV, logicalV, nullV, opaqueV:
+	case textV, numberV, logicalV, nullV, opaqueV, partialTextV:
 		return true
 	}
 	return false

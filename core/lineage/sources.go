@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/pbisync/pbisync/core/lineage/sqltables"
@@ -141,6 +142,19 @@ func (ev *evaluator) builtin(name string, args []value) value {
 			}
 		}
 		return unknown(ReasonDynamicValue)
+	case "List.Transform":
+		// Over a known list, each item's source is determinable.
+		if len(args) == 2 {
+			l, ok1 := args[0].(listV)
+			f, ok2 := args[1].(funcV)
+			if ok1 && ok2 {
+				out := make(listV, len(l))
+				for i, item := range l {
+					out[i] = ev.call(f, []value{item})
+				}
+				return out
+			}
+		}
 	case "Expression.Evaluate":
 		return unknown(ReasonDynamicValue)
 	case "Text.Combine":
@@ -373,9 +387,14 @@ func (n *navV) set(level, v string) {
 // nativeQuery returns the tables a native SQL query reads, in the context of the
 // navigation point it runs against.
 func nativeQuery(ctx navV, sql value) value {
-	s, bad := textArg([]value{sql}, 0)
-	if bad != nil {
-		return dynamicSource(bad)
+	var s string
+	switch t := sql.(type) {
+	case textV:
+		s = string(t)
+	case partialTextV:
+		s = string(t)
+	default:
+		return dynamicSource(sql)
 	}
 	tables := sqltables.Extract(s)
 	if len(tables) == 0 {
@@ -383,6 +402,13 @@ func nativeQuery(ctx navV, sql value) value {
 	}
 	d := dataV{}
 	for _, t := range tables {
+		if slices.ContainsFunc(t.Parts, func(p string) bool { return strings.Contains(p, holeText) }) {
+			// The table name is computed at refresh time.
+			if !slices.Contains(d.reasons, ReasonDynamicValue) {
+				d.reasons = append(d.reasons, ReasonDynamicValue)
+			}
+			continue
+		}
 		u := snapshot.UpstreamTable{
 			Platform: ctx.conn.platform, Server: ctx.server, Database: ctx.database, Schema: ctx.schema,
 		}

@@ -19,6 +19,9 @@ type (
 	// opaqueV is a value the evaluator does not model (a date, a type, a binary):
 	// fine as data, useless as a server or table name.
 	opaqueV struct{}
+	// partialTextV is text with holes where values could not be worked out
+	// (DateTime.ToText(RangeStart)): good enough for SQL, never for a name.
+	partialTextV string
 	// errV is the result of `error ...` or `...`.
 	errV struct{}
 	// unknownV is a value that could not be worked out, with the reason code.
