@@ -62,6 +62,9 @@ func (l *lexer) advance() rune {
 }
 
 func isWhitespace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || r == '\t' || r == '\v' || r == '\f' || r == '\r' || r == '\n'
+	}
 	switch r {
 	case '\t', '\v', '\f', '\r', '\n', '\u0085', '\u2028', '\u2029':
 		return true
@@ -70,10 +73,16 @@ func isWhitespace(r rune) bool {
 }
 
 func isIdentStart(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+	}
 	return r == '_' || unicode.In(r, unicode.Lu, unicode.Ll, unicode.Lt, unicode.Lm, unicode.Lo, unicode.Nl)
 }
 
 func isIdentPart(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+	}
 	return isIdentStart(r) || unicode.In(r, unicode.Nd, unicode.Pc, unicode.Mn, unicode.Mc, unicode.Cf)
 }
 
