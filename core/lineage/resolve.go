@@ -98,6 +98,24 @@ func Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats) {
 	return out, stats
 }
 
+// ResolveSnapshot resolves every semantic model of s in place, setting its
+// Lineage, and returns the counts over all of them.
+func ResolveSnapshot(s *snapshot.Snapshot) Stats {
+	var total Stats
+	for wi := range s.Workspaces {
+		ws := &s.Workspaces[wi]
+		for mi := range ws.SemanticModels {
+			m := &ws.SemanticModels[mi]
+			l, st := Resolve(m)
+			if len(l.Tables) > 0 {
+				m.Lineage = l
+			}
+			total.Add(st)
+		}
+	}
+	return total
+}
+
 // ResolveExpression resolves one M expression against the shared expressions of a
 // model, as if it were a table's source.
 func ResolveExpression(expr string, shared []snapshot.Expression) snapshot.TableLineage {
