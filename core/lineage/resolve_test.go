@@ -56,3 +56,19 @@ func TestResolveSharedAcrossTables(t *testing.T) {
 		t.Errorf("partitioned table upstream = %+v", u)
 	}
 }
+
+func TestResolveOddCalls(t *testing.T) {
+	// Library functions called with too few or odd arguments must not panic.
+	for _, src := range []string{
+		`Text.Combine()`, `Text.Combine({})`, `Text.Combine({"a", 1}, 2)`, `Value.NativeQuery()`,
+		`Value.NativeQuery(Sql.Database("s","d"))`, `Odbc.Query()`, `Odbc.Query("dsn=x")`,
+		`Function.Invoke()`, `List.Transform()`, `Text.Upper()`, `Sql.Database()`, `Snowflake.Databases(1)`,
+		`Databricks.Query("h", "p")()`, `Sql.Database("s","d"){[Name=1]}[Data]`, `Oracle.Database("s", [Query=1])`,
+		`(x) => x`, `{1..3}{5}`, `[a=1][b]`, `null[a]`, `1 meta 2 meta 3`, `-"a"`, `not 1`,
+	} {
+		tl := ResolveExpression(src, nil)
+		if len(tl.Upstream) == 0 && len(tl.Unresolved) == 0 {
+			t.Errorf("%s: no upstream and no reason", src)
+		}
+	}
+}

@@ -158,7 +158,10 @@ func (ev *evaluator) builtin(name string, args []value) value {
 	case "Expression.Evaluate":
 		return unknown(ReasonDynamicValue)
 	case "Text.Combine":
-		if l, ok := args[0].(listV); ok && len(args) >= 1 {
+		if len(args) == 0 {
+			break
+		}
+		if l, ok := args[0].(listV); ok {
 			sep := ""
 			if len(args) > 1 {
 				if s, ok := args[1].(textV); ok {
