@@ -18,6 +18,13 @@ func FuzzExtract(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, sql string) {
+		if cols, ok := Columns(sql); ok {
+			for _, c := range cols {
+				if c.Name == "" {
+					t.Fatalf("Columns(%q) gave an unnamed column", sql)
+				}
+			}
+		}
 		for _, tb := range Extract(sql) {
 			if len(tb.Parts) == 0 || tb.Name() == "" {
 				t.Fatalf("Extract(%q) gave an empty table %q", sql, tb.Parts)
