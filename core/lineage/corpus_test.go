@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,10 +12,14 @@ import (
 	"github.com/pbisync/pbisync/core/snapshot"
 )
 
+var update = flag.Bool("update", false, "rewrite the corpus want sections with the current results")
+
 // corpusModel is one testdata/corpus/*.txtar file: a semantic model whose shared
 // expressions are the `expr:NAME` sections and whose tables are the `table:NAME`
 // sections, each with a `want:NAME` section listing the expected upstream tables
-// (platform | server | database | schema | table) and reasons (! reason).
+// (platform | server | database | schema | table), reasons (! reason) and column
+// lineage (= column <- database.schema.table.column, ...). An optional
+// `columns:NAME` section lists the model table's columns, one per line.
 type corpusModel struct {
 	file  string
 	model snapshot.SemanticModel
@@ -42,6 +47,16 @@ func readCorpus(t testing.TB) []corpusModel {
 				cm.model.Expressions = append(cm.model.Expressions, snapshot.Expression{Name: name, Expression: body})
 			case "table":
 				cm.model.Tables = append(cm.model.Tables, snapshot.Table{Name: name, Source: []string{body}})
+			case "columns":
+				for i := range cm.model.Tables {
+					if cm.model.Tables[i].Name == name {
+						for _, l := range strings.Split(body, "\n") {
+							if l = strings.TrimSpace(l); l != "" {
+								cm.model.Tables[i].Columns = append(cm.model.Tables[i].Columns, snapshot.Column{Name: l})
+							}
+						}
+					}
+				}
 			case "want":
 				var lines []string
 				for _, l := range strings.Split(body, "\n") {
@@ -62,6 +77,34 @@ func readCorpus(t testing.TB) []corpusModel {
 		out = append(out, cm)
 	}
 	return out
+}
+
+// rewriteWants replaces the want sections of file with results.
+func rewriteWants(t *testing.T, file string, results map[string][]string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	lines := strings.SplitAfter(string(data), "\n")
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		b.WriteString(line)
+		trim := strings.TrimSpace(line)
+		if !strings.HasPrefix(trim, "-- want:") || !strings.HasSuffix(trim, " --") {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(trim, "-- want:"), " --")
+		for _, l := range results[name] {
+			b.WriteString(l + "\n")
+		}
+		for i+1 < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[i+1]), "-- ") {
+			i++
+		}
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type txtarSection struct{ name, body string }
@@ -91,6 +134,19 @@ func formatLineage(tl snapshot.TableLineage) []string {
 	for _, r := range tl.Unresolved {
 		got = append(got, "! "+r)
 	}
+	for _, c := range tl.Columns {
+		var srcs []string
+		for _, u := range c.Upstream {
+			var parts []string
+			for _, p := range []string{u.Database, u.Schema, u.Table, u.Column} {
+				if p != "" {
+					parts = append(parts, p)
+				}
+			}
+			srcs = append(srcs, strings.Join(parts, "."))
+		}
+		got = append(got, strings.TrimSpace("= "+c.Column+" <- "+strings.Join(srcs, ", ")))
+	}
 	return got
 }
 
@@ -100,13 +156,18 @@ func TestCorpus(t *testing.T) {
 	for _, cm := range readCorpus(t) {
 		lin, st := Resolve(&cm.model)
 		stats.Add(st)
+		results := map[string][]string{}
 		for _, tl := range lin.Tables {
 			cases++
 			got := formatLineage(tl)
+			results[tl.Table] = got
 			want := cm.want[tl.Table]
-			if !slices.Equal(got, want) {
+			if !slices.Equal(got, want) && !*update {
 				t.Errorf("%s table %q:\n got %q\nwant %q", cm.file, tl.Table, got, want)
 			}
+		}
+		if *update {
+			rewriteWants(t, cm.file, results)
 		}
 	}
 	if cases < 150 {

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/pbisync/pbisync/core/lineage/mquery"
-	"github.com/pbisync/pbisync/core/snapshot"
 )
 
 type exprBody = mquery.Expr
@@ -245,7 +244,7 @@ func (ev *evaluator) field(target value, name string, optional bool) value {
 		return errV{}
 	case navV:
 		if t.table != "" {
-			return dataV{up: []snapshot.UpstreamTable{t.upstream()}}
+			return t.data()
 		}
 		if t.row && name == "Data" {
 			t.row = false
@@ -276,7 +275,7 @@ func (ev *evaluator) item(target, sel value) value {
 		return unknown(ReasonDynamicValue)
 	case navV:
 		if t.table != "" {
-			return dataV{up: []snapshot.UpstreamTable{t.upstream()}}
+			return t.data()
 		}
 		r, ok := sel.(*recordV)
 		if !ok {

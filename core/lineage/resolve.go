@@ -208,6 +208,9 @@ func (r *modelResolver) table(t snapshot.Table) snapshot.TableLineage {
 		reasons = slices.DeleteFunc(reasons, func(s string) bool { return s == ReasonNoSource })
 	}
 	tl.Upstream, tl.Unresolved = up, reasons
+	if len(vals) == 1 {
+		tl.Columns = columnLineage(colsOf(vals[0]), t.Columns)
+	}
 	return tl
 }
 

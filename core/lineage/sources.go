@@ -221,7 +221,11 @@ func (ev *evaluator) builtin(name string, args []value) value {
 	if len(data) > 0 {
 		// Table.SelectRows, Table.Combine, joins, Json.Document over Web.Contents:
 		// the result's lineage is that of its table arguments.
-		return mergeData(data...)
+		d := mergeData(data...)
+		if len(data) == 1 && len(args) > 0 && hasSource(args[0]) {
+			d.cols = columnsAfter(name, colsOf(args[0]), args)
+		}
+		return d
 	}
 	if isStdlib(name) {
 		return opaqueV{}
@@ -404,29 +408,44 @@ func nativeQuery(ctx navV, sql value) value {
 		return dataV{reasons: []string{ReasonSQLNoTables}}
 	}
 	d := dataV{}
+	toUpstream := func(t sqltables.Table) (snapshot.UpstreamTable, bool) { return sqlUpstream(ctx, t) }
 	for _, t := range tables {
-		if slices.ContainsFunc(t.Parts, func(p string) bool { return strings.Contains(p, holeText) }) {
+		u, ok := toUpstream(t)
+		if !ok {
 			// The table name is computed at refresh time.
 			if !slices.Contains(d.reasons, ReasonDynamicValue) {
 				d.reasons = append(d.reasons, ReasonDynamicValue)
 			}
 			continue
 		}
-		u := snapshot.UpstreamTable{
-			Platform: ctx.conn.platform, Server: ctx.server, Database: ctx.database, Schema: ctx.schema,
+		if !slices.Contains(d.up, u) {
+			d.up = append(d.up, u)
 		}
-		p := t.Parts
-		u.Table = p[len(p)-1]
-		if len(p) >= 2 {
-			u.Schema = p[len(p)-2]
-		}
-		if len(p) >= 3 {
-			u.Database = p[len(p)-3]
-		}
-		if len(p) >= 4 {
-			u.Server = p[len(p)-4]
-		}
-		d.up = append(d.up, u)
 	}
+	d.cols = sqlColumns(s, toUpstream)
 	return d
+}
+
+// sqlUpstream places a table named in native SQL, filling the parts the SQL leaves
+// out from the navigation point the query runs against. ok is false for a name
+// with a hole (computed at refresh time).
+func sqlUpstream(ctx navV, t sqltables.Table) (snapshot.UpstreamTable, bool) {
+	if slices.ContainsFunc(t.Parts, func(p string) bool { return strings.Contains(p, holeText) }) {
+		return snapshot.UpstreamTable{}, false
+	}
+	u := snapshot.UpstreamTable{
+		Platform: ctx.conn.platform, Server: ctx.server, Database: ctx.database, Schema: ctx.schema,
+	}
+	p := t.Parts
+	u.Table = p[len(p)-1]
+	if len(p) >= 2 {
+		u.Schema = p[len(p)-2]
+	}
+	if len(p) >= 3 {
+		u.Database = p[len(p)-3]
+	}
+	if len(p) >= 4 {
+		u.Server = p[len(p)-4]
+	}
+	return u, true
 }

@@ -43,6 +43,7 @@ type (
 	dataV struct {
 		up      []snapshot.UpstreamTable
 		reasons []string
+		cols    *colState // nil when the columns' sources are unknown
 	}
 	// navV is a point in a connector's navigation tree: a server, then database,
 	// schema and table as the navigation steps fill them in.
@@ -197,6 +198,12 @@ func hasSource(v value) bool {
 		}
 	}
 	return false
+}
+
+// data is the table a complete navigation reaches.
+func (n navV) data() dataV {
+	u := n.upstream()
+	return dataV{up: []snapshot.UpstreamTable{u}, cols: passthrough(u)}
 }
 
 func (n navV) upstream() snapshot.UpstreamTable {
