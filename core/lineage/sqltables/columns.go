@@ -246,13 +246,13 @@ func selectItem(item []token, aliases map[string]*Table, only *Table) (Column, b
 			col.Sources = append(col.Sources, ColumnSource{Table: *tb, Column: name})
 		}
 	}
+	if col.Name == "" && (len(body) == 1 || len(body) == 3 && body[1].isPunct(".")) {
+		col.Name = body[len(body)-1].text
+	}
 	if col.Name == "" {
-		// An unnamed expression column: its name is the engine's choice.
-		if len(body) == 1 || len(body) == 3 && body[1].isPunct(".") {
-			col.Name = body[len(body)-1].text
-		} else {
-			return col, false
-		}
+		// An unnamed expression column (its name is the engine's choice), or an
+		// empty quoted name.
+		return col, false
 	}
 	return col, true
 }
