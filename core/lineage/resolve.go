@@ -6,6 +6,8 @@
 package lineage
 
 import (
+	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -224,4 +226,18 @@ func (s Stats) ReasonCounts() []string {
 		return strings.Compare(a, b)
 	})
 	return keys
+}
+
+// LogValue reports the counts as a structured log group, reasons ordered by count.
+func (s Stats) LogValue() slog.Value {
+	reasons := make([]string, 0, len(s.Reasons))
+	for _, r := range s.ReasonCounts() {
+		reasons = append(reasons, fmt.Sprintf("%s=%d", r, s.Reasons[r]))
+	}
+	return slog.GroupValue(
+		slog.Int("tables", s.Tables), slog.Int("resolved", s.Resolved), slog.Int("partial", s.Partial),
+		slog.Int("non_table", s.NonTable), slog.Int("unresolved", s.Unresolved),
+		slog.Int("upstream", s.Upstream), slog.String("resolve_rate", fmt.Sprintf("%.1f%%", 100*s.ResolveRate())),
+		slog.String("reasons", strings.Join(reasons, " ")),
+	)
 }

@@ -1,6 +1,8 @@
 package lineage
 
 import (
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -32,6 +34,11 @@ func TestResolveSnapshot(t *testing.T) {
 	}
 	if r := st.ResolveRate(); r != 0.5 {
 		t.Errorf("ResolveRate = %v, want 0.5", r)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("lineage", "stats", st)
+	if !strings.Contains(buf.String(), `stats.resolve_rate=50.0% stats.reasons="syntax_error=1"`) {
+		t.Errorf("log line = %s", buf.String())
 	}
 }
 
