@@ -229,6 +229,10 @@ func (x *extractor) tableList(stack []frame, list bool) []frame {
 			// A derived table or parenthesized join: the main loop scans inside.
 			x.i++
 			stack = append(stack, frame{fromList: list})
+			if n := x.tok(x.i); n.kind == tWord && !n.isWord("select") && !n.isWord("with") && !n.isWord("values") || n.kind == tQuoted {
+				// FROM (a JOIN b ON ...): the first table of the join.
+				continue
+			}
 			return stack
 		}
 		if t.kind == tParam || t.kind == tString {

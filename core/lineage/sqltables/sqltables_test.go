@@ -39,6 +39,7 @@ func TestExtract(t *testing.T) {
 		{"snowflake stage", `select $1 from @my_stage`, ""},
 		{"newlines", "SELECT\n\tc.id\nFROM\n\tanalytics.public.customers AS c\nLEFT JOIN\n\tanalytics.public.orders AS o\n\tON o.cid = c.id", "analytics.public.customers|analytics.public.orders"},
 		{"oracle dual", `select sysdate from dual`, ""},
+		{"parenthesized join", `select * from (a join b on a.id = b.id) left join (c) on 1=1`, "a|b|c"},
 		{"alias column list", `select * from (values (1)) v(a), t2`, "t2"},
 	}
 	for _, tt := range tests {
