@@ -35,7 +35,7 @@ func TestLineageCommand(t *testing.T) {
 	if !strings.Contains(out, `{"table":"Broken","unresolved":["syntax_error"]}`) {
 		t.Errorf("stdout = %s", out)
 	}
-	if !strings.Contains(stderr.String(), "Broken.m:2:31: expected \",\"") {
+	if !strings.Contains(stderr.String(), "Broken.m:2:31: expected \",\", found a text literal") {
 		t.Errorf("stderr = %s", stderr.String())
 	}
 

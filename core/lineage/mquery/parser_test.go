@@ -137,3 +137,10 @@ func TestLexPositions(t *testing.T) {
 		}
 	}
 }
+
+func TestSyntaxErrorHidesTextLiterals(t *testing.T) {
+	_, err := Parse(`Odbc.DataSource("dsn=x;pwd=S3cret" "oops")`)
+	if err == nil || strings.Contains(err.Error(), "S3cret") || strings.Contains(err.Error(), "oops") {
+		t.Errorf("error %v shows a text literal's content", err)
+	}
+}

@@ -54,8 +54,9 @@ func (t Token) String() string {
 	switch t.Kind {
 	case TokEOF:
 		return "end of input"
-	case TokText:
-		return fmt.Sprintf("text %q", t.Text)
+	case TokText, TokVerbatim:
+		// Never the literal's content: it may be a connection string with a password.
+		return "a text literal"
 	case TokQuotedIdent:
 		return fmt.Sprintf("#%q", t.Text)
 	}
