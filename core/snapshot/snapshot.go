@@ -127,6 +127,22 @@ type TableLineage struct {
 	Upstream []UpstreamTable `json:"upstream,omitempty"`
 	// Unresolved says why (part of) the table's source could not be resolved.
 	Unresolved []string `json:"unresolved,omitempty"`
+	// Columns is column-level lineage, for the columns whose source the M or its
+	// native SQL names explicitly.
+	Columns []ColumnLineage `json:"columns,omitempty"`
+}
+
+// ColumnLineage is where one column of a model table comes from. Upstream is empty
+// for a column computed in M from nothing traceable (an added custom column).
+type ColumnLineage struct {
+	Column   string           `json:"column"`
+	Upstream []UpstreamColumn `json:"upstream,omitempty"`
+}
+
+// UpstreamColumn is a column of an upstream table.
+type UpstreamColumn struct {
+	UpstreamTable
+	Column string `json:"column"`
 }
 
 // UpstreamTable is a table in a warehouse or database that a model reads.

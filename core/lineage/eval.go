@@ -1,0 +1,484 @@
+package lineage
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/pbisync/pbisync/core/lineage/mquery"
+)
+
+type exprBody = mquery.Expr
+
+// Limits on one table's evaluation, so a hostile or pathological model cannot hang
+// a sync.
+const (
+	maxSteps     = 200_000
+	maxCallDepth = 64
+)
+
+// thunk is a lazily evaluated binding: let variables, shared expressions, record
+// fields in scope of a section.
+type thunk struct {
+	expr  mquery.Expr
+	env   *env
+	val   value
+	state uint8 // 0 unevaluated, 1 evaluating, 2 done
+	// fixed is set for bindings whose value is known up front (function arguments).
+	fixed bool
+}
+
+type env struct {
+	parent *env
+	vars   map[string]*thunk
+}
+
+func (e *env) lookup(name string) (*thunk, bool) {
+	for ; e != nil; e = e.parent {
+		if t, ok := e.vars[name]; ok {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+type evaluator struct {
+	steps int
+	depth int
+}
+
+func (ev *evaluator) force(t *thunk) value {
+	switch t.state {
+	case 2:
+		return t.val
+	case 1:
+		return unknown(ReasonCycle)
+	}
+	t.state = 1
+	v := ev.eval(t.expr, t.env)
+	// A budget exhausted while evaluating a shared thunk must not be cached as
+	// its value for the next table.
+	if u, ok := v.(unknownV); ok && u.reason == ReasonTooComplex {
+		t.state = 0
+		return v
+	}
+	t.val, t.state = v, 2
+	return v
+}
+
+func (ev *evaluator) eval(x mquery.Expr, e *env) value {
+	ev.steps++
+	if ev.steps > maxSteps {
+		return unknown(ReasonTooComplex)
+	}
+	switch n := x.(type) {
+	case *mquery.Literal:
+		switch n.Kind {
+		case mquery.LitText:
+			return textV(n.Value)
+		case mquery.LitLogical:
+			return logicalV(n.Value == "true")
+		case mquery.LitNull:
+			return nullV{}
+		default:
+			return parseNumber(n.Value)
+		}
+	case *mquery.Ident:
+		return ev.ident(n.Name, e)
+	case *mquery.SectionAccess:
+		return ev.ident(n.Member, e)
+	case *mquery.List:
+		out := make(listV, 0, len(n.Items))
+		for _, item := range n.Items {
+			if r, ok := item.(*mquery.Range); ok {
+				out = append(out, ev.eval(r.From, e), ev.eval(r.To, e))
+				continue
+			}
+			out = append(out, ev.eval(item, e))
+		}
+		return out
+	case *mquery.Record:
+		r := newRecord()
+		for _, f := range n.Fields {
+			r.set(f.Name, ev.eval(f.Value, e))
+		}
+		return r
+	case *mquery.FieldAccess:
+		var target value
+		if n.Target == nil {
+			target = ev.ident("_", e)
+		} else {
+			target = ev.eval(n.Target, e)
+		}
+		return ev.field(target, n.Field, n.Optional)
+	case *mquery.Projection:
+		if n.Target == nil {
+			return ev.ident("_", e)
+		}
+		return ev.eval(n.Target, e)
+	case *mquery.ItemAccess:
+		return ev.item(ev.eval(n.Target, e), ev.eval(n.Selector, e))
+	case *mquery.Call:
+		fn := ev.eval(n.Func, e)
+		args := make([]value, len(n.Args))
+		for i, a := range n.Args {
+			args[i] = ev.eval(a, e)
+		}
+		return ev.call(fn, args)
+	case *mquery.Function:
+		names := make([]string, len(n.Params))
+		for i, p := range n.Params {
+			names[i] = p.Name
+		}
+		return funcV{params: names, body: n.Body, env: e}
+	case *mquery.Each:
+		return funcV{params: []string{"_"}, body: n.Body, env: e}
+	case *mquery.Let:
+		inner := &env{parent: e, vars: make(map[string]*thunk, len(n.Bindings))}
+		for _, b := range n.Bindings {
+			inner.vars[b.Name] = &thunk{expr: b.Value, env: inner}
+		}
+		return ev.eval(n.Body, inner)
+	case *mquery.If:
+		switch c := ev.eval(n.Cond, e).(type) {
+		case logicalV:
+			if c {
+				return ev.eval(n.Then, e)
+			}
+			return ev.eval(n.Else, e)
+		default:
+			// Undecidable: the table may come from either branch.
+			return either(ev.eval(n.Then, e), ev.eval(n.Else, e))
+		}
+	case *mquery.Try:
+		v := ev.eval(n.Body, e)
+		if _, isErr := v.(errV); isErr && n.Otherwise != nil {
+			return ev.eval(n.Otherwise, e)
+		}
+		return v
+	case *mquery.ErrorExpr, *mquery.NotImplemented:
+		return errV{}
+	case *mquery.Binary:
+		return ev.binary(n, e)
+	case *mquery.Unary:
+		v := ev.eval(n.X, e)
+		switch n.Op {
+		case "not":
+			if b, ok := v.(logicalV); ok {
+				return !b
+			}
+		case "-":
+			if f, ok := v.(numberV); ok {
+				return -f
+			}
+		case "+":
+			return v
+		}
+		return opaqueOrUnknown(v)
+	case *mquery.TypeExpr:
+		return opaqueV{}
+	}
+	return opaqueV{}
+}
+
+func (ev *evaluator) ident(name string, e *env) value {
+	if t, ok := e.lookup(name); ok {
+		if t.fixed {
+			return t.val
+		}
+		return ev.force(t)
+	}
+	if strings.Contains(name, ".") || strings.HasPrefix(name, "#") {
+		return builtinV(name)
+	}
+	return unknown(ReasonUnknownReference + ":" + name)
+}
+
+// either is the value of an undecidable choice between a and b.
+func either(a, b value) value {
+	if _, ok := a.(errV); ok {
+		return b
+	}
+	if _, ok := b.(errV); ok {
+		return a
+	}
+	if hasData(a) || hasData(b) {
+		return mergeData(a, b)
+	}
+	return unknown(ReasonDynamicValue)
+}
+
+func opaqueOrUnknown(v value) value {
+	switch x := v.(type) {
+	case unknownV:
+		return x
+	case dataV:
+		return x
+	}
+	return opaqueV{}
+}
+
+func parseNumber(s string) value {
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		n, err := strconv.ParseUint(s[2:], 16, 64)
+		if err != nil {
+			return opaqueV{}
+		}
+		return numberV(n)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return opaqueV{}
+	}
+	return numberV(f)
+}
+
+func (ev *evaluator) field(target value, name string, optional bool) value {
+	switch t := target.(type) {
+	case *recordV:
+		if v, ok := t.get(name); ok {
+			return v
+		}
+		if optional {
+			return nullV{}
+		}
+		return errV{}
+	case navV:
+		if t.table != "" {
+			return t.data()
+		}
+		if t.row && name == "Data" {
+			t.row = false
+			return t
+		}
+		return unknown(ReasonDynamicValue)
+	case dataV, unknownV, errV:
+		return t
+	case nullV:
+		if optional {
+			return nullV{}
+		}
+		return errV{}
+	}
+	return unknown(ReasonDynamicValue)
+}
+
+func (ev *evaluator) item(target, sel value) value {
+	switch t := target.(type) {
+	case listV:
+		if n, ok := sel.(numberV); ok {
+			i := int(n)
+			if float64(i) == float64(n) && i >= 0 && i < len(t) {
+				return t[i]
+			}
+			return errV{}
+		}
+		return unknown(ReasonDynamicValue)
+	case navV:
+		if t.table != "" {
+			return t.data()
+		}
+		r, ok := sel.(*recordV)
+		if !ok {
+			// Source{0}: which database comes first is only known at refresh time.
+			return dynamicSource(nil)
+		}
+		return t.navigate(r)
+	case dataV, unknownV, errV:
+		return t
+	}
+	return unknown(ReasonDynamicValue)
+}
+
+func (ev *evaluator) call(fn value, args []value) value {
+	switch f := fn.(type) {
+	case builtinV:
+		return ev.builtin(string(f), args)
+	case funcV:
+		if ev.depth >= maxCallDepth {
+			return unknown(ReasonTooComplex)
+		}
+		ev.depth++
+		defer func() { ev.depth-- }()
+		inner := &env{parent: f.env, vars: make(map[string]*thunk, len(f.params))}
+		for i, p := range f.params {
+			var v value = nullV{}
+			if i < len(args) {
+				v = args[i]
+			}
+			inner.vars[p] = &thunk{val: v, state: 2, fixed: true}
+		}
+		return ev.eval(f.body, inner)
+	case queryFnV:
+		if len(args) == 0 {
+			return unknown(ReasonDynamicValue)
+		}
+		return nativeQuery(f.ctx, args[0])
+	case unknownV, errV, dataV:
+		return f
+	}
+	return unknown(ReasonDynamicValue)
+}
+
+func (ev *evaluator) binary(n *mquery.Binary, e *env) value {
+	l := ev.eval(n.Left, e)
+	switch n.Op {
+	case "meta":
+		return l // parameters: "value" meta [IsParameterQuery=true]
+	case "as", "is":
+		if n.Op == "as" {
+			return l
+		}
+		return opaqueV{}
+	case "??":
+		if _, isNull := l.(nullV); isNull {
+			return ev.eval(n.Right, e)
+		}
+		return l
+	case "and", "or":
+		lb, ok := l.(logicalV)
+		if ok && (n.Op == "and" && !bool(lb) || n.Op == "or" && bool(lb)) {
+			return lb
+		}
+		r := ev.eval(n.Right, e)
+		if rb, ok2 := r.(logicalV); ok && ok2 {
+			return rb
+		}
+		return unknown(ReasonDynamicValue)
+	}
+	r := ev.eval(n.Right, e)
+	switch n.Op {
+	case "&":
+		if lt, ok := textPart(l); ok {
+			if rt, ok := textPart(r); ok {
+				_, lText := l.(textV)
+				_, rText := r.(textV)
+				if lText && rText {
+					return textV(lt + rt)
+				}
+				return partialTextV(lt + rt)
+			}
+		}
+		switch lv := l.(type) {
+		case listV:
+			if rv, ok := r.(listV); ok {
+				return append(append(listV{}, lv...), rv...)
+			}
+		case *recordV:
+			if rv, ok := r.(*recordV); ok {
+				out := newRecord()
+				for _, k := range lv.names {
+					out.set(k, lv.fields[k])
+				}
+				for _, k := range rv.names {
+					out.set(k, rv.fields[k])
+				}
+				return out
+			}
+		}
+	case "=", "<>":
+		if eq, ok := constEqual(l, r); ok {
+			return logicalV(eq == (n.Op == "="))
+		}
+	case "+", "-", "*", "/":
+		lf, ok1 := l.(numberV)
+		rf, ok2 := r.(numberV)
+		if ok1 && ok2 {
+			switch n.Op {
+			case "+":
+				return lf + rf
+			case "-":
+				return lf - rf
+			case "*":
+				return lf * rf
+			default:
+				if rf != 0 {
+					return lf / rf
+				}
+				return opaqueV{}
+			}
+		}
+	case "<", ">", "<=", ">=":
+		lf, ok1 := l.(numberV)
+		rf, ok2 := r.(numberV)
+		if ok1 && ok2 {
+			switch n.Op {
+			case "<":
+				return logicalV(lf < rf)
+			case ">":
+				return logicalV(lf > rf)
+			case "<=":
+				return logicalV(lf <= rf)
+			default:
+				return logicalV(lf >= rf)
+			}
+		}
+	}
+	if hasSource(l) || hasSource(r) {
+		return mergeData(l, r)
+	}
+	if isConst(l) && isConst(r) {
+		return opaqueV{}
+	}
+	if u, ok := l.(unknownV); ok {
+		return u
+	}
+	if u, ok := r.(unknownV); ok {
+		return u
+	}
+	return unknown(ReasonDynamicValue)
+}
+
+// holeText stands in for an unknown part of a text. In SQL it lexes as part of an
+// identifier, so a table name built around a hole is recognised and dropped.
+const holeText = "__pbisync_hole__"
+
+// textPart returns v's text for concatenation: text, partial text, or a hole for a
+// constant the evaluator does not model.
+func textPart(v value) (string, bool) {
+	switch t := v.(type) {
+	case textV:
+		return string(t), true
+	case partialTextV:
+		return string(t), true
+	case opaqueV:
+		return holeText, true
+	}
+	return "", false
+}
+
+func isConst(v value) bool {
+	switch v.(type) {
+	case textV, numberV, logicalV, nullV, opaqueV, partialTextV:
+		return true
+	}
+	return false
+}
+
+func constEqual(a, b value) (bool, bool) {
+	switch x := a.(type) {
+	case textV:
+		y, ok := b.(textV)
+		if ok {
+			return x == y, true
+		}
+	case numberV:
+		y, ok := b.(numberV)
+		if ok {
+			return x == y, true
+		}
+	case logicalV:
+		y, ok := b.(logicalV)
+		if ok {
+			return x == y, true
+		}
+	case nullV:
+		_, ok := b.(nullV)
+		if isConst(b) {
+			return ok, true
+		}
+	}
+	if _, ok := b.(nullV); ok && isConst(a) {
+		return false, true
+	}
+	return false, false
+}

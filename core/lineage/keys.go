@@ -1,0 +1,202 @@
+package lineage
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// Config is the `lineage:` section of pipeline.yaml.
+//
+//	lineage:
+//	  keys:
+//	    - platform: snowflake
+//	      server: "xy12345\\..*"        # optional, full match, case-insensitive
+//	      prefix: [snowflake, analytics]
+//	    - platform: mssql
+//	      database: "AdventureWorks.*"
+//	      parts: [database, table]       # default: database, schema, table
+//	      keep_case: true
+type Config struct {
+	// Keys are tried in order; the first rule that matches a table gives its key.
+	Keys []KeyRule `yaml:"keys"`
+}
+
+// KeyRule maps the upstream tables of one platform (and optionally server and
+// database) to asset keys: Prefix followed by the table's Parts.
+type KeyRule struct {
+	Platform string `yaml:"platform" required:"true"`
+	// Server and Database are regular expressions that must match the whole value,
+	// ignoring case. Empty matches anything.
+	Server   string   `yaml:"server"`
+	Database string   `yaml:"database"`
+	Prefix   []string `yaml:"prefix"`
+	// Parts are the table's name parts after the prefix, from server, database,
+	// schema, table. Empty parts are left out. Default: database, schema, table.
+	Parts []string `yaml:"parts"`
+	// KeepCase keeps the parts' case; by default they are lower-cased, as
+	// dagster-powerbi does.
+	KeepCase bool `yaml:"keep_case"`
+}
+
+// KeyMapper turns upstream tables into asset keys.
+type KeyMapper struct {
+	rules []compiledRule
+}
+
+type compiledRule struct {
+	KeyRule
+	server, database *regexp.Regexp
+}
+
+var defaultParts = []string{"database", "schema", "table"}
+
+var validParts = []string{"server", "database", "schema", "table"}
+
+// NewKeyMapper checks cfg and returns its mapper. A zero Config gives the
+// dagster-compatible default: [database, schema, table] lower-cased.
+func NewKeyMapper(cfg Config) (*KeyMapper, error) {
+	m := &KeyMapper{}
+	for i, r := range cfg.Keys {
+		c, err := compileRule(r)
+		if err != nil {
+			return nil, fmt.Errorf("lineage.keys[%d]: %w", i, err)
+		}
+		m.rules = append(m.rules, c)
+	}
+	return m, nil
+}
+
+// DecodeKeyMapper decodes the `lineage:` section and returns its mapper; errors
+// name the file, line and column.
+func DecodeKeyMapper(n config.Node) (*KeyMapper, error) {
+	var cfg Config
+	if err := config.Decode(n, &cfg); err != nil {
+		return nil, err
+	}
+	m := &KeyMapper{}
+	items := n.Child("keys")
+	for i, r := range cfg.Keys {
+		c, err := compileRule(r)
+		if err != nil {
+			at := items
+			if items.Node != nil && i < len(items.Content) {
+				at = config.Node{Node: items.Content[i], File: n.File}
+			}
+			return nil, config.Errorf(at, "lineage key rule: %v", err)
+		}
+		m.rules = append(m.rules, c)
+	}
+	return m, nil
+}
+
+func compileRule(r KeyRule) (compiledRule, error) {
+	c := compiledRule{KeyRule: r}
+	if r.Platform == "" {
+		return c, fmt.Errorf("platform is required")
+	}
+	var err error
+	if r.Server != "" {
+		if c.server, err = regexp.Compile(`(?i)^(?:` + r.Server + `)$`); err != nil {
+			return c, fmt.Errorf("server: %w", err)
+		}
+	}
+	if r.Database != "" {
+		if c.database, err = regexp.Compile(`(?i)^(?:` + r.Database + `)$`); err != nil {
+			return c, fmt.Errorf("database: %w", err)
+		}
+	}
+	for _, p := range r.Parts {
+		if !slices.Contains(validParts, p) {
+			return c, fmt.Errorf("parts: unknown part %q (use server, database, schema, table)", p)
+		}
+	}
+	for _, p := range r.Prefix {
+		if p == "" {
+			return c, fmt.Errorf("prefix: empty key part")
+		}
+	}
+	return c, nil
+}
+
+func (r *compiledRule) matches(u snapshot.UpstreamTable) bool {
+	return strings.EqualFold(r.Platform, u.Platform) &&
+		(r.server == nil || r.server.MatchString(u.Server)) &&
+		(r.database == nil || r.database.MatchString(u.Database))
+}
+
+// Key returns the asset key of one upstream table, or nil when the table has no name.
+func (m *KeyMapper) Key(u snapshot.UpstreamTable) spec.Key {
+	if u.Table == "" {
+		return nil
+	}
+	var prefix, parts []string
+	keepCase := false
+	parts = defaultParts
+	for i := range m.rules {
+		if r := &m.rules[i]; r.matches(u) {
+			prefix = r.Prefix
+			if len(r.Parts) > 0 {
+				parts = r.Parts
+			}
+			keepCase = r.KeepCase
+			break
+		}
+	}
+	key := append(spec.Key{}, prefix...)
+	for _, p := range parts {
+		var v string
+		switch p {
+		case "server":
+			v = u.Server
+		case "database":
+			v = u.Database
+		case "schema":
+			v = u.Schema
+		case "table":
+			v = u.Table
+		}
+		if v == "" {
+			continue
+		}
+		if !keepCase {
+			v = strings.ToLower(v)
+		}
+		key = append(key, v)
+	}
+	if len(key) == 0 {
+		return nil
+	}
+	return key
+}
+
+// Keys returns the asset keys of all upstream tables in l, each once, in the order
+// the tables list them.
+func (m *KeyMapper) Keys(l *snapshot.Lineage) []spec.Key {
+	if l == nil {
+		return nil
+	}
+	var out []spec.Key
+	seen := map[string]bool{}
+	for _, t := range l.Tables {
+		for _, u := range t.Upstream {
+			k := m.Key(u)
+			if k == nil {
+				continue
+			}
+			// Join with a separator that cannot appear inside a part's identity.
+			id := strings.Join(k, "\x00")
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+package mquery
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func corpusExprs(b *testing.B) []string {
+	files, _ := filepath.Glob("../testdata/corpus/*.txtar")
+	var out []string
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, part := range strings.Split(string(data), "\n-- ") {
+			name, body, ok := strings.Cut(part, " --\n")
+			if ok && (strings.HasPrefix(name, "table:") || strings.HasPrefix(name, "expr:")) {
+				out = append(out, body)
+			}
+		}
+	}
+	if len(out) == 0 {
+		b.Fatal("no corpus expressions")
+	}
+	return out
+}
+
+// BenchmarkParseCorpus parses every M expression of the lineage corpus once per
+// iteration and reports expressions per second.
+func BenchmarkParseCorpus(b *testing.B) {
+	exprs := corpusExprs(b)
+	size := 0
+	for _, e := range exprs {
+		size += len(e)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, e := range exprs {
+			_, _ = Parse(e)
+		}
+	}
+	b.ReportMetric(float64(len(exprs))*float64(b.N)/b.Elapsed().Seconds(), "expr/s")
+}
+
+func BenchmarkLexCorpus(b *testing.B) {
+	exprs := corpusExprs(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, e := range exprs {
+			_, _ = Lex(e)
+		}
+	}
+	b.ReportMetric(float64(len(exprs))*float64(b.N)/b.Elapsed().Seconds(), "expr/s")
+}

@@ -1,0 +1,346 @@
+package mquery
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Lex splits M source into tokens, dropping whitespace and comments. The last token
+// is always TokEOF. A malformed literal or comment stops lexing with a *SyntaxError.
+func Lex(src string) ([]Token, error) {
+	l := lexer{src: src, line: 1, col: 1}
+	toks := make([]Token, 0, len(src)/4+1)
+	for {
+		t, err := l.next()
+		if err != nil {
+			return toks, err
+		}
+		toks = append(toks, t)
+		if t.Kind == TokEOF {
+			return toks, nil
+		}
+	}
+}
+
+type lexer struct {
+	src       string
+	off       int
+	line, col int
+}
+
+func (l *lexer) pos() Pos { return Pos{Offset: l.off, Line: l.line, Col: l.col} }
+
+func (l *lexer) errf(p Pos, msg string) error { return &SyntaxError{Pos: p, Msg: msg} }
+
+func (l *lexer) peek(n int) byte {
+	if l.off+n < len(l.src) {
+		return l.src[l.off+n]
+	}
+	return 0
+}
+
+// advance moves past one rune, keeping line and column.
+func (l *lexer) advance() rune {
+	r, size := utf8.DecodeRuneInString(l.src[l.off:])
+	l.off += size
+	switch r {
+	case '\r':
+		if l.peek(0) == '\n' {
+			l.off++
+		}
+		l.line++
+		l.col = 1
+	case '\n', '\u0085', '\u2028', '\u2029':
+		l.line++
+		l.col = 1
+	default:
+		l.col++
+	}
+	return r
+}
+
+func isWhitespace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || r == '\t' || r == '\v' || r == '\f' || r == '\r' || r == '\n'
+	}
+	switch r {
+	case '\t', '\v', '\f', '\r', '\n', '\u0085', '\u2028', '\u2029':
+		return true
+	}
+	return unicode.Is(unicode.Zs, r)
+}
+
+func isIdentStart(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+	}
+	return r == '_' || unicode.In(r, unicode.Lu, unicode.Ll, unicode.Lt, unicode.Lm, unicode.Lo, unicode.Nl)
+}
+
+func isIdentPart(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+	}
+	return isIdentStart(r) || unicode.In(r, unicode.Nd, unicode.Pc, unicode.Mn, unicode.Mc, unicode.Cf)
+}
+
+func (l *lexer) skipSpaceAndComments() error {
+	for l.off < len(l.src) {
+		r, _ := utf8.DecodeRuneInString(l.src[l.off:])
+		switch {
+		case isWhitespace(r):
+			l.advance()
+		case r == '/' && l.peek(1) == '/':
+			for l.off < len(l.src) {
+				r, _ := utf8.DecodeRuneInString(l.src[l.off:])
+				if r == '\r' || r == '\n' || r == '\u0085' || r == '\u2028' || r == '\u2029' {
+					break
+				}
+				l.advance()
+			}
+		case r == '/' && l.peek(1) == '*':
+			start := l.pos()
+			l.advance()
+			l.advance()
+			for {
+				if l.off >= len(l.src) {
+					return l.errf(start, "unterminated comment")
+				}
+				if l.src[l.off] == '*' && l.peek(1) == '/' {
+					l.advance()
+					l.advance()
+					break
+				}
+				l.advance()
+			}
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+var puncts3 = []string{"..."}
+var puncts2 = []string{"<=", ">=", "<>", "??", "=>", ".."}
+
+func (l *lexer) next() (Token, error) {
+	if err := l.skipSpaceAndComments(); err != nil {
+		return Token{}, err
+	}
+	start := l.pos()
+	if l.off >= len(l.src) {
+		return Token{Kind: TokEOF, Pos: start, End: l.off}, nil
+	}
+	tok := func(k Kind, text string) (Token, error) {
+		return Token{Kind: k, Text: text, Pos: start, End: l.off}, nil
+	}
+	c := l.src[l.off]
+	r, _ := utf8.DecodeRuneInString(l.src[l.off:])
+	switch {
+	case c == '"':
+		s, err := l.text()
+		if err != nil {
+			return Token{}, err
+		}
+		return tok(TokText, s)
+	case c == '#':
+		switch l.peek(1) {
+		case '"':
+			l.advance()
+			s, err := l.text()
+			if err != nil {
+				return Token{}, err
+			}
+			return tok(TokQuotedIdent, s)
+		case '!':
+			if l.peek(2) == '"' {
+				l.advance()
+				l.advance()
+				s, err := l.text()
+				if err != nil {
+					return Token{}, err
+				}
+				return tok(TokVerbatim, s)
+			}
+		}
+		l.advance()
+		for l.off < len(l.src) {
+			r, _ := utf8.DecodeRuneInString(l.src[l.off:])
+			if !isIdentPart(r) {
+				break
+			}
+			l.advance()
+		}
+		word := l.src[start.Offset:l.off]
+		if !hashKeywords[word] {
+			return Token{}, l.errf(start, "unknown keyword "+strconv.Quote(word))
+		}
+		return tok(TokKeyword, word)
+	case c >= '0' && c <= '9' || c == '.' && l.peek(1) >= '0' && l.peek(1) <= '9':
+		return l.number(start)
+	case isIdentStart(r):
+		l.identifier()
+		word := l.src[start.Offset:l.off]
+		if keywords[word] {
+			return tok(TokKeyword, word)
+		}
+		return tok(TokIdent, word)
+	}
+	for _, p := range puncts3 {
+		if strings.HasPrefix(l.src[l.off:], p) {
+			l.off += len(p)
+			l.col += len(p)
+			return tok(TokPunct, p)
+		}
+	}
+	for _, p := range puncts2 {
+		if strings.HasPrefix(l.src[l.off:], p) {
+			l.off += len(p)
+			l.col += len(p)
+			return tok(TokPunct, p)
+		}
+	}
+	if strings.IndexByte(",;=<>+-*/&()[]{}@?!", c) >= 0 {
+		l.advance()
+		return tok(TokPunct, string(c))
+	}
+	return Token{}, l.errf(start, "unexpected character "+strconv.QuoteRune(r))
+}
+
+// identifier reads a regular identifier: parts joined by dots, where a dot counts
+// only when an identifier character follows it (Table.SelectRows, Int64.Type).
+func (l *lexer) identifier() {
+	for {
+		for l.off < len(l.src) {
+			r, _ := utf8.DecodeRuneInString(l.src[l.off:])
+			if !isIdentPart(r) {
+				break
+			}
+			l.advance()
+		}
+		if l.peek(0) != '.' || l.off+1 >= len(l.src) {
+			return
+		}
+		r, _ := utf8.DecodeRuneInString(l.src[l.off+1:])
+		if !isIdentPart(r) {
+			return
+		}
+		l.advance()
+	}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func (l *lexer) number(start Pos) (Token, error) {
+	if l.peek(0) == '0' && (l.peek(1) == 'x' || l.peek(1) == 'X') {
+		l.advance()
+		l.advance()
+		if !isHex(l.peek(0)) {
+			return Token{}, l.errf(start, "hexadecimal number without digits")
+		}
+		for isHex(l.peek(0)) {
+			l.advance()
+		}
+	} else {
+		for isDigit(l.peek(0)) {
+			l.advance()
+		}
+		// A dot starts a fraction only before a digit: 1..10 is a range.
+		if l.peek(0) == '.' && isDigit(l.peek(1)) {
+			l.advance()
+			for isDigit(l.peek(0)) {
+				l.advance()
+			}
+		}
+		if c := l.peek(0); c == 'e' || c == 'E' {
+			n := 1
+			if s := l.peek(1); s == '+' || s == '-' {
+				n = 2
+			}
+			if isDigit(l.peek(n)) {
+				for range n {
+					l.advance()
+				}
+				for isDigit(l.peek(0)) {
+					l.advance()
+				}
+			}
+		}
+	}
+	return Token{Kind: TokNumber, Text: l.src[start.Offset:l.off], Pos: start, End: l.off}, nil
+}
+
+// text reads a "..." literal starting at the quote and returns its decoded value.
+func (l *lexer) text() (string, error) {
+	start := l.pos()
+	l.advance() // opening quote
+	var b strings.Builder
+	for {
+		if l.off >= len(l.src) {
+			return "", l.errf(start, "unterminated text literal")
+		}
+		c := l.src[l.off]
+		switch {
+		case c == '"':
+			if l.peek(1) == '"' {
+				b.WriteByte('"')
+				l.advance()
+				l.advance()
+				continue
+			}
+			l.advance()
+			return b.String(), nil
+		case c == '#' && l.peek(1) == '(':
+			if err := l.escape(&b); err != nil {
+				return "", err
+			}
+		default:
+			r := l.advance()
+			if r == '\r' && l.src[l.off-1] == '\n' {
+				b.WriteString("\r\n")
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+}
+
+// escape reads a #( ... ) character escape sequence: a comma-separated list of cr,
+// lf, tab, #, 4-digit or 8-digit hexadecimal code points.
+func (l *lexer) escape(b *strings.Builder) error {
+	start := l.pos()
+	end := strings.IndexByte(l.src[l.off:], ')')
+	if end < 0 {
+		return l.errf(start, "unterminated escape sequence")
+	}
+	body := l.src[l.off+2 : l.off+end]
+	for _, part := range strings.Split(body, ",") {
+		switch {
+		case part == "cr":
+			b.WriteByte('\r')
+		case part == "lf":
+			b.WriteByte('\n')
+		case part == "tab":
+			b.WriteByte('\t')
+		case part == "#":
+			b.WriteByte('#')
+		case len(part) == 4 || len(part) == 8:
+			n, err := strconv.ParseUint(part, 16, 32)
+			if err != nil || n > unicode.MaxRune {
+				return l.errf(start, "invalid escape "+strconv.Quote(part))
+			}
+			b.WriteRune(rune(n))
+		default:
+			return l.errf(start, "invalid escape "+strconv.Quote(part))
+		}
+	}
+	for l.off < len(l.src) && l.src[l.off] != ')' {
+		l.advance()
+	}
+	l.advance()
+	return nil
+}

@@ -1,0 +1,214 @@
+package lineage
+
+import (
+	"slices"
+
+	"github.com/pbisync/pbisync/core/snapshot"
+)
+
+// value is what the symbolic evaluator computes for an M expression. It models the
+// constants that name data (text, numbers, records, lists), functions, and data
+// derived from sources; everything else is opaque or unknown.
+type value any
+
+type (
+	textV    string
+	numberV  float64
+	logicalV bool
+	nullV    struct{}
+	// opaqueV is a value the evaluator does not model (a date, a type, a binary):
+	// fine as data, useless as a server or table name.
+	opaqueV struct{}
+	// partialTextV is text with holes where values could not be worked out
+	// (DateTime.ToText(RangeStart)): good enough for SQL, never for a name.
+	partialTextV string
+	// errV is the result of `error ...` or `...`.
+	errV struct{}
+	// unknownV is a value that could not be worked out, with the reason code.
+	unknownV struct{ reason string }
+	listV    []value
+	recordV  struct {
+		names  []string
+		fields map[string]value
+	}
+	funcV struct {
+		params []string
+		body   exprBody
+		env    *env
+	}
+	// builtinV is a library function, by name.
+	builtinV string
+	// dataV is data read from sources: the warehouse tables it comes from, and the
+	// reasons some of it could not be traced (files, web, dynamic names).
+	dataV struct {
+		up      []snapshot.UpstreamTable
+		reasons []string
+		cols    *colState // nil when the columns' sources are unknown
+	}
+	// navV is a point in a connector's navigation tree: a server, then database,
+	// schema and table as the navigation steps fill them in.
+	navV struct {
+		conn     *connector
+		server   string
+		database string
+		schema   string
+		table    string
+		// row is set between `Source{[...]}` and `[Data]`.
+		row bool
+	}
+	// queryFnV is what Databricks.Query returns: a function from SQL to a table.
+	queryFnV struct{ ctx navV }
+)
+
+func (r *recordV) get(name string) (value, bool) {
+	if r == nil {
+		return nil, false
+	}
+	v, ok := r.fields[name]
+	return v, ok
+}
+
+func newRecord() *recordV { return &recordV{fields: map[string]value{}} }
+
+func (r *recordV) set(name string, v value) {
+	if _, ok := r.fields[name]; !ok {
+		r.names = append(r.names, name)
+	}
+	r.fields[name] = v
+}
+
+func unknown(reason string) unknownV { return unknownV{reason: reason} }
+
+// Reason codes. Reasons with a suffix carry a function or identifier name.
+const (
+	ReasonSyntaxError          = "syntax_error"
+	ReasonDynamicValue         = "dynamic_value"
+	ReasonNoSource             = "no_source"
+	ReasonIncompleteNavigation = "incomplete_navigation"
+	ReasonSQLNoTables          = "sql_no_tables"
+	ReasonCycle                = "cycle"
+	ReasonTooComplex           = "too_complex"
+	ReasonError                = "error_value"
+	// ReasonUnknownFunction is followed by ":" and the function name.
+	ReasonUnknownFunction = "unknown_function"
+	// ReasonUnknownReference is followed by ":" and the identifier.
+	ReasonUnknownReference = "unknown_reference"
+	// ReasonUnsupportedSource is followed by ":" and the source function, for
+	// file, web and service sources that are not warehouse tables.
+	ReasonUnsupportedSource = "unsupported_source"
+)
+
+// isNonTableReason reports whether a reason marks a source that is not a warehouse
+// table by nature (entered data, files, web), rather than a failure to resolve.
+func isNonTableReason(r string) bool {
+	return r == ReasonNoSource || len(r) > len(ReasonUnsupportedSource) && r[:len(ReasonUnsupportedSource)+1] == ReasonUnsupportedSource+":"
+}
+
+// mergeData combines the data lineage of several values: Table.Combine, joins,
+// both branches of an undecidable if.
+func mergeData(vs ...value) dataV {
+	var d dataV
+	for _, v := range vs {
+		up, reasons := tablesOf(v)
+		for _, u := range up {
+			if !slices.Contains(d.up, u) {
+				d.up = append(d.up, u)
+			}
+		}
+		for _, r := range reasons {
+			if !slices.Contains(d.reasons, r) {
+				d.reasons = append(d.reasons, r)
+			}
+		}
+	}
+	return d
+}
+
+// tablesOf returns the upstream tables of a value taken as a table query's
+// result, or the reasons there are none.
+func tablesOf(v value) ([]snapshot.UpstreamTable, []string) {
+	switch x := v.(type) {
+	case dataV:
+		if len(x.up) == 0 && len(x.reasons) == 0 {
+			return nil, []string{ReasonNoSource}
+		}
+		return x.up, x.reasons
+	case navV:
+		if x.table == "" {
+			return nil, []string{ReasonIncompleteNavigation}
+		}
+		return []snapshot.UpstreamTable{x.upstream()}, nil
+	case queryFnV:
+		return nil, []string{ReasonIncompleteNavigation}
+	case unknownV:
+		return nil, []string{x.reason}
+	case errV:
+		return nil, []string{ReasonError}
+	case listV:
+		d := dataV{}
+		for _, item := range x {
+			if hasData(item) {
+				d = mergeData(d, item)
+			}
+		}
+		if len(d.up) == 0 && len(d.reasons) == 0 {
+			return nil, []string{ReasonNoSource}
+		}
+		return d.up, d.reasons
+	case *recordV:
+		var items listV
+		for _, n := range x.names {
+			items = append(items, x.fields[n])
+		}
+		return tablesOf(items)
+	}
+	return nil, []string{ReasonNoSource}
+}
+
+// hasData reports whether v carries source lineage (or a reason it lost some).
+func hasData(v value) bool {
+	switch x := v.(type) {
+	case dataV, navV, queryFnV, unknownV:
+		return true
+	case listV:
+		return slices.ContainsFunc(x, hasData)
+	case *recordV:
+		for _, f := range x.fields {
+			if hasData(f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasSource reports whether v carries data read from a source, as opposed to an
+// unknown scalar.
+func hasSource(v value) bool {
+	switch x := v.(type) {
+	case dataV, navV, queryFnV:
+		return true
+	case listV:
+		return slices.ContainsFunc(x, hasSource)
+	case *recordV:
+		for _, f := range x.fields {
+			if hasSource(f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// data is the table a complete navigation reaches.
+func (n navV) data() dataV {
+	u := n.upstream()
+	return dataV{up: []snapshot.UpstreamTable{u}, cols: passthrough(u)}
+}
+
+func (n navV) upstream() snapshot.UpstreamTable {
+	return snapshot.UpstreamTable{
+		Platform: n.conn.platform, Server: n.server, Database: n.database,
+		Schema: n.schema, Table: n.table,
+	}
+}
