@@ -133,6 +133,15 @@ func reportSync(g *globals, res *engine.Result) {
 		"workspaces", s.Workspaces, "assets", total, "by_type", strings.Join(types, ", "),
 		"dropped", s.Dropped, "removed", s.Removed, "problems", len(res.Problems),
 		"duration", s.EndedAt.Sub(s.StartedAt).Round(time.Millisecond))
+	if l := s.Lineage; l != nil && l.Tables > 0 {
+		reasons := make([]string, 0, len(l.Reasons))
+		for r, n := range l.Reasons {
+			reasons = append(reasons, fmt.Sprintf("%s=%d", r, n))
+		}
+		sort.Strings(reasons)
+		g.logger.Info("lineage", "tables", l.Tables, "resolved", l.Resolved, "partial", l.Partial, "non_table_sources", l.NonTable,
+			"unresolved", l.Unresolved, "upstream_links", l.Upstream, "reasons", strings.Join(reasons, " "))
+	}
 	if len(s.Requests) > 0 {
 		eps := make([]string, 0, len(s.Requests))
 		var n int64

@@ -72,6 +72,7 @@ func commands() []*command {
 		refreshCommand(),
 		emulateCommand(),
 		serveCommand(),
+		lineageCommand(),
 		pluginCommand(),
 	}
 }

@@ -333,6 +333,17 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 			}
 		}
 		m.jsonList(NamespacePowerBI+"lineage_unresolved", unresolved)
+		// Table-level lineage, for sinks that draw it (DataHub, OpenLineage): each model
+		// table with the warehouse tables (and columns, where known) it reads.
+		var tables []snapshot.TableLineage
+		for _, tl := range sm.Lineage.Tables {
+			if len(tl.Upstream) > 0 {
+				tables = append(tables, tl)
+			}
+		}
+		if len(tables) > 0 {
+			m[NamespacePowerBI+"table_lineage"] = spec.JSON(tables)
+		}
 	}
 
 	refs := make([]ref, 0, len(sm.DataSourceIDs))

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pbisync/pbisync/core/lineage"
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/core/sinkhost"
@@ -79,6 +80,10 @@ type Engine struct {
 	SinkBatch int
 	// Now returns the current time (default time.Now); tests pin it.
 	Now func() time.Time
+
+	// Lineage resolves the M of every model in a batch before specs are built, filling
+	// SemanticModel.Lineage (nil: the builder's own fallback scan).
+	Lineage func(*snapshot.Snapshot) lineage.Stats
 
 	// Journal remembers running refreshes across restarts (optional).
 	Journal refresh.Journal
@@ -197,6 +202,11 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			}
 		}
 	}
+	if r.e.Lineage != nil {
+		l := r.lineage
+		r.res.Summary.Lineage = &event.LineageStats{Tables: l.Tables, Resolved: l.Resolved, Partial: l.Partial,
+			NonTable: l.NonTable, Unresolved: l.Unresolved, Upstream: l.Upstream, Reasons: l.Reasons}
+	}
 	r.res.Summary.EndedAt = now().UTC()
 	for _, p := range r.res.Problems {
 		msg := p.Error()
@@ -262,6 +272,7 @@ type run struct {
 	models   []Model
 	wsSource map[string]Source
 	out      []Sink // the sinks of this run
+	lineage lineage.Stats
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
 }
@@ -291,6 +302,9 @@ func (r *run) pull(ctx context.Context, b Builder) error {
 				continue // drain so the source can finish
 			}
 			r.batches++
+			if r.e.Lineage != nil {
+				r.lineage.Add(r.e.Lineage(s))
+			}
 			for i := range s.Workspaces {
 				r.wsSource[s.Workspaces[i].ID] = src
 			}

@@ -11,11 +11,13 @@ import (
 
 	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/lineage"
 	"github.com/pbisync/pbisync/core/pipeline"
 	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/core/sinkhost"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
+	"github.com/pbisync/pbisync/sdk/spec"
 )
 
 // SetupOptions are what the CLI hands to FromPipeline besides the pipeline itself.
@@ -38,6 +40,7 @@ type setup struct {
 	closers []func()
 	where   map[string]string // output name -> location, for the report
 	dryRun  bool
+	keys    *lineage.KeyMapper // upstream table keys, from the lineage section
 }
 
 // resolve makes a path from the pipeline relative to the pipeline file's directory.
@@ -118,6 +121,12 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		e.State = st
 		e.Journal = NewJournal(st, s.p.Name)
 	}
+	keys, err := lineage.DecodeKeyMapper(s.p.Lineage)
+	if err != nil {
+		return nil, err
+	}
+	s.keys = keys
+	e.Lineage = lineage.ResolveSnapshot
 	if s.p.Refresh.Node != nil {
 		rc, err := refresh.Decode(s.p.Refresh)
 		if err != nil {
@@ -163,7 +172,13 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 }
 
 func (s *setup) newBuilder() Builder {
-	return assets.NewBuilder(assets.Options{})
+	keys := s.keys
+	return assets.NewBuilder(assets.Options{UpstreamKeys: func(m *snapshot.SemanticModel) []spec.Key {
+		if m.Lineage != nil {
+			return keys.Keys(m.Lineage)
+		}
+		return assets.DefaultUpstreamKeys(m)
+	}})
 }
 
 // source builds one source of the pipeline.
@@ -292,6 +307,8 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 	batches := 0
 	for _, src := range sources {
 		err := src.Snapshots(ctx, func(batch *snapshot.Snapshot) error {
+			// Table-level lineage is part of a saved snapshot.
+			lineage.ResolveSnapshot(batch)
 			if err := sw.Add(batch); err != nil {
 				return err
 			}

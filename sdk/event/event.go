@@ -80,4 +80,17 @@ type Summary struct {
 	Removed    int              `json:"removed"`
 	Problems   []string         `json:"problems,omitempty"`
 	Requests   map[string]int64 `json:"requests,omitempty"` // API requests per endpoint
+	// Lineage says how much of the models' M resolved to upstream tables.
+	Lineage *LineageStats `json:"lineage,omitempty"`
+}
+
+// LineageStats counts the model tables by how their Power Query M resolved.
+type LineageStats struct {
+	Tables     int            `json:"tables"`
+	Resolved   int            `json:"resolved"`
+	Partial    int            `json:"partial"`
+	NonTable   int            `json:"nonTable"`
+	Unresolved int            `json:"unresolved"`
+	Upstream   int            `json:"upstream"`
+	Reasons    map[string]int `json:"reasons,omitempty"`
 }
