@@ -272,7 +272,7 @@ type run struct {
 	models   []Model
 	wsSource map[string]Source
 	out      []Sink // the sinks of this run
-	lineage lineage.Stats
+	lineage  lineage.Stats
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
 }
