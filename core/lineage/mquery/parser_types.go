@@ -177,4 +177,3 @@ func (p *parser) nextIsFieldEnd(n int) bool {
 	t := p.peekN(n)
 	return t.Kind == TokPunct && (t.Text == "=" || t.Text == "," || t.Text == "]")
 }
-
