@@ -11,7 +11,7 @@ import (
 // is always TokEOF. A malformed literal or comment stops lexing with a *SyntaxError.
 func Lex(src string) ([]Token, error) {
 	l := lexer{src: src, line: 1, col: 1}
-	toks := make([]Token, 0, len(src)/6+1)
+	toks := make([]Token, 0, len(src)/4+1)
 	for {
 		t, err := l.next()
 		if err != nil {
