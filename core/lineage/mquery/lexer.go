@@ -278,6 +278,15 @@ func (l *lexer) number(start Pos) (Token, error) {
 func (l *lexer) text() (string, error) {
 	start := l.pos()
 	l.advance() // opening quote
+	// Fast path: no escapes and no line breaks, so the value is a substring.
+	if end := strings.IndexByte(l.src[l.off:], '"'); end >= 0 {
+		body := l.src[l.off : l.off+end]
+		if !strings.ContainsAny(body, "#\r\n\u0085\u2028\u2029") && !strings.HasPrefix(l.src[l.off+end:], `""`) {
+			l.off += end + 1
+			l.col += utf8.RuneCountInString(body) + 1
+			return body, nil
+		}
+	}
 	var b strings.Builder
 	for {
 		if l.off >= len(l.src) {
