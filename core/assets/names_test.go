@@ -1,6 +1,7 @@
 package assets
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -164,4 +165,15 @@ func FuzzDataSourceKey(f *testing.F) {
 			t.Fatalf("fromID but name %q is not the id %q", name, id)
 		}
 	})
+}
+
+func TestMeasureRefs(t *testing.T) {
+	tbl := &snapshot.Table{Name: "Sales", Columns: []snapshot.Column{{Name: "Amount"}, {Name: "Qty"}}}
+	measures := map[string]bool{"total sales": true}
+	got := measureRefs(tbl, `DIVIDE([Total Sales], SUM([Qty])) + SUMX('Dim Date', 'Dim Date'[Day]) // [Commented]
+		+ CALCULATE([Total Sales], Sales[Amount] > 0, "[not a ref]")`, measures)
+	want := []string{"[Total Sales]", "'Sales'[Qty]", "'Dim Date'[Day]", "'Sales'[Amount]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pbisync/pbisync/core/lineage/dax"
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/sdk/spec"
@@ -248,6 +249,31 @@ type measureInfo struct {
 	Name        string `json:"name"`
 	Expression  string `json:"expression,omitempty"`
 	Description string `json:"description,omitempty"`
+	// References are the columns ('Table'[Column]) and measures ([Measure]) the DAX
+	// reads: the lineage inside the model.
+	References []string `json:"references,omitempty"`
+}
+
+// measureRefs lists what a measure's DAX reads. An unqualified [X] is a measure when the
+// model has one of that name, else a column of the measure's own table.
+func measureRefs(t *snapshot.Table, expr string, measureNames map[string]bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range dax.References(expr) {
+		if r.Kind == dax.Measure && !measureNames[strings.ToLower(r.Name)] {
+			for _, c := range t.Columns {
+				if strings.EqualFold(c.Name, r.Name) {
+					r = dax.Ref{Kind: dax.Column, Table: t.Name, Name: c.Name}
+					break
+				}
+			}
+		}
+		if s := r.String(); !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // refInfo is an upstream dataflow or model in metadata.
@@ -306,10 +332,18 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 	m.text(NamespacePowerBI+"schema_retrieval_error", sm.SchemaRetrievalError)
 	columns := 0
 	var measures []measureInfo
+	measureNames := map[string]bool{}
 	for _, t := range sm.Tables {
+		for _, ms := range t.Measures {
+			measureNames[strings.ToLower(ms.Name)] = true
+		}
+	}
+	for i := range sm.Tables {
+		t := &sm.Tables[i]
 		columns += len(t.Columns)
 		for _, ms := range t.Measures {
-			measures = append(measures, measureInfo{Table: t.Name, Name: ms.Name, Expression: ms.Expression, Description: ms.Description})
+			measures = append(measures, measureInfo{Table: t.Name, Name: ms.Name, Expression: ms.Expression, Description: ms.Description,
+				References: measureRefs(t, ms.Expression, measureNames)})
 		}
 	}
 	m[NamespacePowerBI+"table_count"] = spec.Int(int64(len(sm.Tables)))
