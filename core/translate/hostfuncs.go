@@ -81,7 +81,9 @@ var hostFuncs = []hostFunc{
 	{"insert", 4, func(_ context.Context, mod api.Module, b *batch, s []uint64) int32 {
 		return b.insert(i32(s[0]), i32(s[1]), string(read(mod, uint32(s[2]), uint32(s[3]))))
 	}},
-	{"remove", 2, func(_ context.Context, _ api.Module, b *batch, s []uint64) int32 { return b.remove(i32(s[0]), i32(s[1])) }},
+	{"remove", 2, func(_ context.Context, _ api.Module, b *batch, s []uint64) int32 {
+		return b.remove(i32(s[0]), i32(s[1]))
+	}},
 	{"put", 5, func(_ context.Context, mod api.Module, b *batch, s []uint64) int32 {
 		k := string(read(mod, uint32(s[1]), uint32(s[2])))
 		return b.put(i32(s[0]), k, read(mod, uint32(s[3]), uint32(s[4])))

@@ -329,7 +329,9 @@ type noCode struct {
 	rules  []Rule
 }
 
-func newNoCode(e *Entry) *noCode { return &noCode{name: e.Name, policy: e.policy(), rules: e.Translation} }
+func newNoCode(e *Entry) *noCode {
+	return &noCode{name: e.Name, policy: e.policy(), rules: e.Translation}
+}
 
 func (t *noCode) Name() string { return t.name }
 

@@ -20,7 +20,6 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
-
 )
 
 // WASM is a translator backed by a WebAssembly module: one compiled module and a pool
@@ -342,4 +341,3 @@ func (g *guestOutput) tail() string {
 	}
 	return strings.TrimSpace(strings.ToValidUTF8(string(t), "\uFFFD"))
 }
-
