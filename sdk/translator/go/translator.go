@@ -66,25 +66,33 @@ const (
 // writes into stays reachable.
 var buf = make([]byte, 1024)
 
-func read(call func(p *byte, capacity int32) int32) (string, bool) {
+// grow makes buf hold at least n bytes.
+func grow(n int32) { buf = make([]byte, n+n/4) }
+
+func get(field, index int32) (string, bool) {
 	for {
-		n := call(&buf[0], int32(len(buf)))
+		n := hostGet(field, index, &buf[0], int32(len(buf)))
 		if n < 0 {
 			return "", false
 		}
 		if int(n) <= len(buf) {
 			return string(buf[:n]), true
 		}
-		buf = make([]byte, n+n/4)
+		grow(n)
 	}
 }
 
-func get(field, index int32) (string, bool) {
-	return read(func(p *byte, c int32) int32 { return hostGet(field, index, p, c) })
-}
-
 func lookup(field int32, path string) (string, bool) {
-	return read(func(p *byte, c int32) int32 { return hostLookup(field, path, p, c) })
+	for {
+		n := hostLookup(field, path, &buf[0], int32(len(buf)))
+		if n < 0 {
+			return "", false
+		}
+		if int(n) <= len(buf) {
+			return string(buf[:n]), true
+		}
+		grow(n)
+	}
 }
 
 func list(field int32) []string {
@@ -123,7 +131,20 @@ type Asset struct{}
 
 // Type is the content type: semantic_model, data_source, report, dashboard, or a type
 // later snapshots add.
-func (*Asset) Type() spec.ContentType { s, _ := get(fType, 0); return spec.ContentType(s) }
+func (*Asset) Type() spec.ContentType {
+	n := hostGet(fType, 0, &buf[0], int32(len(buf)))
+	if n < 0 || int(n) > len(buf) {
+		s, _ := get(fType, 0)
+		return spec.ContentType(s)
+	}
+	// The built-in types need no allocation: this runs for every asset.
+	for _, t := range spec.ContentTypes {
+		if string(buf[:n]) == string(t) {
+			return t
+		}
+	}
+	return spec.ContentType(buf[:n])
+}
 
 // ID is the asset's Power BI id.
 func (*Asset) ID() string { s, _ := get(fID, 0); return s }
@@ -288,20 +309,25 @@ func translateBatch() int32 {
 		return 1
 	}
 	var a Asset
-	for hostNext() == 1 {
-		translateOne(&a)
+	for !translateAssets(&a) {
 	}
 	return 0
 }
 
-// translateOne turns a panic into a failure of this asset, so the batch goes on.
-func translateOne(a *Asset) {
+// translateAssets runs the translator until the batch ends (true) or it panics (false):
+// the panic fails the asset it happened on and the caller goes on with the next one.
+// One deferred recover per batch, not per asset, keeps the loop cheap.
+func translateAssets(a *Asset) (done bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			hostFail(fmt.Sprint("panic: ", r))
+			done = false
 		}
 	}()
-	if err := handler.Translate(a); err != nil {
-		hostFail(err.Error())
+	for hostNext() == 1 {
+		if err := handler.Translate(a); err != nil {
+			hostFail(err.Error())
+		}
 	}
+	return true
 }
