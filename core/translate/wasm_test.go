@@ -255,3 +255,19 @@ func TestCompilationCacheIsWritten(t *testing.T) {
 		t.Fatal("no compiled module in the cache directory")
 	}
 }
+
+func TestClockOnlyWhenGranted(t *testing.T) {
+	for _, tt := range []struct {
+		grant string
+		kept  int
+	}{{"", 3}, {"    grant: {clock: true}\n", 0}} {
+		c := mustChain(t, fixture("clock", tt.grant))
+		out, _, err := c.Translate(context.Background(), sampleRecords(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != tt.kept {
+			t.Errorf("grant %q: kept %d, want %d", tt.grant, len(out), tt.kept)
+		}
+	}
+}
