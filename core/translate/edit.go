@@ -18,7 +18,7 @@ func (b *batch) begin(op string, field int32, n int) int32 {
 	if !b.current() {
 		return statusNoCurrent
 	}
-	if !b.charge(op+"("+fieldLabel(field)+")", n) {
+	if !b.charge(op, field, n) {
 		return statusTooLarge
 	}
 	return statusOK

@@ -111,11 +111,11 @@ func (b *batch) reject(status int32, format string, args ...any) int32 {
 }
 
 // charge counts n bytes of edits against max_output.
-func (b *batch) charge(op string, n int) bool {
+func (b *batch) charge(op string, field int32, n int) bool {
 	r := &b.res[b.cur]
 	r.written += n
 	if b.maxOutput > 0 && r.written > b.maxOutput {
-		b.reject(statusTooLarge, "%s: edits of this asset exceed max_output (%d bytes)", op, b.maxOutput)
+		b.reject(statusTooLarge, "%s(%s): edits of this asset exceed max_output (%d bytes)", op, fieldLabel(field), b.maxOutput)
 		return false
 	}
 	return true
