@@ -61,14 +61,18 @@ func BenchmarkNoop(b *testing.B) {
 // BenchmarkDocsExample runs the dagster-powerbi docs example in each kit and as native Go.
 func BenchmarkDocsExample(b *testing.B) {
 	b.Run("native-go", func(b *testing.B) { benchTranslate(b, nativeDocs{prefix: "my_prefix"}) })
+	b.Run("native-go-deep-copy", func(b *testing.B) { benchTranslate(b, nativeDocs{prefix: "my_prefix", deep: true}) })
 	for _, lang := range kitLangs {
 		b.Run(lang, func(b *testing.B) { benchWASM(b, buildExample(b, lang), "    config: {prefix: my_prefix}\n") })
 	}
 }
 
-// nativeDocs is the docs example as a native Go translator, with the same copy-on-edit
-// semantics the host gives WASM translators (the input records are never modified).
-type nativeDocs struct{ prefix string }
+// nativeDocs is the docs example as a native Go translator. Like the host, it never
+// modifies its input: it copies the fields it edits (or, with deep, the whole spec).
+type nativeDocs struct {
+	prefix string
+	deep   bool
+}
 
 func (nativeDocs) Name() string                { return "native" }
 func (nativeDocs) Close(context.Context) error { return nil }
@@ -76,7 +80,10 @@ func (n nativeDocs) Translate(_ context.Context, recs []record.Record) ([]record
 	out := make([]record.Record, 0, len(recs))
 	for _, r := range recs {
 		if r.Spec.PowerBI.Type == spec.Dashboard {
-			s := r.Spec.Clone()
+			s := r.Spec
+			if n.deep {
+				s = r.Spec.Clone()
+			}
 			s.Key = append(spec.Key{n.prefix}, s.Key...)
 			s.Owners = []string{"team:my_team"}
 			r.Spec = s

@@ -33,15 +33,15 @@ func (b *batch) set(field int32, v string) int32 {
 	}
 	switch field {
 	case fieldDescription:
-		b.edit().Description = v
+		b.edit(field, true).Description = v
 	case fieldGroup:
-		b.edit().Group = v
+		b.edit(field, true).Group = v
 	case fieldKey:
-		b.edit().Key = splitNUL(v)
+		b.edit(field, true).Key = splitNUL(v)
 	case fieldKinds:
-		b.edit().Kinds = splitNUL(v)
+		b.edit(field, true).Kinds = splitNUL(v)
 	case fieldOwners:
-		b.edit().Owners = splitNUL(v)
+		b.edit(field, true).Owners = splitNUL(v)
 	default:
 		return b.reject(statusInvalid, "set(%s): not a text or text-list field (use set_json)", fieldLabel(field))
 	}
@@ -81,7 +81,8 @@ func (b *batch) setJSON(field int32, data []byte) int32 {
 			return bad(err)
 		}
 		s.PowerBI = b.recs[b.cur].Spec.PowerBI // the identity survives every translator
-		b.edit()
+		b.edit(field, true)
+		b.res[b.cur].owned = ^uint32(0) // every field is new
 		*b.res[b.cur].spec = s
 	case fieldKey, fieldKinds, fieldOwners:
 		var l []string
@@ -93,40 +94,40 @@ func (b *batch) setJSON(field int32, data []byte) int32 {
 		}
 		switch field {
 		case fieldKey:
-			b.edit().Key = l
+			b.edit(field, true).Key = l
 		case fieldKinds:
-			b.edit().Kinds = l
+			b.edit(field, true).Kinds = l
 		default:
-			b.edit().Owners = l
+			b.edit(field, true).Owners = l
 		}
 	case fieldDeps:
 		var d []spec.Key
 		if err := decodeStrict(data, &d); err != nil {
 			return bad(err)
 		}
-		b.edit().Deps = d
+		b.edit(field, true).Deps = d
 	case fieldDescription, fieldGroup:
 		var s string
 		if err := decodeStrict(data, &s); err != nil {
 			return bad(err)
 		}
 		if field == fieldDescription {
-			b.edit().Description = s
+			b.edit(field, true).Description = s
 		} else {
-			b.edit().Group = s
+			b.edit(field, true).Group = s
 		}
 	case fieldTags:
 		var m map[string]string
 		if err := decodeStrict(data, &m); err != nil {
 			return bad(err)
 		}
-		b.edit().Tags = m
+		b.edit(field, true).Tags = m
 	case fieldMetadata:
 		var m map[string]spec.Metadata
 		if err := decodeStrict(data, &m); err != nil {
 			return bad(err)
 		}
-		b.edit().Metadata = m
+		b.edit(field, true).Metadata = m
 	default:
 		return b.reject(statusInvalid, "set_json(%s): not a spec field", fieldLabel(field))
 	}
@@ -150,16 +151,16 @@ func (b *batch) insert(field, index int32, v string) int32 {
 	}
 	switch field {
 	case fieldKey:
-		s := b.edit()
+		s := b.edit(field, false)
 		s.Key = insertAt(s.Key, index, v)
 	case fieldKinds:
-		s := b.edit()
+		s := b.edit(field, false)
 		s.Kinds = insertAt(s.Kinds, index, v)
 	case fieldOwners:
-		s := b.edit()
+		s := b.edit(field, false)
 		s.Owners = insertAt(s.Owners, index, v)
 	case fieldDeps:
-		s := b.edit()
+		s := b.edit(field, false)
 		s.Deps = insertAt(s.Deps, index, spec.Key(strings.Split(v, "\x00")))
 	default:
 		return b.reject(statusInvalid, "insert(%s): not a list field", fieldLabel(field))
@@ -181,16 +182,16 @@ func (b *batch) remove(field, index int32) int32 {
 	var ok bool
 	switch field {
 	case fieldKey:
-		s := b.edit()
+		s := b.edit(field, false)
 		s.Key, ok = removeAt(s.Key, index)
 	case fieldKinds:
-		s := b.edit()
+		s := b.edit(field, false)
 		s.Kinds, ok = removeAt(s.Kinds, index)
 	case fieldOwners:
-		s := b.edit()
+		s := b.edit(field, false)
 		s.Owners, ok = removeAt(s.Owners, index)
 	case fieldDeps:
-		s := b.edit()
+		s := b.edit(field, false)
 		s.Deps, ok = removeAt(s.Deps, index)
 	default:
 		return b.reject(statusInvalid, "remove(%s): not a list field", fieldLabel(field))
@@ -213,7 +214,7 @@ func (b *batch) put(field int32, k string, v []byte) int32 {
 		if !utf8.Valid(v) {
 			return b.reject(statusInvalid, "put(%s, %q): value is not valid UTF-8", fieldLabel(field), k)
 		}
-		s := b.edit()
+		s := b.edit(field, false)
 		if s.Tags == nil {
 			s.Tags = map[string]string{}
 		}
@@ -226,7 +227,7 @@ func (b *batch) put(field int32, k string, v []byte) int32 {
 		if err := m.Validate(); err != nil {
 			return b.reject(statusInvalid, "put(%s, %q): %v", fieldLabel(field), k, err)
 		}
-		s := b.edit()
+		s := b.edit(field, false)
 		if s.Metadata == nil {
 			s.Metadata = map[string]spec.Metadata{}
 		}
@@ -244,11 +245,11 @@ func (b *batch) del(field int32, k string) int32 {
 	switch field {
 	case fieldTags:
 		if _, ok := b.spec().Tags[k]; ok {
-			delete(b.edit().Tags, k)
+			delete(b.edit(field, false).Tags, k)
 		}
 	case fieldMetadata:
 		if _, ok := b.spec().Metadata[k]; ok {
-			delete(b.edit().Metadata, k)
+			delete(b.edit(field, false).Metadata, k)
 		}
 	default:
 		return b.reject(statusInvalid, "delete(%s): not a map field", fieldLabel(field))

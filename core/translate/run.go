@@ -13,7 +13,9 @@ import (
 const minChunk = 256
 
 // Translate runs the module over a batch, split across the instance pool, and applies
-// the on_error policy to the assets that failed.
+// the on_error policy to the assets that failed. The input records are never modified;
+// an output spec shares the fields the translator did not edit with its input (copy on
+// write), so treat both as read-only or Clone before editing in place.
 func (w *WASM) Translate(ctx context.Context, recs []record.Record) ([]record.Record, []record.Problem, error) {
 	res := make([]result, len(recs))
 	if err := w.run(ctx, recs, res); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -26,8 +27,9 @@ type result struct {
 	outcome outcome
 	spec    *spec.AssetSpec // the edited copy; nil while untouched
 	err     error
-	written int  // bytes of edits, for max_output
-	done    bool // the guest moved past it (next returned after it)
+	written int    // bytes of edits, for max_output
+	owned   uint32 // spec fields copied from the input (bit field-fieldSpec), see edit
+	done    bool   // the guest moved past it (next returned after it)
 }
 
 // batch is what the host functions act on during one guest call: the assets, the
@@ -54,7 +56,31 @@ func newBatch(recs []record.Record, config []byte, maxOutput int) *batch {
 
 func (b *batch) current() bool { return !b.init && b.cur >= 0 && b.cur < len(b.recs) }
 
-// next finishes the current asset and moves to the following one.
+// Type codes next returns, so most translators need no call to learn the type.
+const (
+	codeOther         = 1
+	codeSemanticModel = 2
+	codeDataSource    = 3
+	codeReport        = 4
+	codeDashboard     = 5
+)
+
+func typeCode(t spec.ContentType) int32 {
+	switch t {
+	case spec.SemanticModel:
+		return codeSemanticModel
+	case spec.DataSource:
+		return codeDataSource
+	case spec.Report:
+		return codeReport
+	case spec.Dashboard:
+		return codeDashboard
+	}
+	return codeOther
+}
+
+// next finishes the current asset and moves to the following one. It returns the new
+// asset's type code, or 0 at the end.
 func (b *batch) next() int32 {
 	if b.init {
 		return 0
@@ -67,7 +93,7 @@ func (b *batch) next() int32 {
 	}
 	b.rawDoc, b.rawParsed = nil, false
 	if b.cur < len(b.recs) {
-		return 1
+		return typeCode(b.recs[b.cur].Spec.PowerBI.Type)
 	}
 	return 0
 }
@@ -91,14 +117,40 @@ func (b *batch) spec() *spec.AssetSpec {
 	return &b.recs[b.cur].Spec
 }
 
-// edit returns the asset's own copy of its spec, cloning it on the first edit.
-func (b *batch) edit() *spec.AssetSpec {
+// edit returns the asset's own spec for changing field. The spec is copied from the
+// input on the first edit, shallowly, and each list or map field on its first edit, so
+// the input is never modified and untouched fields are shared, not copied. replace says
+// the caller assigns the field anew, so its old value need not be copied.
+func (b *batch) edit(field int32, replace bool) *spec.AssetSpec {
 	r := &b.res[b.cur]
 	if r.spec == nil {
-		c := b.recs[b.cur].Spec.Clone()
+		c := b.recs[b.cur].Spec
 		r.spec = &c
 	}
-	return r.spec
+	bit := uint32(1) << (field - fieldSpec)
+	if r.owned&bit != 0 {
+		return r.spec
+	}
+	r.owned |= bit
+	if replace {
+		return r.spec
+	}
+	s := r.spec
+	switch field {
+	case fieldKey:
+		s.Key = slices.Clone(s.Key)
+	case fieldDeps:
+		s.Deps = slices.Clone(s.Deps) // keys inside are never edited in place
+	case fieldKinds:
+		s.Kinds = slices.Clone(s.Kinds)
+	case fieldOwners:
+		s.Owners = slices.Clone(s.Owners)
+	case fieldTags:
+		s.Tags = maps.Clone(s.Tags)
+	case fieldMetadata:
+		s.Metadata = maps.Clone(s.Metadata)
+	}
+	return s
 }
 
 // reject fails the current asset for a bad edit and returns the status to give the guest.

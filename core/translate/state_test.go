@@ -11,7 +11,7 @@ func TestBatchReadsAndEdits(t *testing.T) {
 	if got, st := b.get(fieldType, 0); st != statusNoCurrent || got != "" {
 		t.Fatalf("get before next: %q %d", got, st)
 	}
-	if b.next() != 1 {
+	if b.next() != codeDashboard {
 		t.Fatal("no first asset")
 	}
 	tests := []struct {

@@ -26,6 +26,8 @@ const TYPE = 1, ID = 2, NAME = 3, WORKSPACE_ID = 4, WORKSPACE_NAME = 5, WORKSPAC
   DESCRIPTION = 21, GROUP = 22, TAGS = 23, METADATA = 24;
 
 let buf = new ArrayBuffer(1024);
+// current is the type code next() returned for the asset being translated.
+let current: i32 = 0;
 
 function get(field: i32, index: i32): string | null {
   while (true) {
@@ -112,6 +114,10 @@ export class Config {
 export class Asset {
   typeName(): string { return str(TYPE); }
   contentType(): ContentType {
+    if (current == 2) return ContentType.SemanticModel;
+    if (current == 3) return ContentType.DataSource;
+    if (current == 4) return ContentType.Report;
+    if (current == 5) return ContentType.Dashboard;
     const t = str(TYPE);
     if (t == "dashboard") return ContentType.Dashboard;
     if (t == "report") return ContentType.Report;
@@ -202,7 +208,7 @@ const asset = new Asset();
 export function pbisync_translate(): i32 {
   const h = handler;
   if (h === null) return 1;
-  while (hNext() == 1) {
+  while ((current = hNext()) != 0) {
     const err = h.translate(asset);
     if (err !== null) fail(err);
   }

@@ -81,8 +81,17 @@ static inline char *pbs_lookup_dup(enum pbs_field f, const char *path) {
 	return s;
 }
 
+/* pbs__current is the type code next returned for the current asset. */
+static int32_t pbs__current;
+
 /* pbs_type returns the content type of the current asset. */
 static inline enum pbs_type pbs_type(void) {
+	switch (pbs__current) {
+	case 2: return PBS_SEMANTIC_MODEL;
+	case 3: return PBS_DATA_SOURCE;
+	case 4: return PBS_REPORT;
+	case 5: return PBS_DASHBOARD;
+	}
 	char t[32];
 	pbs_read(PBS_TYPE, 0, t, sizeof t);
 	if (!strcmp(t, "dashboard")) return PBS_DASHBOARD;
@@ -146,7 +155,7 @@ static inline void pbs_log(enum pbs_log_level level, const char *msg) { pbs__log
 		return f ? f() : 0;                                                                \
 	}                                                                                          \
 	__attribute__((export_name("pbisync_translate"))) int32_t pbisync_translate(void) {       \
-		while (pbs__next() == 1) {                                                         \
+		while ((pbs__current = pbs__next()) != 0) {                                        \
 			switch ((translate_fn)()) {                                                \
 			case PBS_DROP: pbs__drop(); break;                                         \
 			case PBS_ERROR: pbs__fail("", 0); break;                                   \

@@ -37,6 +37,12 @@ func (f Func) Translate(a *Asset) error { return f(a) }
 
 var handler Translator
 
+// current is the type code next returned for the asset being translated.
+var current int32
+
+// typeByCode maps next's type codes 2-5 to content types (sdk/ABI.md).
+var typeByCode = [...]spec.ContentType{spec.SemanticModel, spec.DataSource, spec.Report, spec.Dashboard}
+
 // Handle registers the module's translator. Call it from an init function.
 func Handle(t Translator) { handler = t }
 
@@ -132,6 +138,9 @@ type Asset struct{}
 // Type is the content type: semantic_model, data_source, report, dashboard, or a type
 // later snapshots add.
 func (*Asset) Type() spec.ContentType {
+	if current >= 2 && int(current-2) < len(typeByCode) {
+		return typeByCode[current-2]
+	}
 	n := hostGet(fType, 0, &buf[0], int32(len(buf)))
 	if n < 0 || int(n) > len(buf) {
 		s, _ := get(fType, 0)
@@ -324,7 +333,10 @@ func translateAssets(a *Asset) (done bool) {
 			done = false
 		}
 	}()
-	for hostNext() == 1 {
+	for {
+		if current = hostNext(); current == 0 {
+			break
+		}
 		if err := handler.Translate(a); err != nil {
 			hostFail(err.Error())
 		}

@@ -139,11 +139,18 @@ impl Config {
 /// The asset being translated: its inputs, read-only, and its spec, editable. Edits the
 /// host refuses fail the asset with the reason, so they return nothing.
 pub struct Asset {
-    _private: (),
+    code: i32, // the type code next returned
 }
 
 impl Asset {
     pub fn content_type(&self) -> ContentType {
+        match self.code {
+            2 => return ContentType::SemanticModel,
+            3 => return ContentType::DataSource,
+            4 => return ContentType::Report,
+            5 => return ContentType::Dashboard,
+            _ => {}
+        }
         match get(TYPE, 0).unwrap_or_default().as_str() {
             "semantic_model" => ContentType::SemanticModel,
             "data_source" => ContentType::DataSource,
@@ -291,8 +298,12 @@ pub fn __init<T: Translator>(t: &mut T) -> i32 {
 
 #[doc(hidden)]
 pub fn __translate<T: Translator>(t: &mut T) -> i32 {
-    let mut asset = Asset { _private: () };
-    while unsafe { host::next() } == 1 {
+    let mut asset = Asset { code: 0 };
+    loop {
+        asset.code = unsafe { host::next() };
+        if asset.code == 0 {
+            break;
+        }
         if let Err(e) = t.translate(&mut asset) {
             unsafe { host::fail(e.as_ptr(), e.len() as i32) };
         }
