@@ -1,8 +1,11 @@
 package translate
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pbisync/pbisync/sdk/spec"
 )
 
 func TestBatchReadsAndEdits(t *testing.T) {
@@ -57,5 +60,33 @@ func TestBatchReadsAndEdits(t *testing.T) {
 	}
 	if b.drop() != statusNoCurrent {
 		t.Fatal("drop after the end")
+	}
+}
+
+// TestEditsNeverTouchTheInput edits every list and map field in place and checks the
+// input records are as they were: the per-field copy on write must copy before editing.
+func TestEditsNeverTouchTheInput(t *testing.T) {
+	recs := sampleRecords(2)
+	b := newBatch(recs, nil, 0)
+	b.next()
+	for _, st := range []int32{
+		b.insert(fieldKey, 0, "p"), b.remove(fieldKey, 1),
+		b.insert(fieldDeps, 0, "a\x00b"), b.remove(fieldDeps, 1),
+		b.insert(fieldKinds, -1, "k"), b.remove(fieldKinds, 0),
+		b.insert(fieldOwners, 0, "o"),
+		b.put(fieldTags, "t", []byte("v")), b.del(fieldTags, "dagster-powerbi/asset_type"),
+		b.put(fieldMetadata, "m", []byte(`{"type":"int","value":3}`)), b.del(fieldMetadata, "dagster-powerbi/name"),
+	} {
+		if st != statusOK {
+			t.Fatalf("edit status %d: %v", st, b.res[0].err)
+		}
+	}
+	b.next()
+	if !reflect.DeepEqual(recs, sampleRecords(2)) {
+		t.Fatal("an edit changed the input records")
+	}
+	got := b.res[0].spec
+	if got.Key[0] != "p" || got.Tags["t"] != "v" || got.Metadata["m"] != spec.Int(3) || len(got.Deps) != 1 || got.Deps[0][0] != "a" {
+		t.Fatalf("edits not applied: %+v", got)
 	}
 }

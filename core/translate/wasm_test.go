@@ -109,7 +109,7 @@ func TestLoadRefusesBadModules(t *testing.T) {
 		{"bad limit", fixture("noop", "    limits: {memory: lots}\n"), "pipeline.yaml:4:13: memory: want a size such as 64MiB"},
 		{"unknown key", fixture("noop", "    memory: 1MiB\n"), `pipeline.yaml:4:5: unknown key "memory"`},
 		{"duplicate name", fixture("noop", "") + "  - name: noop\n    translation: []\n", `translator name "noop" is already used at pipeline.yaml:2:5`},
-		{"memory below module minimum", fixture("noop", "    limits: {memory: 64KiB}\n") + "", ""},
+		{"smallest memory limit", fixture("noop", "    limits: {memory: 64KiB}\n"), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
