@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"log/slog"
 	"fmt"
 	"os"
 	"os/exec"
@@ -268,6 +269,28 @@ func TestClockOnlyWhenGranted(t *testing.T) {
 		}
 		if len(out) != tt.kept {
 			t.Errorf("grant %q: kept %d, want %d", tt.grant, len(out), tt.kept)
+		}
+	}
+}
+
+func TestGuestLogs(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	c, err := newChain(t, fixture("logger", ""), Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if _, _, err := c.Translate(context.Background(), sampleRecords(2)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		`level=WARN msg="looking at it" translator=logger asset="report \"Sales Report 1\"`,
+		`msg="to stderr" translator=logger stream="guest output"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
 		}
 	}
 }
