@@ -17,7 +17,17 @@ const minChunk = 256
 // an output spec shares the fields the translator did not edit with its input (copy on
 // write), so treat both as read-only or Clone before editing in place.
 func (w *WASM) Translate(ctx context.Context, recs []record.Record) ([]record.Record, []record.Problem, error) {
-	res := make([]result, len(recs))
+	p, _ := w.resPool.Get().(*[]result)
+	if p == nil || cap(*p) < len(recs) {
+		p = &[]result{}
+		*p = make([]result, len(recs))
+	}
+	res := (*p)[:len(recs)]
+	clear(res)
+	defer func() {
+		clear(res) // drop the edited specs before pooling
+		w.resPool.Put(p)
+	}()
 	if err := w.run(ctx, recs, res); err != nil {
 		return nil, nil, err
 	}
@@ -129,11 +139,10 @@ func applyPolicy(name string, policy Policy, recs []record.Record, res []result)
 		r := &res[i]
 		switch r.outcome {
 		case outKeep:
-			rec := recs[i]
+			out = append(out, recs[i])
 			if r.spec != nil {
-				rec.Spec = *r.spec
+				out[len(out)-1].Spec = *r.spec
 			}
-			out = append(out, rec)
 		case outDrop:
 		case outFail:
 			p := record.Problem{Stage: stage, Asset: recs[i].Spec.PowerBI, Err: r.err}

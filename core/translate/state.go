@@ -103,10 +103,35 @@ func (b *batch) finish(i int) {
 	r := &b.res[i]
 	r.done = true
 	if r.outcome == outKeep && r.spec != nil {
-		if err := r.spec.Validate(); err != nil {
+		if err := validateEdited(r.spec, r.owned); err != nil {
 			r.outcome, r.err = outFail, fmt.Errorf("returned an invalid spec: %w", err)
 		}
 	}
+}
+
+// validateEdited checks the fields a guest edited, as spec.Validate does; the others
+// are the input's, and map iteration is the costliest part of a full check.
+func validateEdited(s *spec.AssetSpec, owned uint32) error {
+	has := func(f int32) bool { return owned&(1<<(f-fieldSpec)) != 0 }
+	if owned == ^uint32(0) {
+		return s.Validate()
+	}
+	if has(fieldKey) {
+		if err := s.Key.Validate(); err != nil {
+			return err
+		}
+	}
+	if has(fieldDeps) {
+		for i, d := range s.Deps {
+			if err := d.Validate(); err != nil {
+				return fmt.Errorf("dep %d: %w", i, err)
+			}
+		}
+	}
+	if has(fieldMetadata) || has(fieldTags) {
+		return s.Validate()
+	}
+	return nil
 }
 
 // spec returns the asset's spec as edited so far, for reading.

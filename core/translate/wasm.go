@@ -37,8 +37,9 @@ type WASM struct {
 	// SHA256 is the hex sha256 of the module's bytes.
 	SHA256 string
 
-	idle  chan *instance
-	slots chan struct{} // one token per live instance
+	idle    chan *instance
+	slots   chan struct{} // one token per live instance
+	resPool sync.Pool     // []result slices, recycled between batches
 }
 
 // instance is one instantiated module with its exports looked up once.
