@@ -1,0 +1,194 @@
+package translate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/record"
+)
+
+// Translator is what each pipeline entry becomes. It has the method set of
+// engine.Translator.
+type Translator interface {
+	Name() string
+	Translate(ctx context.Context, batch []record.Record) ([]record.Record, []record.Problem, error)
+	Close(ctx context.Context) error
+}
+
+// Options configure how translators are loaded.
+type Options struct {
+	// CacheDir holds wazero's compilation cache and Go package builds. Default:
+	// os.UserCacheDir()/pbisync. "-" disables the file caches.
+	CacheDir string
+	// BaseDir resolves relative wasm and go_package paths. Default: the directory of the
+	// YAML file the entry came from, else the working directory.
+	BaseDir string
+	// Instances is the pool size per module. Default: GOMAXPROCS.
+	Instances int
+	// GoCommand builds go_package entries. Default: "go".
+	GoCommand string
+	Logger    *slog.Logger
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.Default()
+	}
+	return o.Logger
+}
+
+func (o *Options) instances() int {
+	if o.Instances > 0 {
+		return o.Instances
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func (o *Options) cacheDir() (string, error) {
+	if o.CacheDir == "-" {
+		return "", nil
+	}
+	if o.CacheDir != "" {
+		return o.CacheDir, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory (set Options.CacheDir): %w", err)
+	}
+	return filepath.Join(d, "pbisync"), nil
+}
+
+// Chain runs translators in order; each sees the previous one's output.
+type Chain struct {
+	steps []Translator
+	cache wazero.CompilationCache
+}
+
+// New decodes and loads the pipeline's `translators:` entries, in order. WASM modules
+// are compiled once (with a file cache keyed by content) and started, so bad modules,
+// bad config and a failing pbisync_init are reported here.
+func New(ctx context.Context, entries []config.Node, opts Options) (*Chain, error) {
+	c := &Chain{}
+	seen := map[string]config.Pos{}
+	for _, n := range entries {
+		e, err := DecodeEntry(n)
+		if err != nil {
+			_ = c.Close(ctx)
+			return nil, err
+		}
+		if prev, dup := seen[e.Name]; dup {
+			_ = c.Close(ctx)
+			return nil, config.Errorf(n, "translator name %q is already used at %s", e.Name, prev)
+		}
+		seen[e.Name] = n.Pos()
+		t, err := c.load(ctx, &e, &opts)
+		if err != nil {
+			_ = c.Close(ctx)
+			return nil, fmt.Errorf("%s: %w", n.Pos(), err)
+		}
+		c.steps = append(c.steps, t)
+	}
+	return c, nil
+}
+
+// Load loads one decoded entry on its own. Close the result when done.
+func Load(ctx context.Context, e Entry, opts Options) (Translator, error) {
+	c := &Chain{}
+	t, err := c.load(ctx, &e, &opts)
+	if err != nil {
+		_ = c.Close(ctx)
+		return nil, err
+	}
+	c.steps = []Translator{t}
+	return c, nil
+}
+
+func (c *Chain) load(ctx context.Context, e *Entry, opts *Options) (Translator, error) {
+	if e.Translation != nil {
+		return newNoCode(e), nil
+	}
+	if c.cache == nil {
+		dir, err := opts.cacheDir()
+		if err != nil {
+			return nil, err
+		}
+		if dir == "" {
+			c.cache = wazero.NewCompilationCache()
+		} else if c.cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wazero")); err != nil {
+			return nil, fmt.Errorf("compilation cache: %w", err)
+		}
+	}
+	base := opts.BaseDir
+	if base == "" && e.pos.File != "" {
+		base = filepath.Dir(e.pos.File)
+	}
+	path, source := e.WASM, ""
+	if e.GoPackage != "" {
+		pkg := resolve(base, e.GoPackage)
+		var err error
+		if path, err = buildGoPackage(ctx, pkg, opts); err != nil {
+			return nil, fmt.Errorf("translator %q: %w", e.Name, err)
+		}
+		source = "Go package " + e.GoPackage
+	} else {
+		path = resolve(base, path)
+		source = path
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("translator %q: %w", e.Name, err)
+	}
+	return loadWASM(ctx, e, data, source, c.cache, opts)
+}
+
+func resolve(base, p string) string {
+	if filepath.IsAbs(p) || base == "" {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+// Name returns "translators" for a chain, or the entry's name for a single Load.
+func (c *Chain) Name() string {
+	if len(c.steps) == 1 {
+		return c.steps[0].Name()
+	}
+	return "translators"
+}
+
+// Steps returns the chain's translators in order.
+func (c *Chain) Steps() []Translator { return c.steps }
+
+// Translate passes the batch through every step in order, collecting problems.
+func (c *Chain) Translate(ctx context.Context, batch []record.Record) ([]record.Record, []record.Problem, error) {
+	var probs []record.Problem
+	for _, s := range c.steps {
+		out, p, err := s.Translate(ctx, batch)
+		probs = append(probs, p...)
+		if err != nil {
+			return nil, probs, err
+		}
+		batch = out
+	}
+	return batch, probs, nil
+}
+
+// Close closes every step and the compilation cache.
+func (c *Chain) Close(ctx context.Context) error {
+	var errs []error
+	for _, s := range c.steps {
+		errs = append(errs, s.Close(ctx))
+	}
+	if c.cache != nil {
+		errs = append(errs, c.cache.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
