@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pbisync/pbisync/core/engine"
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/translate"
 )
@@ -27,8 +28,9 @@ func translatorTestCommand() *command {
 		summary: "Run a translator over records and show each asset's spec before and after.\n" +
 			"--translator is a .wasm file, a Go package directory (built for wasip1) or a YAML file\n" +
 			"with one translator entry (a no-code translation, say) or a pipeline (pick with --name).",
-		usage: "--records FILE --translator X [--config YAML] [--expect FILE] [--changed]",
+		usage: "--snapshot FILE | --records FILE --translator X [--config YAML] [--expect FILE] [--changed]",
 		flags: func(fs *flag.FlagSet, g *globals) func(ctx context.Context, args []string) error {
+			snap := fs.String("snapshot", "", "a snapshot or raw scanResult file: its default specs are translated")
 			records := fs.String("records", "", "records to translate, JSON Lines of {spec, raw, workspace}")
 			target := fs.String("translator", "", "a .wasm file, a Go package directory or a YAML file")
 			name := fs.String("name", "", "the translator's name (picks one from a pipeline file)")
@@ -41,17 +43,29 @@ func translatorTestCommand() *command {
 				if len(args) > 0 {
 					return usagef("unexpected arguments: %s", strings.Join(args, " "))
 				}
-				if *records == "" || *target == "" {
-					return usagef("--records and --translator are required")
+				if (*records == "") == (*snap == "") || *target == "" {
+					return usagef("--translator and one of --snapshot or --records are required")
 				}
-				f, err := os.Open(*records)
-				if err != nil {
-					return usagef("--records: %v", err)
-				}
-				recs, err := translate.ReadRecords(f, *records)
-				f.Close()
-				if err != nil {
-					return err
+				var recs []record.Record
+				if *snap != "" {
+					var probs []record.Problem
+					var err error
+					if recs, probs, err = engine.DefaultRecords(*snap); err != nil {
+						return err
+					}
+					for _, p := range probs {
+						g.logger.Warn("building the default specs", "problem", p.Error())
+					}
+				} else {
+					f, err := os.Open(*records)
+					if err != nil {
+						return usagef("--records: %v", err)
+					}
+					recs, err = translate.ReadRecords(f, *records)
+					f.Close()
+					if err != nil {
+						return err
+					}
 				}
 				config := *cfg
 				if file, ok := strings.CutPrefix(config, "@"); ok {
@@ -67,8 +81,7 @@ func translatorTestCommand() *command {
 	}
 }
 
-// runTranslatorTest runs one translator over recs and prints the diff. The snapshot
-// path (--snapshot) will build recs with the default spec builder and call this too.
+// runTranslatorTest runs one translator over recs and prints the diff.
 func runTranslatorTest(ctx context.Context, g *globals, recs []record.Record, target, name, config string, opts translate.Options, expect, output string, changed bool) error {
 	entry, err := translate.EntryForTarget(target, name, config)
 	if err != nil {

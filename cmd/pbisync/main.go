@@ -73,6 +73,7 @@ func commands() []*command {
 		emulateCommand(),
 		serveCommand(),
 		lineageCommand(),
+		translatorCommand(),
 		pluginCommand(),
 	}
 }

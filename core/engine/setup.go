@@ -13,10 +13,12 @@ import (
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/lineage"
 	"github.com/pbisync/pbisync/core/pipeline"
+	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/core/sinkhost"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
+	"github.com/pbisync/pbisync/core/translate"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -121,6 +123,9 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		e.State = st
 		e.Journal = NewJournal(st, s.p.Name)
 	}
+	if err := s.translators(ctx, e); err != nil {
+		return nil, err
+	}
 	keys, err := lineage.DecodeKeyMapper(s.p.Lineage)
 	if err != nil {
 		return nil, err
@@ -179,6 +184,38 @@ func (s *setup) newBuilder() Builder {
 		}
 		return assets.DefaultUpstreamKeys(m)
 	}})
+}
+
+// translators loads the translator chain: WASM modules are compiled (once, through the
+// file cache) and started here, so a bad module fails before any API call. Validation
+// only decodes the entries.
+func (s *setup) translators(ctx context.Context, e *Engine) error {
+	if s.dryRun {
+		names := map[string]bool{}
+		for _, n := range s.p.Translators {
+			entry, err := translate.DecodeEntry(n)
+			if err != nil {
+				return err
+			}
+			if names[entry.Name] {
+				return config.Errorf(n, "translator name %q is used twice", entry.Name)
+			}
+			names[entry.Name] = true
+		}
+		return nil
+	}
+	if len(s.p.Translators) == 0 {
+		return nil
+	}
+	chain, err := translate.New(ctx, s.p.Translators, translate.Options{CacheDir: s.opts.CacheDir, BaseDir: s.dir, Logger: s.opts.Logger})
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() { chain.Close(context.Background()) })
+	for _, t := range chain.Steps() {
+		e.Translators = append(e.Translators, t)
+	}
+	return nil
 }
 
 // source builds one source of the pipeline.
@@ -351,3 +388,26 @@ func (f *fileSource) Snapshots(ctx context.Context, emit func(*snapshot.Snapshot
 	}
 	return emit(s)
 }
+
+// DefaultRecords turns a snapshot file into the records the translators of a sync would
+// get: lineage resolved, default specs built. `pbisync translator test --snapshot` runs
+// a translator over them.
+func DefaultRecords(path string) ([]record.Record, []record.Problem, error) {
+	snap, err := snapshot.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	lineage.ResolveSnapshot(snap)
+	s := &setup{keys: &lineage.KeyMapper{}}
+	b := s.newBuilder()
+	recs, probs := b.Add(snap)
+	more, p2 := b.Flush()
+	return append(recs, more...), append(probs, p2...), nil
+}
+
+// The components FromPipeline wires in satisfy the engine's interfaces.
+var (
+	_ Translator = (*translate.Chain)(nil)
+	_ Sink       = (*sinkhost.Sink)(nil)
+	_ StateStore = (*state.Store)(nil)
+)

@@ -14,13 +14,11 @@ import (
 	"testing"
 
 	"github.com/pbisync/pbisync/core/config"
-	"github.com/pbisync/pbisync/core/engine"
 	"github.com/pbisync/pbisync/core/record"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and committed fixtures")
 
-var _ engine.Translator = (*Chain)(nil)
 
 // newChain loads a pipeline's translators from YAML text.
 func newChain(t testing.TB, yml string, opts Options) (*Chain, error) {
