@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/powerbi"
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/internal/heapwatch"
 	"github.com/pbisync/pbisync/sdk/event"
 )
 
@@ -77,25 +77,9 @@ func BenchmarkSyncLargeTenant(b *testing.B) {
 					Keys:       assets.NewKeyIndex(),
 					Sinks:      []Sink{sink},
 				}
-				stop := make(chan struct{})
-				var wg sync.WaitGroup
-				wg.Go(func() {
-					var ms runtime.MemStats
-					t := time.NewTicker(10 * time.Millisecond)
-					defer t.Stop()
-					for {
-						runtime.ReadMemStats(&ms)
-						peak = max(peak, ms.HeapInuse)
-						select {
-						case <-stop:
-							return
-						case <-t.C:
-						}
-					}
-				})
+				watch := heapwatch.Start(10 * time.Millisecond)
 				res, err := e.Sync(context.Background())
-				close(stop)
-				wg.Wait()
+				peak = max(peak, watch.Stop())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -107,7 +91,7 @@ func BenchmarkSyncLargeTenant(b *testing.B) {
 			}
 			b.ReportMetric(float64(assetsN), "assets")
 			b.ReportMetric(float64(requests), "requests")
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+			b.ReportMetric(heapwatch.MB(peak), "peak-heap-MB")
 			b.ReportMetric(float64(tenantHeap)/(1<<20), "tenant-heap-MB")
 		})
 	}

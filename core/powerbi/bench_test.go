@@ -3,60 +3,15 @@ package powerbi_test
 import (
 	"context"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/internal/heapwatch"
 	"github.com/pbisync/pbisync/core/snapshot"
 )
 
-// heapSampler records the largest HeapInuse seen while it runs.
-type heapSampler struct {
-	peak atomic.Uint64
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-func startHeapSampler(every time.Duration) *heapSampler {
-	h := &heapSampler{stop: make(chan struct{})}
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > h.peak.Load() {
-				h.peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-h.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return h
-}
-
-// cpuTime is the process's user and system CPU time (emulator and client together).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func (h *heapSampler) Stop() uint64 {
-	close(h.stop)
-	h.wg.Wait()
-	return h.peak.Load()
-}
 
 // BenchmarkSyncGeneratedTenant reads a generated tenant of 1,000 workspaces (35,000
 // assets, 100,000 tables, 1,000,000 columns) through the scanner path of the emulator,
@@ -109,7 +64,7 @@ func benchSync(b *testing.B, size powerbitest.Size, batch int) {
 	cpu0 := cpuTime()
 	for range b.N {
 		c := newClient(b, srv, cfg, nil)
-		h := startHeapSampler(5 * time.Millisecond)
+		h := heapwatch.Start(5 * time.Millisecond)
 		tables, columns = 0, 0
 		st, err := c.Snapshots(context.Background(), func(s *snapshot.Snapshot) error {
 			for _, w := range s.Workspaces {
@@ -140,4 +95,13 @@ func benchSync(b *testing.B, size powerbitest.Size, batch int) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak_heap_MB")
 	b.ReportMetric(float64(base)/(1<<20), "tenant_heap_MB")
 	b.ReportMetric(float64(requests), "requests/op")
+}
+
+// cpuTime is the process's user and system CPU time (emulator and client together).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -3,8 +3,6 @@ package refresh_test
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/internal/heapwatch"
 )
 
 // BenchmarkFollow1000Refreshes triggers 1,000 refreshes at once in the emulator, each
@@ -56,27 +55,11 @@ func BenchmarkFollow1000Refreshes(b *testing.B) {
 		rc.CancelOnTimeout, rc.CancelOnInterrupt = &t, &t
 		rc.Poll = refresh.Poll{Initial: 200 * time.Millisecond, Factor: refresh.DefaultPollFactor, Max: 2 * time.Second}
 		r := &refresh.Refresher{API: refresh.NewAPI(client), Config: rc, Limiter: refresh.NewLimiter(rc.RateLimit, 50)}
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			var ms runtime.MemStats
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				runtime.ReadMemStats(&ms)
-				peakHeap = max(peakHeap, ms.HeapInuse)
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-			}
-		})
+		watch := heapwatch.Start(20 * time.Millisecond)
 		start := time.Now()
 		outs := r.Refresh(context.Background(), targets)
 		elapsed += time.Since(start)
-		close(stop)
-		wg.Wait()
+		peakHeap = max(peakHeap, watch.Stop())
 		for _, o := range outs {
 			if !o.OK() {
 				b.Fatalf("%s: %v %v", o.Target.Name, o.Status, o.Err)
@@ -88,7 +71,7 @@ func BenchmarkFollow1000Refreshes(b *testing.B) {
 	}
 	b.ReportMetric(float64(requests)/float64(b.N)/models, "requests/refresh")
 	b.ReportMetric(float64(requests)/elapsed.Seconds(), "requests/s")
-	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(heapwatch.MB(peakHeap), "peak-heap-MB")
 }
 
 // TestRequestsForTenMinuteRefresh counts the requests the default polling sends for a
