@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
-	"github.com/pbisync/pbisync/internal/heapwatch"
 	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/internal/heapwatch"
 )
-
 
 // BenchmarkSyncGeneratedTenant reads a generated tenant of 1,000 workspaces (35,000
 // assets, 100,000 tables, 1,000,000 columns) through the scanner path of the emulator,

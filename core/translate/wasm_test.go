@@ -19,7 +19,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files and committed fixtures")
 
-
 // newChain loads a pipeline's translators from YAML text.
 func newChain(t testing.TB, yml string, opts Options) (*Chain, error) {
 	t.Helper()
