@@ -80,3 +80,28 @@ func TestBuilderHoldsOnlyWaiting(t *testing.T) {
 		t.Errorf("held state not released: %d pending, %d waiting", len(b.pending), len(b.waiting))
 	}
 }
+
+func TestModelOnModelDep(t *testing.T) {
+	b := NewBuilder(Options{})
+	composite := &snapshot.Snapshot{Workspaces: []snapshot.Workspace{{ID: "w2", Name: "Sales", SemanticModels: []snapshot.SemanticModel{
+		{ID: "m2", Name: "Sales Composite", UpstreamModels: []snapshot.Ref{{ID: "m1", WorkspaceID: "w1"}}}}}}}
+	shared := &snapshot.Snapshot{Workspaces: []snapshot.Workspace{{ID: "w1", Name: "Shared", SemanticModels: []snapshot.SemanticModel{
+		{ID: "m1", Name: "Sales Core"}}}}}
+	recs, _ := b.Add(composite) // the upstream model comes in a later batch: held
+	if len(recs) != 0 {
+		t.Fatalf("the composite model was not held for its upstream model: %d records", len(recs))
+	}
+	recs, probs := b.Add(shared)
+	if len(probs) != 0 {
+		t.Fatal(probs)
+	}
+	var got []spec.Key
+	for _, r := range recs {
+		if r.Spec.PowerBI.ID == "m2" {
+			got = r.Spec.Deps
+		}
+	}
+	if len(got) != 1 || !got[0].Equal(spec.Key{"semantic_model", "Sales_Core"}) {
+		t.Errorf("composite model deps %v, want the upstream model's key", got)
+	}
+}

@@ -384,6 +384,13 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 	for _, id := range sm.DataSourceIDs {
 		refs = append(refs, ref{kind: refDataSource, id: id})
 	}
+	// A model built on another model (a composite model over a published one) depends
+	// on it: its refresh must wait for that one's.
+	for _, u := range sm.UpstreamModels {
+		if u.ID != "" && u.ID != sm.ID {
+			refs = append(refs, ref{kind: refModel, id: u.ID})
+		}
+	}
 	for _, k := range b.upstream(sm) {
 		if k.Validate() != nil {
 			problems = append(problems, record.Problem{Stage: "build", Asset: who,
