@@ -257,18 +257,24 @@ func TestCompilationCacheIsWritten(t *testing.T) {
 	}
 }
 
-func TestClockOnlyWhenGranted(t *testing.T) {
+func TestSandboxOpensOnlyWhenGranted(t *testing.T) {
+	t.Setenv("PBISYNC_TEST_GRANT", "x")
 	for _, tt := range []struct {
-		grant string
-		kept  int
-	}{{"", 3}, {"    grant: {clock: true}\n", 0}} {
-		c := mustChain(t, fixture("clock", tt.grant))
+		fixture, grant string
+		kept           int
+	}{
+		{"clock", "", 3},
+		{"clock", "    grant: {clock: true}\n", 0},
+		{"env", "", 3},
+		{"env", "    grant: {env: [PBISYNC_TEST_GRANT]}\n", 0},
+	} {
+		c := mustChain(t, fixture(tt.fixture, tt.grant))
 		out, _, err := c.Translate(context.Background(), sampleRecords(3))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(out) != tt.kept {
-			t.Errorf("grant %q: kept %d, want %d", tt.grant, len(out), tt.kept)
+			t.Errorf("%s with grant %q: kept %d, want %d", tt.fixture, tt.grant, len(out), tt.kept)
 		}
 	}
 }
