@@ -3,6 +3,8 @@ package translate
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -103,6 +105,7 @@ func TestLoadRefusesBadModules(t *testing.T) {
 		{"unknown import", fixture("badimport", ""), "imports pbisync.open_socket, which pbisync does not provide"},
 		{"init refuses", fixture("initfail", ""), "pbisync_init refused to start (status 1): config needs a prefix"},
 		{"sha256 pin", fixture("noop", "    sha256: "+strings.Repeat("ab", 32)+"\n"), "but the pipeline pins abab"},
+		{"pin on go_package", "translators:\n  - name: x\n    go_package: ./p\n    sha256: " + strings.Repeat("ab", 32) + "\n", "pipeline.yaml:4:13: sha256 pins a module file"},
 		{"not wasm", "translators:\n  - name: x\n    wasm: testdata/wat/noop.wat\n", "not a valid WebAssembly module"},
 		{"missing file", "translators:\n  - name: x\n    wasm: testdata/nope.wasm\n", "nope.wasm: no such file"},
 		{"two kinds", "translators:\n  - name: x\n    wasm: a.wasm\n    go_package: ./b\n", "pipeline.yaml:2:5: translator \"x\": give exactly one of"},
@@ -298,5 +301,17 @@ func TestGuestLogs(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+func TestSHA256PinAccepts(t *testing.T) {
+	data, err := os.ReadFile("testdata/wat/noop.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	c := mustChain(t, fixture("noop", "    sha256: "+strings.ToUpper(hex.EncodeToString(sum[:]))+"\n"))
+	if got := c.Steps()[0].(*WASM).SHA256; got != hex.EncodeToString(sum[:]) {
+		t.Fatalf("SHA256 %s", got)
 	}
 }
