@@ -214,7 +214,13 @@ func (b *batch) drop() int32 {
 	return statusOK
 }
 
+// maxFailMessage bounds a guest's error message.
+const maxFailMessage = 4 << 10
+
 func (b *batch) fail(msg string) int32 {
+	if len(msg) > maxFailMessage {
+		msg = msg[:maxFailMessage] + "…"
+	}
 	msg = strings.ToValidUTF8(msg, "\uFFFD")
 	if msg == "" {
 		msg = "translator reported an error"
