@@ -94,6 +94,9 @@ func DecodeEntry(n config.Node) (Entry, error) {
 	default:
 		return e, config.Errorf(n.Child("on_error"), "on_error must be fail, skip or keep_default, got %q", e.OnError)
 	}
+	if e.SHA256 != "" && e.GoPackage != "" {
+		return e, config.Errorf(n.Child("sha256"), "sha256 pins a module file (wasm:); a go_package is built here, so its bytes depend on the Go version")
+	}
 	if e.SHA256 != "" && (len(e.SHA256) != 64 || strings.Trim(strings.ToLower(e.SHA256), "0123456789abcdef") != "") {
 		return e, config.Errorf(n.Child("sha256"), "sha256 must be 64 hex digits")
 	}

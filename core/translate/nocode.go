@@ -343,7 +343,7 @@ func (t *noCode) Translate(_ context.Context, recs []record.Record) ([]record.Re
 	for i := range recs {
 		res[i] = t.one(&recs[i])
 	}
-	return applyPolicy(t.name, t.policy, recs, res)
+	return applyPolicy(t.name, t.policy, recs, res, nil)
 }
 
 func (t *noCode) one(rec *record.Record) result {

@@ -28,20 +28,22 @@ func (w *WASM) Translate(ctx context.Context, recs []record.Record) ([]record.Re
 		clear(res) // drop the edited specs before pooling
 		w.resPool.Put(p)
 	}()
-	if err := w.run(ctx, recs, res); err != nil {
+	out := make([]record.Record, len(recs))
+	if err := w.run(ctx, recs, res, out); err != nil {
 		return nil, nil, err
 	}
-	return applyPolicy(w.name, w.policy, recs, res)
+	return applyPolicy(w.name, w.policy, recs, res, out)
 }
 
-func (w *WASM) run(ctx context.Context, recs []record.Record, res []result) error {
+// run translates recs into res; edited specs are written into out's slots.
+func (w *WASM) run(ctx context.Context, recs []record.Record, res []result, out []record.Record) error {
 	n := len(recs)
 	if n == 0 {
 		return nil
 	}
 	workers := min(cap(w.slots), (n+minChunk-1)/minChunk)
 	if workers <= 1 {
-		return w.runChunk(ctx, recs, res)
+		return w.runChunk(ctx, recs, res, out)
 	}
 	size := (n + workers - 1) / workers
 	var wg sync.WaitGroup
@@ -51,7 +53,7 @@ func (w *WASM) run(ctx context.Context, recs []record.Record, res []result) erro
 		if lo >= hi {
 			break
 		}
-		wg.Go(func() { errs[i] = w.runChunk(ctx, recs[lo:hi], res[lo:hi]) })
+		wg.Go(func() { errs[i] = w.runChunk(ctx, recs[lo:hi], res[lo:hi], out[lo:hi]) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -59,14 +61,14 @@ func (w *WASM) run(ctx context.Context, recs []record.Record, res []result) erro
 
 // runChunk runs recs on one instance; after a trap or time-out it discards the instance
 // and runs the assets after the failed one on a fresh instance, a bounded number of times.
-func (w *WASM) runChunk(ctx context.Context, recs []record.Record, res []result) error {
+func (w *WASM) runChunk(ctx context.Context, recs []record.Record, res []result, out []record.Record) error {
 	start := 0
 	for attempt := 1; start < len(recs); attempt++ {
 		in, err := w.acquire(ctx)
 		if err != nil {
 			return fmt.Errorf("translator %q: %w", w.name, err)
 		}
-		done, broken, err := w.call(ctx, in, recs[start:], res[start:])
+		done, broken, err := w.call(ctx, in, recs[start:], res[start:], out[start:])
 		if broken {
 			w.discard(ctx, in)
 		} else {
@@ -88,9 +90,9 @@ func (w *WASM) runChunk(ctx context.Context, recs []record.Record, res []result)
 
 // call runs pbisync_translate once. It returns how many assets have a final result,
 // whether the instance must be discarded, and an error only when ctx ended.
-func (w *WASM) call(ctx context.Context, in *instance, recs []record.Record, res []result) (int, bool, error) {
+func (w *WASM) call(ctx context.Context, in *instance, recs []record.Record, res []result, out []record.Record) (int, bool, error) {
 	b := newBatch(recs, w.config, w.limits.MaxOutput)
-	b.res = res
+	b.res, b.out = res, out
 	cctx, cancel := context.WithTimeout(ctx, w.limits.BatchTimeout)
 	defer cancel()
 	cctx = context.WithValue(cctx, batchKey{}, b)
@@ -130,19 +132,34 @@ func (w *WASM) call(ctx context.Context, in *instance, recs []record.Record, res
 	return len(recs), false, nil
 }
 
-// applyPolicy turns results into the records to pass on and problems to report.
-func applyPolicy(name string, policy Policy, recs []record.Record, res []result) ([]record.Record, []record.Problem, error) {
-	out := make([]record.Record, 0, len(recs))
+// applyPolicy turns results into the records to pass on and problems to report. It
+// compacts them into out (len(recs) long, holding the specs edited in place), or into a
+// new slice when out is nil.
+func applyPolicy(name string, policy Policy, recs []record.Record, res []result, out []record.Record) ([]record.Record, []record.Problem, error) {
+	if out == nil {
+		out = make([]record.Record, len(recs))
+	}
 	var probs []record.Problem
 	stage := "translator " + name
+	j := 0
 	for i := range recs {
 		r := &res[i]
 		switch r.outcome {
 		case outKeep:
-			out = append(out, recs[i])
-			if r.spec != nil {
-				out[len(out)-1].Spec = *r.spec
+			switch {
+			case r.spec == nil:
+				out[j] = recs[i]
+			case r.spec == &out[i].Spec: // edited in its slot: fill in the rest
+				out[i].Raw, out[i].Workspace = recs[i].Raw, recs[i].Workspace
+				if j != i {
+					out[j] = out[i]
+				}
+			default:
+				s := *r.spec
+				out[j] = recs[i]
+				out[j].Spec = s
 			}
+			j++
 		case outDrop:
 		case outFail:
 			p := record.Problem{Stage: stage, Asset: recs[i].Spec.PowerBI, Err: r.err}
@@ -151,11 +168,13 @@ func applyPolicy(name string, policy Policy, recs []record.Record, res []result)
 				probs = append(probs, p)
 			case PolicyKeepDefault:
 				probs = append(probs, p)
-				out = append(out, recs[i])
+				out[j] = recs[i]
+				j++
 			default:
 				return nil, nil, p
 			}
 		}
 	}
-	return out, probs, nil
+	clear(out[j:])
+	return out[:j:j], probs, nil
 }

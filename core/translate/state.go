@@ -37,7 +37,8 @@ type result struct {
 type batch struct {
 	recs      []record.Record
 	res       []result
-	cur       int // index of the current asset; -1 before the first next
+	out       []record.Record // where edited specs live, parallel to recs; nil: on the heap
+	cur       int             // index of the current asset; -1 before the first next
 	config    []byte
 	maxOutput int
 	// init is set while pbisync_init runs: only CONFIG is readable, fail reports initErr.
@@ -149,8 +150,13 @@ func (b *batch) spec() *spec.AssetSpec {
 func (b *batch) edit(field int32, replace bool) *spec.AssetSpec {
 	r := &b.res[b.cur]
 	if r.spec == nil {
-		c := b.recs[b.cur].Spec
-		r.spec = &c
+		if b.out != nil { // in the output record's slot: no allocation, no copy later
+			b.out[b.cur].Spec = b.recs[b.cur].Spec
+			r.spec = &b.out[b.cur].Spec
+		} else {
+			c := b.recs[b.cur].Spec
+			r.spec = &c
+		}
 	}
 	bit := uint32(1) << (field - fieldSpec)
 	if r.owned&bit != 0 {
@@ -161,15 +167,15 @@ func (b *batch) edit(field int32, replace bool) *spec.AssetSpec {
 		return r.spec
 	}
 	s := r.spec
-	switch field {
+	switch field { // room for a few more items: edits of lists usually insert
 	case fieldKey:
-		s.Key = slices.Clone(s.Key)
+		s.Key = append(make(spec.Key, 0, len(s.Key)+2), s.Key...)
 	case fieldDeps:
-		s.Deps = slices.Clone(s.Deps) // keys inside are never edited in place
+		s.Deps = append(make([]spec.Key, 0, len(s.Deps)+2), s.Deps...) // keys inside are never edited in place
 	case fieldKinds:
-		s.Kinds = slices.Clone(s.Kinds)
+		s.Kinds = append(make([]string, 0, len(s.Kinds)+2), s.Kinds...)
 	case fieldOwners:
-		s.Owners = slices.Clone(s.Owners)
+		s.Owners = append(make([]string, 0, len(s.Owners)+2), s.Owners...)
 	case fieldTags:
 		s.Tags = maps.Clone(s.Tags)
 	case fieldMetadata:
@@ -208,7 +214,13 @@ func (b *batch) drop() int32 {
 	return statusOK
 }
 
+// maxFailMessage bounds a guest's error message.
+const maxFailMessage = 4 << 10
+
 func (b *batch) fail(msg string) int32 {
+	if len(msg) > maxFailMessage {
+		msg = msg[:maxFailMessage] + "…"
+	}
 	msg = strings.ToValidUTF8(msg, "\uFFFD")
 	if msg == "" {
 		msg = "translator reported an error"

@@ -74,7 +74,7 @@ type resultRunner interface {
 
 func (w *WASM) results(ctx context.Context, recs []record.Record) ([]result, error) {
 	res := make([]result, len(recs))
-	return res, w.run(ctx, recs, res)
+	return res, w.run(ctx, recs, res, make([]record.Record, len(recs)))
 }
 
 func (t *noCode) results(_ context.Context, recs []record.Record) ([]result, error) {

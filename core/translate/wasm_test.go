@@ -3,6 +3,8 @@ package translate
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -100,6 +102,7 @@ func TestLoadRefusesBadModules(t *testing.T) {
 		{"unknown import", fixture("badimport", ""), "imports pbisync.open_socket, which pbisync does not provide"},
 		{"init refuses", fixture("initfail", ""), "pbisync_init refused to start (status 1): config needs a prefix"},
 		{"sha256 pin", fixture("noop", "    sha256: "+strings.Repeat("ab", 32)+"\n"), "but the pipeline pins abab"},
+		{"pin on go_package", "translators:\n  - name: x\n    go_package: ./p\n    sha256: " + strings.Repeat("ab", 32) + "\n", "pipeline.yaml:4:13: sha256 pins a module file"},
 		{"not wasm", "translators:\n  - name: x\n    wasm: testdata/wat/noop.wat\n", "not a valid WebAssembly module"},
 		{"missing file", "translators:\n  - name: x\n    wasm: testdata/nope.wasm\n", "nope.wasm: no such file"},
 		{"two kinds", "translators:\n  - name: x\n    wasm: a.wasm\n    go_package: ./b\n", "pipeline.yaml:2:5: translator \"x\": give exactly one of"},
@@ -254,18 +257,24 @@ func TestCompilationCacheIsWritten(t *testing.T) {
 	}
 }
 
-func TestClockOnlyWhenGranted(t *testing.T) {
+func TestSandboxOpensOnlyWhenGranted(t *testing.T) {
+	t.Setenv("PBISYNC_TEST_GRANT", "x")
 	for _, tt := range []struct {
-		grant string
-		kept  int
-	}{{"", 3}, {"    grant: {clock: true}\n", 0}} {
-		c := mustChain(t, fixture("clock", tt.grant))
+		fixture, grant string
+		kept           int
+	}{
+		{"clock", "", 3},
+		{"clock", "    grant: {clock: true}\n", 0},
+		{"env", "", 3},
+		{"env", "    grant: {env: [PBISYNC_TEST_GRANT]}\n", 0},
+	} {
+		c := mustChain(t, fixture(tt.fixture, tt.grant))
 		out, _, err := c.Translate(context.Background(), sampleRecords(3))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(out) != tt.kept {
-			t.Errorf("grant %q: kept %d, want %d", tt.grant, len(out), tt.kept)
+			t.Errorf("%s with grant %q: kept %d, want %d", tt.fixture, tt.grant, len(out), tt.kept)
 		}
 	}
 }
@@ -289,5 +298,17 @@ func TestGuestLogs(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+func TestSHA256PinAccepts(t *testing.T) {
+	data, err := os.ReadFile("testdata/wat/noop.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	c := mustChain(t, fixture("noop", "    sha256: "+strings.ToUpper(hex.EncodeToString(sum[:]))+"\n"))
+	if got := c.Steps()[0].(*WASM).SHA256; got != hex.EncodeToString(sum[:]) {
+		t.Fatalf("SHA256 %s", got)
 	}
 }
