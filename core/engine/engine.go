@@ -54,6 +54,9 @@ type StateStore interface {
 	SaveAssets(ctx context.Context, pipeline string, specs []spec.AssetSpec) error
 }
 
+// maxSummaryProblems bounds the problems listed in the summary event.
+const maxSummaryProblems = 200
+
 // Progress is the state of a running sync, for a progress display.
 type Progress struct {
 	Workspaces int
@@ -208,7 +211,13 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			NonTable: l.NonTable, Unresolved: l.Unresolved, Upstream: l.Upstream, Reasons: l.Reasons}
 	}
 	r.res.Summary.EndedAt = now().UTC()
-	for _, p := range r.res.Problems {
+	// The summary lists the first problems; a tenant with thousands of clashing keys
+	// would otherwise send sinks a summary of megabytes. The log has every one.
+	for i, p := range r.res.Problems {
+		if i == maxSummaryProblems {
+			r.res.Summary.Problems = append(r.res.Summary.Problems, fmt.Sprintf("... and %d more (see the log)", len(r.res.Problems)-i))
+			break
+		}
 		msg := p.Error()
 		if p.Warning {
 			msg = "warning: " + msg
