@@ -59,23 +59,36 @@ func BenchmarkStream100k(b *testing.B) {
 
 // BenchmarkStart measures starting a plugin: exec, handshake, Configure and opening
 // the Write stream.
+// PBISYNC_BENCH_PLUGIN names a plugin binary (e.g. a built pbisync-sink-jsonl) to time
+// too: the test binary is larger than a plugin and starts slower.
 func BenchmarkStart(b *testing.B) {
-	for _, mtls := range []bool{false, true} {
-		b.Run(fmt.Sprintf("automtls=%v", mtls), func(b *testing.B) {
-			entry := entryNode(b, fmt.Sprintf("name: n\nplugin: {path: %q, args: [plugin, sink, noop]}\nauto_mtls: %v\n", os.Args[0], mtls))
-			var starting time.Duration
-			for b.Loop() {
-				t0 := time.Now()
-				s, err := New(context.Background(), entry, testOptions(nil))
-				if err != nil {
-					b.Fatal(err)
-				}
-				starting += time.Since(t0)
-				if err := s.Close(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(starting.Microseconds())/float64(b.N)/1000, "ms/start")
-		})
+	type target struct{ name, plugin string }
+	targets := []target{{"test-binary", fmt.Sprintf("{path: %q, args: [plugin, sink, noop]}", os.Args[0])}}
+	if p := os.Getenv("PBISYNC_BENCH_PLUGIN"); p != "" {
+		targets = append(targets, target{"plugin-binary", fmt.Sprintf("{path: %q}", p)})
 	}
+	for _, tg := range targets {
+		for _, mtls := range []bool{false, true} {
+			benchStart(b, tg.name, tg.plugin, mtls)
+		}
+	}
+}
+
+func benchStart(b *testing.B, name, plugin string, mtls bool) {
+	b.Run(fmt.Sprintf("%s/automtls=%v", name, mtls), func(b *testing.B) {
+		entry := entryNode(b, fmt.Sprintf("name: n\nplugin: %s\nconfig: {path: %q}\nauto_mtls: %v\n", plugin, filepath.Join(b.TempDir(), "x.jsonl"), mtls))
+		var starting time.Duration
+		for b.Loop() {
+			t0 := time.Now()
+			s, err := New(context.Background(), entry, testOptions(nil))
+			if err != nil {
+				b.Fatal(err)
+			}
+			starting += time.Since(t0)
+			if err := s.Close(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(starting.Microseconds())/float64(b.N)/1000, "ms/start")
+	})
 }

@@ -157,17 +157,17 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	for len(events) > 0 {
-		n := min(len(events), s.launch.batchSize)
+	for off := 0; off < len(events); {
+		n := min(len(events)-off, s.launch.batchSize)
 		b := &sinkpb.Batch{Events: make([]*sinkpb.Event, 0, n)}
-		for i := range events[:n] {
+		for i := off; i < off+n; i++ {
 			pe, err := sink.EventToProto(&events[i])
 			if err != nil {
-				return fmt.Errorf("output %q: event %d: %w", s.Name(), i, err)
+				return fmt.Errorf("output %q: event %d of %d: %w", s.Name(), i, len(events), err)
 			}
 			b.Events = append(b.Events, pe)
 		}
-		events = events[n:]
+		off += n
 		if err := s.send(ctx, b); err != nil {
 			return err
 		}
