@@ -14,7 +14,9 @@ import (
 )
 
 type recorder struct {
-	cfg    struct{ Limit int `json:"limit"` }
+	cfg struct {
+		Limit int `json:"limit"`
+	}
 	got    []event.Event
 	closed bool
 }
