@@ -2,9 +2,12 @@ package sinkhost
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -12,15 +15,16 @@ import (
 	"github.com/pbisync/pbisync/sdk/event"
 )
 
-// benchEvents is 100,000 spec events of about 1 KB (10,000 distinct ones, repeated).
-var benchEvents = func() []event.Event {
+// benchEvents returns 100,000 spec events of about 1 KB (10,000 distinct ones,
+// repeated). Built on first use: the test binary also runs as every plugin process.
+var benchEvents = sync.OnceValue(func() []event.Event {
 	distinct := specEvents(0, 10000)
 	out := make([]event.Event, 0, 100000)
 	for range 10 {
 		out = append(out, distinct...)
 	}
 	return out
-}()
+})
 
 // BenchmarkStream100k streams 100,000 spec events through a real plugin process,
 // from Write to the last acknowledgement and Close, and reports events/s.
@@ -36,13 +40,14 @@ func BenchmarkStream100k(b *testing.B) {
 			if tc.name != "noop" {
 				entry = fmt.Sprintf(tc.entry, out)
 			}
+			events := benchEvents()
 			var streaming, cpu time.Duration
 			for b.Loop() {
 				s := startSink(b, entry, testOptions(nil))
 				c0 := cpuTime()
 				t0 := time.Now()
-				for i := 0; i < len(benchEvents); i += 1000 {
-					if err := s.Write(context.Background(), benchEvents[i:i+1000]); err != nil {
+				for i := 0; i < len(events); i += 1000 {
+					if err := s.Write(context.Background(), events[i:i+1000]); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -51,14 +56,14 @@ func BenchmarkStream100k(b *testing.B) {
 				}
 				streaming += time.Since(t0)
 				cpu += cpuTime() - c0 // the plugin was reaped by Close, so its time is in
-				if st := s.Status(); !st.Complete || st.Delivered != int64(len(benchEvents)) {
+				if st := s.Status(); !st.Complete || st.Delivered != int64(len(events)) {
 					b.Fatalf("status %+v", st)
 				}
 			}
-			b.ReportMetric(float64(len(benchEvents))*float64(b.N)/streaming.Seconds(), "events/s")
+			b.ReportMetric(float64(len(events))*float64(b.N)/streaming.Seconds(), "events/s")
 			// CPU time of host and plugin together: what the stream costs whatever else
 			// the machine runs. Two cores give at most twice this rate.
-			b.ReportMetric(float64(len(benchEvents))*float64(b.N)/cpu.Seconds(), "events/cpu-s")
+			b.ReportMetric(float64(len(events))*float64(b.N)/cpu.Seconds(), "events/cpu-s")
 		})
 	}
 }
@@ -71,7 +76,9 @@ func BenchmarkStart(b *testing.B) {
 	type target struct{ name, plugin string }
 	targets := []target{{"test-binary", fmt.Sprintf("{path: %q, args: [plugin, sink, noop]}", os.Args[0])}}
 	if p := os.Getenv("PBISYNC_BENCH_PLUGIN"); p != "" {
-		targets = append(targets, target{"plugin-binary", fmt.Sprintf("{path: %q}", p)})
+		// PBISYNC_BENCH_ARGS, e.g. "plugin sink jsonl" for a pbisync binary.
+		args, _ := json.Marshal(strings.Fields(os.Getenv("PBISYNC_BENCH_ARGS")))
+		targets = append(targets, target{"plugin-binary", fmt.Sprintf("{path: %q, args: %s}", p, args)})
 	}
 	for _, tg := range targets {
 		for _, mtls := range []bool{false, true} {
