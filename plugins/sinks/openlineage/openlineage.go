@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -117,22 +116,9 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 		s.client = &http.Client{Timeout: time.Duration(cfg.Timeout)}
 		return nil
 	}
-	if dir := filepath.Dir(cfg.File); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return sink.ConfigErrorf("file", "%v", err)
-		}
-	}
-	flags := os.O_RDWR | os.O_CREATE
-	if !c.Resume {
-		flags |= os.O_TRUNC
-	}
-	f, err := os.OpenFile(cfg.File, flags, 0o644)
+	f, err := sink.OpenLinesFile(cfg.File, false, c.Resume)
 	if err != nil {
 		return sink.ConfigErrorf("file", "%v", err)
-	}
-	if err := dropPartialLine(f); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
 	s.f, s.w = f, bufio.NewWriter(f)
 	return nil
@@ -228,21 +214,5 @@ func (s *Sink) Close(context.Context) error {
 		err = cerr
 	}
 	s.f, s.w = nil, nil
-	return err
-}
-
-// dropPartialLine cuts a last line without its newline, left by a crash mid-write.
-func dropPartialLine(f *os.File) error {
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return err
-	}
-	cut := int64(bytes.LastIndexByte(data, '\n') + 1)
-	if cut != int64(len(data)) {
-		if err := f.Truncate(cut); err != nil {
-			return err
-		}
-	}
-	_, err = f.Seek(cut, io.SeekStart)
 	return err
 }
