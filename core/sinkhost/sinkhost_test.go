@@ -536,3 +536,50 @@ func TestLifeline(t *testing.T) {
 		t.Fatal("plugin ignored its closed lifeline")
 	}
 }
+
+func TestNewAll(t *testing.T) {
+	dir := t.TempDir()
+	outputs := func(yml string) config.Node {
+		t.Helper()
+		return entryNode(t, yml).Child("outputs")
+	}
+	good := fmt.Sprintf("outputs:\n  - name: a\n    jsonl: {path: %q}\n  - name: b\n    plugin: {path: %q, args: [plugin, sink, noop]}\n    auto_mtls: false\n",
+		filepath.Join(dir, "a.jsonl"), os.Args[0])
+	sinks, err := NewAll(context.Background(), outputs(good), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sinks) != 2 || sinks[0].Name() != "a" || sinks[1].Name() != "b" {
+		t.Fatalf("sinks %v", sinks)
+	}
+	pids := []int{sinks[0].PID(), sinks[1].PID()}
+	for _, s := range sinks {
+		if err := s.Write(context.Background(), specEvents(0, 10)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !s.Status().Complete {
+			t.Fatalf("%s incomplete", s.Name())
+		}
+	}
+	for _, pid := range pids {
+		if !pidGone(pid) {
+			t.Fatalf("plugin %d still runs", pid)
+		}
+	}
+
+	// A bad second entry ends the first plugin and names the place.
+	bad := fmt.Sprintf("outputs:\n  - name: a\n    jsonl: {path: %q}\n  - name: a\n    jsonl: {path: %q}\n", filepath.Join(dir, "x"), filepath.Join(dir, "y"))
+	if _, err := NewAll(context.Background(), outputs(bad), testOptions(nil)); err == nil || !strings.Contains(err.Error(), `pipeline.yaml:4:5: output name "a" is already used at pipeline.yaml:2:5`) {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := NewAll(context.Background(), outputs("outputs: {name: a}\n"), testOptions(nil)); err == nil || !strings.Contains(err.Error(), "outputs must be a list") {
+		t.Fatalf("error %v", err)
+	}
+	live.Range(func(k, _ any) bool {
+		t.Errorf("a plugin is still registered as running: pid %d", k.(*instance).pid)
+		return true
+	})
+}
