@@ -34,7 +34,8 @@ type Event = map[string]any
 
 // dataset is an OpenLineage dataset reference.
 type dataset struct {
-	Namespace, Name string
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
 }
 
 func (d dataset) ref() map[string]any {
@@ -43,15 +44,15 @@ func (d dataset) ref() map[string]any {
 
 // known is what the builder remembers of a semantic model in this sync.
 type known struct {
-	spec    *spec.AssetSpec
-	outputs []map[string]any // the model's tables, with their facets
-	inputs  []dataset
+	Outputs []map[string]any `json:"outputs"` // the model's tables, with their facets
+	Inputs  []dataset        `json:"inputs"`
 }
 
 // builder turns pbisync events into OpenLineage events.
 type builder struct {
 	cfg     *Config
 	models  map[string]*known // by model id
+	changed bool              // models changed since the state file was written
 	byKey   map[string]spec.Identity
 	tables  map[string][]dataset // model key -> its table datasets (for reports' lineage)
 	started map[string]bool      // refresh request ids that already have a START
@@ -249,7 +250,7 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 		return []Event{b.datasetEvent(d, facets, now)}, nil
 	case spec.SemanticModel:
 		inputs := b.depDatasets(s)
-		k := &known{spec: s, inputs: inputs}
+		k := &known{Inputs: inputs}
 		var out []Event
 		tables := modelTables(s)
 		var names []dataset
@@ -264,7 +265,7 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 			out = append(out, b.datasetEvent(d, facets, now))
 			o := d.ref()
 			o["facets"] = map[string]any{"schema": b.schemaFacet(t.schema)}
-			k.outputs = append(k.outputs, o)
+			k.Outputs = append(k.Outputs, o)
 		}
 		if len(tables) == 0 {
 			d := b.datasetOf(id, s.Key)
@@ -274,10 +275,11 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 				facets["lineage"] = b.lineageFacet(inputs)
 			}
 			out = append(out, b.datasetEvent(d, facets, now))
-			k.outputs = append(k.outputs, d.ref())
+			k.Outputs = append(k.Outputs, d.ref())
 		}
 		b.tables[s.Key.String()] = names
 		b.models[id.ID] = k
+		b.changed = true
 		return out, nil
 	case spec.Report, spec.Dashboard:
 		facets := b.commonFacets(s)
@@ -378,10 +380,10 @@ func (b *builder) refreshEvents(r *event.Refresh, now time.Time) ([]Event, error
 	}}
 	inputs, outputs := []map[string]any{}, []map[string]any{}
 	if k, ok := b.models[r.Model.ID]; ok {
-		for _, d := range k.inputs {
+		for _, d := range k.Inputs {
 			inputs = append(inputs, d.ref())
 		}
-		outputs = append(outputs, k.outputs...)
+		outputs = append(outputs, k.Outputs...)
 	} else {
 		outputs = append(outputs, b.datasetOf(r.Model, r.Key).ref())
 	}

@@ -45,6 +45,9 @@ type Config struct {
 	Producer string `json:"producer"`
 	// Specs sends dataset events for asset specs (default true); false sends only runs.
 	Specs *bool `json:"specs"`
+	// StateFile remembers each semantic model's inputs and tables across syncs, so a
+	// refresh run without the model's spec in the same sync still carries them.
+	StateFile string `json:"state_file"`
 	// Timeout bounds one request (default 30s).
 	Timeout sink.Duration `json:"timeout"`
 	// Retries on network errors, 408, 429 and 5xx (default 3).
@@ -107,6 +110,9 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 		s.retries = *cfg.Retries
 	}
 	s.b = newBuilder(cfg)
+	if err := s.b.loadState(cfg.StateFile); err != nil {
+		return sink.ConfigErrorf("state_file", "%v", err)
+	}
 	if cfg.URL != "" {
 		u, err := url.Parse(cfg.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -158,6 +164,9 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 		if err := s.w.Flush(); err != nil {
 			return fmt.Errorf("%s: %w", s.cfg.File, err)
 		}
+	}
+	if err := s.b.saveState(s.cfg.StateFile); err != nil {
+		return fmt.Errorf("state_file: %w", err)
 	}
 	return nil
 }

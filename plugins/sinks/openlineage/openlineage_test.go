@@ -226,3 +226,28 @@ func TestRunIDIsAUUID(t *testing.T) {
 		t.Fatalf("%s %s", a, b)
 	}
 }
+
+// TestStateFile: a refresh-only run (no specs in the sync) still names the model's
+// inputs and tables, learned by an earlier sync.
+func TestStateFile(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "ol-state.json")
+	sample := sinktest.Sample()
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: `{"file":"` + filepath.Join(dir, "1.jsonl") + `","state_file":"` + state + `"}`}, sample[:5]); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "2.jsonl")
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: `{"file":"` + out + `","state_file":"` + state + `"}`}, sample[8:9]); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validateEvent(registry(t), data); err != nil {
+		t.Fatal(err)
+	}
+	if s := string(data); !strings.Contains(s, `"name":"Finance/Sales Model/orders"`) || !strings.Contains(s, `"name":"warehouse.dbo.orders"`) {
+		t.Fatalf("run without the state's tables and inputs: %s", s)
+	}
+}
