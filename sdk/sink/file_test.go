@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,4 +40,27 @@ func TestOpenLinesFile(t *testing.T) {
 			t.Errorf("%s: got %.40q, want %.40q", tc.name, got, tc.want)
 		}
 	}
+}
+
+func FuzzOpenLinesFile(f *testing.F) {
+	f.Add([]byte("one\ntwo\nthr"))
+	f.Add([]byte("\n"))
+	f.Add([]byte("no newline"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, before []byte) {
+		path := filepath.Join(dir, "f.jsonl")
+		if err := os.WriteFile(path, before, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fl, err := OpenLinesFile(path, false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fl.Close()
+		got, _ := os.ReadFile(path)
+		want := before[:bytes.LastIndexByte(before, '\n')+1]
+		if !bytes.Equal(got, want) {
+			t.Fatalf("kept %q of %q, want %q", got, before, want)
+		}
+	})
 }
