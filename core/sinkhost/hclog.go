@@ -35,6 +35,11 @@ func hclogToSlog(level hclog.Level) slog.Level {
 
 func (s *slogger) Log(level hclog.Level, msg string, args ...any) {
 	lvl := hclogToSlog(level)
+	if s.name == "" && lvl == slog.LevelInfo {
+		// go-plugin's own lifecycle notes ("plugin process exited"); the plugin's lines
+		// come through a named logger and keep their level.
+		lvl = slog.LevelDebug
+	}
 	if !s.l.Enabled(context.Background(), lvl) {
 		return
 	}
