@@ -10,6 +10,7 @@ import (
 
 	"github.com/pbisync/pbisync/plugins/sinks/datahub"
 	"github.com/pbisync/pbisync/plugins/sinks/jsonl"
+	"github.com/pbisync/pbisync/plugins/sinks/openlineage"
 	"github.com/pbisync/pbisync/plugins/sinks/sqlite"
 	"github.com/pbisync/pbisync/sdk/sink"
 )
@@ -17,9 +18,10 @@ import (
 // builtinSinks are the sinks this binary serves as `pbisync plugin sink <name>`;
 // core/sinkhost re-executes pbisync this way for the built-in outputs.
 var builtinSinks = map[string]func() sink.Sink{
-	"datahub": func() sink.Sink { return datahub.New() },
-	"jsonl":   func() sink.Sink { return jsonl.New() },
-	"sqlite":  func() sink.Sink { return sqlite.New() },
+	"datahub":     func() sink.Sink { return datahub.New() },
+	"jsonl":       func() sink.Sink { return jsonl.New() },
+	"openlineage": func() sink.Sink { return openlineage.New() },
+	"sqlite":      func() sink.Sink { return sqlite.New() },
 }
 
 // pluginCommand is the hidden `pbisync plugin` command: pbisync runs itself in plugin

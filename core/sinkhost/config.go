@@ -48,6 +48,9 @@ type Entry struct {
 	BatchSize int `yaml:"batch_size"`
 	// StartTimeout bounds the plugin's start and handshake (default 30s).
 	StartTimeout time.Duration `yaml:"start_timeout"`
+	// AckTimeout restarts a sink that acknowledged nothing for this long while
+	// batches waited (default 10m; 0s turns it off).
+	AckTimeout *time.Duration `yaml:"ack_timeout"`
 }
 
 // Plugin names an external sink executable.
@@ -64,24 +67,26 @@ const (
 	DefaultWindow       = 8
 	DefaultBatchSize    = 500
 	DefaultStartTimeout = 30 * time.Second
+	DefaultAckTimeout   = 10 * time.Minute
 )
 
 // launch is a decoded entry: what to start and how.
 type launch struct {
-	name      string
-	pos       config.Pos
-	builtin   string // set for built-ins
-	path      string
-	args      []string
-	env       []string
-	checksum  []byte
-	autoMTLS  bool
-	restarts  int
-	window    int
-	batchSize int
-	timeout   time.Duration
-	cfg       config.Node // the sink's config section; zero when absent
-	cfgJSON   []byte
+	name       string
+	pos        config.Pos
+	builtin    string // set for built-ins
+	path       string
+	args       []string
+	env        []string
+	checksum   []byte
+	autoMTLS   bool
+	restarts   int
+	window     int
+	batchSize  int
+	timeout    time.Duration
+	ackTimeout time.Duration
+	cfg        config.Node // the sink's config section; zero when absent
+	cfgJSON    []byte
 	// dir is the plugin's working directory: the pipeline file's folder, so relative
 	// paths in a sink's config mean what they mean in the pipeline file.
 	dir string
@@ -200,6 +205,13 @@ func decodeEntry(n config.Node, opts Options) (*launch, error) {
 			return nil, config.Errorf(n.Child("start_timeout"), "start_timeout must be positive")
 		}
 		l.timeout = e.StartTimeout
+	}
+	l.ackTimeout = DefaultAckTimeout
+	if e.AckTimeout != nil {
+		if *e.AckTimeout < 0 {
+			return nil, config.Errorf(n.Child("ack_timeout"), "ack_timeout must not be negative")
+		}
+		l.ackTimeout = *e.AckTimeout
 	}
 	if l.cfg.Node != nil {
 		if err := config.ExpandEnv(l.cfg); err != nil {

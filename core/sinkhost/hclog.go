@@ -43,6 +43,11 @@ func (s *slogger) Log(level hclog.Level, msg string, args ...any) {
 		level = hclog.Debug
 	}
 	lvl := hclogToSlog(level)
+	if s.name == "" && lvl == slog.LevelInfo {
+		// go-plugin's own lifecycle notes ("plugin process exited"); the plugin's lines
+		// come through a named logger and keep their level.
+		lvl = slog.LevelDebug
+	}
 	if !s.l.Enabled(context.Background(), lvl) {
 		return
 	}

@@ -43,6 +43,8 @@ var testSinks = map[string]func() sink.Sink{
 	"crashy": func() sink.Sink { return &crashySink{Sink: jsonl.New()} },
 	// poison fails every batch holding an event whose key is ["poison"].
 	"poison": func() sink.Sink { return &poisonSink{} },
+	// sleepy is jsonl that hangs in its second batch, unless resumed after a restart.
+	"sleepy": func() sink.Sink { return &sleepySink{Sink: jsonl.New()} },
 	// strict checks its config like a real sink and logs a line.
 	"strict": func() sink.Sink { return &strictSink{} },
 }
@@ -132,4 +134,23 @@ func runParent(file string) int {
 	fmt.Printf("%d\n", s.PID())
 	time.Sleep(time.Minute)
 	return 0
+}
+
+type sleepySink struct {
+	*jsonl.Sink
+	resume  bool
+	batches int
+}
+
+func (s *sleepySink) Configure(ctx context.Context, c sink.Config) error {
+	s.resume = c.Resume
+	return s.Sink.Configure(ctx, c)
+}
+
+func (s *sleepySink) WriteBatch(ctx context.Context, ev []event.Event) error {
+	s.batches++
+	if !s.resume && s.batches == 2 {
+		time.Sleep(time.Hour) // a catalog that stopped answering
+	}
+	return s.Sink.WriteBatch(ctx, ev)
 }

@@ -33,7 +33,38 @@ type instance struct {
 	dead     chan struct{} // closed when the Write stream ended
 	err      error         // why it ended; read after dead is closed
 	killOnce sync.Once
+
+	// Batches go through a sender goroutine: Send blocks on HTTP/2 flow control when
+	// the plugin stops reading, and the host must stay free to notice and restart it.
+	sendq     chan *sinkpb.WriteRequest
+	sendDone  chan struct{}
+	closeOnce sync.Once
 }
+
+// sender sends queued batches in order, then half-closes the stream.
+func (in *instance) sender() {
+	defer close(in.sendDone)
+	for req := range in.sendq {
+		if err := in.stream.Send(req); err != nil {
+			return // the receiver learns why from the stream
+		}
+	}
+	_ = in.stream.CloseSend()
+}
+
+// enqueue hands a batch to the sender; false means the stream is gone.
+func (in *instance) enqueue(req *sinkpb.WriteRequest) bool {
+	select {
+	case in.sendq <- req:
+		return true
+	case <-in.dead:
+	case <-in.sendDone:
+	}
+	return false
+}
+
+// closeSend half-closes the stream once everything queued is sent.
+func (in *instance) closeSend() { in.closeOnce.Do(func() { close(in.sendq) }) }
 
 // live holds every running instance, so KillAll can end them on any exit path.
 var live sync.Map // *instance -> struct{}
@@ -160,6 +191,9 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("output %q: opening the write stream: %w", l.name, grpcErr(err))
 	}
+	in.sendq = make(chan *sinkpb.WriteRequest, l.window)
+	in.sendDone = make(chan struct{})
+	go in.sender()
 	go s.receive(in)
 	return in, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"gopkg.in/yaml.v3"
 )
 
 // Options are the host's settings, shared by every output.
@@ -44,6 +45,7 @@ type Status struct {
 	Acked     uint64 // the last acknowledged batch
 	Delivered int64  // events in acknowledged batches
 	Restarts  int
+	Resent    int // batches sent again to a restarted sink
 	// Complete is set when the sink acknowledged every event and closed cleanly:
 	// it received everything.
 	Complete bool
@@ -65,10 +67,12 @@ type Sink struct {
 	sent     int64
 	acked    int64
 	restarts int
+	resent   int
 	failed   error // sticky: the sink gave up
 	closed   bool
 	complete bool
 	wake     chan struct{} // signalled on every ack and on a stream's end
+	progress time.Time     // last ack, or the send that made the window non-empty
 }
 
 type pendingBatch struct {
@@ -113,7 +117,7 @@ func NewAll(ctx context.Context, outputs config.Node, opts Options) ([]*Sink, er
 	if outputs.Node == nil {
 		return nil, nil
 	}
-	if outputs.Kind != 2 { // yaml.SequenceNode
+	if outputs.Kind != yaml.SequenceNode {
 		return nil, config.Errorf(outputs, "outputs must be a list")
 	}
 	seen := map[string]config.Pos{}
@@ -157,17 +161,17 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	for len(events) > 0 {
-		n := min(len(events), s.launch.batchSize)
+	for off := 0; off < len(events); {
+		n := min(len(events)-off, s.launch.batchSize)
 		b := &sinkpb.Batch{Events: make([]*sinkpb.Event, 0, n)}
-		for i := range events[:n] {
+		for i := off; i < off+n; i++ {
 			pe, err := sink.EventToProto(&events[i])
 			if err != nil {
-				return fmt.Errorf("output %q: event %d: %w", s.Name(), i, err)
+				return fmt.Errorf("output %q: event %d of %d: %w", s.Name(), i, len(events), err)
 			}
 			b.Events = append(b.Events, pe)
 		}
-		events = events[n:]
+		off += n
 		if err := s.send(ctx, b); err != nil {
 			return err
 		}
@@ -195,23 +199,28 @@ func (s *Sink) send(ctx context.Context, b *sinkpb.Batch) error {
 	s.nextSeq++
 	b.Seq = s.nextSeq
 	pb := pendingBatch{seq: b.Seq, n: len(b.Events), req: &sinkpb.WriteRequest{Batch: b}}
+	if len(s.pending) == 0 {
+		s.progress = time.Now()
+	}
 	s.pending = append(s.pending, pb)
 	s.sent += int64(pb.n)
 	in := s.inst
 	s.mu.Unlock()
-	if err := in.stream.Send(pb.req); err != nil {
-		// The batch is pending: recovery sends it again. The receiver learns the
-		// plugin's own reason; Send only sees the stream end.
-		select {
-		case <-in.dead:
-			if in.err != nil {
-				err = in.err
-			}
-		case <-time.After(time.Second):
-		}
-		return s.recover(ctx, in, err)
+	if !in.enqueue(pb.req) {
+		// The batch is pending: recovery sends it again.
+		return s.recover(ctx, in, streamErr(in))
 	}
 	return nil
+}
+
+// streamErr is why an instance's stream ended, as the receiver learned it.
+func streamErr(in *instance) error {
+	select {
+	case <-in.dead:
+		return in.err
+	case <-time.After(time.Second):
+		return errors.New("the write stream broke")
+	}
 }
 
 // waitWindow blocks until a batch may be sent, restarting a dead plugin on the way.
@@ -231,13 +240,38 @@ func (s *Sink) waitWindow(ctx context.Context) error {
 		if n < s.launch.window {
 			return nil
 		}
+		stall, stop := s.stallTimer()
 		select {
 		case <-s.wake:
 		case <-in.dead:
+		case <-stall:
+			if err := s.recover(ctx, in, s.stalled()); err != nil {
+				stop()
+				return err
+			}
 		case <-ctx.Done():
+			stop()
 			return fmt.Errorf("output %q: %w", s.Name(), ctx.Err())
 		}
+		stop()
 	}
+}
+
+// stallTimer fires when the sink has acknowledged nothing for the ack timeout while
+// batches wait: a hung plugin is then restarted like a crashed one.
+func (s *Sink) stallTimer() (<-chan time.Time, func()) {
+	if s.launch.ackTimeout <= 0 {
+		return nil, func() {}
+	}
+	s.mu.Lock()
+	wait := time.Until(s.progress.Add(s.launch.ackTimeout))
+	s.mu.Unlock()
+	t := time.NewTimer(max(wait, 0))
+	return t.C, func() { t.Stop() }
+}
+
+func (s *Sink) stalled() error {
+	return fmt.Errorf("the sink acknowledged nothing for %s (ack_timeout)", s.launch.ackTimeout)
 }
 
 func (s *Sink) notify() {
@@ -255,6 +289,7 @@ func (s *Sink) onAck(seq uint64) {
 		i++
 	}
 	s.pending = s.pending[i:]
+	s.progress = time.Now()
 	if seq > s.lastAck {
 		s.lastAck = seq
 	}
@@ -311,17 +346,19 @@ func (s *Sink) recover(ctx context.Context, failed *instance, cause error) error
 		}
 		s.mu.Lock()
 		s.inst = in
+		s.progress = time.Now()
 		replay := append([]pendingBatch(nil), s.pending...)
+		s.resent += len(replay)
 		s.mu.Unlock()
 		failed = in
-		var sendErr error
+		ok := true
 		for _, pb := range replay {
-			if sendErr = in.stream.Send(pb.req); sendErr != nil {
+			if ok = in.enqueue(pb.req); !ok {
 				break
 			}
 		}
-		if sendErr != nil {
-			cause = sendErr
+		if !ok {
+			cause = streamErr(in)
 			continue
 		}
 		return nil
@@ -403,19 +440,28 @@ func (s *Sink) drainAndClose(ctx context.Context) error {
 		n, in := len(s.pending), s.inst
 		s.mu.Unlock()
 		if n > 0 {
+			stall, stop := s.stallTimer()
 			select {
 			case <-s.wake:
 			case <-in.dead:
 				if err := s.recover(ctx, in, in.err); err != nil {
+					stop()
+					return err
+				}
+			case <-stall:
+				if err := s.recover(ctx, in, s.stalled()); err != nil {
+					stop()
 					return err
 				}
 			case <-ctx.Done():
+				stop()
 				return fmt.Errorf("output %q: closing with %d unacknowledged batch(es): %w", s.Name(), n, ctx.Err())
 			}
+			stop()
 			continue
 		}
 		// Everything is acknowledged: end the stream, then flush.
-		_ = in.stream.CloseSend()
+		in.closeSend()
 		select {
 		case <-in.dead:
 		case <-ctx.Done():
@@ -450,6 +496,6 @@ func (s *Sink) Status() Status {
 	defer s.mu.Unlock()
 	return Status{
 		Name: s.Name(), Batches: s.nextSeq, Events: s.sent, Acked: s.lastAck, Delivered: s.acked,
-		Restarts: s.restarts, Complete: s.complete, Err: s.failed,
+		Restarts: s.restarts, Resent: s.resent, Complete: s.complete, Err: s.failed,
 	}
 }

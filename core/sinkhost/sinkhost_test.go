@@ -219,7 +219,8 @@ func TestKillMidStream(t *testing.T) {
 	const n = 20000
 	killed := false
 	writeAll(t, s, specEvents(0, n), 250, func(i int) {
-		if !killed && s.Status().Acked >= 20 {
+		// Kill while batches are in flight, so the restart has something to send again.
+		if st := s.Status(); !killed && st.Acked >= 20 && st.Batches > st.Acked {
 			if err := syscall.Kill(s.PID(), syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -233,9 +234,10 @@ func TestKillMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := s.Status()
-	if !st.Complete || st.Restarts != 1 || st.Delivered < n {
+	if !st.Complete || st.Restarts != 1 || st.Delivered < n || st.Resent == 0 {
 		t.Fatalf("status %+v", st)
 	}
+	t.Logf("status %+v", st)
 	if !pidGone(first) {
 		t.Fatalf("the killed plugin %d is still there", first)
 	}
@@ -267,6 +269,35 @@ batch_size: 100
 	}
 	if st := s.Status(); !st.Complete || st.Restarts != 1 {
 		t.Fatalf("status %+v", st)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	checkAllKeys(t, readKeys(t, f), n, true)
+}
+
+// TestHungPluginIsRestarted: a sink that stops acknowledging is treated like a crashed one.
+func TestHungPluginIsRestarted(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "specs.jsonl")
+	var logs logBuffer
+	yml := fmt.Sprintf("name: slow\nplugin: {path: %q, args: [plugin, sink, sleepy]}\nconfig: {path: %q}\nauto_mtls: false\nack_timeout: 1s\nbatch_size: 100\n", os.Args[0], out)
+	s := startSink(t, yml, testOptions(&logs))
+	hung := s.PID()
+	const n = 1000
+	writeAll(t, s, specEvents(0, n), 250, nil)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); !st.Complete || st.Restarts != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	if !pidGone(hung) {
+		t.Fatal("the hung plugin still runs")
+	}
+	if !strings.Contains(logs.String(), "acknowledged nothing for 1s") {
+		t.Fatalf("log does not say why:\n%s", logs.String())
 	}
 	f, err := os.Open(out)
 	if err != nil {
@@ -327,6 +358,7 @@ func TestConfigErrors(t *testing.T) {
 		{"no sink", "name: j\nwindow: 3\n", `pipeline.yaml:1:1: output "j": say which sink it is`},
 		{"two sinks", "name: j\njsonl: {}\nsqlite: {}\n", `give exactly one of jsonl, sqlite, datahub, openlineage or plugin, not jsonl and sqlite`},
 		{"unknown host key", "name: j\njsonl: {}\nwindows: 3\n", `pipeline.yaml:3:1: unknown key "windows"`},
+		{"bad ack timeout", "name: j\njsonl: {}\nack_timeout: soon\n", `pipeline.yaml:3:14: want a duration`},
 		{"bad sha", "name: j\nplugin: {path: /bin/true, sha256: abc}\n", `pipeline.yaml:2:35: output "j": sha256 must be 64 hex digits`},
 		{"config for builtin", "name: j\njsonl: {}\nconfig: {}\n", `pipeline.yaml:3:9: output "j": config: is for external plugins`},
 		{"missing binary", "name: j\nplugin: {path: ./no/such/plugin}\n", `output "j": starting plugin /`},
@@ -503,4 +535,51 @@ func TestLifeline(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatal("plugin ignored its closed lifeline")
 	}
+}
+
+func TestNewAll(t *testing.T) {
+	dir := t.TempDir()
+	outputs := func(yml string) config.Node {
+		t.Helper()
+		return entryNode(t, yml).Child("outputs")
+	}
+	good := fmt.Sprintf("outputs:\n  - name: a\n    jsonl: {path: %q}\n  - name: b\n    plugin: {path: %q, args: [plugin, sink, noop]}\n    auto_mtls: false\n",
+		filepath.Join(dir, "a.jsonl"), os.Args[0])
+	sinks, err := NewAll(context.Background(), outputs(good), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sinks) != 2 || sinks[0].Name() != "a" || sinks[1].Name() != "b" {
+		t.Fatalf("sinks %v", sinks)
+	}
+	pids := []int{sinks[0].PID(), sinks[1].PID()}
+	for _, s := range sinks {
+		if err := s.Write(context.Background(), specEvents(0, 10)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !s.Status().Complete {
+			t.Fatalf("%s incomplete", s.Name())
+		}
+	}
+	for _, pid := range pids {
+		if !pidGone(pid) {
+			t.Fatalf("plugin %d still runs", pid)
+		}
+	}
+
+	// A bad second entry ends the first plugin and names the place.
+	bad := fmt.Sprintf("outputs:\n  - name: a\n    jsonl: {path: %q}\n  - name: a\n    jsonl: {path: %q}\n", filepath.Join(dir, "x"), filepath.Join(dir, "y"))
+	if _, err := NewAll(context.Background(), outputs(bad), testOptions(nil)); err == nil || !strings.Contains(err.Error(), `pipeline.yaml:4:5: output name "a" is already used at pipeline.yaml:2:5`) {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := NewAll(context.Background(), outputs("outputs: {name: a}\n"), testOptions(nil)); err == nil || !strings.Contains(err.Error(), "outputs must be a list") {
+		t.Fatalf("error %v", err)
+	}
+	live.Range(func(k, _ any) bool {
+		t.Errorf("a plugin is still registered as running: pid %d", k.(*instance).pid)
+		return true
+	})
 }

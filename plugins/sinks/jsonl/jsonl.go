@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink"
@@ -74,63 +73,12 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 		s.w = c.Stdout
 		return nil
 	}
-	if dir := filepath.Dir(s.cfg.Path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return sink.ConfigErrorf("path", "%v", err)
-		}
-	}
-	flags := os.O_RDWR | os.O_CREATE
-	if !s.cfg.Append && !c.Resume {
-		flags |= os.O_TRUNC
-	}
-	f, err := os.OpenFile(s.cfg.Path, flags, 0o644)
+	f, err := sink.OpenLinesFile(s.cfg.Path, s.cfg.Append, c.Resume)
 	if err != nil {
 		return sink.ConfigErrorf("path", "%v", err)
 	}
-	if err := dropPartialLine(f); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", s.cfg.Path, err)
-	}
 	s.f, s.w = f, f
 	return nil
-}
-
-// dropPartialLine cuts a last line without its newline, left by a crash mid-write,
-// and positions the file at its end.
-func dropPartialLine(f *os.File) error {
-	end, err := f.Seek(0, io.SeekEnd)
-	if err != nil || end == 0 {
-		return err
-	}
-	const chunk = 64 << 10
-	buf := make([]byte, chunk)
-	pos := end
-	for pos > 0 {
-		n := int64(chunk)
-		if pos < n {
-			n = pos
-		}
-		if _, err := f.ReadAt(buf[:n], pos-n); err != nil {
-			return err
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			cut := pos - n + int64(i) + 1
-			if cut == end {
-				return nil
-			}
-			if err := f.Truncate(cut); err != nil {
-				return err
-			}
-			_, err = f.Seek(cut, io.SeekStart)
-			return err
-		}
-		pos -= n
-	}
-	if err := f.Truncate(0); err != nil {
-		return err
-	}
-	_, err = f.Seek(0, io.SeekStart)
-	return err
 }
 
 // WriteBatch writes the batch's lines with one write call.

@@ -84,3 +84,22 @@ func writeJSON(b *bytes.Buffer, e *event.Event) error {
 	b.Write(data)
 	return err
 }
+
+func FuzzReadEvents(f *testing.F) {
+	f.Add(string(bytes.SplitAfter(sample, []byte("\n"))[1]))
+	f.Add(`{"kind":"spec","spec":{"key":["a"],"metadata":{"m":{"type":"table_schema","value":{"columns":[]}}}}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		evs, err := ReadEvents(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		// Whatever parses must survive the protocol round trip or fail cleanly.
+		for i := range evs {
+			if pe, err := sink.EventToProto(&evs[i]); err == nil {
+				if _, err := sink.EventFromProto(pe); err != nil {
+					t.Fatalf("event %d converts to the protocol but not back: %v", i, err)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,227 @@
+// Package openlineage is the OpenLineage sink: semantic model refreshes become runs of a
+// job (START, RUNNING, COMPLETE, FAIL, ABORT) with the model's upstream tables and data
+// sources as inputs and its tables, with schema facets, as outputs; semantic model
+// tables, reports, dashboards and data sources become dataset events with lineage.
+// Events go over HTTP in the Marquez API shape (POST /api/v1/lineage) or to a JSON
+// Lines file. README.md documents the mapping.
+package openlineage
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
+)
+
+// Config is the sink's section in pipeline.yaml.
+type Config struct {
+	// URL is the OpenLineage backend, e.g. http://localhost:5000 for Marquez. Give URL or File.
+	URL string `json:"url"`
+	// Endpoint is the path events are posted to (default /api/v1/lineage).
+	Endpoint string `json:"endpoint"`
+	// APIKey is sent as "Authorization: Bearer".
+	APIKey sink.Secret `json:"api_key"`
+	// File receives the events as JSON Lines instead.
+	File string `json:"file"`
+	// Namespace is the namespace of refresh jobs (default pbisync).
+	Namespace string `json:"namespace"`
+	// DatasetNamespace is the namespace of Power BI datasets (default powerbi).
+	DatasetNamespace string `json:"dataset_namespace"`
+	// UpstreamNamespace is the namespace of warehouse tables that models read, e.g.
+	// mssql://server:1433 (default warehouse).
+	UpstreamNamespace string `json:"upstream_namespace"`
+	// Producer is the producer URI of every event and facet.
+	Producer string `json:"producer"`
+	// Specs sends dataset events for asset specs (default true); false sends only runs.
+	Specs *bool `json:"specs"`
+	// StateFile remembers each semantic model's inputs and tables across syncs, so a
+	// refresh run without the model's spec in the same sync still carries them.
+	StateFile string `json:"state_file"`
+	// Timeout bounds one request (default 30s).
+	Timeout sink.Duration `json:"timeout"`
+	// Retries on network errors, 408, 429 and 5xx (default 3).
+	Retries *int `json:"retries"`
+}
+
+// DefaultProducer names pbisync as the producer of events.
+const DefaultProducer = "https://github.com/pbisync/pbisync/tree/main/plugins/sinks/openlineage"
+
+// Sink sends OpenLineage events.
+type Sink struct {
+	cfg     Config
+	b       *builder
+	client  *http.Client
+	target  string
+	retries int
+	f       *os.File
+	w       *bufio.Writer
+	now     func() time.Time
+}
+
+// New returns an unconfigured sink.
+func New() *Sink { return &Sink{now: time.Now} }
+
+// Configure checks the config and opens the target.
+func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+	if err := c.Decode(&s.cfg); err != nil {
+		return err
+	}
+	cfg := &s.cfg
+	switch {
+	case cfg.URL == "" && cfg.File == "":
+		return sink.ConfigErrorf("", "give url (an OpenLineage backend such as Marquez) or file")
+	case cfg.URL != "" && cfg.File != "":
+		return sink.ConfigErrorf("file", "give url or file, not both")
+	}
+	for _, d := range []struct {
+		v   *string
+		def string
+	}{{&cfg.Endpoint, "/api/v1/lineage"}, {&cfg.Namespace, "pbisync"}, {&cfg.DatasetNamespace, "powerbi"},
+		{&cfg.UpstreamNamespace, "warehouse"}, {&cfg.Producer, DefaultProducer}} {
+		if *d.v == "" {
+			*d.v = d.def
+		}
+	}
+	if u, err := url.Parse(cfg.Producer); err != nil || u.Scheme == "" {
+		return sink.ConfigErrorf("producer", "want a URI, got %q", cfg.Producer)
+	}
+	if !strings.HasPrefix(cfg.Endpoint, "/") {
+		return sink.ConfigErrorf("endpoint", "want a path starting with /, got %q", cfg.Endpoint)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = sink.Duration(30 * time.Second)
+	}
+	s.retries = 3
+	if cfg.Retries != nil {
+		if *cfg.Retries < 0 {
+			return sink.ConfigErrorf("retries", "retries must be 0 or more")
+		}
+		s.retries = *cfg.Retries
+	}
+	s.b = newBuilder(cfg)
+	if err := s.b.loadState(cfg.StateFile); err != nil {
+		return sink.ConfigErrorf("state_file", "%v", err)
+	}
+	if cfg.URL != "" {
+		u, err := url.Parse(cfg.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return sink.ConfigErrorf("url", "want an http(s) URL such as http://localhost:5000, got %q", cfg.URL)
+		}
+		s.target = strings.TrimRight(cfg.URL, "/") + cfg.Endpoint
+		s.client = &http.Client{Timeout: time.Duration(cfg.Timeout)}
+		return nil
+	}
+	f, err := sink.OpenLinesFile(cfg.File, false, c.Resume)
+	if err != nil {
+		return sink.ConfigErrorf("file", "%v", err)
+	}
+	s.f, s.w = f, bufio.NewWriter(f)
+	return nil
+}
+
+// WriteBatch sends the batch's events in order; the batch is acknowledged when all were accepted.
+func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
+	if s.b == nil {
+		return errors.New("openlineage: not configured")
+	}
+	now := s.now()
+	for i := range events {
+		e := &events[i]
+		if (e.Kind == event.KindSpec || e.Kind == event.KindRemoved) && s.cfg.Specs != nil && !*s.cfg.Specs {
+			continue
+		}
+		ols, err := s.b.events(e, now)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+		for _, ol := range ols {
+			body, err := json.Marshal(ol)
+			if err != nil {
+				return fmt.Errorf("event %d: %w", i, err)
+			}
+			if s.w != nil {
+				s.w.Write(body)
+				s.w.WriteByte('\n')
+				continue
+			}
+			if err := s.post(ctx, body); err != nil {
+				return fmt.Errorf("event %d: %w", i, err)
+			}
+		}
+	}
+	if s.w != nil {
+		if err := s.w.Flush(); err != nil {
+			return fmt.Errorf("%s: %w", s.cfg.File, err)
+		}
+	}
+	if err := s.b.saveState(s.cfg.StateFile); err != nil {
+		return fmt.Errorf("state_file: %w", err)
+	}
+	return nil
+}
+
+func (s *Sink) post(ctx context.Context, body []byte) error {
+	var last error
+	for attempt := 0; attempt <= s.retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if !s.cfg.APIKey.IsZero() {
+			req.Header.Set("Authorization", "Bearer "+s.cfg.APIKey.Reveal())
+		}
+		resp, err := s.client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			last = fmt.Errorf("POST %s: %w", s.target, err)
+			continue
+		}
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			return nil
+		}
+		last = fmt.Errorf("POST %s: %s: %s", s.target, resp.Status, bytes.TrimSpace(msg))
+		if resp.StatusCode/100 == 4 && resp.StatusCode != 408 && resp.StatusCode != 429 {
+			return last
+		}
+	}
+	return fmt.Errorf("after %d attempts: %w", s.retries+1, last)
+}
+
+// Close closes the file or the HTTP client.
+func (s *Sink) Close(context.Context) error {
+	if s.client != nil {
+		s.client.CloseIdleConnections()
+	}
+	if s.f == nil {
+		return nil
+	}
+	err := s.w.Flush()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	s.f, s.w = nil, nil
+	return err
+}

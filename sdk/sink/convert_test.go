@@ -1,0 +1,130 @@
+package sink
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
+	"github.com/pbisync/pbisync/sdk/spec"
+	"google.golang.org/protobuf/proto"
+)
+
+func benchSpec(i int) event.Event {
+	name := fmt.Sprintf("Model_%06d", i)
+	return event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{
+		Key:         spec.Key{"semantic_model", name},
+		Deps:        []spec.Key{{"sales_db"}, {"warehouse", "dbo", "orders"}},
+		Description: "Sales figures per region and month, refreshed nightly.",
+		Metadata: map[string]spec.Metadata{
+			"dagster-powerbi/web_url": spec.URL("https://app.powerbi.com/groups/0f1e/datasets/" + name),
+			"dagster-powerbi/id":      spec.Text(fmt.Sprintf("8c3e61d2-%06d", i)),
+			"dagster/column_schema": spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{
+				{Name: "region", Type: "String"}, {Name: "amount", Type: "Decimal", Description: "net"},
+			}}),
+			"rows":  spec.Int(int64(i)),
+			"ratio": spec.Float(0.25),
+			"live":  spec.Bool(true),
+			"extra": spec.JSON(map[string]any{"a": []any{json.Number("1"), "x"}}),
+		},
+		Tags:    map[string]string{"dagster-powerbi/asset_type": "semantic_model"},
+		Kinds:   []string{"powerbi", "semantic_model"},
+		Owners:  []string{"owner@example.com"},
+		Group:   "finance",
+		PowerBI: spec.Identity{Type: spec.SemanticModel, ID: fmt.Sprintf("8c3e61d2-%06d", i), Name: name, WorkspaceID: "0f1e", WorkspaceName: "Finance"},
+	}}
+}
+
+func TestRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 26, 6, 0, 4, 500, time.UTC)
+	events := []event.Event{
+		benchSpec(1),
+		{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"bare"}}},
+		{Kind: event.KindRemoved, Removed: &event.Removed{Key: spec.Key{"report", "Old"}, PowerBI: spec.Identity{Type: spec.Report, ID: "r1"}}},
+		{Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: "q", State: event.RefreshFailed, Model: spec.Identity{Type: spec.SemanticModel, ID: "m"},
+			Key: spec.Key{"m"}, RefreshType: "Full", Enhanced: true, RequestedAt: at, StartedAt: at, EndedAt: at.Add(time.Minute), Error: "boom",
+			Tables: []event.TableRefresh{{Table: "t", Partition: "p", Status: "Failed"}}}},
+		{Kind: event.KindSummary, Summary: &event.Summary{StartedAt: at, EndedAt: at, Workspaces: 2, Assets: map[string]int{"report": 3},
+			Dropped: 1, Removed: 2, Problems: []string{"x"}, Requests: map[string]int64{"GET /groups": 4}}},
+	}
+	for i := range events {
+		p, err := EventToProto(&events[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := proto.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back sinkpb.Event
+		if err := proto.Unmarshal(data, &back); err != nil {
+			t.Fatal(err)
+		}
+		got, err := EventFromProto(&back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(&events[i])
+		have, _ := json.Marshal(&got)
+		if string(want) != string(have) {
+			t.Errorf("event %d changed:\n got %s\nwant %s", i, have, want)
+		}
+	}
+	for _, bad := range []event.Event{
+		{Kind: event.KindSpec},
+		{Kind: "future"},
+		{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"x"}, Metadata: map[string]spec.Metadata{"m": {Type: spec.TypeInt, Value: "7"}}}},
+		{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"x"}, Metadata: map[string]spec.Metadata{"m": spec.JSON(func() {})}}},
+	} {
+		if _, err := EventToProto(&bad); err == nil {
+			t.Errorf("%+v converted", bad)
+		}
+	}
+}
+
+// BenchmarkHostSide is what pbisync spends per event: conversion and marshalling.
+func BenchmarkHostSide(b *testing.B) {
+	events := make([]event.Event, 500)
+	for i := range events {
+		events[i] = benchSpec(i)
+	}
+	for b.Loop() {
+		batch := &sinkpb.Batch{Seq: 1}
+		for i := range events {
+			p, err := EventToProto(&events[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch.Events = append(batch.Events, p)
+		}
+		if _, err := proto.Marshal(&sinkpb.WriteRequest{Batch: batch}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkPluginSide is what a plugin spends per event before its sink sees it.
+func BenchmarkPluginSide(b *testing.B) {
+	batch := &sinkpb.Batch{Seq: 1}
+	for i := range 500 {
+		e := benchSpec(i)
+		p, _ := EventToProto(&e)
+		batch.Events = append(batch.Events, p)
+	}
+	data, _ := proto.Marshal(&sinkpb.WriteRequest{Batch: batch})
+	for b.Loop() {
+		var req sinkpb.WriteRequest
+		if err := proto.Unmarshal(data, &req); err != nil {
+			b.Fatal(err)
+		}
+		for _, pe := range req.Batch.Events {
+			if _, err := EventFromProto(pe); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "events/s")
+}
