@@ -12,6 +12,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -117,6 +120,8 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 	fs.SetOutput(g.stderr)
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the command to this file (for go tool pprof)")
+	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 350MiB, 2GiB; off for none); the GOMEMLIMIT variable wins")
 	runFn := c.flags(fs, g)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s %s\n\n%s\n\nFlags:\n", path, c.usage, c.summary)
@@ -136,6 +141,23 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 		return exitUsage
 	}
 	g.logger = logger
+	if err := setMemoryLimit(*memLimit); err != nil {
+		fmt.Fprintf(g.stderr, "%s: --memory-limit: %v\n", path, err)
+		return exitUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(g.stderr, "%s: --cpu-profile: %v\n", path, err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(g.stderr, "%s: --cpu-profile: %v\n", path, err)
+			return exitUsage
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := runFn(ctx, fs.Args()); err != nil {
 		var ue *usageError
 		var pe *problemsError
@@ -199,4 +221,31 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// defaultMemoryLimit keeps a sync of a large tenant near this much heap: pbisync streams
+// batches, so what it holds is a few batches, and without a limit the garbage collector
+// lets the heap grow to twice that before it collects.
+const defaultMemoryLimit = "350MiB"
+
+// setMemoryLimit applies a soft heap limit unless GOMEMLIMIT already set one.
+func setMemoryLimit(v string) error {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok || v == "off" || v == "0" {
+		return nil
+	}
+	// Longer units first: "MiB" also ends in "B".
+	for _, u := range []struct {
+		suffix string
+		mul    int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if num, ok := strings.CutSuffix(v, u.suffix); ok {
+			n, err := strconv.ParseInt(num, 10, 64)
+			if err != nil || n <= 0 {
+				break
+			}
+			debug.SetMemoryLimit(n * u.mul)
+			return nil
+		}
+	}
+	return fmt.Errorf("want a size such as 350MiB or 2GiB, or off; got %q", v)
 }

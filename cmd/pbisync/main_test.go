@@ -37,6 +37,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"snapshot", "save"}, exitUsage, "-o FILE is required"},
 		{[]string{"validate", "-f", "testdata/missing.yaml"}, exitError, "no such file"},
 		{[]string{"sync", "--log-format", "xml", "--snapshot", "x"}, exitUsage, "--log-format must be text or json"},
+		{[]string{"sync", "--memory-limit", "lots", "--snapshot", "x"}, exitUsage, "--memory-limit: want a size"},
+		{[]string{"sync", "--memory-limit", "12XB", "--snapshot", "x"}, exitUsage, "--memory-limit: want a size"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -77,6 +77,8 @@ func newLayouts(rng *rand.Rand, size Size) *layouts {
 }
 
 // Generate builds a synthetic tenant of the given size; the same seed gives the same
+// Item names carry their workspace's number, so keys do not clash across workspaces as
+// they rarely do in a real tenant; the sample tenant and the tests cover clashes.
 // tenant. Tables share their column and measure lists (see layouts), so even LargeSize
 // takes little memory; the emulator renders scan results batch by batch.
 func Generate(seed int64, size Size) *snapshot.Snapshot {
@@ -110,7 +112,7 @@ func Generate(seed int64, size Size) *snapshot.Snapshot {
 		for m := range size.ModelsPerWorkspace {
 			subject := genSubjects[(w+m)%len(genSubjects)]
 			owner := genPeople[rng.IntN(len(genPeople))] + "@contoso.com"
-			model := snapshot.SemanticModel{ID: id(), Name: fmt.Sprintf("%s %s %d", team, subject, m), ConfiguredBy: owner,
+			model := snapshot.SemanticModel{ID: id(), Name: fmt.Sprintf("%s %s %d.%d", team, subject, w, m), ConfiguredBy: owner,
 				CreatedDate: "2024-05-01T08:00:00Z", ContentProviderType: "PbixInImportMode", TargetStorageMode: "Abf",
 				Tables: make([]snapshot.Table, size.TablesPerModel)}
 			if m%4 == 0 {
@@ -133,7 +135,7 @@ func Generate(seed int64, size Size) *snapshot.Snapshot {
 			ws.SemanticModels = append(ws.SemanticModels, model)
 		}
 		for r := range size.ReportsPerWorkspace {
-			rep := snapshot.Report{ID: id(), Name: fmt.Sprintf("%s Report %d", team, r), ReportType: "PowerBIReport",
+			rep := snapshot.Report{ID: id(), Name: fmt.Sprintf("%s Report %d.%d", team, w, r), ReportType: "PowerBIReport",
 				CreatedBy: genPeople[rng.IntN(len(genPeople))] + "@contoso.com", CreatedDateTime: "2024-06-01T08:00:00Z"}
 			rep.ModifiedBy = rep.CreatedBy
 			switch {
@@ -150,7 +152,7 @@ func Generate(seed int64, size Size) *snapshot.Snapshot {
 			ws.Reports = append(ws.Reports, rep)
 		}
 		for b := range size.DashboardsPerWorkspace {
-			dash := snapshot.Dashboard{ID: id(), DisplayName: fmt.Sprintf("%s Dashboard v1.%d", team, b), Tiles: make([]snapshot.Tile, size.TilesPerDashboard)}
+			dash := snapshot.Dashboard{ID: id(), DisplayName: fmt.Sprintf("%s Dashboard v%d.%d", team, w, b), Tiles: make([]snapshot.Tile, size.TilesPerDashboard)}
 			for k := range dash.Tiles {
 				tile := snapshot.Tile{ID: id(), Title: fmt.Sprintf("Tile %d", k), RowSpan: 2, ColSpan: 3}
 				switch {
@@ -177,19 +179,19 @@ func genDataSource(id, kind string, w, d int) snapshot.DataSource {
 	switch kind {
 	case "snowflake":
 		ds.Type = "Extension"
-		ds.ConnectionDetails = &snapshot.ConnectionDetails{Path: fmt.Sprintf("acct%03d.snowflakecomputing.com;WH_%d", w%50, d), Kind: "Snowflake"}
+		ds.ConnectionDetails = &snapshot.ConnectionDetails{Path: fmt.Sprintf("acct%03d.snowflakecomputing.com;WH_%04d_%d", w%50, w, d), Kind: "Snowflake"}
 	case "sql":
 		ds.Type = "Sql"
-		ds.ConnectionDetails = &snapshot.ConnectionDetails{Server: fmt.Sprintf("sql%02d.contoso.com", w%20), Database: fmt.Sprintf("DW%d", d)}
+		ds.ConnectionDetails = &snapshot.ConnectionDetails{Server: fmt.Sprintf("sql%02d.contoso.com", w%20), Database: fmt.Sprintf("DW%04d_%d", w, d)}
 	case "postgres":
 		ds.Type = "PostgreSql"
-		ds.ConnectionDetails = &snapshot.ConnectionDetails{Server: fmt.Sprintf("pg%02d.contoso.com:5432", w%20), Database: fmt.Sprintf("app%d", d)}
+		ds.ConnectionDetails = &snapshot.ConnectionDetails{Server: fmt.Sprintf("pg%02d.contoso.com:5432", w%20), Database: fmt.Sprintf("app%04d_%d", w, d)}
 	case "databricks":
 		ds.Type = "Extension"
-		ds.ConnectionDetails = &snapshot.ConnectionDetails{Path: fmt.Sprintf("adb-%d.azuredatabricks.net;/sql/1.0/warehouses/w%d", 1000+w%30, d), Kind: "Databricks"}
+		ds.ConnectionDetails = &snapshot.ConnectionDetails{Path: fmt.Sprintf("adb-%d.azuredatabricks.net;/sql/1.0/warehouses/w%04d_%d", 1000+w%30, w, d), Kind: "Databricks"}
 	default:
 		ds.Type = "File"
-		ds.ConnectionDetails = &snapshot.ConnectionDetails{Path: fmt.Sprintf(`\\files\share%d\data%d.xlsx`, w%10, d)}
+		ds.ConnectionDetails = &snapshot.ConnectionDetails{Path: fmt.Sprintf(`\\files\share%d\data%04d_%d.xlsx`, w%10, w, d)}
 	}
 	return ds
 }
@@ -199,13 +201,13 @@ func genM(kind string, w, d int, team, table string) string {
 	schema := "S_" + team[:min(3, len(team))]
 	switch kind {
 	case "snowflake":
-		return fmt.Sprintf("let\n    Source = Snowflake.Databases(\"acct%03d.snowflakecomputing.com\", \"WH_%d\"),\n    Db = Source{[Name=\"DB%d\",Kind=\"Database\"]}[Data],\n    Sch = Db{[Name=\"%s\",Kind=\"Schema\"]}[Data],\n    Tbl = Sch{[Name=\"%s\",Kind=\"Table\"]}[Data]\nin\n    Tbl", w%50, d, d, schema, table)
+		return fmt.Sprintf("let\n    Source = Snowflake.Databases(\"acct%03d.snowflakecomputing.com\", \"WH_%04d_%d\"),\n    Db = Source{[Name=\"DB%d\",Kind=\"Database\"]}[Data],\n    Sch = Db{[Name=\"%s\",Kind=\"Schema\"]}[Data],\n    Tbl = Sch{[Name=\"%s\",Kind=\"Table\"]}[Data]\nin\n    Tbl", w%50, w, d, d, schema, table)
 	case "sql":
-		return fmt.Sprintf("let\n    Source = Sql.Database(\"sql%02d.contoso.com\", \"DW%d\"),\n    Tbl = Source{[Schema=\"dbo\",Item=\"%s\"]}[Data]\nin\n    Tbl", w%20, d, table)
+		return fmt.Sprintf("let\n    Source = Sql.Database(\"sql%02d.contoso.com\", \"DW%04d_%d\"),\n    Tbl = Source{[Schema=\"dbo\",Item=\"%s\"]}[Data]\nin\n    Tbl", w%20, w, d, table)
 	case "postgres":
-		return fmt.Sprintf("let\n    Source = PostgreSQL.Database(\"pg%02d.contoso.com:5432\", \"app%d\"),\n    Tbl = Source{[Schema=\"public\",Item=\"%s\"]}[Data]\nin\n    Tbl", w%20, d, table)
+		return fmt.Sprintf("let\n    Source = PostgreSQL.Database(\"pg%02d.contoso.com:5432\", \"app%04d_%d\"),\n    Tbl = Source{[Schema=\"public\",Item=\"%s\"]}[Data]\nin\n    Tbl", w%20, w, d, table)
 	case "databricks":
-		return fmt.Sprintf("let\n    Source = Databricks.Catalogs(\"adb-%d.azuredatabricks.net\", \"/sql/1.0/warehouses/w%d\", [Catalog=null]),\n    Cat = Source{[Name=\"main\",Kind=\"Database\"]}[Data],\n    Sch = Cat{[Name=\"%s\",Kind=\"Schema\"]}[Data],\n    Tbl = Sch{[Name=\"%s\",Kind=\"Table\"]}[Data]\nin\n    Tbl", 1000+w%30, d, schema, table)
+		return fmt.Sprintf("let\n    Source = Databricks.Catalogs(\"adb-%d.azuredatabricks.net\", \"/sql/1.0/warehouses/w%04d_%d\", [Catalog=null]),\n    Cat = Source{[Name=\"main\",Kind=\"Database\"]}[Data],\n    Sch = Cat{[Name=\"%s\",Kind=\"Schema\"]}[Data],\n    Tbl = Sch{[Name=\"%s\",Kind=\"Table\"]}[Data]\nin\n    Tbl", 1000+w%30, w, d, schema, table)
 	}
-	return fmt.Sprintf("let\n    Source = Excel.Workbook(File.Contents(\"\\\\files\\share%d\\data%d.xlsx\"), null, true),\n    Sheet = Source{[Item=\"%s\",Kind=\"Sheet\"]}[Data]\nin\n    Sheet", w%10, d, table)
+	return fmt.Sprintf("let\n    Source = Excel.Workbook(File.Contents(\"\\\\files\\share%d\\data%04d_%d.xlsx\"), null, true),\n    Sheet = Source{[Item=\"%s\",Kind=\"Sheet\"]}[Data]\nin\n    Sheet", w%10, w, d, table)
 }
