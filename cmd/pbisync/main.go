@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/sinkhost"
 )
 
 // Exit codes, documented in the README.
@@ -85,6 +86,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	// os.Exit skips deferred calls: end any sink plugin still running first.
+	sinkhost.KillAll()
 	os.Exit(code)
 }
 

@@ -154,6 +154,10 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 	}
 	m[NamespacePowerBI+"tile_count"] = spec.Int(int64(len(d.Tiles)))
 	m.jsonList(NamespacePowerBI+"tile_titles", titles)
+	if len(d.Tiles) > 0 {
+		// The tiles themselves, for catalogs that show them as charts (DataHub).
+		m[NamespacePowerBI+"tiles"] = spec.JSON(d.Tiles)
+	}
 	m[NamespacePowerBI+"read_only"] = spec.Bool(d.IsReadOnly)
 	m.text(NamespacePowerBI+"sensitivity_label", d.SensitivityLabel)
 	m.text(NamespacePowerBI+"app_id", d.AppID)
@@ -214,6 +218,9 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 		}
 		m[NamespacePowerBI+"page_count"] = spec.Int(int64(len(pages)))
 		m.jsonList(NamespacePowerBI+"page_names", names)
+		// The pages themselves (internal name, display name, order), for catalogs that
+		// show them as charts (DataHub).
+		m[NamespacePowerBI+"pages"] = spec.JSON(pages)
 	}
 
 	var refs []ref

@@ -254,6 +254,9 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	r.res.Sinks = r.sinks
 	r.res.Models = r.models
+	if srcErr == nil && r.current != nil {
+		srcErr = r.saveState(closeCtx)
+	}
 	if srcErr != nil {
 		return &r.res, srcErr
 	}
@@ -282,6 +285,7 @@ type run struct {
 	wsSource map[string]Source
 	out      []Sink // the sinks of this run
 	lineage  lineage.Stats
+	current []spec.AssetSpec // this sync's assets, saved once the sinks have them
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
 }
@@ -470,10 +474,23 @@ func (r *run) removals(ctx context.Context) error {
 		events[i] = event.Event{Kind: event.KindRemoved, Removed: &gone[i]}
 	}
 	r.res.Summary.Removed = len(events)
-	if err := r.write(ctx, events); err != nil {
-		return err
+	r.current = current
+	return r.write(ctx, events)
+}
+
+// saveState remembers this sync's assets for the next one's removals, once every sink
+// received everything: a sink that missed a removal must be told again next time.
+func (r *run) saveState(ctx context.Context) error {
+	for _, s := range r.sinks {
+		if !s.Complete {
+			r.log.Warn("not saving this sync's assets in the state store: a sink did not receive everything, so the next sync compares with the previous one again", "sink", s.Name)
+			return nil
+		}
 	}
-	return r.e.State.SaveAssets(ctx, r.e.Pipeline, current)
+	if err := r.e.State.SaveAssets(ctx, r.e.Pipeline, r.current); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	return nil
 }
 
 // seenAsset is what a sync remembers of each asset it sent.

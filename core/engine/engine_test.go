@@ -258,3 +258,31 @@ func loadSample(t *testing.T) *snapshot.Snapshot {
 	t.Helper()
 	return powerbitest.SampleTenant()
 }
+
+// A sync whose sink failed keeps the previous state, so the removals it could not
+// deliver are reported again by the next sync.
+func TestStateNotSavedWhenASinkMissedEvents(t *testing.T) {
+	st := openState(t)
+	full := loadMSDocs(t)
+	e := newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{full}}}, &collect{name: "c"})
+	e.State = st
+	if _, err := e.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	less := loadMSDocs(t)
+	less.Workspaces[0].Dashboards = nil
+	e = newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{less}}}, &collect{name: "c"}, &collect{name: "broken", failAfter: 1})
+	e.State = st
+	if _, err := e.Sync(context.Background()); err == nil {
+		t.Fatal("the failing sink was not reported")
+	}
+	again := &collect{name: "c"}
+	e = newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{less}}}, again)
+	e.State = st
+	if _, err := e.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if again.kinds()[event.KindRemoved] == 0 {
+		t.Error("the removal the broken sink missed was not reported again")
+	}
+}

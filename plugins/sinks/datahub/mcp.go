@@ -387,7 +387,7 @@ func (m *mapper) reportMCPs(s *spec.AssetSpec) []MCP {
 	datasets := m.datasetsOf(s)
 	var out []MCP
 	var charts []string
-	for _, p := range jsonList(s, "pages") {
+	for _, p := range jsonList(s, "powerbi/pages") {
 		pname := str(p, "name")
 		if pname == "" {
 			continue
@@ -431,7 +431,7 @@ func (m *mapper) dashboardMCPs(s *spec.AssetSpec) []MCP {
 	wsURN, _ := m.containerOf(id)
 	var out []MCP
 	var charts []string
-	for _, t := range jsonList(s, "tiles") {
+	for _, t := range jsonList(s, "powerbi/tiles") {
 		tid := str(t, "id")
 		if tid == "" {
 			continue
