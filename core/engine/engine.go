@@ -285,7 +285,7 @@ type run struct {
 	wsSource map[string]Source
 	out      []Sink // the sinks of this run
 	lineage  lineage.Stats
-	current []spec.AssetSpec // this sync's assets, saved once the sinks have them
+	current  []spec.AssetSpec // this sync's assets, saved once the sinks have them
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
 }
