@@ -226,3 +226,44 @@ func TestUnknownTypesAndDataSourcesMakeNothing(t *testing.T) {
 		t.Fatal("a report without an id must fail")
 	}
 }
+
+// A model table whose M the resolver followed gets its own upstreams, on the platform the
+// M names; a table it did not list keeps the model's upstreams.
+func TestTableLevelLineage(t *testing.T) {
+	m := newMapper(namer{env: "PROD", lowercase: true}, upstreamConfig{Platform: "mssql"}, nil)
+	s := &spec.AssetSpec{
+		Key:  spec.Key{"semantic_model", "Sales"},
+		Deps: []spec.Key{{"dw", "dbo", "fallback"}},
+		Metadata: map[string]spec.Metadata{
+			"orders_column_schema":    spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{{Name: "id", Type: "Int64"}}}),
+			"customers_column_schema": spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{{Name: "id", Type: "Int64"}}}),
+			"powerbi/table_lineage": spec.JSON([]any{map[string]any{"table": "Orders", "upstream": []any{
+				map[string]any{"platform": "snowflake", "database": "SALES_DB", "schema": "PUBLIC", "table": "ORDERS"}}}}),
+		},
+		PowerBI: spec.Identity{Type: spec.SemanticModel, ID: "m1", Name: "Sales", WorkspaceID: "w1", WorkspaceName: "Finance"},
+	}
+	mcps, err := m.specMCPs(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, x := range mcps {
+		if x.AspectName != "upstreamLineage" {
+			continue
+		}
+		ups := x.Aspect.(map[string]any)["upstreams"].([]map[string]any)
+		got[x.EntityURN] = ups[0]["dataset"].(string)
+	}
+	want := map[string]string{
+		"urn:li:dataset:(urn:li:dataPlatform:powerbi,sales.orders,PROD)":    "urn:li:dataset:(urn:li:dataPlatform:snowflake,sales_db.public.orders,PROD)",
+		"urn:li:dataset:(urn:li:dataPlatform:powerbi,sales.customers,PROD)": "urn:li:dataset:(urn:li:dataPlatform:mssql,dw.dbo.fallback,PROD)",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("upstream lineage %v", got)
+	}
+	for table, up := range want {
+		if got[table] != up {
+			t.Errorf("%s: upstream %q, want %q (all: %v)", table, got[table], up, got)
+		}
+	}
+}

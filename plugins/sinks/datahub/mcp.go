@@ -269,6 +269,7 @@ func (m *mapper) modelMCPs(s *spec.AssetSpec) ([]MCP, []string) {
 	out = append(out, m.common("container", murn, s, wsURN)...)
 
 	upstreams := m.upstreams(s)
+	perTable := m.tableUpstreams(s)
 	var tables []string
 	for _, t := range tableSchemas(s) {
 		turn := m.n.tableURN(name, t.name)
@@ -305,15 +306,57 @@ func (m *mapper) modelMCPs(s *spec.AssetSpec) ([]MCP, []string) {
 			}},
 		)
 		out = append(out, m.common("dataset", turn, s, murn)...)
-		if len(upstreams) > 0 {
-			ups := make([]map[string]any, 0, len(upstreams))
-			for _, u := range upstreams {
+		tableUps := upstreams
+		if l, ok := perTable[strings.ToLower(t.name)]; ok {
+			tableUps = l // the table's own sources, from its Power Query M
+		}
+		if len(tableUps) > 0 {
+			ups := make([]map[string]any, 0, len(tableUps))
+			for _, u := range tableUps {
 				ups = append(ups, map[string]any{"dataset": u, "type": "TRANSFORMED", "auditStamp": auditStamp()})
 			}
 			out = append(out, MCP{"dataset", turn, "upstreamLineage", map[string]any{"upstreams": ups}})
 		}
 	}
 	return out, tables
+}
+
+// tableUpstreams reads the table-level lineage pbisync resolved from each table's Power
+// Query M (metadata powerbi/table_lineage) into dataset URNs per model table, on the
+// platform the M names (snowflake, mssql, ...). Tables it does not list fall back to the
+// model's upstreams.
+func (m *mapper) tableUpstreams(s *spec.AssetSpec) map[string][]string {
+	out := map[string][]string{}
+	for _, tl := range jsonList(s, "powerbi/table_lineage") {
+		table := str(tl, "table")
+		list, _ := tl["upstream"].([]any)
+		var urns []string
+		for _, x := range list {
+			u, ok := x.(map[string]any)
+			if !ok || str(u, "table") == "" {
+				continue
+			}
+			var parts []string
+			for _, k := range []string{"database", "schema", "table"} {
+				if v := str(u, k); v != "" {
+					parts = append(parts, v)
+				}
+			}
+			name := strings.Join(parts, ".")
+			if m.upstream.lowercase() {
+				name = strings.ToLower(name)
+			}
+			platform := str(u, "platform")
+			if m.upstream.Instance != "" && (m.upstream.Platform == "" || m.upstream.Platform == platform) {
+				name = m.upstream.Instance + "." + name
+			}
+			urns = append(urns, datasetURN(platform, name, m.upstream.env()))
+		}
+		if table != "" && len(urns) > 0 {
+			out[strings.ToLower(table)] = urns
+		}
+	}
+	return out
 }
 
 // upstreams maps a model's dependencies to dataset URNs: warehouse tables (keys of two
