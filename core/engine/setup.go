@@ -262,9 +262,9 @@ func describeOutput(n config.Node, s *setup) string {
 		if k.Node == nil {
 			continue
 		}
-		for _, f := range []string{"path", "url", "server"} {
+		for _, f := range []string{"path", "file", "url", "server"} {
 			if v := k.Child(f); v.Node != nil && v.Value != "" {
-				if f == "path" {
+				if f == "path" || f == "file" {
 					return s.resolve(v.Value)
 				}
 				return kind + " at " + v.Value
