@@ -106,6 +106,46 @@ func rawOf(raw json.RawMessage, item any) (json.RawMessage, error) {
 	return b, nil
 }
 
+// asset is what differs between the four builders' records.
+type asset struct {
+	who         spec.Identity
+	key         spec.Key
+	description string
+	meta        meta
+	kinds       []string
+	owner       string // the owner candidate (createdBy, configuredBy); kept when valid
+	raw         json.RawMessage
+	item        any // the normalized item, as raw properties when the API sent none
+	workspace   record.Workspace
+	refs        []ref
+}
+
+// record assembles an asset's built record: tags, owners and raw properties are made the
+// same way for every type.
+func (a asset) record(problems []record.Problem) (built, []record.Problem) {
+	var owners []string
+	if ValidOwner(a.owner) {
+		owners = []string{a.owner}
+	}
+	raw, err := rawOf(a.raw, a.item)
+	if err != nil {
+		problems = append(problems, record.Problem{Stage: "build", Asset: a.who, Err: err})
+	}
+	return built{rec: record.Record{
+		Spec: spec.AssetSpec{
+			Key:         a.key,
+			Description: a.description,
+			Metadata:    a.meta,
+			Tags:        map[string]string{TagAssetType: string(a.who.Type)},
+			Kinds:       a.kinds,
+			Owners:      owners,
+			PowerBI:     a.who,
+		},
+		Raw:       raw,
+		Workspace: a.workspace,
+	}, refs: a.refs}, problems
+}
+
 func (b *Builder) webURL(given, wsID, kind, id string) string {
 	if given != "" {
 		return given
@@ -165,21 +205,8 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 		m[NamespacePowerBI+"embed_url"] = spec.URL(d.EmbedURL)
 	}
 
-	raw, err := rawOf(d.Raw, d)
-	if err != nil {
-		problems = append(problems, record.Problem{Stage: "build", Asset: who, Err: err})
-	}
-	return built{rec: record.Record{
-		Spec: spec.AssetSpec{
-			Key:      key,
-			Metadata: m,
-			Tags:     map[string]string{TagAssetType: string(spec.Dashboard)},
-			Kinds:    []string{KindPowerBI, KindDashboard},
-			PowerBI:  who,
-		},
-		Raw:       raw,
-		Workspace: w,
-	}, refs: refs}, problems
+	return asset{who: who, key: key, meta: m, kinds: []string{KindPowerBI, KindDashboard},
+		raw: d.Raw, item: d, workspace: w, refs: refs}.record(problems)
 }
 
 func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built, []record.Problem) {
@@ -227,27 +254,8 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 	if r.DatasetID != "" {
 		refs = append(refs, ref{kind: refModel, id: r.DatasetID})
 	}
-	var owners []string
-	if ValidOwner(r.CreatedBy) {
-		owners = []string{r.CreatedBy}
-	}
-	raw, err := rawOf(r.Raw, r)
-	if err != nil {
-		problems = append(problems, record.Problem{Stage: "build", Asset: who, Err: err})
-	}
-	return built{rec: record.Record{
-		Spec: spec.AssetSpec{
-			Key:         key,
-			Description: r.Description,
-			Metadata:    m,
-			Tags:        map[string]string{TagAssetType: string(spec.Report)},
-			Kinds:       []string{KindPowerBI, KindReport},
-			Owners:      owners,
-			PowerBI:     who,
-		},
-		Raw:       raw,
-		Workspace: w,
-	}, refs: refs}, problems
+	return asset{who: who, key: key, description: r.Description, meta: m, kinds: []string{KindPowerBI, KindReport},
+		owner: r.CreatedBy, raw: r.Raw, item: r, workspace: w, refs: refs}.record(problems)
 }
 
 // measureInfo is one measure in the powerbi/measures metadata.
@@ -406,27 +414,8 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 		}
 		refs = append(refs, ref{kind: refFixed, key: k})
 	}
-	var owners []string
-	if ValidOwner(sm.ConfiguredBy) {
-		owners = []string{sm.ConfiguredBy}
-	}
-	raw, err := rawOf(sm.Raw, sm)
-	if err != nil {
-		problems = append(problems, record.Problem{Stage: "build", Asset: who, Err: err})
-	}
-	return built{rec: record.Record{
-		Spec: spec.AssetSpec{
-			Key:         key,
-			Description: sm.Description,
-			Metadata:    m,
-			Tags:        map[string]string{TagAssetType: string(spec.SemanticModel)},
-			Kinds:       []string{KindPowerBI, KindSemanticModel},
-			Owners:      owners,
-			PowerBI:     who,
-		},
-		Raw:       raw,
-		Workspace: w,
-	}, refs: refs}, problems
+	return asset{who: who, key: key, description: sm.Description, meta: m, kinds: []string{KindPowerBI, KindSemanticModel},
+		owner: sm.ConfiguredBy, raw: sm.Raw, item: sm, workspace: w, refs: refs}.record(problems)
 }
 
 func refInfos(rs []snapshot.Ref) []refInfo {
@@ -455,19 +444,6 @@ func (b *Builder) dataSourceSpec(w record.Workspace, ds *snapshot.DataSource, ke
 	if cd := ds.ConnectionDetails; cd != nil && *cd != (snapshot.ConnectionDetails{}) {
 		m[NamespacePowerBI+"connection_details"] = spec.JSON(cd)
 	}
-	raw, err := rawOf(ds.Raw, ds)
-	if err != nil {
-		problems = append(problems, record.Problem{Stage: "build", Asset: who, Err: err})
-	}
-	return built{rec: record.Record{
-		Spec: spec.AssetSpec{
-			Key:      key,
-			Metadata: m,
-			Tags:     map[string]string{TagAssetType: string(spec.DataSource)},
-			Kinds:    []string{KindPowerBI},
-			PowerBI:  who,
-		},
-		Raw:       raw,
-		Workspace: w,
-	}}, problems
+	return asset{who: who, key: key, meta: m, kinds: []string{KindPowerBI},
+		raw: ds.Raw, item: ds, workspace: w}.record(problems)
 }
