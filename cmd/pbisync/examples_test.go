@@ -55,6 +55,7 @@ func TestCatalogsExample(t *testing.T) {
 	ol, _ := os.Open(filepath.Join(out, "openlineage.jsonl"))
 	defer ol.Close()
 	states := map[string]bool{}
+	snowflakeInput := false
 	sc := bufio.NewScanner(ol)
 	sc.Buffer(nil, 4<<20)
 	for sc.Scan() {
@@ -65,6 +66,12 @@ func TestCatalogsExample(t *testing.T) {
 		if typ, ok := ev["eventType"].(string); ok {
 			states[typ] = true
 		}
+		if strings.Contains(sc.Text(), `"namespace":"snowflake://xy12345.eu-west-1"`) {
+			snowflakeInput = true
+		}
+	}
+	if !snowflakeInput {
+		t.Error("openlineage: Sales Model's table does not read its Snowflake table")
 	}
 	if !states["START"] || !states["COMPLETE"] {
 		t.Errorf("openlineage: run events %v, want START and COMPLETE of the refresh", states)

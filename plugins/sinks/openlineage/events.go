@@ -3,6 +3,7 @@ package openlineage
 import (
 	"crypto/sha1"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -250,7 +251,18 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 		return []Event{b.datasetEvent(d, facets, now)}, nil
 	case spec.SemanticModel:
 		inputs := b.depDatasets(s)
-		k := &known{Inputs: inputs}
+		perTable := b.tableInputs(s)
+		// The refresh run reads what its tables read: the model's upstreams and every
+		// table's own.
+		all := append([]dataset(nil), inputs...)
+		for _, t := range modelTables(s) {
+			for _, d := range perTable[strings.ToLower(t.name)] {
+				if !slices.Contains(all, d) {
+					all = append(all, d)
+				}
+			}
+		}
+		k := &known{Inputs: all}
 		var out []Event
 		tables := modelTables(s)
 		var names []dataset
@@ -259,8 +271,12 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 			names = append(names, d)
 			facets := b.commonFacets(s)
 			facets["schema"] = b.schemaFacet(t.schema)
-			if len(inputs) > 0 {
-				facets["lineage"] = b.lineageFacet(inputs)
+			tableInputs := inputs
+			if own, ok := perTable[strings.ToLower(t.name)]; ok {
+				tableInputs = own // the table's own sources, from its Power Query M
+			}
+			if len(tableInputs) > 0 {
+				facets["lineage"] = b.lineageFacet(tableInputs)
 			}
 			out = append(out, b.datasetEvent(d, facets, now))
 			o := d.ref()

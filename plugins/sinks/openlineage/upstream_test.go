@@ -1,0 +1,85 @@
+package openlineage
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+func TestUpstreamDatasetNaming(t *testing.T) {
+	b := newBuilder(&Config{UpstreamNamespace: "warehouse://default"})
+	tests := []struct {
+		u      map[string]any
+		ns, nm string
+	}{
+		{map[string]any{"platform": "snowflake", "server": "xy12345.eu-west-1.snowflakecomputing.com", "database": "SALES", "schema": "PUBLIC", "table": "ORDERS"}, "snowflake://xy12345.eu-west-1", "SALES.PUBLIC.ORDERS"},
+		{map[string]any{"platform": "mssql", "server": "sql01.contoso.com,1444", "database": "DW", "schema": "dbo", "table": "Fact"}, "mssql://sql01.contoso.com:1444", "DW.dbo.Fact"},
+		{map[string]any{"platform": "mssql", "server": "sql01", "database": "DW", "schema": "dbo", "table": "Fact"}, "mssql://sql01:1433", "DW.dbo.Fact"},
+		{map[string]any{"platform": "postgres", "server": "pg:6432", "database": "app", "schema": "public", "table": "t"}, "postgres://pg:6432", "app.public.t"},
+		{map[string]any{"platform": "databricks", "server": "adb-1.azuredatabricks.net", "database": "main", "schema": "s", "table": "t"}, "databricks://adb-1.azuredatabricks.net", "main.s.t"},
+		{map[string]any{"platform": "bigquery", "database": "proj", "schema": "ds", "table": "t"}, "bigquery", "proj.ds.t"},
+		{map[string]any{"platform": "postgres", "schema": "public", "table": "t"}, "warehouse://default", "public.t"},
+	}
+	for _, tt := range tests {
+		d, ok := b.upstreamDataset(tt.u)
+		if !ok || d.Namespace != tt.ns || d.Name != tt.nm {
+			t.Errorf("%v: got %+v, want %s %s", tt.u, d, tt.ns, tt.nm)
+		}
+	}
+}
+
+// A table whose M was resolved reads its own sources; the others read the model's; the
+// events stay valid OpenLineage.
+func TestTableLevelInputs(t *testing.T) {
+	reg := registry(t)
+	b := newBuilder(&Config{Namespace: "pbisync", DatasetNamespace: "powerbi", UpstreamNamespace: "mssql://dw:1433", Producer: DefaultProducer})
+	s := &spec.AssetSpec{
+		Key:  spec.Key{"semantic_model", "Sales"},
+		Deps: []spec.Key{{"dw", "dbo", "fallback"}},
+		Metadata: map[string]spec.Metadata{
+			"orders_column_schema":    spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{{Name: "id", Type: "Int64"}}}),
+			"customers_column_schema": spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{{Name: "id", Type: "Int64"}}}),
+			"powerbi/table_lineage": spec.JSON([]any{map[string]any{"table": "Orders", "upstream": []any{
+				map[string]any{"platform": "snowflake", "server": "acct.snowflakecomputing.com", "database": "SALES", "schema": "PUBLIC", "table": "ORDERS"}}}}),
+		},
+		PowerBI: spec.Identity{Type: spec.SemanticModel, ID: "m1", Name: "Sales", WorkspaceID: "w1", WorkspaceName: "Finance"},
+	}
+	evs, err := b.events(&event.Event{Kind: event.KindSpec, Spec: s}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]string{}
+	for _, ev := range evs {
+		raw, _ := json.Marshal(ev)
+		if err := validateEvent(reg, raw); err != nil {
+			t.Fatalf("invalid event: %v\n%s", err, raw)
+		}
+		ds := ev["dataset"].(map[string]any)
+		facets := ds["facets"].(map[string]any)
+		l := facets["lineage"].(map[string]any)["inputs"].([]map[string]any)
+		inputs[ds["name"].(string)] = l[0]["namespace"].(string) + " " + l[0]["name"].(string)
+	}
+	if len(inputs) != 2 {
+		t.Fatalf("events for %v", inputs)
+	}
+	for table, want := range map[string]string{"orders": "snowflake://acct SALES.PUBLIC.ORDERS", "customers": "mssql://dw:1433 dw.dbo.fallback"} {
+		found := false
+		for name, got := range inputs {
+			if len(name) >= len(table) && name[len(name)-len(table):] == table {
+				found = true
+				if got != want {
+					t.Errorf("table %s reads %q, want %q", name, got, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no dataset event for table %s in %v", table, inputs)
+		}
+	}
+	if k := b.models["m1"]; k == nil || len(k.Inputs) != 2 {
+		t.Errorf("the refresh run's inputs: %+v", k)
+	}
+}
