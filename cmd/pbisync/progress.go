@@ -16,6 +16,8 @@ type progress struct {
 	last    time.Time
 	shown   bool
 	started time.Time
+	built   engine.Progress     // the engine's side
+	scan    engine.ScanProgress // the source's side
 }
 
 func newProgress(g *globals) *progress { return &progress{g: g, started: time.Now()} }
@@ -23,14 +25,23 @@ func newProgress(g *globals) *progress { return &progress{g: g, started: time.No
 func (p *progress) update(pr engine.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if pr.Scan != nil {
+		p.scan = *pr.Scan
+	} else {
+		p.built = pr
+	}
 	now := time.Now()
 	if p.g.isTerm && p.g.logFormat == "text" {
 		if now.Sub(p.last) < 100*time.Millisecond {
 			return
 		}
 		p.last = now
-		fmt.Fprintf(p.g.stderr, "\r\033[Kworkspaces %d · batches %d · assets %d · %s",
-			pr.Workspaces, pr.Batches, pr.Assets, now.Sub(p.started).Round(time.Second))
+		scanned := ""
+		if p.scan.WorkspacesTotal > 0 {
+			scanned = fmt.Sprintf("read %d/%d workspaces (%s) · ", p.scan.WorkspacesDone, p.scan.WorkspacesTotal, p.scan.Path)
+		}
+		fmt.Fprintf(p.g.stderr, "\r\033[K%sbuilt %d assets from %d workspaces · %s",
+			scanned, p.built.Assets, p.built.Workspaces, now.Sub(p.started).Round(time.Second))
 		p.shown = true
 		return
 	}
@@ -38,7 +49,8 @@ func (p *progress) update(pr engine.Progress) {
 		return
 	}
 	p.last = now
-	p.g.logger.Info("progress", "workspaces", pr.Workspaces, "batches", pr.Batches, "assets", pr.Assets)
+	p.g.logger.Info("progress", "workspaces_read", p.scan.WorkspacesDone, "workspaces_total", p.scan.WorkspacesTotal,
+		"workspaces_built", p.built.Workspaces, "batches", p.built.Batches, "assets", p.built.Assets)
 }
 
 func (p *progress) done() {

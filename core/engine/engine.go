@@ -56,11 +56,22 @@ type StateStore interface {
 // maxSummaryProblems bounds the problems listed in the summary event.
 const maxSummaryProblems = 200
 
-// Progress is the state of a running sync, for a progress display.
+// Progress is the state of a running sync, for a progress display. The engine reports
+// what it built; a source that calls an API reports its scans (Scan set).
 type Progress struct {
 	Workspaces int
 	Assets     int
 	Batches    int
+	// Scan is the source's side: workspaces listed and read so far.
+	Scan *ScanProgress
+}
+
+// ScanProgress is how far a source's reading of the tenant went.
+type ScanProgress struct {
+	Source          string
+	Path            string // scanner or api
+	WorkspacesTotal int
+	WorkspacesDone  int
 }
 
 // Engine runs a sync: sources -> builder -> translators -> key check -> sinks.

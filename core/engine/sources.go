@@ -123,7 +123,7 @@ func (s *setup) powerbiSource(src pipeline.Source) (Source, error) {
 		}
 		return nil, nil
 	}
-	c, err := powerbi.New(cfg, powerbi.WithLogger(s.opts.Logger.With("source", src.Name)))
+	c, err := powerbi.New(cfg, powerbi.WithLogger(s.opts.Logger.With("source", src.Name)), powerbi.WithProgress(s.scanProgress(src.Name)))
 	if err != nil {
 		return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
 	}
@@ -182,13 +182,23 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 	cfg.Scanner.Enabled = ec.Scanner
 	// The emulator finishes a scan in two polls; no need for the live service's pace.
 	cfg.Scanner.PollInterval = 100 * time.Millisecond
-	c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()), powerbi.WithLogger(s.opts.Logger.With("source", src.Name)))
+	c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()), powerbi.WithLogger(s.opts.Logger.With("source", src.Name)),
+		powerbi.WithProgress(s.scanProgress(src.Name)))
 	if err != nil {
 		return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
 	}
 	s.opts.Logger.Info("started the bundled Power BI emulator", "source", src.Name, "api", srv.URL(), "authority", srv.AuthorityURL(),
 		"tenant", strings.TrimSpace(ec.Tenant+" "+fmt.Sprint(len(tenant.Workspaces))+" workspaces"))
 	return &powerbiSource{name: src.Name, client: c}, nil
+}
+
+// scanProgress passes a client's progress on to the progress display.
+func (s *setup) scanProgress(source string) func(powerbi.Progress) {
+	return func(p powerbi.Progress) {
+		if s.opts.Progress != nil {
+			s.opts.Progress(Progress{Scan: &ScanProgress{Source: source, Path: p.Path, WorkspacesTotal: p.WorkspacesTotal, WorkspacesDone: p.WorkspacesDone}})
+		}
+	}
 }
 
 func seqItem(n config.Node, i int) config.Node {
