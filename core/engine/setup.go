@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/pbisync/pbisync/core/assets"
@@ -66,6 +67,11 @@ func newSetup(p *pipeline.Pipeline, opts SetupOptions) *setup {
 	}
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
+	}
+	if _, isFile := opts.Stdout.(*os.File); !isFile {
+		// Sink plugins hand a file their standard output; any other writer is fed by
+		// one copying goroutine per plugin, so it must take one write at a time.
+		opts.Stdout = &lockedWriter{w: opts.Stdout}
 	}
 	dir := "."
 	if p.File != "" && p.File[0] != '(' {
@@ -411,3 +417,15 @@ var (
 	_ Sink       = (*sinkhost.Sink)(nil)
 	_ StateStore = (*state.Store)(nil)
 )
+
+// lockedWriter serializes writes to a writer shared by several sinks.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
