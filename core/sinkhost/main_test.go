@@ -14,21 +14,14 @@ import (
 	"github.com/pbisync/pbisync/plugins/sinks/jsonl"
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink"
+	"github.com/pbisync/pbisync/sdk/sink/sinktest"
 )
 
 // TestMain doubles as the plugin binary: the host re-executes the test binary as
 // `<test> plugin sink <name>`, as pbisync re-executes itself, and as a parent process
 // for the orphan test.
 func TestMain(m *testing.M) {
-	if len(os.Args) >= 4 && os.Args[1] == "plugin" && os.Args[2] == "sink" {
-		s, ok := testSinks[os.Args[3]]
-		if !ok {
-			fmt.Fprintf(os.Stderr, "unknown test sink %q\n", os.Args[3])
-			os.Exit(2)
-		}
-		sink.Serve(s())
-		os.Exit(0)
-	}
+	sinktest.ServeIfPlugin(testSinks)
 	if len(os.Args) >= 3 && os.Args[1] == "parent" {
 		os.Exit(runParent(os.Args[2]))
 	}

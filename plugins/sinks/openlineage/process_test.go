@@ -17,10 +17,7 @@ import (
 // TestMain lets the test binary serve the sink as a plugin process, as pbisync does
 // with `pbisync plugin sink openlineage`.
 func TestMain(m *testing.M) {
-	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "sink" && os.Args[3] == "openlineage" {
-		sink.Serve(New())
-		os.Exit(0)
-	}
+	sinktest.ServeIfPlugin(map[string]func() sink.Sink{"openlineage": func() sink.Sink { return New() }})
 	os.Exit(m.Run())
 }
 

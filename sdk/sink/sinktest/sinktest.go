@@ -179,3 +179,19 @@ func LoadEvents(path string) ([]event.Event, error) {
 	}
 	return evs, nil
 }
+
+// ServeIfPlugin lets a test binary stand in for pbisync's plugin mode: run as
+// `<test binary> plugin sink NAME`, as the sink host runs built-in sinks, it serves that
+// sink and exits; otherwise it returns and the tests run. Call it first in TestMain.
+func ServeIfPlugin(sinks map[string]func() sink.Sink) {
+	if len(os.Args) != 4 || os.Args[1] != "plugin" || os.Args[2] != "sink" {
+		return
+	}
+	newSink, ok := sinks[os.Args[3]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "this test binary does not serve the sink %q\n", os.Args[3])
+		os.Exit(2)
+	}
+	sink.Serve(newSink())
+	os.Exit(0)
+}
