@@ -21,7 +21,7 @@ func NewJournal(st *state.Store, pipeline string) refresh.Journal {
 }
 
 func (j *journal) Begin(ctx context.Context, r refresh.Run) error {
-	return j.st.BeginRefresh(ctx, state.RefreshRun{RequestID: r.RequestID, Pipeline: j.pipeline, WorkspaceID: r.WorkspaceID,
+	return j.st.BeginRefresh(ctx, state.RefreshRun{Source: r.Source, RequestID: r.RequestID, Pipeline: j.pipeline, WorkspaceID: r.WorkspaceID,
 		ModelID: r.ModelID, Name: r.Name, Key: r.Key, Enhanced: r.Enhanced, RequestedAt: r.RequestedAt, Deadline: r.Deadline})
 }
 
@@ -36,7 +36,7 @@ func (j *journal) Unfinished(ctx context.Context) ([]refresh.Run, error) {
 	}
 	runs := make([]refresh.Run, len(open))
 	for i, r := range open {
-		runs[i] = refresh.Run{RequestID: r.RequestID, WorkspaceID: r.WorkspaceID, ModelID: r.ModelID, Name: r.Name,
+		runs[i] = refresh.Run{Source: r.Source, RequestID: r.RequestID, WorkspaceID: r.WorkspaceID, ModelID: r.ModelID, Name: r.Name,
 			Key: r.Key, Enhanced: r.Enhanced, RequestedAt: r.RequestedAt, Deadline: r.Deadline}
 	}
 	return runs, nil

@@ -49,9 +49,9 @@ func (e *Engine) RefreshStep(names []string, onEvent func(event.Refresh), outs *
 			e.Logger.Info("no semantic model selected for refresh")
 			return nil
 		}
-		// One refresher per Power BI client: models are refreshed through the source
-		// that read them.
-		groups := map[*powerbi.Client][]*record.Record{}
+		// One refresher per source: models are refreshed through the client of the
+		// source that read them.
+		groups := map[Source][]*record.Record{}
 		for _, m := range picked {
 			c := clientOf(m.Source)
 			if c == nil {
@@ -61,7 +61,7 @@ func (e *Engine) RefreshStep(names []string, onEvent func(event.Refresh), outs *
 				}
 				return fmt.Errorf("semantic model %q comes from source %q, which reads a snapshot file: refreshing needs a powerbi or emulator source", m.Record.Spec.PowerBI.Name, name)
 			}
-			groups[c] = append(groups[c], &m.Record)
+			groups[m.Source] = append(groups[m.Source], &m.Record)
 		}
 		var mu sync.Mutex
 		var sendErr error
@@ -77,9 +77,10 @@ func (e *Engine) RefreshStep(names []string, onEvent func(event.Refresh), outs *
 		}
 		limiter := refresh.NewLimiter(cfg.RateLimit, max(1, int(cfg.RateLimit)))
 		var wg sync.WaitGroup
-		for c, recs := range groups {
+		for src, recs := range groups {
 			wg.Go(func() {
-				r := &refresh.Refresher{API: refresh.NewAPI(c), Config: cfg, Logger: e.Logger, OnEvent: emit, Limiter: limiter, Journal: e.Journal}
+				r := &refresh.Refresher{API: refresh.NewAPI(clientOf(src)), Source: src.Name(), Config: cfg, Logger: e.Logger,
+					OnEvent: emit, Limiter: limiter, Journal: e.Journal}
 				o := r.Refresh(ctx, cfg.TargetsOf(recs))
 				mu.Lock()
 				*outs = append(*outs, o...)
@@ -206,13 +207,15 @@ func Downstream(models []Model, keys []spec.Key) []string {
 // SetRefreshConfig replaces the refresh settings (serve turns off cancel-on-interrupt).
 func (e *Engine) SetRefreshConfig(c *refresh.Config) { e.refresh = c }
 
-// RefreshAPIs returns a refresh API for every source that reads from Power BI.
-func (e *Engine) RefreshAPIs() []refresh.API {
-	var out []refresh.API
+// RefreshAPIs returns a refresh API for every source that reads from Power BI, by
+// source name, in the pipeline's order.
+func (e *Engine) RefreshAPIs() (names []string, apis map[string]refresh.API) {
+	apis = map[string]refresh.API{}
 	for _, s := range e.Sources {
 		if c := clientOf(s); c != nil {
-			out = append(out, refresh.NewAPI(c))
+			names = append(names, s.Name())
+			apis[s.Name()] = refresh.NewAPI(c)
 		}
 	}
-	return out
+	return names, apis
 }

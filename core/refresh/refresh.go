@@ -74,6 +74,9 @@ func (o *Outcome) Event() event.Refresh {
 
 // Run is a refresh that pbisync started and has not seen end, as a Journal keeps it.
 type Run struct {
+	// Source names the pipeline source whose client started the refresh, so a resumed
+	// follow asks the same tenant.
+	Source      string
 	RequestID   string
 	WorkspaceID string
 	ModelID     string
@@ -105,6 +108,8 @@ type Refresher struct {
 	Limiter *Limiter
 	// Now and Sleep let tests drive time; the defaults are the real clock.
 	Now func() time.Time
+	// Source names the pipeline source API belongs to, for the Journal.
+	Source string
 }
 
 func (r *Refresher) log() *slog.Logger {
@@ -255,7 +260,7 @@ func (r *Refresher) one(ctx context.Context, o *Outcome) {
 	}
 	deadline := o.RequestedAt.Add(timeout)
 	if r.Journal != nil && o.StartedByUs {
-		if err := r.Journal.Begin(context.WithoutCancel(ctx), Run{RequestID: id, WorkspaceID: t.WorkspaceID, ModelID: t.ModelID,
+		if err := r.Journal.Begin(context.WithoutCancel(ctx), Run{Source: r.Source, RequestID: id, WorkspaceID: t.WorkspaceID, ModelID: t.ModelID,
 			Name: t.Name, Key: t.Key, Enhanced: o.Enhanced, RequestedAt: o.RequestedAt, Deadline: deadline}); err != nil {
 			log.Warn("refresh journal", "error", err)
 		}

@@ -285,13 +285,30 @@ func (s *Server) resume(ctx context.Context) {
 		return
 	}
 	cfg := s.eng.RefreshConfig()
-	for _, api := range s.eng.RefreshAPIs() {
+	names, apis := s.eng.RefreshAPIs()
+	if len(names) == 0 {
+		s.log.Error("refreshes to resume, but no source reads from Power BI", "refreshes", len(runs))
+		return
+	}
+	// Each refresh is followed through the source that started it; one journaled
+	// before sources were recorded goes to the first.
+	bySource := map[string][]refresh.Run{}
+	for _, run := range runs {
+		src := run.Source
+		if _, ok := apis[src]; !ok {
+			if src != "" {
+				s.log.Warn("the source that started a refresh is gone from the pipeline; following it through another", "source", src, "request_id", run.RequestID)
+			}
+			src = names[0]
+		}
+		bySource[src] = append(bySource[src], run)
+	}
+	for src, list := range bySource {
 		s.follow.Go(func() {
-			r := &refresh.Refresher{API: api, Config: cfg, Logger: s.log, Journal: s.journal,
+			r := &refresh.Refresher{API: apis[src], Source: src, Config: cfg, Logger: s.log, Journal: s.journal,
 				OnEvent: func(ev event.Refresh) { s.observe(ev, "resumed") }}
-			r.Resume(ctx, runs)
+			r.Resume(ctx, list)
 		})
-		break // every source reads the same tenant in a serve pipeline: resume once
 	}
 }
 

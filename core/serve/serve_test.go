@@ -236,7 +236,7 @@ func TestRestartResumesRefresh(t *testing.T) {
 	}
 	open, err := st.OpenRefreshes(context.Background(), "serve-test")
 	st.Close()
-	if err != nil || len(open) != 1 || open[0].RequestID != requestID {
+	if err != nil || len(open) != 1 || open[0].RequestID != requestID || open[0].Source != "tenant" {
 		t.Fatalf("journal after shutdown: %v %+v", err, open)
 	}
 

@@ -12,6 +12,7 @@ import (
 // RefreshRun is a refresh pbisync started, as the store keeps it until it ends, so a
 // restarted `pbisync serve` goes on following it.
 type RefreshRun struct {
+	Source      string // the pipeline source that started it
 	RequestID   string
 	Pipeline    string
 	WorkspaceID string
@@ -43,7 +44,8 @@ CREATE TABLE refresh_runs (
 	ended_at     TEXT NOT NULL DEFAULT '',
 	error        TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX refresh_runs_open ON refresh_runs (pipeline, state);`})
+CREATE INDEX refresh_runs_open ON refresh_runs (pipeline, state);`},
+		migration{3, `ALTER TABLE refresh_runs ADD COLUMN source TEXT NOT NULL DEFAULT '';`})
 	SchemaVersion = migrations[len(migrations)-1].version
 }
 
@@ -55,9 +57,9 @@ func (s *Store) BeginRefresh(ctx context.Context, r RefreshRun) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO refresh_runs (request_id, pipeline, workspace_id, model_id, name, key, enhanced, requested_at, deadline)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
-		r.RequestID, r.Pipeline, r.WorkspaceID, r.ModelID, r.Name, string(key), r.Enhanced,
+	_, err = s.db.ExecContext(ctx, `INSERT INTO refresh_runs (request_id, pipeline, source, workspace_id, model_id, name, key, enhanced, requested_at, deadline)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
+		r.RequestID, r.Pipeline, r.Source, r.WorkspaceID, r.ModelID, r.Name, string(key), r.Enhanced,
 		r.RequestedAt.UTC().Format(stamp), r.Deadline.UTC().Format(stamp))
 	if err != nil {
 		return fmt.Errorf("state %s: refresh %s: %w", s.path, r.RequestID, err)
@@ -89,7 +91,7 @@ func (s *Store) Refreshes(ctx context.Context, pipeline string, limit int) ([]Re
 }
 
 func (s *Store) refreshes(ctx context.Context, where string, args ...any) ([]RefreshRun, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT request_id, pipeline, workspace_id, model_id, name, key, enhanced,
+	rows, err := s.db.QueryContext(ctx, `SELECT request_id, pipeline, source, workspace_id, model_id, name, key, enhanced,
 		requested_at, deadline, state, ended_at, error FROM refresh_runs `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", s.path, err)
@@ -99,7 +101,7 @@ func (s *Store) refreshes(ctx context.Context, where string, args ...any) ([]Ref
 	for rows.Next() {
 		var r RefreshRun
 		var key, req, dl, ended string
-		if err := rows.Scan(&r.RequestID, &r.Pipeline, &r.WorkspaceID, &r.ModelID, &r.Name, &key, &r.Enhanced,
+		if err := rows.Scan(&r.RequestID, &r.Pipeline, &r.Source, &r.WorkspaceID, &r.ModelID, &r.Name, &key, &r.Enhanced,
 			&req, &dl, &r.State, &ended, &r.Error); err != nil {
 			return nil, fmt.Errorf("state %s: %w", s.path, err)
 		}
