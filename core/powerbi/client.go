@@ -227,6 +227,16 @@ func EndpointTemplate(method, path string) string {
 	return method + " /" + strings.Join(segs, "/")
 }
 
+type onceKey struct{}
+
+// Once marks a context so that Do sends a call only once when the service fails (5xx) or
+// the connection breaks: for calls that must not be repeated blindly, such as triggering
+// a refresh, whose caller checks what happened instead. 429 and an expired token are
+// still retried: the service did not act on those calls.
+func Once(ctx context.Context) context.Context { return context.WithValue(ctx, onceKey{}, true) }
+
+func once(ctx context.Context) bool { v, _ := ctx.Value(onceKey{}).(bool); return v }
+
 // Do calls the API: path is relative to api_url (e.g. "groups/{g}/datasets" with real
 // ids; a query is allowed), body is sent as JSON when not nil, and a JSON answer is
 // decoded into out when out is not nil. Do retries 429 (after Retry-After), 5xx and
@@ -258,6 +268,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 				return nil, fmt.Errorf("%s: %w", endpoint, err)
 			}
 			lastErr = fmt.Errorf("%s: %w", endpoint, redactURL(err))
+			if once(ctx) {
+				return nil, lastErr
+			}
 			wait = backoff(attempt)
 			c.log.Debug("Power BI call failed; retrying", "endpoint", endpoint, "attempt", attempt, "error", lastErr.Error(), "wait", wait)
 		case resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect:
@@ -281,6 +294,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 			lastErr = apiErr
 		case resp.StatusCode >= 500:
 			lastErr = decodeError(resp, endpoint)
+			if once(ctx) {
+				return nil, lastErr
+			}
 			wait = backoff(attempt)
 			c.log.Debug("Power BI call failed; retrying", "endpoint", endpoint, "attempt", attempt, "error", lastErr.Error(), "wait", wait)
 		case resp.StatusCode >= 400:

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/pbisync/pbisync/core/powerbi"
 )
@@ -41,7 +42,17 @@ func (b Body) MarshalJSON() ([]byte, error) {
 }
 
 func (a *clientAPI) Trigger(ctx context.Context, ws, ds string, body *Body) (string, error) {
-	resp, err := a.c.Do(ctx, http.MethodPost, refreshesPath(ws, ds), body, nil)
+	// A trigger is not repeated blindly: when the service fails or the answer is lost,
+	// the refresh may have started anyway. Look for it before asking again, so that a
+	// model is not refreshed twice.
+	asked := time.Now()
+	resp, err := a.c.Do(powerbi.Once(ctx), http.MethodPost, refreshesPath(ws, ds), body, nil)
+	if err != nil && uncertain(err) && ctx.Err() == nil {
+		if id, ok := a.startedSince(ctx, ws, ds, asked); ok {
+			return id, nil
+		}
+		resp, err = a.c.Do(ctx, http.MethodPost, refreshesPath(ws, ds), body, nil)
+	}
 	if err != nil {
 		var ae *powerbi.APIError
 		if errors.As(err, &ae) && (ae.Status == http.StatusConflict ||
@@ -64,6 +75,34 @@ func (a *clientAPI) Trigger(ctx context.Context, ws, ds string, body *Body) (str
 		return resp.RequestID, nil
 	}
 	return "", fmt.Errorf("the service accepted the refresh but sent no refresh id (no Location, x-ms-request-id or RequestId header)")
+}
+
+// uncertain reports whether a failed call may have taken effect: a server error or a
+// broken connection, not a refusal (4xx).
+func uncertain(err error) bool {
+	var ae *powerbi.APIError
+	if errors.As(err, &ae) {
+		return ae.Status >= 500
+	}
+	return true
+}
+
+// startedSince finds an API-triggered refresh of the model that is running and was
+// requested since asked (allowing for clock skew).
+func (a *clientAPI) startedSince(ctx context.Context, ws, ds string, asked time.Time) (string, bool) {
+	h, err := a.History(ctx, ws, ds, 5)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range h {
+		if e.EndTime != "" || (e.RefreshType != "ViaApi" && e.RefreshType != "ViaEnhancedApi") {
+			continue
+		}
+		if t := serviceTime(e.StartTime); !t.IsZero() && t.After(asked.Add(-time.Minute)) {
+			return e.RequestID, true
+		}
+	}
+	return "", false
 }
 
 func (a *clientAPI) History(ctx context.Context, ws, ds string, top int) ([]HistoryEntry, error) {

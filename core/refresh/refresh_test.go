@@ -380,3 +380,34 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A trigger whose answer is lost after the service started the refresh is not repeated:
+// pbisync finds the refresh it started and follows it. A trigger the service failed is
+// repeated once.
+func TestTriggerIsNotRepeatedBlindly(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		fault powerbitest.Fault
+	}{
+		{"answer lost", powerbitest.Fault{Endpoint: "POST /groups/{id}/datasets/{id}/refreshes", Kind: powerbitest.Lost, Count: 1}},
+		{"server error", powerbitest.Fault{Endpoint: "POST /groups/{id}/datasets/{id}/refreshes", Kind: powerbitest.ServerError, Status: 503, Count: 1}},
+		{"connection dropped", powerbitest.Fault{Endpoint: "POST /groups/{id}/datasets/{id}/refreshes", Kind: powerbitest.Drop, Count: 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.srv.AddFault(tt.fault)
+			e.srv.ScriptRefresh(e.ds, powerbitest.RefreshScript{Run: 60 * time.Millisecond})
+			cfg := fastConfig(t, "select: [{all: true}]\nwhen_running: fail")
+			o := e.refresher(cfg, &recorder{}).Refresh(context.Background(), []refresh.Target{e.target(e.ds, refresh.Body{})})[0]
+			if !o.OK() {
+				t.Fatalf("refresh: %v %v", o.Status, o.Err)
+			}
+			if n := e.srv.RefreshCount(e.ds); n != 1 {
+				t.Errorf("the model was refreshed %d times, want once", n)
+			}
+			if e.srv.RefreshStatus(o.RequestID) != "Completed" {
+				t.Errorf("followed %s, which is %q", o.RequestID, e.srv.RefreshStatus(o.RequestID))
+			}
+		})
+	}
+}

@@ -24,6 +24,9 @@ const (
 	Redirect FaultKind = "redirect"
 	// Truncate answers 200 and breaks the connection partway through the body.
 	Truncate FaultKind = "truncate"
+	// Lost carries the call out, then breaks the connection instead of answering: the
+	// client cannot tell whether it took effect (a refresh trigger, say).
+	Lost FaultKind = "lost"
 )
 
 // Fault is an injected failure for the calls to one endpoint.
@@ -95,9 +98,9 @@ func ParseFault(v string) (Fault, error) {
 	kind, count, hasCount := strings.Cut(head, ":")
 	f.Kind = FaultKind(strings.TrimSpace(kind))
 	switch f.Kind {
-	case Throttle, ServerError, Drop, Redirect, Truncate:
+	case Throttle, ServerError, Drop, Redirect, Truncate, Lost:
 	default:
-		return Fault{}, fmt.Errorf("fault %q: kind must be throttle, error, drop, redirect or truncate", v)
+		return Fault{}, fmt.Errorf("fault %q: kind must be throttle, error, drop, redirect, truncate or lost", v)
 	}
 	if hasCount {
 		n, err := strconv.Atoi(count)
@@ -131,12 +134,26 @@ func ParseFault(v string) (Fault, error) {
 	return f, nil
 }
 
+// takeLost reports whether a Lost fault matches the call, counting it.
+func (s *Server) takeLost(endpoint string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.faults {
+		if c.Kind == Lost && (c.Endpoint == "" || c.Endpoint == endpoint) && (c.Count == 0 || c.hits < c.Count) {
+			c.hits++
+			return true
+		}
+	}
+	return false
+}
+
 // applyFault answers r with the first matching fault, if any, and reports whether it did.
+// Lost faults are applied after the handler ran (see Handle).
 func (s *Server) applyFault(endpoint string, w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	var f *Fault
 	for _, c := range s.faults {
-		if (c.Endpoint == "" || c.Endpoint == endpoint) && (c.Count == 0 || c.hits < c.Count) {
+		if c.Kind != Lost && (c.Endpoint == "" || c.Endpoint == endpoint) && (c.Count == 0 || c.hits < c.Count) {
 			c.hits++
 			f = c
 			break

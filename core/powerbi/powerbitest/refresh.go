@@ -133,6 +133,14 @@ func (s *Server) RefreshBody(requestID string) map[string]any {
 	return nil
 }
 
+// RefreshCount returns how many refreshes the dataset has had, for tests.
+func (s *Server) RefreshCount(datasetID string) int {
+	s.rf.mu.Lock()
+	defer s.rf.mu.Unlock()
+	s.rf.init()
+	return len(s.rf.byModel[datasetID])
+}
+
 // RefreshStatus returns the status the history shows for a refresh now ("" if unknown).
 func (s *Server) RefreshStatus(requestID string) string {
 	s.rf.mu.Lock()

@@ -396,9 +396,25 @@ func (s *Server) Handle(pattern string, h http.HandlerFunc) {
 			WriteError(rec, http.StatusForbidden, "PowerBINotAuthorizedException", "The caller is not allowed to use the admin APIs")
 			return
 		}
+		if s.takeLost(endpoint) {
+			// Carry the call out, then lose the answer.
+			h(&discardWriter{header: http.Header{}}, r)
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			rec.status = 0
+			return
+		}
 		h(rec, r)
 	})
 }
+
+// discardWriter takes an answer that will never be sent (a Lost fault).
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
 
 type statusRecorder struct {
 	http.ResponseWriter
