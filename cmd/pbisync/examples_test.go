@@ -51,6 +51,9 @@ func TestCatalogsExample(t *testing.T) {
 	if !snowflakeLineage {
 		t.Error("datahub: no table of Sales Model has its Snowflake upstream")
 	}
+	if !strings.Contains(string(b), `"fineGrainedLineages"`) {
+		t.Error("datahub: no column-level lineage")
+	}
 
 	ol, _ := os.Open(filepath.Join(out, "openlineage.jsonl"))
 	defer ol.Close()

@@ -238,7 +238,9 @@ func TestTableLevelLineage(t *testing.T) {
 			"orders_column_schema":    spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{{Name: "id", Type: "Int64"}}}),
 			"customers_column_schema": spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{{Name: "id", Type: "Int64"}}}),
 			"powerbi/table_lineage": spec.JSON([]any{map[string]any{"table": "Orders", "upstream": []any{
-				map[string]any{"platform": "snowflake", "database": "SALES_DB", "schema": "PUBLIC", "table": "ORDERS"}}}}),
+				map[string]any{"platform": "snowflake", "database": "SALES_DB", "schema": "PUBLIC", "table": "ORDERS"}},
+				"columns": []any{map[string]any{"column": "ID", "upstream": []any{
+					map[string]any{"platform": "snowflake", "database": "SALES_DB", "schema": "PUBLIC", "table": "ORDERS", "column": "ORDER_ID"}}}}}}),
 		},
 		PowerBI: spec.Identity{Type: spec.SemanticModel, ID: "m1", Name: "Sales", WorkspaceID: "w1", WorkspaceName: "Finance"},
 	}
@@ -247,9 +249,20 @@ func TestTableLevelLineage(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
+	var fine []any
 	for _, x := range mcps {
 		if x.AspectName != "upstreamLineage" {
 			continue
+		}
+		// Through JSON, as GMS receives it, and past the receiver's aspect checks.
+		var aspect map[string]any
+		b, _ := json.Marshal(x.Aspect)
+		json.Unmarshal(b, &aspect)
+		if err := checkProposal(x.EntityType, x.EntityURN, x.AspectName, aspect); err != nil {
+			t.Fatalf("%s: %v", x.EntityURN, err)
+		}
+		if f, ok := aspect["fineGrainedLineages"].([]any); ok {
+			fine = append(fine, f...)
 		}
 		ups := x.Aspect.(map[string]any)["upstreams"].([]map[string]any)
 		got[x.EntityURN] = ups[0]["dataset"].(string)
@@ -265,5 +278,10 @@ func TestTableLevelLineage(t *testing.T) {
 		if got[table] != up {
 			t.Errorf("%s: upstream %q, want %q (all: %v)", table, got[table], up, got)
 		}
+	}
+	wantFine := `[{"confidenceScore":1,"downstreamType":"FIELD","downstreams":["urn:li:schemaField:(urn:li:dataset:(urn:li:dataPlatform:powerbi,sales.orders,PROD),id)"],` +
+		`"upstreamType":"FIELD_SET","upstreams":["urn:li:schemaField:(urn:li:dataset:(urn:li:dataPlatform:snowflake,sales_db.public.orders,PROD),order_id)"]}]`
+	if b, _ := json.Marshal(fine); string(b) != wantFine {
+		t.Errorf("column lineage\n got %s\nwant %s", b, wantFine)
 	}
 }

@@ -307,54 +307,111 @@ func (m *mapper) modelMCPs(s *spec.AssetSpec) ([]MCP, []string) {
 		)
 		out = append(out, m.common("dataset", turn, s, murn)...)
 		tableUps := upstreams
+		var columns map[string][]string
 		if l, ok := perTable[strings.ToLower(t.name)]; ok {
-			tableUps = l // the table's own sources, from its Power Query M
+			tableUps, columns = l.upstreams, l.columns // the table's own sources, from its Power Query M
 		}
 		if len(tableUps) > 0 {
 			ups := make([]map[string]any, 0, len(tableUps))
 			for _, u := range tableUps {
 				ups = append(ups, map[string]any{"dataset": u, "type": "TRANSFORMED", "auditStamp": auditStamp()})
 			}
-			out = append(out, MCP{"dataset", turn, "upstreamLineage", map[string]any{"upstreams": ups}})
+			aspect := map[string]any{"upstreams": ups}
+			if len(columns) > 0 {
+				aspect["fineGrainedLineages"] = fineGrained(turn, columns)
+			}
+			out = append(out, MCP{"dataset", turn, "upstreamLineage", aspect})
 		}
 	}
 	return out, tables
 }
 
-// tableUpstreams reads the table-level lineage pbisync resolved from each table's Power
-// Query M (metadata powerbi/table_lineage) into dataset URNs per model table, on the
-// platform the M names (snowflake, mssql, ...). Tables it does not list fall back to the
-// model's upstreams.
-func (m *mapper) tableUpstreams(s *spec.AssetSpec) map[string][]string {
-	out := map[string][]string{}
+// tableLineage is one model table's own lineage, from pbisync's Power Query M resolver.
+type tableLineage struct {
+	upstreams []string            // dataset URNs
+	columns   map[string][]string // column (lower-case) -> upstream schemaField URNs
+}
+
+// tableUpstreams reads the lineage pbisync resolved from each table's Power Query M
+// (metadata powerbi/table_lineage) into dataset URNs per model table, on the platform the
+// M names (snowflake, mssql, ...), with the upstream columns of each column where the M
+// or SQL named them. Tables it does not list fall back to the model's upstreams.
+func (m *mapper) tableUpstreams(s *spec.AssetSpec) map[string]tableLineage {
+	out := map[string]tableLineage{}
 	for _, tl := range jsonList(s, "powerbi/table_lineage") {
 		table := str(tl, "table")
 		list, _ := tl["upstream"].([]any)
 		var urns []string
 		for _, x := range list {
-			u, ok := x.(map[string]any)
-			if !ok || str(u, "table") == "" {
-				continue
-			}
-			var parts []string
-			for _, k := range []string{"database", "schema", "table"} {
-				if v := str(u, k); v != "" {
-					parts = append(parts, v)
+			if u, ok := x.(map[string]any); ok {
+				if urn := m.upstreamURN(u); urn != "" {
+					urns = append(urns, urn)
 				}
 			}
-			name := strings.Join(parts, ".")
-			if m.upstream.lowercase() {
-				name = strings.ToLower(name)
-			}
-			platform := str(u, "platform")
-			if m.upstream.Instance != "" && (m.upstream.Platform == "" || m.upstream.Platform == platform) {
-				name = m.upstream.Instance + "." + name
-			}
-			urns = append(urns, datasetURN(platform, name, m.upstream.env()))
 		}
-		if table != "" && len(urns) > 0 {
-			out[strings.ToLower(table)] = urns
+		if table == "" || len(urns) == 0 {
+			continue
 		}
+		l := tableLineage{upstreams: urns, columns: map[string][]string{}}
+		cols, _ := tl["columns"].([]any)
+		for _, x := range cols {
+			c, _ := x.(map[string]any)
+			name := str(c, "column")
+			ups, _ := c["upstream"].([]any)
+			for _, y := range ups {
+				u, _ := y.(map[string]any)
+				field := str(u, "column")
+				urn := m.upstreamURN(u)
+				if name == "" || field == "" || urn == "" {
+					continue
+				}
+				if m.upstream.lowercase() {
+					field = strings.ToLower(field)
+				}
+				l.columns[strings.ToLower(name)] = append(l.columns[strings.ToLower(name)], schemaFieldURN(urn, field))
+			}
+		}
+		out[strings.ToLower(table)] = l
+	}
+	return out
+}
+
+// upstreamURN names a warehouse table of the resolved lineage as a DataHub dataset.
+func (m *mapper) upstreamURN(u map[string]any) string {
+	if str(u, "table") == "" {
+		return ""
+	}
+	var parts []string
+	for _, k := range []string{"database", "schema", "table"} {
+		if v := str(u, k); v != "" {
+			parts = append(parts, v)
+		}
+	}
+	name := strings.Join(parts, ".")
+	if m.upstream.lowercase() {
+		name = strings.ToLower(name)
+	}
+	platform := str(u, "platform")
+	if m.upstream.Instance != "" && (m.upstream.Platform == "" || m.upstream.Platform == platform) {
+		name = m.upstream.Instance + "." + name
+	}
+	return datasetURN(platform, name, m.upstream.env())
+}
+
+// fineGrained lists a table's column-level lineage as DataHub FineGrainedLineage records.
+func fineGrained(tableURN string, columns map[string][]string) []map[string]any {
+	names := make([]string, 0, len(columns))
+	for c := range columns {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	out := make([]map[string]any, 0, len(names))
+	for _, c := range names {
+		out = append(out, map[string]any{
+			"upstreamType": "FIELD_SET", "upstreams": columns[c],
+			"downstreamType": "FIELD", "downstreams": []string{schemaFieldURN(tableURN, c)},
+			"confidenceScore": 1.0,
+		})
 	}
 	return out
 }

@@ -157,7 +157,11 @@ var (
 			}},
 		},
 		"upstreamLineage": {"upstreams": {kind: "list", required: true, item: map[string]field{
-			"dataset": {kind: "urn", required: true}, "type": {kind: "string", required: true}, "auditStamp": {kind: "record", required: true, item: stamp}}}},
+			"dataset": {kind: "urn", required: true}, "type": {kind: "string", required: true}, "auditStamp": {kind: "record", required: true, item: stamp}}},
+			"fineGrainedLineages": {kind: "list", item: map[string]field{
+				"upstreamType": {kind: "fieldSetType", required: true}, "upstreams": {kind: "list", itemKind: "schemaField"},
+				"downstreamType": {kind: "fieldType", required: true}, "downstreams": {kind: "list", itemKind: "schemaField"},
+				"confidenceScore": {kind: "number"}}}},
 		"dashboardInfo": {
 			"title": {kind: "string", required: true}, "description": {kind: "string", required: true},
 			"lastModified": {kind: "record", required: true, item: map[string]field{"created": {kind: "record", required: true, item: stamp}, "lastModified": {kind: "record", required: true, item: stamp}}},
@@ -226,6 +230,23 @@ func checkValue(x any, f field, at string) error {
 	case "bool":
 		if _, ok := x.(bool); !ok {
 			return fmt.Errorf("%s: want a bool, got %T", at, x)
+		}
+	case "number":
+		if _, ok := x.(float64); !ok {
+			return fmt.Errorf("%s: want a number, got %v", at, x)
+		}
+	case "fieldSetType":
+		if x != "FIELD_SET" && x != "DATASET" && x != "NONE" {
+			return fmt.Errorf("%s: want FIELD_SET, DATASET or NONE, got %v", at, x)
+		}
+	case "fieldType":
+		if x != "FIELD" && x != "FIELD_SET" {
+			return fmt.Errorf("%s: want FIELD or FIELD_SET, got %v", at, x)
+		}
+	case "schemaField":
+		s, ok := x.(string)
+		if !ok || !strings.HasPrefix(s, "urn:li:schemaField:(urn:li:dataset:(") || !strings.HasSuffix(s, ")") {
+			return fmt.Errorf("%s: want a schemaField urn, got %v", at, x)
 		}
 	case "int":
 		n, ok := x.(float64)

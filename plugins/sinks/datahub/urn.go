@@ -162,3 +162,8 @@ func pyString(b *strings.Builder, s string) {
 	}
 	b.WriteByte('"')
 }
+
+// schemaFieldURN names a column of a dataset.
+func schemaFieldURN(datasetURN, field string) string {
+	return "urn:li:schemaField:(" + datasetURN + "," + field + ")"
+}
