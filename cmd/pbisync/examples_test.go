@@ -58,7 +58,7 @@ func TestCatalogsExample(t *testing.T) {
 	ol, _ := os.Open(filepath.Join(out, "openlineage.jsonl"))
 	defer ol.Close()
 	states := map[string]bool{}
-	snowflakeInput := false
+	snowflakeInput, columnLineage := false, false
 	sc := bufio.NewScanner(ol)
 	sc.Buffer(nil, 4<<20)
 	for sc.Scan() {
@@ -72,6 +72,12 @@ func TestCatalogsExample(t *testing.T) {
 		if strings.Contains(sc.Text(), `"namespace":"snowflake://xy12345.eu-west-1"`) {
 			snowflakeInput = true
 		}
+		if strings.Contains(sc.Text(), `"columnLineage"`) {
+			columnLineage = true
+		}
+	}
+	if !columnLineage {
+		t.Error("openlineage: no column-level lineage")
 	}
 	if !snowflakeInput {
 		t.Error("openlineage: Sales Model's table does not read its Snowflake table")

@@ -14,20 +14,21 @@ import (
 
 // Schema URLs of the OpenLineage objects and facets this sink emits.
 const (
-	SpecURL          = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
-	runEventURL      = SpecURL + "#/$defs/RunEvent"
-	datasetEventURL  = SpecURL + "#/$defs/DatasetEvent"
-	schemaFacetURL   = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
-	sourceFacetURL   = "https://openlineage.io/spec/facets/1-0-1/DatasourceDatasetFacet.json#/$defs/DatasourceDatasetFacet"
-	docFacetURL      = "https://openlineage.io/spec/facets/1-0-1/DocumentationDatasetFacet.json#/$defs/DocumentationDatasetFacet"
-	ownerFacetURL    = "https://openlineage.io/spec/facets/1-0-1/OwnershipDatasetFacet.json#/$defs/OwnershipDatasetFacet"
-	lineageFacetURL  = "https://openlineage.io/spec/facets/1-0-0/LineageDatasetFacet.json#/$defs/LineageDatasetFacet"
-	errorFacetURL    = "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
-	jobTypeFacetURL  = "https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
-	nominalFacetURL  = "https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
-	customFacetsBase = "https://raw.githubusercontent.com/pbisync/pbisync/main/plugins/sinks/openlineage/facets/"
-	assetFacetURL    = customFacetsBase + "PowerBIAssetDatasetFacet.json#/$defs/PowerBIAssetDatasetFacet"
-	refreshFacetURL  = customFacetsBase + "PowerBIRefreshRunFacet.json#/$defs/PowerBIRefreshRunFacet"
+	SpecURL               = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
+	runEventURL           = SpecURL + "#/$defs/RunEvent"
+	datasetEventURL       = SpecURL + "#/$defs/DatasetEvent"
+	schemaFacetURL        = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+	sourceFacetURL        = "https://openlineage.io/spec/facets/1-0-1/DatasourceDatasetFacet.json#/$defs/DatasourceDatasetFacet"
+	docFacetURL           = "https://openlineage.io/spec/facets/1-0-1/DocumentationDatasetFacet.json#/$defs/DocumentationDatasetFacet"
+	ownerFacetURL         = "https://openlineage.io/spec/facets/1-0-1/OwnershipDatasetFacet.json#/$defs/OwnershipDatasetFacet"
+	lineageFacetURL       = "https://openlineage.io/spec/facets/1-0-0/LineageDatasetFacet.json#/$defs/LineageDatasetFacet"
+	columnLineageFacetURL = "https://openlineage.io/spec/facets/1-0-1/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
+	errorFacetURL         = "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
+	jobTypeFacetURL       = "https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
+	nominalFacetURL       = "https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
+	customFacetsBase      = "https://raw.githubusercontent.com/pbisync/pbisync/main/plugins/sinks/openlineage/facets/"
+	assetFacetURL         = customFacetsBase + "PowerBIAssetDatasetFacet.json#/$defs/PowerBIAssetDatasetFacet"
+	refreshFacetURL       = customFacetsBase + "PowerBIRefreshRunFacet.json#/$defs/PowerBIRefreshRunFacet"
 )
 
 // Event is one OpenLineage event, as JSON-ready maps.
@@ -256,7 +257,7 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 		// table's own.
 		all := append([]dataset(nil), inputs...)
 		for _, t := range modelTables(s) {
-			for _, d := range perTable[strings.ToLower(t.name)] {
+			for _, d := range perTable[strings.ToLower(t.name)].inputs {
 				if !slices.Contains(all, d) {
 					all = append(all, d)
 				}
@@ -272,15 +273,22 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 			facets := b.commonFacets(s)
 			facets["schema"] = b.schemaFacet(t.schema)
 			tableInputs := inputs
-			if own, ok := perTable[strings.ToLower(t.name)]; ok {
-				tableInputs = own // the table's own sources, from its Power Query M
+			own, resolved := perTable[strings.ToLower(t.name)]
+			if resolved {
+				tableInputs = own.inputs // the table's own sources, from its Power Query M
 			}
 			if len(tableInputs) > 0 {
 				facets["lineage"] = b.lineageFacet(tableInputs)
 			}
+			if len(own.columns) > 0 {
+				facets["columnLineage"] = b.columnLineageFacet(own.columns)
+			}
 			out = append(out, b.datasetEvent(d, facets, now))
 			o := d.ref()
 			o["facets"] = map[string]any{"schema": b.schemaFacet(t.schema)}
+			if len(own.columns) > 0 {
+				o["facets"].(map[string]any)["columnLineage"] = b.columnLineageFacet(own.columns)
+			}
 			k.Outputs = append(k.Outputs, o)
 		}
 		if len(tables) == 0 {

@@ -7,28 +7,65 @@ import (
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
-// tableInputs reads the table-level lineage pbisync resolved from each model table's
-// Power Query M (metadata powerbi/table_lineage) as input datasets per model table (keyed
-// lower-case), named as OpenLineage's naming conventions name them on each platform.
-func (b *builder) tableInputs(s *spec.AssetSpec) map[string][]dataset {
+// tableLineage is what pbisync resolved from one model table's Power Query M.
+type tableLineage struct {
+	inputs  []dataset
+	columns map[string][]map[string]any // column (lower-case) -> input fields
+}
+
+// tableInputs reads the lineage pbisync resolved from each model table's Power Query M
+// (metadata powerbi/table_lineage) as input datasets per model table (keyed lower-case),
+// named as OpenLineage's naming conventions name them on each platform, with the input
+// fields of each column where the M or SQL named them.
+func (b *builder) tableInputs(s *spec.AssetSpec) map[string]tableLineage {
 	md, ok := s.Metadata["powerbi/table_lineage"]
 	if !ok {
 		return nil
 	}
 	list, _ := md.Value.([]any)
-	out := map[string][]dataset{}
+	out := map[string]tableLineage{}
 	for _, x := range list {
 		tl, _ := x.(map[string]any)
 		table, _ := tl["table"].(string)
+		if table == "" {
+			continue
+		}
+		l := tableLineage{columns: map[string][]map[string]any{}}
 		ups, _ := tl["upstream"].([]any)
 		for _, y := range ups {
 			u, _ := y.(map[string]any)
-			if d, ok := b.upstreamDataset(u); ok && table != "" {
-				out[strings.ToLower(table)] = append(out[strings.ToLower(table)], d)
+			if d, ok := b.upstreamDataset(u); ok {
+				l.inputs = append(l.inputs, d)
 			}
+		}
+		cols, _ := tl["columns"].([]any)
+		for _, y := range cols {
+			c, _ := y.(map[string]any)
+			name, _ := c["column"].(string)
+			cups, _ := c["upstream"].([]any)
+			for _, z := range cups {
+				u, _ := z.(map[string]any)
+				field, _ := u["column"].(string)
+				if d, ok := b.upstreamDataset(u); ok && name != "" && field != "" {
+					key := strings.ToLower(name)
+					l.columns[key] = append(l.columns[key], map[string]any{"namespace": d.Namespace, "name": d.Name, "field": field})
+				}
+			}
+		}
+		if len(l.inputs) > 0 {
+			out[strings.ToLower(table)] = l
 		}
 	}
 	return out
+}
+
+// columnLineageFacet maps a table's columns to the input fields they come from.
+func (b *builder) columnLineageFacet(columns map[string][]map[string]any) map[string]any {
+	fields := make(map[string]any, len(columns))
+	for c, in := range columns {
+		fields[c] = map[string]any{"inputFields": in, "transformationType": "IDENTITY"}
+	}
+	return b.facet(columnLineageFacetURL, map[string]any{"fields": fields})
 }
 
 // upstreamDataset names a warehouse table: namespace from the platform and server

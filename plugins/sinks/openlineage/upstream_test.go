@@ -43,7 +43,9 @@ func TestTableLevelInputs(t *testing.T) {
 			"orders_column_schema":    spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{{Name: "id", Type: "Int64"}}}),
 			"customers_column_schema": spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{{Name: "id", Type: "Int64"}}}),
 			"powerbi/table_lineage": spec.JSON([]any{map[string]any{"table": "Orders", "upstream": []any{
-				map[string]any{"platform": "snowflake", "server": "acct.snowflakecomputing.com", "database": "SALES", "schema": "PUBLIC", "table": "ORDERS"}}}}),
+				map[string]any{"platform": "snowflake", "server": "acct.snowflakecomputing.com", "database": "SALES", "schema": "PUBLIC", "table": "ORDERS"}},
+				"columns": []any{map[string]any{"column": "ID", "upstream": []any{map[string]any{"platform": "snowflake",
+					"server": "acct.snowflakecomputing.com", "database": "SALES", "schema": "PUBLIC", "table": "ORDERS", "column": "ORDER_ID"}}}}}}),
 		},
 		PowerBI: spec.Identity{Type: spec.SemanticModel, ID: "m1", Name: "Sales", WorkspaceID: "w1", WorkspaceName: "Finance"},
 	}
@@ -52,6 +54,7 @@ func TestTableLevelInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	inputs := map[string]string{}
+	columns := ""
 	for _, ev := range evs {
 		raw, _ := json.Marshal(ev)
 		if err := validateEvent(reg, raw); err != nil {
@@ -59,6 +62,10 @@ func TestTableLevelInputs(t *testing.T) {
 		}
 		ds := ev["dataset"].(map[string]any)
 		facets := ds["facets"].(map[string]any)
+		if cl, ok := facets["columnLineage"]; ok {
+			b, _ := json.Marshal(cl.(map[string]any)["fields"])
+			columns = string(b)
+		}
 		l := facets["lineage"].(map[string]any)["inputs"].([]map[string]any)
 		inputs[ds["name"].(string)] = l[0]["namespace"].(string) + " " + l[0]["name"].(string)
 	}
@@ -78,6 +85,9 @@ func TestTableLevelInputs(t *testing.T) {
 		if !found {
 			t.Errorf("no dataset event for table %s in %v", table, inputs)
 		}
+	}
+	if want := `{"id":{"inputFields":[{"field":"ORDER_ID","name":"SALES.PUBLIC.ORDERS","namespace":"snowflake://acct"}],"transformationType":"IDENTITY"}}`; columns != want {
+		t.Errorf("column lineage %s, want %s", columns, want)
 	}
 	if k := b.models["m1"]; k == nil || len(k.Inputs) != 2 {
 		t.Errorf("the refresh run's inputs: %+v", k)
