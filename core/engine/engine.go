@@ -402,9 +402,13 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 		r.seen[state.IDOf(s.PowerBI)] = seenAsset{key: s.Key, id: s.PowerBI}
 		r.res.Summary.Assets[string(s.PowerBI.Type)]++
 		if s.PowerBI.Type == spec.SemanticModel {
-			// Keep what refresh selection reads (key, deps, tags, identity), not the
-			// metadata: a model's column schemas would make this grow with the tenant.
+			// Keep what refresh selection reads (key, deps, tags, identity, the
+			// dataflows it reads), not the rest of the metadata: a model's column
+			// schemas would make this grow with the tenant.
 			kept := spec.AssetSpec{Key: slices.Clone(s.Key), Deps: slices.Clone(s.Deps), Tags: maps.Clone(s.Tags), PowerBI: s.PowerBI}
+			if df, ok := s.Metadata[refresh.UpstreamDataflowsKey]; ok {
+				kept.Metadata = map[string]spec.Metadata{refresh.UpstreamDataflowsKey: df}
+			}
 			r.models = append(r.models, Model{
 				Record: record.Record{Spec: kept, Raw: refreshableOnly(recs[i].Raw), Workspace: recs[i].Workspace},
 				Source: r.wsSource[s.PowerBI.WorkspaceID],

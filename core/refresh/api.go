@@ -19,6 +19,8 @@ type API interface {
 	Execution(ctx context.Context, workspaceID, modelID, requestID string) (*Execution, error)
 	// Cancel cancels an enhanced refresh.
 	Cancel(ctx context.Context, workspaceID, modelID, requestID string) error
+	// DataflowRefreshing reports whether a dataflow is refreshing now.
+	DataflowRefreshing(ctx context.Context, workspaceID, dataflowID string) (bool, error)
 }
 
 // ErrAlreadyRunning is returned by Trigger when the model is refreshing already.

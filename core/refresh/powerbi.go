@@ -133,3 +133,17 @@ func (a *clientAPI) Cancel(ctx context.Context, ws, ds, id string) error {
 	_, err := a.c.Do(ctx, http.MethodDelete, refreshesPath(ws, ds)+"/"+url.PathEscape(id), nil, nil)
 	return err
 }
+
+func (a *clientAPI) DataflowRefreshing(ctx context.Context, ws, df string) (bool, error) {
+	var out struct {
+		Value []struct {
+			Status  string `json:"status"`
+			EndTime string `json:"endTime"`
+		} `json:"value"`
+	}
+	path := "groups/" + url.PathEscape(ws) + "/dataflows/" + url.PathEscape(df) + "/transactions?$top=1"
+	if _, err := a.c.Do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return false, err
+	}
+	return len(out.Value) > 0 && out.Value[0].EndTime == "" && out.Value[0].Status == "InProgress", nil
+}

@@ -22,6 +22,9 @@ type Target struct {
 	// DependsOn lists the model ids that must finish refreshing first, when they are
 	// refreshed in the same run (a model built on another model).
 	DependsOn []string
+	// Dataflows are the dataflows the model reads: a refresh of one that is running
+	// is waited for before the model's refresh starts.
+	Dataflows []DataflowRef
 	Body      Body
 	Timeout   time.Duration
 }
@@ -31,6 +34,12 @@ func (t Target) String() string {
 		return fmt.Sprintf("model %q (%s)", t.Name, t.ModelID)
 	}
 	return "model " + t.ModelID
+}
+
+// DataflowRef names a dataflow.
+type DataflowRef struct {
+	ID          string `json:"id"`
+	WorkspaceID string `json:"workspaceId"`
 }
 
 // Outcome is how one refresh ended (or how far it got).
@@ -233,6 +242,13 @@ func (r *Refresher) one(ctx context.Context, o *Outcome) {
 		r.emit(o)
 		return
 	}
+	if err := r.waitForDataflows(ctx, t, log); err != nil {
+		o.Status, o.Err = event.RefreshFailed, fmt.Errorf("%s: not started: %w", t, err)
+		log.Error("refresh not started", "error", err)
+		r.emit(o)
+		r.after(ctx, o, log)
+		return
+	}
 	o.RequestedAt = r.now().UTC()
 	id, err := r.API.Trigger(ctx, t.WorkspaceID, t.ModelID, &t.Body)
 	switch {
@@ -267,6 +283,48 @@ func (r *Refresher) one(ctx context.Context, o *Outcome) {
 	}
 	r.follow(ctx, o, deadline, log)
 	r.after(ctx, o, log)
+}
+
+// waitForDataflows waits, polling with the refresh backoff, until no dataflow the model
+// reads is refreshing, so the model does not load a dataflow that is half written.
+func (r *Refresher) waitForDataflows(ctx context.Context, t Target, log *slog.Logger) error {
+	timeout := t.Timeout
+	if timeout <= 0 {
+		timeout = r.Config.Timeout
+	}
+	deadline := r.now().Add(timeout)
+	for _, df := range t.Dataflows {
+		ws := df.WorkspaceID
+		if ws == "" {
+			ws = t.WorkspaceID
+		}
+		wait := r.Config.Poll.Initial
+		for said := false; ; {
+			busy, err := r.API.DataflowRefreshing(ctx, ws, df.ID)
+			if err != nil {
+				return fmt.Errorf("checking dataflow %s: %w", df.ID, err)
+			}
+			if !busy {
+				break
+			}
+			if !said {
+				log.Info("waiting for a dataflow the model reads to finish refreshing", "dataflow_id", df.ID)
+				said = true
+			}
+			if !r.now().Add(wait).Before(deadline) {
+				return fmt.Errorf("dataflow %s was still refreshing after %s", df.ID, timeout)
+			}
+			timer := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return context.Cause(ctx)
+			case <-timer.C:
+			}
+			wait = min(time.Duration(float64(wait)*r.Config.Poll.Factor), r.Config.Poll.Max)
+		}
+	}
+	return nil
 }
 
 func (r *Refresher) after(ctx context.Context, o *Outcome, log *slog.Logger) {

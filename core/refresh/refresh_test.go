@@ -13,8 +13,11 @@ import (
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/powerbi"
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/refresh"
+	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
 )
 
 // env is an emulator with the sample tenant and a client signed in through MSAL.
@@ -409,5 +412,53 @@ func TestTriggerIsNotRepeatedBlindly(t *testing.T) {
 				t.Errorf("followed %s, which is %q", o.RequestID, e.srv.RefreshStatus(o.RequestID))
 			}
 		})
+	}
+}
+
+// A model built on a dataflow waits for the dataflow's running refresh before its own.
+func TestWaitsForUpstreamDataflow(t *testing.T) {
+	tenant := powerbitest.SampleTenant()
+	ws := &tenant.Workspaces[0]
+	ws.Dataflows = append(ws.Dataflows, snapshot.Dataflow{ID: "df-1", Name: "Customers (dataflow)"})
+	srv, err := powerbitest.NewServer(tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	c, err := powerbi.New(powerbi.Config{APIURL: srv.URL(), Credentials: powerbi.Credentials{Token: config.NewSecret(srv.IssueToken(time.Hour))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := ws.SemanticModels[0]
+	srv.ScriptRefresh(model.ID, powerbitest.RefreshScript{Run: 20 * time.Millisecond})
+	dataflowEnds := time.Now().Add(300 * time.Millisecond) // no later than the emulator's end
+	srv.StartDataflowRefresh("df-1", 300*time.Millisecond)
+	cfg := fastConfig(t, "select: [{all: true}]")
+	r := &refresh.Refresher{API: refresh.NewAPI(c), Config: cfg}
+	o := r.Refresh(context.Background(), []refresh.Target{{WorkspaceID: ws.ID, ModelID: model.ID, Name: model.Name,
+		Dataflows: []refresh.DataflowRef{{ID: "df-1", WorkspaceID: ws.ID}}}})[0]
+	if !o.OK() {
+		t.Fatalf("refresh: %v %v", o.Status, o.Err)
+	}
+	// Order, not speed: the model's refresh is asked for after the dataflow's ended.
+	if o.RequestedAt.Before(dataflowEnds) {
+		t.Errorf("the refresh was requested at %s, before the dataflow's refresh ended at %s", o.RequestedAt, dataflowEnds)
+	}
+	// An unknown dataflow is an error that names it, and the model is not refreshed.
+	o = r.Refresh(context.Background(), []refresh.Target{{WorkspaceID: ws.ID, ModelID: model.ID, Name: model.Name,
+		Dataflows: []refresh.DataflowRef{{ID: "df-gone"}}}})[0]
+	if o.RequestID != "" || o.Err == nil || !strings.Contains(o.Err.Error(), "df-gone") {
+		t.Errorf("unknown dataflow: %q %v", o.RequestID, o.Err)
+	}
+}
+
+func TestTargetsReadUpstreamDataflows(t *testing.T) {
+	cfg := fastConfig(t, "select: [{all: true}]")
+	recs := []record.Record{{Spec: spec.AssetSpec{Key: spec.Key{"semantic_model", "M"},
+		PowerBI:  spec.Identity{Type: spec.SemanticModel, ID: "m1", WorkspaceID: "w1"},
+		Metadata: map[string]spec.Metadata{refresh.UpstreamDataflowsKey: spec.JSON([]map[string]string{{"id": "df-1", "workspaceId": "w2"}})}}}}
+	targets, _ := cfg.Targets(recs)
+	if len(targets) != 1 || len(targets[0].Dataflows) != 1 || targets[0].Dataflows[0] != (refresh.DataflowRef{ID: "df-1", WorkspaceID: "w2"}) {
+		t.Errorf("targets %+v", targets)
 	}
 }

@@ -96,6 +96,7 @@ func (c *Config) TargetsOf(picked []*record.Record) (targets []Target) {
 				t.DependsOn = append(t.DependsOn, id)
 			}
 		}
+		t.Dataflows = dataflowsOf(&r.Spec)
 		targets = append(targets, t)
 	}
 	return targets
@@ -110,4 +111,24 @@ func refreshable(raw json.RawMessage) bool {
 		return true
 	}
 	return *p.IsRefreshable
+}
+
+// UpstreamDataflowsKey is the metadata entry that lists the dataflows a model reads.
+const UpstreamDataflowsKey = "powerbi/upstream_dataflows"
+
+// dataflowsOf reads the dataflows a model reads from its spec's metadata.
+func dataflowsOf(s *spec.AssetSpec) []DataflowRef {
+	md, ok := s.Metadata[UpstreamDataflowsKey]
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(md.Value)
+	if err != nil {
+		return nil
+	}
+	var refs []DataflowRef
+	if json.Unmarshal(b, &refs) != nil {
+		return nil
+	}
+	return refs
 }

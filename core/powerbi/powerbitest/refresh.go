@@ -53,6 +53,8 @@ type refreshes struct {
 	byID    map[string]*refreshRun
 	scripts map[string][]RefreshScript // queued scripts per dataset, for the next triggers
 	now     func() time.Time
+	// dataflows holds the refreshes of dataflows, oldest first.
+	dataflows map[string][]*dataflowRun
 }
 
 func (rf *refreshes) init() {
@@ -60,6 +62,7 @@ func (rf *refreshes) init() {
 		rf.byModel = map[string][]*refreshRun{}
 		rf.byID = map[string]*refreshRun{}
 		rf.scripts = map[string][]RefreshScript{}
+		rf.dataflows = map[string][]*dataflowRun{}
 		rf.now = time.Now
 	}
 }
@@ -163,7 +166,63 @@ func (rf *refreshes) add(ws, ds, typ string, enhanced bool, body map[string]any,
 	return run
 }
 
+// dataflowRun is a dataflow refresh (a transaction) in the emulator.
+type dataflowRun struct {
+	id         string
+	start, end time.Time
+}
+
+// StartDataflowRefresh starts a refresh of a dataflow that runs for d, as the service
+// would on its schedule.
+func (s *Server) StartDataflowRefresh(dataflowID string, d time.Duration) {
+	s.rf.mu.Lock()
+	defer s.rf.mu.Unlock()
+	s.rf.init()
+	now := s.rf.now()
+	s.rf.dataflows[dataflowID] = append(s.rf.dataflows[dataflowID], &dataflowRun{id: newID(), start: now, end: now.Add(d)})
+}
+
+func (s *Server) handleDataflowTransactions(w http.ResponseWriter, r *http.Request) {
+	exists := false
+	s.read(func(t *snapshot.Snapshot, x *index) {
+		ws := s.workspace(w, r, t, x) // answers 404 itself
+		if ws == nil {
+			return
+		}
+		for _, df := range ws.Dataflows {
+			exists = exists || df.ID == r.PathValue("dataflow")
+		}
+		if !exists {
+			notFound(w, "Dataflow", r.PathValue("dataflow"))
+		}
+	})
+	if !exists {
+		return
+	}
+	s.rf.mu.Lock()
+	s.rf.init()
+	now := s.rf.now()
+	runs := s.rf.dataflows[r.PathValue("dataflow")]
+	out := []map[string]any{}
+	for i := len(runs) - 1; i >= 0; i-- {
+		run := runs[i]
+		e := map[string]any{"id": run.id, "refreshType": "Scheduled", "startTime": stamp(run.start), "status": "Success"}
+		if now.Before(run.end) {
+			e["status"] = "InProgress"
+		} else {
+			e["endTime"] = stamp(run.end)
+		}
+		out = append(out, e)
+	}
+	s.rf.mu.Unlock()
+	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top >= 0 && top < len(out) {
+		out = out[:top]
+	}
+	writeJSON(w, http.StatusOK, s.odata(r, "Collection(PowerBIAPI.DataflowTransaction)", out))
+}
+
 func (s *Server) registerRefresh() {
+	s.Handle("GET /groups/{group}/dataflows/{dataflow}/transactions", s.handleDataflowTransactions)
 	s.Handle("POST /groups/{group}/datasets/{dataset}/refreshes", s.handleTriggerRefresh)
 	s.Handle("GET /groups/{group}/datasets/{dataset}/refreshes", s.handleRefreshHistory)
 	s.Handle("GET /groups/{group}/datasets/{dataset}/refreshes/{refresh}", s.handleRefreshDetails)
