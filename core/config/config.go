@@ -72,6 +72,15 @@ func (n Node) Child(key string) Node {
 	return Node{File: n.File}
 }
 
+// Item returns the i-th element of a sequence node; past its end, or when n is not a
+// sequence, the node itself, so an error still points near the problem.
+func (n Node) Item(i int) Node {
+	if n.Node == nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+		return n
+	}
+	return Node{Node: n.Content[i], File: n.File}
+}
+
 // Parse reads a YAML document. An empty document gives an empty mapping.
 func Parse(file string, data []byte) (Node, error) {
 	var doc yaml.Node

@@ -152,7 +152,7 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 	for i, f := range ec.Faults {
 		ft, err := powerbitest.ParseFault(f)
 		if err != nil {
-			return nil, config.Errorf(seqItem(src.Emulator.Child("faults"), i), "%v", err)
+			return nil, config.Errorf(src.Emulator.Child("faults").Item(i), "%v", err)
 		}
 		faults = append(faults, ft)
 	}
@@ -199,11 +199,4 @@ func (s *setup) scanProgress(source string) func(powerbi.Progress) {
 			s.opts.Progress(Progress{Scan: &ScanProgress{Source: source, Path: p.Path, WorkspacesTotal: p.WorkspacesTotal, WorkspacesDone: p.WorkspacesDone}})
 		}
 	}
-}
-
-func seqItem(n config.Node, i int) config.Node {
-	if n.Node == nil || i >= len(n.Content) {
-		return n
-	}
-	return config.Node{Node: n.Content[i], File: n.File}
 }

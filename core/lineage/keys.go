@@ -84,11 +84,7 @@ func DecodeKeyMapper(n config.Node) (*KeyMapper, error) {
 	for i, r := range cfg.Keys {
 		c, err := compileRule(r)
 		if err != nil {
-			at := items
-			if items.Node != nil && i < len(items.Content) {
-				at = config.Node{Node: items.Content[i], File: n.File}
-			}
-			return nil, config.Errorf(at, "lineage key rule: %v", err)
+			return nil, config.Errorf(items.Item(i), "lineage key rule: %v", err)
 		}
 		m.rules = append(m.rules, c)
 	}

@@ -113,7 +113,7 @@ func Parse(file string, data []byte) (*Pipeline, error) {
 	}
 	names := map[string]bool{}
 	for i, rs := range raw.Sources {
-		n := config.Node{Node: srcNode.Content[i], File: file}
+		n := srcNode.Item(i)
 		s := Source{Name: rs.Name, Pos: n.Pos(), Snapshot: rs.Snapshot}
 		if s.Name == "" {
 			s.Name = fmt.Sprintf("source%d", i+1)

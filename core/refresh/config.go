@@ -176,7 +176,7 @@ func (c *Config) check(n config.Node) error {
 		c.Hooks.Timeout = DefaultHookTimeout
 	}
 	for i := range c.Select {
-		if err := c.Select[i].compile(seqItem(n.Child("select"), i)); err != nil {
+		if err := c.Select[i].compile(n.Child("select").Item(i)); err != nil {
 			return err
 		}
 	}
@@ -184,7 +184,7 @@ func (c *Config) check(n config.Node) error {
 		return err
 	}
 	for i := range c.Overrides {
-		on := seqItem(n.Child("overrides"), i)
+		on := n.Child("overrides").Item(i)
 		if err := c.Overrides[i].Match.compile(on.Child("match")); err != nil {
 			return err
 		}
@@ -272,13 +272,6 @@ func (s *Selector) compile(n config.Node) error {
 		s.re = re
 	}
 	return nil
-}
-
-func seqItem(n config.Node, i int) config.Node {
-	if n.Node == nil || i >= len(n.Content) {
-		return n
-	}
-	return config.Node{Node: n.Content[i], File: n.File}
 }
 
 // serviceTimeout renders a duration as the service's "hh:mm:ss".

@@ -110,7 +110,7 @@ func DecodeEntry(n config.Node) (Entry, error) {
 		return e, config.Errorf(n, "translator %q: sha256, config and grant apply to WASM translators only", e.Name)
 	}
 	for i := range e.Translation {
-		if err := e.Translation[i].compile(config.Node{Node: n.Child("translation").Content[i], File: n.File}); err != nil {
+		if err := e.Translation[i].compile(n.Child("translation").Item(i)); err != nil {
 			return e, err
 		}
 	}
