@@ -387,11 +387,17 @@ func (m *mapper) upstreamURN(u map[string]any) string {
 			parts = append(parts, v)
 		}
 	}
+	return m.warehouseURN(str(u, "platform"), parts)
+}
+
+// warehouseURN names a warehouse table on a platform: its name parts joined with ".",
+// lower-cased and prefixed with upstream.instance as configured (the instance only for
+// the configured platform, or for any when none is).
+func (m *mapper) warehouseURN(platform string, parts []string) string {
 	name := strings.Join(parts, ".")
 	if m.upstream.lowercase() {
 		name = strings.ToLower(name)
 	}
-	platform := str(u, "platform")
 	if m.upstream.Instance != "" && (m.upstream.Platform == "" || m.upstream.Platform == platform) {
 		name = m.upstream.Instance + "." + name
 	}
@@ -438,14 +444,7 @@ func (m *mapper) upstreams(s *spec.AssetSpec) []string {
 		if len(d) < 2 || m.upstream.Platform == "" {
 			continue
 		}
-		name := strings.Join(d, ".")
-		if m.upstream.lowercase() {
-			name = strings.ToLower(name)
-		}
-		if m.upstream.Instance != "" {
-			name = m.upstream.Instance + "." + name
-		}
-		add(datasetURN(m.upstream.Platform, name, m.upstream.env()))
+		add(m.warehouseURN(m.upstream.Platform, d))
 	}
 	return out
 }
