@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
@@ -22,7 +24,12 @@ type server struct {
 
 	mu         sync.Mutex // the protocol is sequential; this guards against a misbehaving host
 	configured bool
+	resume     bool // Configure said resume
 	lastSeq    uint64
+	// inRun is set between Begin and Commit or Abort; implicit marks a run the kit
+	// began itself, for a host that predates runs, which Close commits.
+	inRun, implicit bool
+	runs            int
 }
 
 // NewServer returns the protocol server for s. Stdout and logger are handed to the sink
@@ -43,8 +50,14 @@ func (s *server) Configure(ctx context.Context, req *sinkpb.ConfigureRequest) (*
 	cfg := Config{Name: req.GetName(), Raw: req.GetConfigJson(), Resume: req.GetResume(), Stdout: s.stdout, Logger: s.logger}
 	err := s.impl.Configure(ctx, cfg)
 	if err == nil {
-		s.configured = true
-		return &sinkpb.ConfigureResponse{}, nil
+		s.configured, s.resume = true, req.GetResume()
+		resp := &sinkpb.ConfigureResponse{}
+		if sel, ok := s.impl.(Selective); ok {
+			for _, k := range sel.Accepts() {
+				resp.Accepts = append(resp.Accepts, string(k))
+			}
+		}
+		return resp, nil
 	}
 	var resp sinkpb.ConfigureResponse
 	for _, e := range flatten(err) {
@@ -95,6 +108,9 @@ func (s *server) writeBatch(ctx context.Context, b *sinkpb.Batch) error {
 	if !s.configured {
 		return status.Error(codes.FailedPrecondition, "write before a successful configure")
 	}
+	if err := s.beginImplicit(ctx); err != nil {
+		return err
+	}
 	events := make([]event.Event, len(b.GetEvents()))
 	for i, pe := range b.GetEvents() {
 		e, err := EventFromProto(pe)
@@ -116,9 +132,107 @@ func (s *server) Close(ctx context.Context, _ *sinkpb.CloseRequest) (*sinkpb.Clo
 	if !s.configured {
 		return &sinkpb.CloseResponse{}, nil
 	}
+	if t, ok := s.impl.(Transactional); ok && s.inRun {
+		// A run the kit began for an old host completes with Close, as such a host
+		// expects; a run the host began and left open is abandoned.
+		var err error
+		if s.implicit {
+			err = t.Commit(ctx)
+		} else {
+			err = t.Abort(ctx, "the host closed the sink without committing the run")
+		}
+		s.inRun, s.implicit = false, false
+		if err != nil {
+			return nil, status.Errorf(codes.Aborted, "close: %v", err)
+		}
+	}
 	if err := s.impl.Close(ctx); err != nil {
 		return nil, status.Errorf(codes.Aborted, "close: %v", err)
 	}
 	s.configured = false
 	return &sinkpb.CloseResponse{}, nil
+}
+
+// beginImplicit begins a run for a host that sends batches without Begin (one that
+// predates runs). Callers hold s.mu.
+func (s *server) beginImplicit(ctx context.Context) error {
+	t, ok := s.impl.(Transactional)
+	if !ok || s.inRun {
+		return nil
+	}
+	s.runs++
+	run := Run{Kind: RunUnspecified, ID: implicitRunID(s.runs), Resume: s.resume, StartedAt: time.Now()}
+	if err := t.Begin(ctx, run); err != nil {
+		return status.Errorf(codes.Aborted, "begin: %v", err)
+	}
+	s.inRun, s.implicit = true, true
+	return nil
+}
+
+// implicitRunID names a run the kit began itself: stable within the process, so a
+// sink resumed by an old host finds its own files again only if the name is stable
+// across restarts, which it is (the same count in each process).
+func implicitRunID(n int) string { return "run" + strconv.Itoa(n) }
+
+func (s *server) Begin(ctx context.Context, req *sinkpb.BeginRequest) (*sinkpb.BeginResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.configured {
+		return nil, status.Error(codes.FailedPrecondition, "begin before a successful configure")
+	}
+	if s.inRun {
+		return nil, status.Error(codes.FailedPrecondition, "begin while a run is open: commit or abort it first")
+	}
+	s.lastSeq = 0
+	t, ok := s.impl.(Transactional)
+	if !ok {
+		return &sinkpb.BeginResponse{}, nil // a sink without runs writes as it always has
+	}
+	run := Run{Kind: RunKindFromProto(req.GetKind()), ID: req.GetRunId(), Resume: req.GetResume()}
+	if ns := req.GetStartedAtUnixNano(); ns != 0 {
+		run.StartedAt = time.Unix(0, ns)
+	}
+	if run.ID == "" {
+		return nil, status.Error(codes.InvalidArgument, "begin: run_id is empty")
+	}
+	if err := t.Begin(ctx, run); err != nil {
+		return nil, status.Errorf(codes.Aborted, "begin %s run: %v", run.Kind, err)
+	}
+	s.inRun, s.implicit = true, false
+	return &sinkpb.BeginResponse{}, nil
+}
+
+func (s *server) Commit(ctx context.Context, _ *sinkpb.CommitRequest) (*sinkpb.CommitResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.impl.(Transactional)
+	if !ok {
+		return &sinkpb.CommitResponse{}, nil
+	}
+	if !s.inRun {
+		return nil, status.Error(codes.FailedPrecondition, "commit without a run: call begin first")
+	}
+	s.inRun, s.implicit = false, false
+	if err := t.Commit(ctx); err != nil {
+		return nil, status.Errorf(codes.Aborted, "commit: %v", err)
+	}
+	return &sinkpb.CommitResponse{}, nil
+}
+
+func (s *server) Abort(ctx context.Context, req *sinkpb.AbortRequest) (*sinkpb.AbortResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.impl.(Transactional)
+	if !ok || !s.inRun {
+		return &sinkpb.AbortResponse{}, nil
+	}
+	s.inRun, s.implicit = false, false
+	reason := req.GetReason()
+	if reason == "" {
+		reason = "the host aborted the run"
+	}
+	if err := t.Abort(ctx, reason); err != nil {
+		return nil, status.Errorf(codes.Aborted, "abort: %v", err)
+	}
+	return &sinkpb.AbortResponse{}, nil
 }
