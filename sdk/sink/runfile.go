@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -107,12 +108,12 @@ func OpenRunFile(target string, run Run, opts FileOptions) (*RunFile, error) {
 			return nil, fmt.Errorf("%s: cutting a partial record: %w", rf.path, err)
 		}
 	}
-	st, err := f.Stat()
+	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	rf.f, rf.fresh = f, st.Size() == 0
+	rf.f, rf.fresh = f, end == 0
 	return rf, nil
 }
 

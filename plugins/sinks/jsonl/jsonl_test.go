@@ -141,10 +141,10 @@ func TestFileRuns(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"kinds":["spec","sepc"]}`:     "kinds.1",
+		`{"kinds":["spec","sepc"]}`:       "kinds.1",
 		`{"path":"` + os.TempDir() + `"}`: "path",
-		`{"pth":"x"}`:                   "pth",
-		`{"append":"yes"}`:              "append",
+		`{"pth":"x"}`:                     "pth",
+		`{"append":"yes"}`:                "append",
 	} {
 		err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: in}, nil)
 		var ce sinktest.ConfigErrors
