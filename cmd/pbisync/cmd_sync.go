@@ -162,6 +162,10 @@ func reportOutputs(g *globals, eng *engine.Engine, res *engine.Result) {
 			g.logger.Error("output failed", "output", sr.Name, "to", where, "events", sr.Events, "error", sr.Err)
 			continue
 		}
+		if sr.Aborted {
+			g.logger.Warn("output left as it was: the run failed", "output", sr.Name, "to", where)
+			continue
+		}
 		g.logger.Info("output written", "output", sr.Name, "to", where, "events", sr.Events, "received_everything", sr.Complete, "restarts", sr.Restarts)
 	}
 }

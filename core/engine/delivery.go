@@ -35,7 +35,7 @@ func (r *run) removals(ctx context.Context) error {
 // saveState remembers this sync's assets for the next one's removals, once every sink
 // received everything: a sink that missed a removal must be told again next time.
 func (r *run) saveState(ctx context.Context) error {
-	for _, s := range r.sinks {
+	for _, s := range r.all {
 		if !s.Complete {
 			r.log.Warn("not saving this sync's assets in the state store: a sink did not receive everything, so the next sync compares with the previous one again", "sink", s.Name)
 			return nil

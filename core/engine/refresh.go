@@ -13,6 +13,7 @@ import (
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -142,31 +143,44 @@ func pickModels(cfg *refresh.Config, models []Model, names []string) ([]Model, e
 	return out, nil
 }
 
-// RefreshModels refreshes models outside a sync (a `serve` trigger or schedule): it opens
-// the outputs, sends them the refresh events and closes them.
+// RefreshModels refreshes models outside a sync (a `serve` trigger or schedule). Its
+// refresh events go to the outputs that take them: through the engine's stream when
+// StartStream made one (so they never meet a sync's writes), otherwise in a refresh run
+// of their own, committed when the refreshes ended.
 func (e *Engine) RefreshModels(ctx context.Context, models []Model, names []string, onEvent func(event.Refresh)) ([]*refresh.Outcome, error) {
-	sinks := e.Sinks
-	if e.OpenSinks != nil {
-		var err error
-		if sinks, err = e.OpenSinks(ctx); err != nil {
-			return nil, err
-		}
+	var outs []*refresh.Outcome
+	if e.stream != nil {
+		send := func(evs ...event.Event) error { e.stream.send(evs...); return nil }
+		err := e.RefreshStep(names, onEvent, &outs)(ctx, models, send)
+		return outs, err
+	}
+	sinks, err := e.openOutputs(ctx, sink.RunRefresh, []event.Kind{event.KindRefresh})
+	if err != nil {
+		return nil, err
 	}
 	var mu sync.Mutex
+	failed := make([]error, len(sinks))
 	send := func(evs ...event.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
 		var errs []error
-		for _, s := range sinks {
+		for i, s := range sinks {
+			if failed[i] != nil {
+				continue
+			}
 			if err := s.Write(ctx, evs); err != nil {
-				errs = append(errs, fmt.Errorf("sink %s: %w", s.Name(), err))
+				failed[i] = fmt.Errorf("sink %s: %w", s.Name(), err)
+				errs = append(errs, failed[i])
 			}
 		}
 		return errors.Join(errs...)
 	}
-	var outs []*refresh.Outcome
-	err := e.RefreshStep(names, onEvent, &outs)(ctx, models, send)
-	for _, s := range sinks {
+	err = e.RefreshStep(names, onEvent, &outs)(ctx, models, send)
+	for i, s := range sinks {
+		if failed[i] != nil {
+			abortSink(ctx, s, failed[i])
+			continue
+		}
 		if cerr := s.Close(context.WithoutCancel(ctx)); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("sink %s: %w", s.Name(), cerr))
 		}

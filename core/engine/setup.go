@@ -20,6 +20,7 @@ import (
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/core/translate"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -328,20 +329,33 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 		return 0, fmt.Errorf("%s: no source named %q", p.File, sourceName)
 	}
 	var w io.Writer = opts.Stdout
-	var f *os.File
+	var f *sink.RunFile
 	if out != "-" {
+		// Written beside the target and renamed over it once complete: a failed save
+		// leaves the previous snapshot as it was.
 		var err error
-		if f, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*"); err != nil {
-			return 0, err
+		f, err = sink.OpenRunFile(out, sink.Run{Kind: sink.RunSync, ID: fmt.Sprintf("save-%d", os.Getpid()), StartedAt: time.Now()},
+			sink.FileOptions{Logger: opts.Logger})
+		if err != nil {
+			return 0, fmt.Errorf("snapshot file: %w", err)
 		}
-		defer func() {
-			if f != nil {
-				f.Close()
-				os.Remove(f.Name())
-			}
-		}()
 		w = f
 	}
+	n, err := saveSnapshot(ctx, sources, opts, w)
+	if f == nil {
+		return n, err
+	}
+	if err != nil {
+		f.Abort(err.Error())
+		return 0, err
+	}
+	if err := f.Commit(); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func saveSnapshot(ctx context.Context, sources []Source, opts SetupOptions, w io.Writer) (int, error) {
 	kind := "file"
 	if len(sources) == 1 {
 		kind = sources[0].Name()
@@ -367,15 +381,6 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 	}
 	if err := sw.Close(); err != nil {
 		return 0, err
-	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			return 0, err
-		}
-		if err := os.Rename(f.Name(), out); err != nil {
-			return 0, err
-		}
-		f = nil
 	}
 	return sw.Workspaces(), nil
 }

@@ -185,6 +185,10 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	if errs := resp.GetErrors(); len(errs) > 0 {
 		return nil, s.configErrors(errs)
 	}
+	s.setAccepts(resp.GetAccepts())
+	if err := s.resumeRun(ctx, in.rpc); err != nil {
+		return nil, err
+	}
 	sctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
 	in.stream, err = in.rpc.Write(sctx)

@@ -29,7 +29,10 @@ type server struct {
 	// inRun is set between Begin and Commit or Abort; implicit marks a run the kit
 	// began itself, for a host that predates runs, which Close commits.
 	inRun, implicit bool
-	runs            int
+	// explicit is set once the host began a run: it speaks runs, so a batch outside
+	// one (after an abort, say) is refused rather than given a run of its own.
+	explicit bool
+	runs     int
 }
 
 // NewServer returns the protocol server for s. Stdout and logger are handed to the sink
@@ -160,6 +163,9 @@ func (s *server) beginImplicit(ctx context.Context) error {
 	if !ok || s.inRun {
 		return nil
 	}
+	if s.explicit {
+		return status.Error(codes.FailedPrecondition, "a batch outside a run: begin one first")
+	}
 	s.runs++
 	run := Run{Kind: RunUnspecified, ID: implicitRunID(s.runs), Resume: s.resume, StartedAt: time.Now()}
 	if err := t.Begin(ctx, run); err != nil {
@@ -169,9 +175,8 @@ func (s *server) beginImplicit(ctx context.Context) error {
 	return nil
 }
 
-// implicitRunID names a run the kit began itself: stable within the process, so a
-// sink resumed by an old host finds its own files again only if the name is stable
-// across restarts, which it is (the same count in each process).
+// implicitRunID names a run the kit began itself: the same in every process, so a sink
+// that an old host restarted with resume finds the files of its run again.
 func implicitRunID(n int) string { return "run" + strconv.Itoa(n) }
 
 func (s *server) Begin(ctx context.Context, req *sinkpb.BeginRequest) (*sinkpb.BeginResponse, error) {
@@ -184,6 +189,7 @@ func (s *server) Begin(ctx context.Context, req *sinkpb.BeginRequest) (*sinkpb.B
 		return nil, status.Error(codes.FailedPrecondition, "begin while a run is open: commit or abort it first")
 	}
 	s.lastSeq = 0
+	s.explicit = true
 	t, ok := s.impl.(Transactional)
 	if !ok {
 		return &sinkpb.BeginResponse{}, nil // a sink without runs writes as it always has
