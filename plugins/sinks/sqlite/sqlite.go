@@ -166,13 +166,17 @@ func (s *Sink) open(ctx context.Context) error {
 		db.Close()
 		return fmt.Errorf("%s has catalog schema version %d; this sink knows %d", s.cfg.Path, v, schemaVersion)
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return fmt.Errorf("%s: creating the schema: %w", s.cfg.Path, err)
-	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-		db.Close()
-		return fmt.Errorf("%s: %w", s.cfg.Path, err)
+	if v < schemaVersion {
+		// Only a new or older catalog is written here: a current one is left byte for
+		// byte as it is until a run writes to it.
+		if _, err := db.ExecContext(ctx, schema); err != nil {
+			db.Close()
+			return fmt.Errorf("%s: creating the schema: %w", s.cfg.Path, err)
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+			db.Close()
+			return fmt.Errorf("%s: %w", s.cfg.Path, err)
+		}
 	}
 	s.db = db
 	s.stmts = map[string]*sql.Stmt{}
