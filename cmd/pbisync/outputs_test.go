@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -277,5 +281,84 @@ func TestFailedSnapshotSaveLeavesFile(t *testing.T) {
 	after, _ := os.ReadFile(snap)
 	if !json.Valid(after) || bytes.Equal(after, before) {
 		t.Fatal("a good save did not replace the snapshot with a whole one")
+	}
+}
+
+// TestKilledSyncLeavesOutputs kills pbisync (SIGKILL: no cleanup runs) while a sync
+// writes: the outputs keep what the previous sync wrote, byte for byte, and the next
+// sync discards what the killed one left and replaces them whole.
+func TestKilledSyncLeavesOutputs(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGKILL")
+	}
+	doc := `version: 1
+name: killed
+sources:
+  - name: gen
+    emulator: {tenant: generated, generated: {workspaces: 600}}
+outputs:
+  - name: events
+    jsonl: {path: out/events.jsonl}
+  - name: datahub
+    datahub: {file: out/mcps.json}
+`
+	f, dir := writePipeline(t, doc)
+	out := filepath.Join(dir, "out")
+	os.MkdirAll(out, 0o755)
+	previous := map[string][]byte{"events.jsonl": []byte(`{"kind":"summary","summary":{"workspaces":1}}` + "\n"), "mcps.json": []byte("[\n]\n")}
+	for name, data := range previous {
+		os.WriteFile(filepath.Join(out, name), data, 0o644)
+	}
+	cmd := exec.Command(os.Args[0], "sync", "-f", f)
+	cmd.Env = append(os.Environ(), "PBISYNC_TEST_AS_CLI=1")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once both replacements hold records: the sync is midway.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		parts, _ := filepath.Glob(filepath.Join(out, ".*.partial"))
+		written := 0
+		for _, p := range parts {
+			if st, err := os.Stat(p); err == nil && st.Size() > 4096 {
+				written++
+			}
+		}
+		if written == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the sync never got midway:\n%s", logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("the sync ended before it was killed (%v): the test did not kill it midway\n%s", err, logs.String())
+	}
+	for name, data := range previous {
+		if got, _ := os.ReadFile(filepath.Join(out, name)); !bytes.Equal(got, data) {
+			t.Errorf("%s changed when the sync was killed: %.200s", name, got)
+		}
+	}
+	// The plugins die with pbisync; what they left is discarded by the next sync.
+	if code, _, errOut := cli(t, "sync", "-f", f); code != exitOK {
+		t.Fatalf("sync after the kill: exit %d: %s", code, errOut)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".*.partial")); len(left) > 0 {
+		t.Errorf("the killed sync's files are still there: %v", left)
+	}
+	evs := readEvents(t, filepath.Join(out, "events.jsonl"))
+	if k := kindsOf(evs); k[event.KindSummary] != 1 || k[event.KindSpec] < 600 {
+		t.Errorf("events after the next sync: %v", k)
+	}
+	var mcps []json.RawMessage
+	data, _ := os.ReadFile(filepath.Join(out, "mcps.json"))
+	if err := json.Unmarshal(data, &mcps); err != nil || len(mcps) < 600 {
+		t.Errorf("mcps.json after the next sync: %d items, %v", len(mcps), err)
 	}
 }
