@@ -28,9 +28,22 @@ type fixture struct {
 	emu      *powerbitest.Server
 	dir      string
 	pipeline *pipeline.Pipeline
+	// refreshEvery, when set, is the server's refresh schedule.
+	refreshEvery string
 }
 
 func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureWith(t, `outputs:
+  - name: events
+    jsonl: {path: events.jsonl, format: events}
+refresh:
+  poll: {initial: 30ms, max: 100ms}
+`)
+}
+
+// newFixtureWith takes the pipeline's outputs and refresh sections.
+func newFixtureWith(t *testing.T, outputsAndRefresh string) *fixture {
 	t.Helper()
 	emu, err := powerbitest.NewServer(powerbitest.SampleTenant())
 	if err != nil {
@@ -59,15 +72,10 @@ sources:
         client_id: %s
         client_secret: ${env:PBISYNC_TEST_SECRET}
       scanner: {poll_interval: 20ms}
-outputs:
-  - name: events
-    jsonl: {path: events.jsonl, format: events}
-refresh:
-  poll: {initial: 30ms, max: 100ms}
-serve:
+%sserve:
   addr: 127.0.0.1:0
   token: ${env:PBISYNC_SERVE_TOKEN}
-`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, cr.ClientID)
+`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, cr.ClientID, outputsAndRefresh)
 	f := filepath.Join(dir, "pipeline.yaml")
 	os.WriteFile(f, []byte(doc), 0o644)
 	p, err := pipeline.Load(f)
@@ -85,6 +93,9 @@ func (f *fixture) start(t *testing.T, syncOnStart bool) (base string, stop func(
 		t.Fatal(err)
 	}
 	cfg.SyncOnStart = &syncOnStart
+	if f.refreshEvery != "" {
+		cfg.Refresh = f.refreshEvery
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	eng, err := engine.FromPipeline(ctx, f.pipeline, engine.SetupOptions{})
 	if err != nil {

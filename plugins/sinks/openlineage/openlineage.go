@@ -201,6 +201,14 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 		if (e.Kind == event.KindSpec || e.Kind == event.KindRemoved) && s.cfg.Specs != nil && !*s.cfg.Specs {
 			continue
 		}
+		if e.Kind == event.KindRefresh && e.Refresh.RequestID == "" {
+			// A refresh refused before it started (the model was refreshing already,
+			// say) is no run; failing the batch would lose the others with it.
+			if s.logger != nil {
+				s.logger.Warn("a refresh that never started is not an OpenLineage run: skipped", "model", e.Refresh.Model.String(), "error", e.Refresh.Error)
+			}
+			continue
+		}
 		ols, err := s.b.events(e, now)
 		if err != nil {
 			return fmt.Errorf("event %d: %w", i, err)

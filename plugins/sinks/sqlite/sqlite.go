@@ -218,6 +218,14 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 		case event.KindRemoved:
 			err = s.removeAsset(ctx, t, e.Removed, now)
 		case event.KindRefresh:
+			if e.Refresh.RequestID == "" {
+				// A refresh refused before it started has no run to record; failing
+				// the batch would lose the others with it.
+				if s.logger != nil {
+					s.logger.Warn("a refresh that never started has no refresh_runs row: skipped", "model", e.Refresh.Model.String(), "error", e.Refresh.Error)
+				}
+				continue
+			}
 			err = upsertRefresh(ctx, t, e.Refresh, now)
 		case event.KindSummary:
 			err = insertSync(ctx, t, e.Summary)
