@@ -82,6 +82,7 @@ func TestFileRuns(t *testing.T) {
 		}},
 		{"a resumed refresh cuts a partial line", []step{{lines: n}, {opts: sinktest.Options{Kind: sink.RunRefresh, Resume: true}, partial: true, lines: 2 * n}}},
 		{"a file of specs", []step{{extra: `,"format":"specs"`, lines: specs}}},
+		{"a host that predates runs: the kit's own run replaces the file in Close", []step{{lines: n}, {opts: sinktest.Options{LegacyHost: true}, lines: n}}},
 		{"refresh kinds, appended", []step{{extra: `,"append":true,"kinds":["refresh"]`, lines: refreshes}, {extra: `,"append":true,"kinds":["refresh"]`, lines: 2 * refreshes}}},
 	}
 	for _, tc := range tests {
