@@ -30,6 +30,7 @@ type fixture struct {
 	pipeline *pipeline.Pipeline
 	// refreshEvery, when set, is the server's refresh schedule.
 	refreshEvery string
+	stopLast     func() // stops the server start ran last
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -123,6 +124,7 @@ func (f *fixture) start(t *testing.T, syncOnStart bool) (base string, stop func(
 		eng.Close()
 	}
 	t.Cleanup(stop)
+	f.stopLast = stop
 	return base, stop
 }
 
@@ -266,6 +268,16 @@ func TestRestartResumesRefresh(t *testing.T) {
 		open, _ := st.OpenRefreshes(context.Background(), "serve-test")
 		return len(open) == 0
 	})
+	// The resumed refresh's events reach the outputs too.
+	stop2 := f.stopLast
+	stop2()
+	data, err := os.ReadFile(filepath.Join(f.dir, "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"requestId":"`+requestID+`","state":"completed"`) {
+		t.Errorf("events.jsonl lacks the resumed refresh's completion:\n%s", data)
+	}
 }
 
 func TestConfigErrors(t *testing.T) {
