@@ -362,3 +362,55 @@ outputs:
 		t.Errorf("mcps.json after the next sync: %d items, %v", len(mcps), err)
 	}
 }
+
+// TestKilledRefreshLeavesOutputs kills `pbisync refresh` while it follows a refresh
+// (the emulator's refreshes run 3 s): the outputs of the earlier sync that take no
+// refresh events are untouched, and the events files keep what they held, followed only
+// by the whole lines the refresh added before it was killed.
+func TestKilledRefreshLeavesOutputs(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGKILL")
+	}
+	f, dir := writePipeline(t, outputsPipeline(false, ""))
+	if code, _, errOut := cli(t, "sync", "-f", f); code != exitOK {
+		t.Fatalf("sync: exit %d: %s", code, errOut)
+	}
+	before := outputs(t, dir)
+	cmd := exec.Command(os.Args[0], "refresh", "-f", f, "Inventory")
+	cmd.Env = append(os.Environ(), "PBISYNC_TEST_AS_CLI=1")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	events := filepath.Join(dir, "out", "events.jsonl")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if data, _ := os.ReadFile(events); len(data) > len(before["events.jsonl"]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the refresh never wrote its first event:\n%s", logs.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("the refresh ended before it was killed:\n%s", logs.String())
+	}
+	after := outputs(t, dir)
+	for _, name := range []string{"specs.jsonl", "mcps.json"} {
+		if after[name] != before[name] {
+			t.Errorf("%s changed", name)
+		}
+	}
+	for _, name := range []string{"events.jsonl", "openlineage.jsonl"} {
+		if !strings.HasPrefix(after[name], before[name]) {
+			t.Errorf("%s lost what it held", name)
+		}
+	}
+	evs := checkWhole(t, dir)
+	if last := evs[len(evs)-1]; last.Refresh == nil || last.Refresh.State == event.RefreshCompleted {
+		t.Errorf("the last event is not the killed refresh's, still running: %+v", last)
+	}
+}
