@@ -163,7 +163,7 @@ func reportOutputs(g *globals, eng *engine.Engine, res *engine.Result) {
 			continue
 		}
 		if sr.Aborted {
-			g.logger.Warn("output left as it was: the run failed", "output", sr.Name, "to", where)
+			g.logger.Warn("output left as it was: the run failed, so it keeps what it held before the run (whole lines a refresh appended stay)", "output", sr.Name, "to", where)
 			continue
 		}
 		g.logger.Info("output written", "output", sr.Name, "to", where, "events", sr.Events, "received_everything", sr.Complete, "restarts", sr.Restarts)

@@ -123,8 +123,9 @@ type SinkResult struct {
 	// Restarts counts the times a failed sink was restarted (sink plugins say both).
 	Complete bool
 	Restarts int
-	// Aborted is set when the run failed and the output was told to abort it: it holds
-	// what it held before (an appending output keeps the whole records it added).
+	// Aborted is set when the output's last run failed and the output was told to abort
+	// it: it holds what it held before that run (an appending output keeps the whole
+	// records it added).
 	Aborted bool
 }
 

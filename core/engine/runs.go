@@ -130,7 +130,7 @@ func (r *run) end(ctx context.Context, cause error) {
 				a.Events += got.Events
 				a.Restarts += got.Restarts
 				a.Complete = a.Complete && got.Complete
-				a.Aborted = a.Aborted || got.Aborted
+				a.Aborted = got.Aborted // what the output's last run did
 				if a.Err == nil {
 					a.Err = got.Err
 				}
