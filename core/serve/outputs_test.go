@@ -100,7 +100,7 @@ func TestServeSharesOutputs(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitFor(t, "every sync and refresh to end", func() bool {
+	waitUpTo(t, 2*time.Minute, "every sync and refresh to end", func() bool {
 		var r refreshes
 		get(t, base+"/v1/refreshes", &r)
 		m := get(t, base+"/metrics", nil)
