@@ -151,6 +151,9 @@ func (s *Sink) AbortRun(ctx context.Context, cause error) {
 			if _, err := in.rpc.Abort(actx, &sinkpb.AbortRequest{Reason: reason}); err != nil {
 				s.log.Warn("the sink plugin did not abort its run; its unfinished output is left for the next run to discard",
 					"run", r.kind.String(), "error", grpcErr(err))
+			} else {
+				// Let it release what it holds (a database closes cleanly) before it ends.
+				_, _ = in.rpc.Close(actx, &sinkpb.CloseRequest{})
 			}
 			cancel()
 		}
