@@ -59,12 +59,14 @@ func syncInto(t *testing.T, st *state.Store, src engine.Source) ([]spec.AssetSpe
 	got := &specSink{}
 	e := &engine.Engine{
 		Pipeline: "p", Sources: []engine.Source{src}, State: st, Lineage: lineage.ResolveSnapshot,
-		NewBuilder: func() engine.Builder { return assets.NewBuilder(assets.Options{}) },
+		NewBuilder: newBuilder,
 		Sinks:      []engine.Sink{got, estate.NewSink(st, "p")},
 	}
 	_, err := e.Sync(context.Background())
 	return got.specs, err
 }
+
+func newBuilder() engine.Builder { return assets.NewBuilder(assets.Options{}) }
 
 func openStore(t *testing.T) *state.Store {
 	t.Helper()

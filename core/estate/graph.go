@@ -14,7 +14,9 @@ import (
 type Node struct {
 	Summary
 	up, down []int32 // indices of the nodes this one depends on, and of its dependents
-	hay      string  // lower-cased name and key, for search
+	hay      string  // lower-cased name, key, id and workspace, for search
+	lname    string  // lower-cased name
+	key      string  // the key's parts joined by "/"
 }
 
 // Graph is an estate as a graph. It is read-only once built, so it is safe for
@@ -54,7 +56,9 @@ func NewGraph(sums []Summary) *Graph {
 	}
 	for i := range g.nodes {
 		nd := &g.nodes[i]
-		nd.hay = strings.ToLower(nd.Name + "\x00" + nd.Key.String() + "\x00" + nd.ID)
+		nd.key = nd.Key.String()
+		nd.lname = strings.ToLower(nd.Name)
+		nd.hay = nd.lname + "\x00" + strings.ToLower(nd.key+"\x00"+nd.ID+"\x00"+nd.WorkspaceName)
 	}
 	return g
 }
@@ -109,19 +113,22 @@ type Hit struct {
 	Name          string   `json:"name"`
 	WorkspaceName string   `json:"workspaceName,omitempty"`
 	Endorsement   string   `json:"endorsement,omitempty"`
-	rank          int
 }
 
-// Search finds nodes whose name, key or id contains every word of q (case-insensitive),
-// best first: an exact name, then a name that starts with q, then the rest; at most limit.
-// types, if given, keeps only those node types.
+// Search finds nodes whose name, key, id or workspace contains every word of q
+// (case-insensitive), best first: an exact name, then a name that starts with q, then one
+// that contains it, then the rest; at most limit. types, if given, keeps only those types.
 func (g *Graph) Search(q string, limit int, types ...string) []Hit {
 	q = strings.ToLower(strings.TrimSpace(q))
 	if q == "" || limit <= 0 {
 		return nil
 	}
 	words := strings.Fields(q)
-	var hits []Hit
+	type cand struct {
+		i          int32
+		rank, kind int
+	}
+	var cands []cand
 	for i := range g.nodes {
 		nd := &g.nodes[i]
 		if len(types) > 0 && !slices.Contains(types, nd.Type) {
@@ -137,24 +144,25 @@ func (g *Graph) Search(q string, limit int, types ...string) []Hit {
 		if !ok {
 			continue
 		}
-		name := strings.ToLower(nd.Name)
 		rank := 3
 		switch {
-		case name == q:
+		case nd.lname == q:
 			rank = 0
-		case strings.HasPrefix(name, q):
+		case strings.HasPrefix(nd.lname, q):
 			rank = 1
-		case strings.Contains(name, q):
+		case strings.Contains(nd.lname, q):
 			rank = 2
 		}
-		hits = append(hits, Hit{Key: nd.Key, Type: nd.Type, Name: nd.Name, WorkspaceName: nd.WorkspaceName, Endorsement: nd.Endorsement, rank: rank})
+		cands = append(cands, cand{int32(i), rank, typeOrder(nd.Type)})
 	}
-	slices.SortFunc(hits, func(a, b Hit) int {
-		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(typeOrder(a.Type), typeOrder(b.Type)),
-			cmp.Compare(a.Name, b.Name), cmp.Compare(a.Key.String(), b.Key.String()))
+	slices.SortFunc(cands, func(a, b cand) int {
+		na, nb := &g.nodes[a.i], &g.nodes[b.i]
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.kind, b.kind), cmp.Compare(na.Name, nb.Name), cmp.Compare(na.key, nb.key))
 	})
-	if len(hits) > limit {
-		hits = hits[:limit]
+	hits := make([]Hit, 0, min(limit, len(cands)))
+	for _, c := range cands[:min(limit, len(cands))] {
+		nd := &g.nodes[c.i]
+		hits = append(hits, Hit{Key: nd.Key, Type: nd.Type, Name: nd.Name, WorkspaceName: nd.WorkspaceName, Endorsement: nd.Endorsement})
 	}
 	return hits
 }
@@ -221,4 +229,15 @@ func (g *Graph) column(t int32, name string) string {
 		return name[len(tn)+1:]
 	}
 	return ""
+}
+
+// KeysOf returns the keys of every node of a type, in graph order.
+func (g *Graph) KeysOf(typ string) []spec.Key {
+	var out []spec.Key
+	for i := range g.nodes {
+		if g.nodes[i].Type == typ {
+			out = append(out, g.nodes[i].Key)
+		}
+	}
+	return out
 }

@@ -112,7 +112,7 @@ function elements(sg, withColumns) {
   const els = [];
   for (const n of sg.nodes) {
     const hidden = (n.hiddenUp || 0) + (n.hiddenDown || 0);
-    els.push({ group: "nodes", data: { id: keyStr(n.key), label: n.name + (hidden ? ` (+${hidden})` : ""), type: n.type, center: n.center ? 1 : 0 } });
+    els.push({ group: "nodes", data: { id: keyStr(n.key), name: n.name, label: n.name + (hidden ? ` (+${hidden})` : ""), type: n.type, center: n.center ? 1 : 0 } });
   }
   const seen = new Set();
   for (const e of sg.edges) {
@@ -138,14 +138,18 @@ async function drawGraph(key, up, down, withColumns) {
       { selector: "node[center = 1]", style: { "border-width": 4, "border-color": "#1d2330", width: 30, height: 30 } },
       { selector: "node:selected", style: { "border-width": 3, "border-color": "#e4572e" } },
       { selector: "edge", style: { width: 1.5, "line-color": "#aab4c3", "target-arrow-color": "#aab4c3", "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 0.8 } },
-      { selector: "edge[column = 1]", style: { "line-style": "dashed", "line-color": "#37b26c", "target-arrow-color": "#37b26c", label: "data(label)", "font-size": 8, "text-rotation": "autorotate", color: "#2c7a4b" } },
+      { selector: "edge[column = 1]", style: { "line-style": "dashed", "line-color": "#37b26c", "target-arrow-color": "#37b26c", "font-size": 9, "text-rotation": "autorotate", color: "#2c7a4b", "text-background-color": "#fff", "text-background-opacity": 0.85 } },
+      { selector: "edge[column = 1].hover, edge[column = 1]:selected", style: { label: "data(label)", width: 2.5 } },
     ],
     layout: { name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 90, animate: false },
   });
   const ms = performance.now() - t0;
   window.__pbisync = { lastLayoutMs: ms, nodes: sg.nodes.length, edges: cy.edges().length };
   $("#graph-info").textContent = `${sg.nodes.length} nodes, ${cy.edges().length} edges${sg.truncated ? " (limit reached)" : ""} · laid out in ${ms.toFixed(0)} ms`;
+  window.__cy = cy;
   cy.on("tap", "node", (e) => showSelected(e.target.id()));
+  cy.on("mouseover", "edge", (e) => e.target.addClass("hover"));
+  cy.on("mouseout", "edge", (e) => e.target.removeClass("hover"));
   cy.on("dbltap", "node", (e) => expand(e.target.id(), withColumns));
 }
 
@@ -161,6 +165,9 @@ async function expand(id, withColumns = true) {
   const t0 = performance.now();
   const add = elements(sg, withColumns).filter((el) => !cy.getElementById(el.data.id).length);
   cy.add(add);
+  // Every neighbour of the expanded node is drawn now.
+  const expanded = cy.getElementById(id);
+  expanded.data("label", expanded.data("name"));
   cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 90, animate: false }).run();
   window.__pbisync = { lastLayoutMs: performance.now() - t0, nodes: cy.nodes().length, edges: cy.edges().length };
   $("#graph-info").textContent = `${cy.nodes().length} nodes, ${cy.edges().length} edges · expanded ${id}`;
