@@ -125,6 +125,15 @@ function elements(sg, withColumns) {
   return els;
 }
 
+// layoutFor lays a neighbourhood out left to right (upstream on the left), or top to bottom
+// when one rank is wide (a table read by dozens of models), so it fills the wide pane.
+function layoutFor(nodes) {
+  const perType = {};
+  for (const n of nodes) perType[n.type] = (perType[n.type] || 0) + 1;
+  const widest = Math.max(0, ...Object.values(perType));
+  return { name: "dagre", rankDir: widest > 12 ? "TB" : "LR", nodeSep: widest > 12 ? 8 : 18, rankSep: widest > 12 ? 120 : 90, animate: false };
+}
+
 async function drawGraph(key, up, down, withColumns) {
   const sg = await api(`graph?limit=200&up=${up}&down=${down}&key=${encodeURIComponent(key)}`);
   const t0 = performance.now();
@@ -141,7 +150,7 @@ async function drawGraph(key, up, down, withColumns) {
       { selector: "edge[column = 1]", style: { "line-style": "dashed", "line-color": "#37b26c", "target-arrow-color": "#37b26c", "font-size": 9, "text-rotation": "autorotate", color: "#2c7a4b", "text-background-color": "#fff", "text-background-opacity": 0.85 } },
       { selector: "edge[column = 1].hover, edge[column = 1]:selected", style: { label: "data(label)", width: 2.5 } },
     ],
-    layout: { name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 90, animate: false },
+    layout: layoutFor(sg.nodes),
   });
   const ms = performance.now() - t0;
   window.__pbisync = { lastLayoutMs: ms, nodes: sg.nodes.length, edges: cy.edges().length };
@@ -168,7 +177,7 @@ async function expand(id, withColumns = true) {
   // Every neighbour of the expanded node is drawn now.
   const expanded = cy.getElementById(id);
   expanded.data("label", expanded.data("name"));
-  cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 90, animate: false }).run();
+  cy.layout(layoutFor(cy.nodes().map((n) => ({ type: n.data("type") })))).run();
   window.__pbisync = { lastLayoutMs: performance.now() - t0, nodes: cy.nodes().length, edges: cy.edges().length };
   $("#graph-info").textContent = `${cy.nodes().length} nodes, ${cy.edges().length} edges · expanded ${id}`;
 }
