@@ -11,6 +11,7 @@ import (
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/powerbi"
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/internal/heapwatch"
 	"github.com/pbisync/pbisync/sdk/event"
 )
@@ -39,10 +40,12 @@ func BenchmarkSyncLargeTenant(b *testing.B) {
 		name       string
 		workspaces int
 		batch      int
+		estate     bool // keep the estate in a state store, as a pipeline with state_dir does
 	}{
-		{"workspaces=1000/batch=100", 1000, 100},
-		{"workspaces=1000/batch=25", 1000, 25},
-		{"workspaces=250/batch=100", 250, 100},
+		{"workspaces=1000/batch=100", 1000, 100, false},
+		{"workspaces=1000/batch=100/estate", 1000, 100, true},
+		{"workspaces=1000/batch=25", 1000, 25, false},
+		{"workspaces=250/batch=100", 250, 100, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			size := powerbitest.LargeSize()
@@ -76,6 +79,15 @@ func BenchmarkSyncLargeTenant(b *testing.B) {
 					NewBuilder: func() Builder { return assets.NewBuilder(assets.Options{}) },
 					Keys:       assets.NewKeyIndex(),
 					Sinks:      []Sink{sink},
+				}
+				if bc.estate {
+					st, err := state.Open(context.Background(), b.TempDir())
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer st.Close()
+					e.State, e.Pipeline = st, "bench"
+					e.Sinks = e.withEstate(e.Sinks)
 				}
 				watch := heapwatch.Start(10 * time.Millisecond)
 				res, err := e.Sync(context.Background())

@@ -57,7 +57,7 @@ func (s *StoreSource) Graph(ctx context.Context) (*Graph, error) {
 		return s.g, nil
 	}
 	var sums []Summary
-	err = s.St.EstateSummaries(ctx, s.Pipeline, func(typ, id, raw string) error {
+	err = s.St.EstateSummaries(ctx, s.Pipeline, gen, func(typ, id, raw string) error {
 		var sum Summary
 		if err := json.Unmarshal([]byte(raw), &sum); err != nil {
 			return fmt.Errorf("estate of %q: %s %s: bad summary: %w", s.Pipeline, typ, id, err)

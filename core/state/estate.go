@@ -4,33 +4,30 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"time"
 )
 
 // estateSchema (version 4) keeps the estate of each pipeline's last completed sync: a
 // small summary of every asset, for the lineage graph and search, and its whole spec, for
-// a node's page. A sync writes into estate_staging as it streams and the rows move into
-// estate_assets in one transaction only when the sync completed, so a failed sync never
-// replaces a good estate.
+// a node's page. A sync writes its rows under the next generation as it streams; readers
+// only see the generation estate_meta names, which changes in one transaction when the sync
+// completed, so a failed sync never replaces a good estate and nothing is copied twice.
 const estateSchema = `
 CREATE TABLE estate_assets (
 	pipeline TEXT NOT NULL,
+	gen      INTEGER NOT NULL,
 	type     TEXT NOT NULL,
 	id       TEXT NOT NULL,
 	summary  TEXT NOT NULL,
 	spec     TEXT NOT NULL,
-	PRIMARY KEY (pipeline, type, id)
+	PRIMARY KEY (pipeline, gen, type, id)
 ) WITHOUT ROWID;
-CREATE TABLE estate_staging (
-	run      TEXT NOT NULL,
+CREATE TABLE estate_removed (
 	pipeline TEXT NOT NULL,
+	gen      INTEGER NOT NULL,
 	type     TEXT NOT NULL,
 	id       TEXT NOT NULL,
-	removed  INTEGER NOT NULL DEFAULT 0,
-	summary  TEXT NOT NULL DEFAULT '',
-	spec     TEXT NOT NULL DEFAULT '',
-	PRIMARY KEY (run, type, id)
+	PRIMARY KEY (pipeline, gen, type, id)
 ) WITHOUT ROWID;
 CREATE TABLE estate_meta (
 	pipeline     TEXT PRIMARY KEY,
@@ -39,7 +36,7 @@ CREATE TABLE estate_meta (
 );`
 
 // EstateRow is one asset of a pipeline's estate: its Power BI type and id, a summary and
-// its whole spec (both JSON, as the caller wrote them). Removed marks a staged removal.
+// its whole spec (both JSON, as the caller wrote them). Removed marks a removal.
 type EstateRow struct {
 	Type, ID      string
 	Summary, Spec string
@@ -50,17 +47,22 @@ type EstateRow struct {
 type EstateRun struct {
 	s        *Store
 	pipeline string
-	run      string
+	cur, gen int64 // the committed generation, and the one this run writes
 }
 
-// BeginEstate starts staging a sync's changes to the pipeline's estate. Rows a crashed
-// pbisync staged for the same pipeline are dropped first.
+// BeginEstate starts staging a sync's changes to the pipeline's estate. Rows that a crashed
+// pbisync left (of an uncommitted generation, or of an old one not yet deleted) go first.
 func (s *Store) BeginEstate(ctx context.Context, pipeline string) (*EstateRun, error) {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM estate_staging WHERE pipeline = ?`, pipeline); err != nil {
-		return nil, fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
+	cur, _, err := s.EstateGeneration(ctx, pipeline)
+	if err != nil {
+		return nil, err
 	}
-	run := pipeline + "@" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	return &EstateRun{s: s, pipeline: pipeline, run: run}, nil
+	for _, q := range []string{`DELETE FROM estate_assets WHERE pipeline = ? AND gen <> ?`, `DELETE FROM estate_removed WHERE pipeline = ? AND gen <> ?`} {
+		if _, err := s.db.ExecContext(ctx, q, pipeline, cur); err != nil {
+			return nil, fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
+		}
+	}
+	return &EstateRun{s: s, pipeline: pipeline, cur: cur, gen: cur + 1}, nil
 }
 
 // Stage records rows (upserts, or removals) in one transaction.
@@ -73,52 +75,76 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		return r.err(err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO estate_staging (run, pipeline, type, id, removed, summary, spec)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run, type, id) DO UPDATE SET removed = excluded.removed,
-		summary = excluded.summary, spec = excluded.spec`)
+	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, spec) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return r.err(err)
 	}
-	defer stmt.Close()
+	defer up.Close()
+	rm, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_removed (pipeline, gen, type, id) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return r.err(err)
+	}
+	defer rm.Close()
 	for _, row := range rows {
-		if _, err := stmt.ExecContext(ctx, r.run, r.pipeline, row.Type, row.ID, row.Removed, row.Summary, row.Spec); err != nil {
+		if row.Removed {
+			_, err = rm.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID)
+		} else {
+			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Spec)
+		}
+		if err != nil {
 			return fmt.Errorf("state %s: estate of %q: %s %s: %w", r.s.path, r.pipeline, row.Type, row.ID, err)
 		}
 	}
 	return r.err(tx.Commit())
 }
 
-// Commit applies the staged rows to the estate in one transaction: upserts replace, removals
-// delete, everything else stays as the previous sync left it.
+// Commit makes the staged generation the estate, in one transaction: the assets this sync
+// sent, plus those of the previous estate it neither sent nor removed (a sync that read
+// only part of the tenant keeps the rest). The previous generation is deleted afterwards.
 func (r *EstateRun) Commit(ctx context.Context) error {
 	tx, err := r.s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return r.err(err)
 	}
 	defer tx.Rollback()
-	steps := []string{
-		`DELETE FROM estate_assets WHERE pipeline = ?2 AND (type, id) IN
-			(SELECT type, id FROM estate_staging WHERE run = ?1 AND removed = 1)`,
-		`INSERT INTO estate_assets (pipeline, type, id, summary, spec)
-			SELECT pipeline, type, id, summary, spec FROM estate_staging WHERE run = ?1 AND removed = 0
-			ON CONFLICT (pipeline, type, id) DO UPDATE SET summary = excluded.summary, spec = excluded.spec`,
-		`DELETE FROM estate_staging WHERE run = ?1`,
-		`INSERT INTO estate_meta (pipeline, generation, committed_at) VALUES (?2, 1, ?3)
-			ON CONFLICT (pipeline) DO UPDATE SET generation = generation + 1, committed_at = excluded.committed_at`,
-	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	for _, q := range steps {
-		if _, err := tx.ExecContext(ctx, q, r.run, r.pipeline, now); err != nil {
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`INSERT INTO estate_assets (pipeline, gen, type, id, summary, spec)
+			SELECT a.pipeline, ?3, a.type, a.id, a.summary, a.spec FROM estate_assets a
+			WHERE a.pipeline = ?1 AND a.gen = ?2
+			AND NOT EXISTS (SELECT 1 FROM estate_assets b WHERE b.pipeline = ?1 AND b.gen = ?3 AND b.type = a.type AND b.id = a.id)
+			AND NOT EXISTS (SELECT 1 FROM estate_removed d WHERE d.pipeline = ?1 AND d.gen = ?3 AND d.type = a.type AND d.id = a.id)`,
+			[]any{r.pipeline, r.cur, r.gen}},
+		{`INSERT INTO estate_meta (pipeline, generation, committed_at) VALUES (?1, ?2, ?3)
+			ON CONFLICT (pipeline) DO UPDATE SET generation = excluded.generation, committed_at = excluded.committed_at`,
+			[]any{r.pipeline, r.gen, now}},
+		{`DELETE FROM estate_removed WHERE pipeline = ?`, []any{r.pipeline}},
+	}
+	for _, st := range steps {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
 			return r.err(err)
 		}
 	}
-	return r.err(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return r.err(err)
+	}
+	// Readers see the new generation now; the old rows are garbage (BeginEstate would also
+	// delete them if this did not run).
+	_, err = r.s.db.ExecContext(ctx, `DELETE FROM estate_assets WHERE pipeline = ? AND gen < ?`, r.pipeline, r.gen)
+	return r.err(err)
 }
 
 // Abort drops the staged rows; the estate stays as it was.
 func (r *EstateRun) Abort(ctx context.Context) error {
-	_, err := r.s.db.ExecContext(ctx, `DELETE FROM estate_staging WHERE run = ?`, r.run)
-	return r.err(err)
+	for _, q := range []string{`DELETE FROM estate_assets WHERE pipeline = ? AND gen = ?`, `DELETE FROM estate_removed WHERE pipeline = ? AND gen = ?`} {
+		if _, err := r.s.db.ExecContext(ctx, q, r.pipeline, r.gen); err != nil {
+			return r.err(err)
+		}
+	}
+	return nil
 }
 
 func (r *EstateRun) err(err error) error {
@@ -144,9 +170,10 @@ func (s *Store) EstateGeneration(ctx context.Context, pipeline string) (int64, t
 	return gen, t, nil
 }
 
-// EstateSummaries calls fn with the summary of every asset of the pipeline's estate.
-func (s *Store) EstateSummaries(ctx context.Context, pipeline string, fn func(typ, id, summary string) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT type, id, summary FROM estate_assets WHERE pipeline = ? ORDER BY type, id`, pipeline)
+// EstateSummaries calls fn with the summary of every asset of generation gen of the
+// pipeline's estate (EstateGeneration says which is current).
+func (s *Store) EstateSummaries(ctx context.Context, pipeline string, gen int64, fn func(typ, id, summary string) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT type, id, summary FROM estate_assets WHERE pipeline = ? AND gen = ? ORDER BY type, id`, pipeline, gen)
 	if err != nil {
 		return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
 	}
@@ -163,11 +190,12 @@ func (s *Store) EstateSummaries(ctx context.Context, pipeline string, fn func(ty
 	return rows.Err()
 }
 
-// EstateSpec returns the whole spec (JSON) of one asset of the estate, or "" when the
-// estate has no such asset.
+// EstateSpec returns the whole spec (JSON) of one asset of the current estate, or "" when
+// the estate has no such asset.
 func (s *Store) EstateSpec(ctx context.Context, pipeline, typ, id string) (string, error) {
 	var sp string
-	err := s.db.QueryRowContext(ctx, `SELECT spec FROM estate_assets WHERE pipeline = ? AND type = ? AND id = ?`, pipeline, typ, id).Scan(&sp)
+	err := s.db.QueryRowContext(ctx, `SELECT spec FROM estate_assets WHERE pipeline = ? AND type = ? AND id = ?
+		AND gen = (SELECT generation FROM estate_meta WHERE pipeline = ?)`, pipeline, typ, id, pipeline).Scan(&sp)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}
