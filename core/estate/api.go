@@ -99,41 +99,13 @@ func (a *api) handleSearch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"hits": hits, "micros": time.Since(start).Microseconds()})
 }
 
-// NodePage is what a node's page shows.
+// NodePage is what a node's page shows: its summary, neighbours, page and refreshes.
 type NodePage struct {
 	Summary
-	Upstream   []spec.Key          `json:"upstream"`
-	Downstream []spec.Key          `json:"downstream"`
-	Metadata   map[string]any      `json:"metadata,omitempty"`
-	Columns    []Column            `json:"columnsList,omitempty"`
-	Measures   []Measure           `json:"measures,omitempty"`
-	Sources    []TableSource       `json:"sources,omitempty"`
-	Refreshes  []Refresh           `json:"refreshes,omitempty"`
-	Lineage    map[string][]string `json:"columnLineage,omitempty"`
-}
-
-// Column is a column of a model table.
-type Column struct {
-	Table string `json:"table"`
-	Name  string `json:"name"`
-	Type  string `json:"type,omitempty"`
-}
-
-// Measure is a DAX measure of a model.
-type Measure struct {
-	Table      string   `json:"table,omitempty"`
-	Name       string   `json:"name"`
-	Expression string   `json:"expression,omitempty"`
-	References []string `json:"references,omitempty"`
-}
-
-// TableSource is what a model table reads: its upstream tables and the M or SQL, where
-// the spec carries them.
-type TableSource struct {
-	Table      string   `json:"table"`
-	Upstream   []string `json:"upstream,omitempty"`
-	Expression string   `json:"expression,omitempty"`
-	Query      string   `json:"query,omitempty"`
+	Upstream   []spec.Key `json:"upstream"`
+	Downstream []spec.Key `json:"downstream"`
+	Page
+	Refreshes []Refresh `json:"refreshes,omitempty"`
 }
 
 // handleNode: GET /api/node?key=K -> the node's page.
@@ -147,72 +119,19 @@ func (a *api) handleNode(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusNotFound, errors.New("no asset has that key"))
 		return
 	}
-	page := NodePage{Summary: n.Summary, Upstream: g.Up(n), Downstream: g.Down(n), Lineage: n.Columns}
-	page.Columns = nil
-	sp, err := a.src.Spec(r.Context(), n)
+	page := NodePage{Summary: n.Summary, Upstream: g.Up(n), Downstream: g.Down(n)}
+	p, err := a.src.Page(r.Context(), n)
 	if err != nil {
 		a.fail(w, http.StatusInternalServerError, err)
 		return
 	}
-	if sp != nil {
-		fillPage(&page, sp)
+	if p != nil {
+		page.Page = *p
 	}
 	if n.Type == string(spec.SemanticModel) {
 		page.Refreshes = a.modelRefreshes(r.Context(), n)
 	}
 	writeJSON(w, http.StatusOK, page)
-}
-
-// fillPage reads the page's columns, measures and sources from the spec's metadata, and
-// keeps the rest of the metadata as plain values.
-func fillPage(p *NodePage, sp *spec.AssetSpec) {
-	p.Metadata = map[string]any{}
-	for k, m := range sp.Metadata {
-		switch {
-		case m.Type == spec.TypeTableSchema:
-			var ts spec.TableSchema
-			if remarshal(m.Value, &ts) == nil {
-				table := strings.TrimSuffix(k, "_column_schema")
-				if k == "dagster/column_schema" {
-					table = ""
-					if tn, ok := sp.Metadata["dagster/table_name"]; ok {
-						table, _ = tn.Value.(string)
-					}
-				}
-				for _, c := range ts.Columns {
-					p.Columns = append(p.Columns, Column{Table: table, Name: c.Name, Type: c.Type})
-				}
-			}
-		case k == "powerbi/measures":
-			remarshal(m.Value, &p.Measures)
-		case k == "powerbi/table_lineage":
-			var tables []struct {
-				Table      string     `json:"table"`
-				Upstream   []upstream `json:"upstream"`
-				Expression string     `json:"expression"`
-				Query      string     `json:"query"`
-			}
-			if remarshal(m.Value, &tables) == nil {
-				for _, t := range tables {
-					ts := TableSource{Table: t.Table, Expression: t.Expression, Query: t.Query}
-					for _, u := range t.Upstream {
-						ts.Upstream = append(ts.Upstream, u.name())
-					}
-					p.Sources = append(p.Sources, ts)
-				}
-			}
-		default:
-			p.Metadata[k] = m.Value
-		}
-	}
-}
-
-func remarshal(v, into any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, into)
 }
 
 func (a *api) modelRefreshes(ctx context.Context, n *Node) []Refresh {

@@ -24,6 +24,9 @@ type Node struct {
 type Graph struct {
 	nodes []Node
 	byKey map[string]int32
+	// cols returns an asset's column lineage (Page.ColumnLineage), for column impact and
+	// column edges; the graph itself does not hold it.
+	cols func(*Node) map[string][]string
 	// Generation and SyncedAt say which committed estate the graph is (0 for one built in
 	// memory).
 	Generation int64
@@ -31,9 +34,9 @@ type Graph struct {
 }
 
 // NewGraph builds the graph of summaries. Deps on keys that no summary has become table
-// nodes; a dep listed twice is one edge.
-func NewGraph(sums []Summary) *Graph {
-	g := &Graph{byKey: make(map[string]int32, len(sums)*2)}
+// nodes; a dep listed twice is one edge. cols, if set, reads a node's column lineage.
+func NewGraph(sums []Summary, cols func(*Node) map[string][]string) *Graph {
+	g := &Graph{byKey: make(map[string]int32, len(sums)*2), cols: cols}
 	g.nodes = make([]Node, 0, len(sums))
 	for _, s := range sums {
 		k := s.Key.String()
@@ -221,7 +224,15 @@ func (g *Graph) Find(name string) []int32 {
 	return out
 }
 
-// IsColumn reports whether name names a column of the table node t ("table.column").
+// columnsOf returns the column lineage of node i.
+func (g *Graph) columnsOf(i int32) map[string][]string {
+	if g.cols == nil || !g.nodes[i].ColumnLineage {
+		return nil
+	}
+	return g.cols(&g.nodes[i])
+}
+
+// column returns the column that name names in table node t ("table.column"), or "".
 func (g *Graph) column(t int32, name string) string {
 	tn := strings.ToLower(g.nodes[t].Name)
 	l := strings.ToLower(name)

@@ -118,7 +118,7 @@ func (g *Graph) Impact(q ImpactQuery) ImpactResult {
 // (compared case-insensitively: the M keeps the source's case, keys may not).
 func (g *Graph) readers(m int32, upstreamColumn string) []string {
 	var out []string
-	for col, ups := range g.nodes[m].Columns {
+	for col, ups := range g.columnsOf(m) {
 		for _, u := range ups {
 			if strings.EqualFold(u, upstreamColumn) || strings.HasSuffix(strings.ToLower(u), "."+strings.ToLower(upstreamColumn)) {
 				out = append(out, col)
@@ -209,11 +209,18 @@ func (g *Graph) Neighbourhood(key string, up, down, limit int) (Subgraph, bool) 
 	sg := Subgraph{Truncated: truncated}
 	for _, i := range order {
 		nd := &g.nodes[i]
+		var cols map[string][]string
+		colsRead := false
 		sn := SubNode{Key: nd.Key, Type: nd.Type, Name: nd.Name, WorkspaceName: nd.WorkspaceName, Endorsement: nd.Endorsement, Center: i == c}
 		for _, j := range nd.up {
 			if in[j] {
 				sg.Edges = append(sg.Edges, Edge{From: g.nodes[j].Key, To: nd.Key})
-				sg.Edges = append(sg.Edges, g.columnEdges(j, i)...)
+				if g.nodes[j].Type == TypeTable && nd.ColumnLineage {
+					if !colsRead {
+						cols, colsRead = g.columnsOf(i), true
+					}
+					sg.Edges = append(sg.Edges, g.columnEdges(j, i, cols)...)
+				}
 			} else {
 				sn.HiddenUp++
 			}
@@ -229,14 +236,11 @@ func (g *Graph) Neighbourhood(key string, up, down, limit int) (Subgraph, bool) 
 }
 
 // columnEdges returns the column edges from table node t to model m, where the model's
-// column lineage names columns of that table.
-func (g *Graph) columnEdges(t, m int32) []Edge {
-	if g.nodes[t].Type != TypeTable || len(g.nodes[m].Columns) == 0 {
-		return nil
-	}
+// column lineage cols names columns of that table.
+func (g *Graph) columnEdges(t, m int32, cols map[string][]string) []Edge {
 	var out []Edge
-	for _, col := range sortedKeys(g.nodes[m].Columns) {
-		for _, u := range g.nodes[m].Columns[col] {
+	for _, col := range sortedKeys(cols) {
+		for _, u := range cols[col] {
 			if c := g.column(t, u); c != "" {
 				out = append(out, Edge{From: g.nodes[t].Key, To: g.nodes[m].Key, FromColumn: c, ToColumn: col})
 			}

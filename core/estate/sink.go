@@ -44,11 +44,11 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
-			full, err := json.Marshal(ev.Spec)
+			page, err := json.Marshal(PageOf(ev.Spec))
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
-			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Spec.PowerBI.Type), ID: ev.Spec.PowerBI.ID, Summary: string(sum), Spec: string(full)})
+			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Spec.PowerBI.Type), ID: ev.Spec.PowerBI.ID, Summary: string(sum), Page: string(page)})
 		case event.KindRemoved:
 			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Removed.PowerBI.Type), ID: ev.Removed.PowerBI.ID, Removed: true})
 		case event.KindSummary:

@@ -16,8 +16,8 @@ import (
 type Source interface {
 	// Graph returns the current graph (reloaded when the estate changed).
 	Graph(ctx context.Context) (*Graph, error)
-	// Spec returns the whole spec of an asset node (nil for a table node).
-	Spec(ctx context.Context, n *Node) (*spec.AssetSpec, error)
+	// Page returns the page of an asset node (nil for a table node).
+	Page(ctx context.Context, n *Node) (*Page, error)
 	// Refreshes returns the newest refreshes, newest first.
 	Refreshes(ctx context.Context, limit int) ([]Refresh, error)
 }
@@ -68,26 +68,32 @@ func (s *StoreSource) Graph(ctx context.Context) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := NewGraph(sums)
+	g := NewGraph(sums, func(n *Node) map[string][]string {
+		p, err := s.Page(context.WithoutCancel(ctx), n)
+		if err != nil || p == nil {
+			return nil
+		}
+		return p.ColumnLineage()
+	})
 	g.Generation, g.SyncedAt = gen, at
 	s.g = g
 	return g, nil
 }
 
-// Spec implements Source.
-func (s *StoreSource) Spec(ctx context.Context, n *Node) (*spec.AssetSpec, error) {
+// Page implements Source.
+func (s *StoreSource) Page(ctx context.Context, n *Node) (*Page, error) {
 	if n.Type == TypeTable {
 		return nil, nil
 	}
-	raw, err := s.St.EstateSpec(ctx, s.Pipeline, n.Type, n.ID)
+	raw, err := s.St.EstatePage(ctx, s.Pipeline, n.Type, n.ID)
 	if err != nil || raw == "" {
 		return nil, err
 	}
-	var sp spec.AssetSpec
-	if err := json.Unmarshal([]byte(raw), &sp); err != nil {
-		return nil, fmt.Errorf("estate of %q: asset %s: bad spec: %w", s.Pipeline, n.Key, err)
+	var p Page
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return nil, fmt.Errorf("estate of %q: asset %s: bad page: %w", s.Pipeline, n.Key, err)
 	}
-	return &sp, nil
+	return &p, nil
 }
 
 // Refreshes implements Source, from the refresh journal.
@@ -114,28 +120,32 @@ func (s *StoreSource) Refreshes(ctx context.Context, limit int) ([]Refresh, erro
 // MemorySource serves specs held in memory (a snapshot file turned into specs).
 type MemorySource struct {
 	g     *Graph
-	specs map[string]*spec.AssetSpec
+	pages map[string]*Page
 }
 
-// NewMemorySource builds the graph of specs.
+// NewMemorySource builds the graph and pages of specs.
 func NewMemorySource(specs []spec.AssetSpec) *MemorySource {
-	m := &MemorySource{specs: make(map[string]*spec.AssetSpec, len(specs))}
+	m := &MemorySource{pages: make(map[string]*Page, len(specs))}
 	sums := make([]Summary, len(specs))
 	for i := range specs {
 		sums[i] = Summarize(&specs[i])
-		m.specs[specs[i].Key.String()] = &specs[i]
+		p := PageOf(&specs[i])
+		m.pages[specs[i].Key.String()] = &p
 	}
-	m.g = NewGraph(sums)
+	m.g = NewGraph(sums, func(n *Node) map[string][]string {
+		if p := m.pages[n.Key.String()]; p != nil {
+			return p.ColumnLineage()
+		}
+		return nil
+	})
 	return m
 }
 
 // Graph implements Source.
 func (m *MemorySource) Graph(context.Context) (*Graph, error) { return m.g, nil }
 
-// Spec implements Source.
-func (m *MemorySource) Spec(_ context.Context, n *Node) (*spec.AssetSpec, error) {
-	return m.specs[n.Key.String()], nil
-}
+// Page implements Source.
+func (m *MemorySource) Page(_ context.Context, n *Node) (*Page, error) { return m.pages[n.Key.String()], nil }
 
 // Refreshes implements Source: a snapshot has none.
 func (m *MemorySource) Refreshes(context.Context, int) ([]Refresh, error) { return nil, nil }

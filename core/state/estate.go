@@ -8,8 +8,8 @@ import (
 )
 
 // estateSchema (version 4) keeps the estate of each pipeline's last completed sync: a
-// small summary of every asset, for the lineage graph and search, and its whole spec, for
-// a node's page. A sync writes its rows under the next generation as it streams; readers
+// small summary of every asset, for the lineage graph and search, and its page, for
+// a node's page (its columns, measures, lineage and metadata, compact). A sync writes its rows under the next generation as it streams; readers
 // only see the generation estate_meta names, which changes in one transaction when the sync
 // completed, so a failed sync never replaces a good estate and nothing is copied twice.
 const estateSchema = `
@@ -19,9 +19,9 @@ CREATE TABLE estate_assets (
 	type     TEXT NOT NULL,
 	id       TEXT NOT NULL,
 	summary  TEXT NOT NULL,
-	spec     TEXT NOT NULL,
+	page     TEXT NOT NULL,
 	PRIMARY KEY (pipeline, gen, type, id)
-) WITHOUT ROWID;
+); -- a rowid table: its rows are large, which WITHOUT ROWID tables handle badly
 CREATE TABLE estate_removed (
 	pipeline TEXT NOT NULL,
 	gen      INTEGER NOT NULL,
@@ -36,10 +36,10 @@ CREATE TABLE estate_meta (
 );`
 
 // EstateRow is one asset of a pipeline's estate: its Power BI type and id, a summary and
-// its whole spec (both JSON, as the caller wrote them). Removed marks a removal.
+// its page (both JSON, as the caller wrote them). Removed marks a removal.
 type EstateRow struct {
 	Type, ID      string
-	Summary, Spec string
+	Summary, Page string
 	Removed       bool
 }
 
@@ -75,7 +75,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		return r.err(err)
 	}
 	defer tx.Rollback()
-	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, spec) VALUES (?, ?, ?, ?, ?, ?)`)
+	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, page) VALUES (?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return r.err(err)
 	}
@@ -89,7 +89,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		if row.Removed {
 			_, err = rm.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID)
 		} else {
-			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Spec)
+			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page)
 		}
 		if err != nil {
 			return fmt.Errorf("state %s: estate of %q: %s %s: %w", r.s.path, r.pipeline, row.Type, row.ID, err)
@@ -112,8 +112,8 @@ func (r *EstateRun) Commit(ctx context.Context) error {
 		q    string
 		args []any
 	}{
-		{`INSERT INTO estate_assets (pipeline, gen, type, id, summary, spec)
-			SELECT a.pipeline, ?3, a.type, a.id, a.summary, a.spec FROM estate_assets a
+		{`INSERT INTO estate_assets (pipeline, gen, type, id, summary, page)
+			SELECT a.pipeline, ?3, a.type, a.id, a.summary, a.page FROM estate_assets a
 			WHERE a.pipeline = ?1 AND a.gen = ?2
 			AND NOT EXISTS (SELECT 1 FROM estate_assets b WHERE b.pipeline = ?1 AND b.gen = ?3 AND b.type = a.type AND b.id = a.id)
 			AND NOT EXISTS (SELECT 1 FROM estate_removed d WHERE d.pipeline = ?1 AND d.gen = ?3 AND d.type = a.type AND d.id = a.id)`,
@@ -190,11 +190,11 @@ func (s *Store) EstateSummaries(ctx context.Context, pipeline string, gen int64,
 	return rows.Err()
 }
 
-// EstateSpec returns the whole spec (JSON) of one asset of the current estate, or "" when
-// the estate has no such asset.
-func (s *Store) EstateSpec(ctx context.Context, pipeline, typ, id string) (string, error) {
+// EstatePage returns the page (JSON) of one asset of the current estate, or "" when the
+// estate has no such asset.
+func (s *Store) EstatePage(ctx context.Context, pipeline, typ, id string) (string, error) {
 	var sp string
-	err := s.db.QueryRowContext(ctx, `SELECT spec FROM estate_assets WHERE pipeline = ? AND type = ? AND id = ?
+	err := s.db.QueryRowContext(ctx, `SELECT page FROM estate_assets WHERE pipeline = ? AND type = ? AND id = ?
 		AND gen = (SELECT generation FROM estate_meta WHERE pipeline = ?)`, pipeline, typ, id, pipeline).Scan(&sp)
 	if err == sql.ErrNoRows {
 		return "", nil

@@ -41,7 +41,7 @@ func TestEstateCommitOrKeep(t *testing.T) {
 		}
 		return r
 	}
-	if err := stage(EstateRow{Type: "report", ID: "a", Summary: "1", Spec: "{}"}, EstateRow{Type: "report", ID: "b", Summary: "1", Spec: "{}"}).Commit(ctx); err != nil {
+	if err := stage(EstateRow{Type: "report", ID: "a", Summary: "1", Page: "{}"}, EstateRow{Type: "report", ID: "b", Summary: "1", Page: "{}"}).Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	first := estateIDs(t, s, "p")
@@ -49,26 +49,26 @@ func TestEstateCommitOrKeep(t *testing.T) {
 		t.Fatalf("after the first commit: %v", first)
 	}
 	// An aborted run, and one that never ends (a crash), change nothing.
-	if err := stage(EstateRow{Type: "report", ID: "a", Summary: "2", Spec: "{}"}).Abort(ctx); err != nil {
+	if err := stage(EstateRow{Type: "report", ID: "a", Summary: "2", Page: "{}"}).Abort(ctx); err != nil {
 		t.Fatal(err)
 	}
-	stage(EstateRow{Type: "report", ID: "c", Summary: "2", Spec: "{}"}, EstateRow{Type: "report", ID: "b", Removed: true})
+	stage(EstateRow{Type: "report", ID: "c", Summary: "2", Page: "{}"}, EstateRow{Type: "report", ID: "b", Removed: true})
 	if got := estateIDs(t, s, "p"); !slices.Equal(got, first) {
 		t.Fatalf("an uncommitted run changed the estate: %v", got)
 	}
-	if sp, _ := s.EstateSpec(ctx, "p", "report", "c"); sp != "" {
+	if sp, _ := s.EstatePage(ctx, "p", "report", "c"); sp != "" {
 		t.Fatalf("an uncommitted asset is readable: %q", sp)
 	}
 	// The next run updates a, removes b, adds d; c of the crashed run is gone.
-	if err := stage(EstateRow{Type: "report", ID: "a", Summary: "3", Spec: "{}"}, EstateRow{Type: "report", ID: "b", Removed: true},
-		EstateRow{Type: "report", ID: "d", Summary: "3", Spec: "{}"}).Commit(ctx); err != nil {
+	if err := stage(EstateRow{Type: "report", ID: "a", Summary: "3", Page: "{}"}, EstateRow{Type: "report", ID: "b", Removed: true},
+		EstateRow{Type: "report", ID: "d", Summary: "3", Page: "{}"}).Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := estateIDs(t, s, "p"); !slices.Equal(got, []string{"report:a=3", "report:d=3"}) {
 		t.Fatalf("after the second commit: %v", got)
 	}
 	// A run that sends only part of the estate keeps the rest.
-	if err := stage(EstateRow{Type: "report", ID: "d", Summary: "4", Spec: "{}"}).Commit(ctx); err != nil {
+	if err := stage(EstateRow{Type: "report", ID: "d", Summary: "4", Page: "{}"}).Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := estateIDs(t, s, "p"); !slices.Equal(got, []string{"report:a=3", "report:d=4"}) {

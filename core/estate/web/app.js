@@ -63,13 +63,16 @@ async function node(q) {
   const key = q.get("key");
   const n = await api("node?key=" + encodeURIComponent(key));
   const meta = Object.entries(n.metadata || {}).sort();
+  const tables = n.tables || [];
+  const reads = tables.filter((t) => (t.upstream && t.upstream.length) || t.expression);
+  const cols = tables.flatMap((t) => (t.columns || []).map((c) => [t.name, c]));
   view.innerHTML = `
     <div class="layout">
       <section>
         <div>${typeBadge(n.type)} ${n.endorsement ? `<span class="badge" data-testid="endorsement">${esc(n.endorsement)}</span>` : ""}</div>
         <h1 data-testid="node-name">${esc(n.name || key)}</h1>
         <p class="muted">${esc(key)}${n.workspaceName ? " · workspace " + esc(n.workspaceName) : ""}${n.url ? ` · <a href="${esc(n.url)}" target="_blank" rel="noopener">open in Power BI</a>` : ""}</p>
-        ${n.description ? `<p>${esc(n.description)}</p>` : ""}
+        ${n.fullDescription || n.description ? `<p>${esc(n.fullDescription || n.description)}</p>` : ""}
         <div class="controls">
           <label>Upstream <select id="up">${[0, 1, 2, 3, 4, 6].map((d) => `<option ${d === 2 ? "selected" : ""}>${d}</option>`).join("")}</select></label>
           <label>Downstream <select id="down">${[0, 1, 2, 3, 4, 6].map((d) => `<option ${d === 2 ? "selected" : ""}>${d}</option>`).join("")}</select></label>
@@ -87,20 +90,14 @@ async function node(q) {
         <h2>Downstream (${n.downstream.length})</h2>${keyList(n.downstream)}
       </aside>
     </div>
-    ${n.sources && n.sources.length ? `<h2>What it reads</h2><table data-testid="sources"><tr><th>Table</th><th>Upstream</th><th>M / SQL</th></tr>${n.sources.map((s) => `<tr><td>${esc(s.table)}</td><td>${(s.upstream || []).map(esc).join("<br>")}</td><td>${s.expression || s.query ? `<pre>${esc(s.expression || s.query)}</pre>` : '<span class="muted">—</span>'}</td></tr>`).join("")}</table>` : ""}
-    ${n.columnsList && n.columnsList.length ? `<h2>Columns (${n.columnsList.length})</h2><table data-testid="columns"><tr><th>Table</th><th>Column</th><th>Type</th><th>Reads</th></tr>${n.columnsList.slice(0, 2000).map((c) => `<tr><td>${esc(c.table)}</td><td>${esc(c.name)}</td><td>${esc(c.type)}</td><td class="muted">${esc(((n.columnLineage || {})[lineageKey(n, c)] || []).join(", "))}</td></tr>`).join("")}</table>` : ""}
+    ${reads.length ? `<h2>What it reads</h2><table data-testid="sources"><tr><th>Table</th><th>Upstream</th><th>M / SQL</th></tr>${reads.map((t) => `<tr><td>${esc(t.name)}</td><td>${(t.upstream || []).map(esc).join("<br>")}</td><td>${t.expression ? `<pre>${esc(t.expression)}</pre>` : '<span class="muted">—</span>'}</td></tr>`).join("")}</table>` : ""}
+    ${cols.length ? `<h2>Columns (${cols.length})</h2><table data-testid="columns"><tr><th>Table</th><th>Column</th><th>Type</th><th>Reads</th></tr>${cols.slice(0, 2000).map(([t, c]) => `<tr><td>${esc(t)}</td><td>${esc(c.n)}</td><td>${esc(c.t)}</td><td class="muted">${esc((c.r || []).join(", "))}</td></tr>`).join("")}</table>` : ""}
     ${n.measures && n.measures.length ? `<h2>Measures (${n.measures.length})</h2><table data-testid="measures"><tr><th>Table</th><th>Measure</th><th>DAX</th></tr>${n.measures.map((m) => `<tr><td>${esc(m.table)}</td><td>${esc(m.name)}</td><td><code>${esc(m.expression)}</code></td></tr>`).join("")}</table>` : ""}
     ${n.refreshes && n.refreshes.length ? `<h2>Last refreshes</h2>${refreshTable(n.refreshes)}` : ""}
     ${meta.length ? `<h2>Metadata</h2><table data-testid="metadata"><tr><th>Key</th><th>Value</th></tr>${meta.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${typeof v === "object" ? `<pre>${esc(JSON.stringify(v, null, 1))}</pre>` : esc(v)}</td></tr>`).join("")}</table>` : ""}`;
   const draw = () => drawGraph(key, +$("#up").value, +$("#down").value, $("#cols").checked);
   ["#up", "#down", "#cols"].forEach((s) => $(s).addEventListener("change", draw));
   await draw();
-}
-
-function lineageKey(n, c) {
-  // Column lineage is keyed "Table.Column" with the model's own case; schemas may lower it.
-  const want = (c.table + "." + c.name).toLowerCase();
-  return Object.keys(n.columnLineage || {}).find((k) => k.toLowerCase() === want) || "";
 }
 
 const keyList = (ks) => ks.length ? `<ul>${ks.slice(0, 100).map((k) => `<li><a href="${nodeHref(k)}">${esc(keyStr(k))}</a></li>`).join("")}${ks.length > 100 ? `<li class="muted">… ${ks.length - 100} more</li>` : ""}</ul>` : '<p class="muted">none</p>';
