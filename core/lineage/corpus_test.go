@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the corpus want sections with t
 // corpusModel is one testdata/corpus/*.txtar file: a semantic model whose shared
 // expressions are the `expr:NAME` sections and whose tables are the `table:NAME`
 // sections, each with a `want:NAME` section listing the expected upstream tables
-// (platform | server | database | schema | table), reasons (! reason) and column
+// (platform | server | database | schema | table [| unknown: parts]), reasons (! reason) and column
 // lineage (= column <- database.schema.table.column, ...). An optional
 // `columns:NAME` section lists the model table's columns, one per line.
 type corpusModel struct {
@@ -129,7 +129,11 @@ func splitTxtar(s string) []txtarSection {
 func formatLineage(tl snapshot.TableLineage) []string {
 	var got []string
 	for _, u := range tl.Upstream {
-		got = append(got, fmt.Sprintf("%s | %s | %s | %s | %s", u.Platform, u.Server, u.Database, u.Schema, u.Table))
+		line := fmt.Sprintf("%s | %s | %s | %s | %s", u.Platform, u.Server, u.Database, u.Schema, u.Table)
+		if u.Unknown != "" {
+			line += " | unknown: " + u.Unknown
+		}
+		got = append(got, line)
 	}
 	for _, r := range tl.Unresolved {
 		got = append(got, "! "+r)

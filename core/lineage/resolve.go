@@ -86,14 +86,21 @@ func (s *Stats) count(tl snapshot.TableLineage) {
 // Tables reference the model's shared expressions and parameters, and each other,
 // by name. Resolve never fails: what it cannot follow is a reason in the result.
 func Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats) {
-	r := newModelResolver(m)
+	var zero Resolver
+	return zero.Resolve(m)
+}
+
+// Resolve is the package-level Resolve with r's options.
+func (r *Resolver) Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats) {
+	mr := newModelResolver(m)
+	mr.opts = r.opts
 	out := &snapshot.Lineage{}
 	var stats Stats
 	for _, t := range m.Tables {
 		if len(t.Source) == 0 {
 			continue
 		}
-		tl := r.table(t)
+		tl := mr.table(t)
 		stats.count(tl)
 		out.Tables = append(out.Tables, tl)
 	}
@@ -103,12 +110,18 @@ func Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats) {
 // ResolveSnapshot resolves every semantic model of s in place, setting its
 // Lineage, and returns the counts over all of them.
 func ResolveSnapshot(s *snapshot.Snapshot) Stats {
+	var zero Resolver
+	return zero.ResolveSnapshot(s)
+}
+
+// ResolveSnapshot is the package-level ResolveSnapshot with r's options.
+func (r *Resolver) ResolveSnapshot(s *snapshot.Snapshot) Stats {
 	var total Stats
 	for wi := range s.Workspaces {
 		ws := &s.Workspaces[wi]
 		for mi := range ws.SemanticModels {
 			m := &ws.SemanticModels[mi]
-			l, st := Resolve(m)
+			l, st := r.Resolve(m)
 			if len(l.Tables) > 0 {
 				m.Lineage = l
 			}
@@ -128,6 +141,7 @@ func ResolveExpression(expr string, shared []snapshot.Expression) snapshot.Table
 
 type modelResolver struct {
 	global *env
+	opts   *compiledOptions
 }
 
 func newModelResolver(m *snapshot.SemanticModel) *modelResolver {
@@ -195,6 +209,8 @@ func (r *modelResolver) table(t snapshot.Table) snapshot.TableLineage {
 	for _, v := range vals {
 		u, rs := tablesOf(v)
 		for _, x := range u {
+			x, more := r.opts.complete(x)
+			rs = append(rs, more...)
 			if !slices.Contains(up, x) {
 				up = append(up, x)
 			}
@@ -212,6 +228,12 @@ func (r *modelResolver) table(t snapshot.Table) snapshot.TableLineage {
 	tl.Upstream, tl.Unresolved = up, reasons
 	if len(vals) == 1 {
 		tl.Columns = columnLineage(colsOf(vals[0]), t.Columns)
+		for i := range tl.Columns {
+			for j := range tl.Columns[i].Upstream {
+				c := &tl.Columns[i].Upstream[j]
+				c.UpstreamTable, _ = r.opts.complete(c.UpstreamTable)
+			}
+		}
 	}
 	return tl
 }

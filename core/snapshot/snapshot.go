@@ -152,6 +152,10 @@ type UpstreamTable struct {
 	Database string `json:"database,omitempty"`
 	Schema   string `json:"schema,omitempty"`
 	Table    string `json:"table"`
+	// Unknown lists, comma-separated, the parts of the path (server, database,
+	// schema) that the M leaves unknown, such as a server given by an undefined
+	// parameter: the table is known, those parts of its name are not.
+	Unknown string `json:"unknown,omitempty"`
 }
 
 // DataSource is a data source instance a model or dataflow connects to.
