@@ -118,6 +118,8 @@ func (ev *evaluator) builtin(name string, args []value) value {
 			return unknown(ReasonDynamicValue)
 		}
 		switch t := args[0].(type) {
+		case choiceV:
+			return overChoice(t, func(v value) value { return ev.builtin(name, append([]value{v}, args[1:]...)) })
 		case navV:
 			return nativeQuery(t, args[1])
 		case queryFnV:

@@ -64,6 +64,8 @@ type (
 	}
 	// queryFnV is what Databricks.Query returns: a function from SQL to a table.
 	queryFnV struct{ ctx navV }
+	// choiceV is one of several sources, where an undecidable if picks one.
+	choiceV []value
 )
 
 func (r *recordV) get(name string) (value, bool) {
@@ -153,6 +155,8 @@ func tablesOf(v value) ([]snapshot.UpstreamTable, []string) {
 		return []snapshot.UpstreamTable{x.upstream()}, x.reasons
 	case queryFnV:
 		return nil, []string{ReasonIncompleteNavigation}
+	case choiceV:
+		return tablesOf(mergeData([]value(x)...))
 	case unknownV:
 		return nil, []string{x.reason}
 	case errV:
@@ -181,7 +185,7 @@ func tablesOf(v value) ([]snapshot.UpstreamTable, []string) {
 // hasData reports whether v carries source lineage (or a reason it lost some).
 func hasData(v value) bool {
 	switch x := v.(type) {
-	case dataV, navV, queryFnV, unknownV:
+	case dataV, navV, queryFnV, unknownV, choiceV:
 		return true
 	case listV:
 		return slices.ContainsFunc(x, hasData)
@@ -199,7 +203,7 @@ func hasData(v value) bool {
 // unknown scalar.
 func hasSource(v value) bool {
 	switch x := v.(type) {
-	case dataV, navV, queryFnV:
+	case dataV, navV, queryFnV, choiceV:
 		return true
 	case listV:
 		return slices.ContainsFunc(x, hasSource)
