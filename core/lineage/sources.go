@@ -473,7 +473,12 @@ func nativeQuery(ctx navV, sql value) value {
 	default:
 		return dynamicSource(sql)
 	}
-	tables := sqltables.Extract(s)
+	if db := sqltables.UseDatabase(s); db != "" {
+		ctx.database = db
+		ctx.unknown = dropUnknown(ctx.unknown, "database")
+	}
+	dialect := sqlDialect(ctx.platformName())
+	tables := sqltables.ExtractDialect(s, dialect)
 	if len(tables) == 0 {
 		return dataV{reasons: []string{ReasonSQLNoTables}}
 	}
@@ -499,8 +504,17 @@ func nativeQuery(ctx navV, sql value) value {
 			}
 		}
 	}
-	d.cols = sqlColumns(s, toUpstream)
+	d.cols = sqlColumns(s, dialect, toUpstream)
 	return d
+}
+
+// sqlDialect returns the lexical rules of a platform's SQL.
+func sqlDialect(platform string) sqltables.Dialect {
+	switch platform {
+	case "snowflake", "mysql", "databricks", "bigquery":
+		return sqltables.Dialect{BackslashEscapes: true}
+	}
+	return sqltables.Dialect{}
 }
 
 // sqlUpstream places a table named in native SQL, filling the parts the SQL leaves
