@@ -150,7 +150,7 @@ func quoted(s string, _ byte, close byte) (string, int) {
 }
 
 // backslashQuoted reads a '...' literal where a backslash escapes the next
-// character and '' a quote.
+// character and ” a quote.
 func backslashQuoted(s string) (string, int) {
 	var b strings.Builder
 	i := 1
