@@ -155,10 +155,25 @@ func newModelResolver(m *snapshot.SemanticModel) *modelResolver {
 	for _, e := range m.Expressions {
 		add(e.Name, e.Expression)
 	}
-	for _, t := range m.Tables {
-		if len(t.Source) > 0 {
-			add(t.Name, t.Source[0])
+	defined := func(name string) bool {
+		for _, e := range m.Expressions {
+			if e.Name == name {
+				return true
+			}
 		}
+		return false
+	}
+	for _, t := range m.Tables {
+		if len(t.Source) == 0 {
+			continue
+		}
+		if looksLikeDAX(t.Source[0], defined) {
+			if _, dup := g.vars[t.Name]; !dup {
+				g.vars[t.Name] = &thunk{val: dataV{reasons: []string{ReasonDAXExpression}}, state: 2, fixed: true}
+			}
+			continue
+		}
+		add(t.Name, t.Source[0])
 	}
 	return &modelResolver{global: g}
 }

@@ -22,6 +22,8 @@ type connector struct {
 	levels []string
 	// queryFn marks Databricks.Query: it returns a function of the SQL text.
 	queryFn bool
+	// itemNav marks connectors of Power BI and Fabric items, navigated by ids.
+	itemNav bool
 }
 
 var (
@@ -63,7 +65,7 @@ var nonTableSources = map[string]bool{
 	"File.Contents": true, "Web.Contents": true, "Folder.Files": true, "Folder.Contents": true,
 	"SharePoint.Files": true, "SharePoint.Contents": true, "SharePoint.Tables": true,
 	"OData.Feed": true, "AzureStorage.Blobs": true, "AzureStorage.DataLake": true,
-	"AzureStorage.Tables": true, "PowerPlatform.Dataflows": true, "PowerBI.Dataflows": true,
+	"AzureStorage.Tables": true,
 	"AnalysisServices.Database": true, "AnalysisServices.Databases": true, "Salesforce.Objects": true,
 	"Salesforce.Reports": true, "Exchange.Contents": true, "ActiveDirectory.Domains": true,
 	"Hdfs.Files": true, "Cube.Database": true, "Json.Document": false,
@@ -108,6 +110,9 @@ func textArg(args []value, i int) (string, value) {
 func (ev *evaluator) builtin(name string, args []value) value {
 	if c, ok := connectors[name]; ok {
 		return openConnector(c, args)
+	}
+	if v, ok := openItemSource(name, args); ok {
+		return v
 	}
 	if formatFunctions[name] || nonTableSources[name] {
 		return dataV{reasons: []string{ReasonUnsupportedSource + ":" + name}}
@@ -290,6 +295,11 @@ func openConnector(c *connector, args []value) value {
 	if c.platform == "oracle" && n.server != "" {
 		n.database = oracleDatabase(n.server)
 	}
+	if c.platform == "mssql" && isFabricSQLHost(n.server) {
+		// A Fabric Warehouse or Lakehouse SQL analytics endpoint: the database is
+		// the item's name.
+		n.platform = PlatformOneLake
+	}
 	if c.queryOpt >= 0 && c.queryOpt < len(args) {
 		if opts, ok := args[c.queryOpt].(*recordV); ok {
 			if q, ok := opts.get("Query"); ok {
@@ -349,6 +359,9 @@ func odbcServer(conn string) string { return odbcNav(conn).server }
 
 // navigate applies one `{[...]}` navigation step.
 func (n navV) navigate(r *recordV) value {
+	if n.conn.itemNav {
+		return n.navigateItems(r)
+	}
 	fields := map[string]string{}
 	odd := map[string]value{} // fields whose value could not be worked out
 	for _, k := range []string{"Name", "Kind", "Schema", "Item", "Catalog", "Database"} {

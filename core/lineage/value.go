@@ -113,7 +113,7 @@ const (
 // isNonTableReason reports whether a reason marks a source that is not a warehouse
 // table by nature (entered data, files, web), rather than a failure to resolve.
 func isNonTableReason(r string) bool {
-	return r == ReasonNoSource || len(r) > len(ReasonUnsupportedSource) && r[:len(ReasonUnsupportedSource)+1] == ReasonUnsupportedSource+":"
+	return r == ReasonNoSource || r == ReasonDAXExpression || len(r) > len(ReasonUnsupportedSource) && r[:len(ReasonUnsupportedSource)+1] == ReasonUnsupportedSource+":"
 }
 
 // mergeData combines the data lineage of several values: Table.Combine, joins,
@@ -224,6 +224,9 @@ func (n navV) data() dataV {
 }
 
 func (n navV) platformName() string {
+	if n.conn.itemNav {
+		return n.conn.platform
+	}
 	if n.platform != "" {
 		return n.platform
 	}

@@ -41,7 +41,11 @@ type Workspace struct {
 	SemanticModels []SemanticModel `json:"semanticModels"`
 	Reports        []Report        `json:"reports"`
 	Dashboards     []Dashboard     `json:"dashboards"`
-	Dataflows      []Dataflow      `json:"dataflows"`
+	// Dataflows are Gen1 and Gen2 dataflows and datamarts (Dataflow.Type).
+	Dataflows []Dataflow `json:"dataflows"`
+	// FabricItems are the workspace's Lakehouses, Warehouses and SQL analytics
+	// endpoints.
+	FabricItems []FabricItem `json:"fabricItems,omitempty"`
 }
 
 // Ref points at an item by id, possibly in another workspace.
@@ -87,6 +91,9 @@ type Table struct {
 	Description string    `json:"description,omitempty"`
 	IsHidden    bool      `json:"isHidden,omitempty"`
 	Source      []string  `json:"source,omitempty"` // Power Query M expressions
+	// Entity is set for a table whose partition reads an entity of a shared
+	// expression (Direct Lake), instead of an M source.
+	Entity *EntitySource `json:"entity,omitempty"`
 	Columns     []Column  `json:"columns"`
 	Measures    []Measure `json:"measures,omitempty"`
 }
@@ -248,5 +255,12 @@ type Dataflow struct {
 	ModifiedDateTime  string          `json:"modifiedDateTime,omitempty"`
 	DataSourceIDs     []string        `json:"dataSourceIds,omitempty"`
 	UpstreamDataflows []Ref           `json:"upstreamDataflows,omitempty"`
-	Raw               json.RawMessage `json:"raw,omitempty"`
+	// Type is "" for a Gen1 dataflow, "Gen2" or "Datamart".
+	Type string `json:"type,omitempty"`
+	// Document is the dataflow's M: the section document of its definition
+	// (pbi:mashup), one shared member per entity. Empty when not read.
+	Document string `json:"document,omitempty"`
+	// Lineage is the entities' lineage, resolved from Document.
+	Lineage *Lineage        `json:"lineage,omitempty"`
+	Raw     json.RawMessage `json:"raw,omitempty"`
 }
