@@ -168,7 +168,8 @@ func DefaultUpstreamKeys(m *snapshot.SemanticModel) []spec.Key {
 // and when the database or schema is unknown (a key without it could name another
 // table).
 func UpstreamTableKey(t snapshot.UpstreamTable) spec.Key {
-	if t.Table == "" {
+	if t.Table == "" || t.Platform == "powerbi-dataflow" {
+		// A dataflow entity links to the dataflow's asset, not to a warehouse table.
 		return nil
 	}
 	for _, p := range strings.Split(t.Unknown, ",") {

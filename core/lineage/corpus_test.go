@@ -47,6 +47,14 @@ func readCorpus(t testing.TB) []corpusModel {
 				cm.model.Expressions = append(cm.model.Expressions, snapshot.Expression{Name: name, Expression: body})
 			case "table":
 				cm.model.Tables = append(cm.model.Tables, snapshot.Table{Name: name, Source: []string{body}})
+			case "entity":
+				// A Direct Lake table: "expressionSource | schema | entity".
+				f := strings.Split(body, "|")
+				for len(f) < 3 {
+					f = append(f, "")
+				}
+				cm.model.Tables = append(cm.model.Tables, snapshot.Table{Name: name, Entity: &snapshot.EntitySource{
+					ExpressionSource: strings.TrimSpace(f[0]), SchemaName: strings.TrimSpace(f[1]), EntityName: strings.TrimSpace(f[2])}})
 			case "columns":
 				for i := range cm.model.Tables {
 					if cm.model.Tables[i].Name == name {
@@ -160,6 +168,27 @@ func TestCorpus(t *testing.T) {
 	for _, cm := range readCorpus(t) {
 		lin, st := Resolve(&cm.model)
 		stats.Add(st)
+		// No case may resolve a table its M does not name: every upstream table
+		// must appear in the model's M text (its own, its shared expressions').
+		var text strings.Builder
+		for _, e := range cm.model.Expressions {
+			text.WriteString(e.Expression)
+		}
+		for _, tb := range cm.model.Tables {
+			text.WriteString(strings.Join(tb.Source, "\n"))
+			if tb.Entity != nil {
+				text.WriteString(tb.Entity.EntityName)
+			}
+		}
+		// M doubles quotes inside text literals.
+		all := strings.ToLower(strings.ReplaceAll(text.String(), `""`, `"`))
+		for _, tl := range lin.Tables {
+			for _, u := range tl.Upstream {
+				if !strings.Contains(all, strings.ToLower(u.Table)) {
+					t.Errorf("%s table %q: upstream %q is not named in the model's M", cm.file, tl.Table, u.Table)
+				}
+			}
+		}
 		results := map[string][]string{}
 		for _, tl := range lin.Tables {
 			cases++

@@ -3,6 +3,8 @@ package lineage
 import (
 	"net/url"
 	"strings"
+
+	"github.com/pbisync/pbisync/core/snapshot"
 )
 
 // Platform names of the tables Power BI and Fabric items hold.
@@ -153,4 +155,85 @@ func (n navV) navigateItems(r *recordV) value {
 	n.table = name
 	n.row = true
 	return n
+}
+
+// linkFabricItems names the OneLake tables of s by ids where s holds the Fabric
+// item they are in: an upstream read through a SQL endpoint (host and item name)
+// or a SQL analytics endpoint's id becomes workspace id, item id (the lakehouse a
+// SQL analytics endpoint serves), schema, table: the same key whichever way a
+// model reads the table.
+func linkFabricItems(s *snapshot.Snapshot) {
+	type placed struct{ workspace, item string }
+	byID := map[string]placed{}
+	byEndpoint := map[string]placed{}
+	parents := map[string]string{}
+	for _, ws := range s.Workspaces {
+		for _, it := range ws.FabricItems {
+			p := placed{workspace: ws.ID, item: it.ID}
+			if it.Type == snapshot.ItemSQLEndpoint && it.ParentID != "" {
+				parents[it.ID] = it.ParentID
+			}
+			byID[strings.ToLower(it.ID)] = p
+			if it.SQLEndpoint != "" {
+				byEndpoint[endpointKey(it.SQLEndpoint, it.Name)] = p
+			}
+		}
+	}
+	if len(byID) == 0 {
+		return
+	}
+	fix := func(u *snapshot.UpstreamTable) {
+		if u.Platform != PlatformOneLake {
+			return
+		}
+		p, ok := byID[strings.ToLower(u.Database)]
+		if !ok {
+			p, ok = byEndpoint[endpointKey(u.Server, u.Database)]
+		}
+		if !ok {
+			return
+		}
+		if parent, ok := parents[p.item]; ok {
+			if pp, ok := byID[strings.ToLower(parent)]; ok {
+				p = pp
+			} else {
+				p.item = parent
+			}
+		}
+		u.Server, u.Database = p.workspace, p.item
+		u.Unknown = dropUnknown(dropUnknown(u.Unknown, "server"), "database")
+	}
+	each := func(l *snapshot.Lineage) {
+		if l == nil {
+			return
+		}
+		for ti := range l.Tables {
+			t := &l.Tables[ti]
+			for ui := range t.Upstream {
+				fix(&t.Upstream[ui])
+			}
+			for ci := range t.Columns {
+				for ui := range t.Columns[ci].Upstream {
+					fix(&t.Columns[ci].Upstream[ui].UpstreamTable)
+				}
+			}
+		}
+	}
+	for wi := range s.Workspaces {
+		ws := &s.Workspaces[wi]
+		for mi := range ws.SemanticModels {
+			each(ws.SemanticModels[mi].Lineage)
+		}
+		for di := range ws.Dataflows {
+			each(ws.Dataflows[di].Lineage)
+		}
+	}
+}
+
+func endpointKey(host, name string) string {
+	h := strings.ToLower(host)
+	if i := strings.IndexAny(h, ",:"); i >= 0 {
+		h = h[:i]
+	}
+	return h + "\x00" + strings.ToLower(name)
 }

@@ -62,7 +62,10 @@ type compiledRule struct {
 	server, database *regexp.Regexp
 }
 
-var defaultParts = []string{"database", "schema", "table"}
+var (
+	defaultParts = []string{"database", "schema", "table"}
+	oneLakeParts = []string{"server", "database", "schema", "table"}
+)
 
 var validParts = []string{"server", "database", "schema", "table"}
 
@@ -150,12 +153,17 @@ func (r *compiledRule) matches(u snapshot.UpstreamTable) bool {
 // name or a part the key uses is unknown (a key without it could name another
 // table).
 func (m *KeyMapper) Key(u snapshot.UpstreamTable) spec.Key {
-	if u.Table == "" {
+	if u.Table == "" || u.Platform == PlatformDataflow {
+		// A dataflow entity is the dataflow's asset, linked by id, not a warehouse table.
 		return nil
 	}
 	var prefix, parts []string
 	caseRule := "lower"
 	parts = defaultParts
+	if u.Platform == PlatformOneLake {
+		// Item ids are unique within a workspace only.
+		parts = oneLakeParts
+	}
 	for i := range m.rules {
 		if r := &m.rules[i]; r.matches(u) {
 			prefix = r.Prefix

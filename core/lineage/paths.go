@@ -36,8 +36,9 @@ var platformPaths = map[string]platformPath{
 	"bigquery":   {levels: pathDS},
 	"athena":     {levels: pathDS},
 	"mysql":      {levels: pathD},
-	"fabric":     {levels: pathDS, defaultSchema: "dbo"},
-	"onelake":    {levels: pathDS, defaultSchema: "dbo"},
+	// Fabric Lakehouses and Warehouses: a lakehouse without schemas holds its
+	// tables in dbo, as its SQL analytics endpoint shows them.
+	PlatformOneLake: {levels: pathDS, defaultSchema: "dbo"},
 }
 
 // oracleDatabase returns the database (service name or SID) of an Oracle server

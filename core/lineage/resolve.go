@@ -97,7 +97,7 @@ func (r *Resolver) Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats)
 	out := &snapshot.Lineage{}
 	var stats Stats
 	for _, t := range m.Tables {
-		if len(t.Source) == 0 {
+		if len(t.Source) == 0 && t.Entity == nil {
 			continue
 		}
 		tl := mr.table(t)
@@ -127,7 +127,15 @@ func (r *Resolver) ResolveSnapshot(s *snapshot.Snapshot) Stats {
 			}
 			total.Add(st)
 		}
+		for di := range ws.Dataflows {
+			d := &ws.Dataflows[di]
+			if l, st := r.ResolveDataflow(d); l != nil {
+				d.Lineage = l
+				total.Add(st)
+			}
+		}
 	}
+	linkFabricItems(s)
 	return total
 }
 
@@ -203,8 +211,10 @@ func parsedThunk(src string, g *env) *thunk {
 }
 
 func (r *modelResolver) table(t snapshot.Table) snapshot.TableLineage {
-	tl := snapshot.TableLineage{Table: t.Name}
 	var vals []value
+	if t.Entity != nil && len(t.Source) == 0 {
+		vals = append(vals, r.entityValue(t.Entity))
+	}
 	for i, src := range t.Source {
 		var th *thunk
 		if i == 0 && t.Name != "" {
@@ -219,38 +229,7 @@ func (r *modelResolver) table(t snapshot.Table) snapshot.TableLineage {
 		v := ev.force(th)
 		vals = append(vals, v)
 	}
-	var up []snapshot.UpstreamTable
-	var reasons []string
-	for _, v := range vals {
-		u, rs := tablesOf(v)
-		for _, x := range u {
-			x, more := r.opts.complete(x)
-			rs = append(rs, more...)
-			if !slices.Contains(up, x) {
-				up = append(up, x)
-			}
-		}
-		for _, x := range rs {
-			if !slices.Contains(reasons, x) {
-				reasons = append(reasons, x)
-			}
-		}
-	}
-	// no_source next to real upstream tables says nothing.
-	if len(up) > 0 {
-		reasons = slices.DeleteFunc(reasons, func(s string) bool { return s == ReasonNoSource })
-	}
-	tl.Upstream, tl.Unresolved = up, reasons
-	if len(vals) == 1 {
-		tl.Columns = columnLineage(colsOf(vals[0]), t.Columns)
-		for i := range tl.Columns {
-			for j := range tl.Columns[i].Upstream {
-				c := &tl.Columns[i].Upstream[j]
-				c.UpstreamTable, _ = r.opts.complete(c.UpstreamTable)
-			}
-		}
-	}
-	return tl
+	return r.lineageOf(t.Name, vals, t.Columns)
 }
 
 // ReasonCounts returns the reason codes of s sorted by count, then name.
