@@ -18,7 +18,7 @@ func TestResolveSnapshotDataflowsAndFabric(t *testing.T) {
 			Document: "section Section1;\nshared Orders = let\n    Source = Sql.Database(\"sql1\", \"Ops\"),\n    T = Source{[Schema=\"dbo\",Item=\"Orders\"]}[Data]\nin\n    T;\nshared Helper = \"x\";\nFiltered = 1;",
 		}, {ID: "df2", Name: "No definition"}},
 		SemanticModels: []snapshot.SemanticModel{{
-			ID: "m1",
+			ID:          "m1",
 			Expressions: []snapshot.Expression{{Name: "DatabaseQuery", Expression: `let database = Sql.Database("abc.datawarehouse.fabric.microsoft.com", "ep1") in database`}},
 			Tables: []snapshot.Table{
 				{Name: "Direct Lake", Entity: &snapshot.EntitySource{ExpressionSource: "DatabaseQuery", SchemaName: "dbo", EntityName: "orders"}},

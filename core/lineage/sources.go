@@ -65,7 +65,7 @@ var nonTableSources = map[string]bool{
 	"File.Contents": true, "Web.Contents": true, "Folder.Files": true, "Folder.Contents": true,
 	"SharePoint.Files": true, "SharePoint.Contents": true, "SharePoint.Tables": true,
 	"OData.Feed": true, "AzureStorage.Blobs": true, "AzureStorage.DataLake": true,
-	"AzureStorage.Tables": true,
+	"AzureStorage.Tables":       true,
 	"AnalysisServices.Database": true, "AnalysisServices.Databases": true, "Salesforce.Objects": true,
 	"Salesforce.Reports": true, "Exchange.Contents": true, "ActiveDirectory.Domains": true,
 	"Hdfs.Files": true, "Cube.Database": true, "Json.Document": false,

@@ -34,7 +34,7 @@ type FabricItem struct {
 	ParentID string `json:"parentId,omitempty"`
 	// Tables are the item's tables, where known (schema-qualified for a
 	// lakehouse with schemas).
-	Tables []FabricTable  `json:"tables,omitempty"`
+	Tables []FabricTable   `json:"tables,omitempty"`
 	Raw    json.RawMessage `json:"raw,omitempty"`
 }
 

@@ -87,15 +87,15 @@ type SemanticModel struct {
 
 // Table is a table of a semantic model.
 type Table struct {
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	IsHidden    bool      `json:"isHidden,omitempty"`
-	Source      []string  `json:"source,omitempty"` // Power Query M expressions
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	IsHidden    bool     `json:"isHidden,omitempty"`
+	Source      []string `json:"source,omitempty"` // Power Query M expressions
 	// Entity is set for a table whose partition reads an entity of a shared
 	// expression (Direct Lake), instead of an M source.
-	Entity *EntitySource `json:"entity,omitempty"`
-	Columns     []Column  `json:"columns"`
-	Measures    []Measure `json:"measures,omitempty"`
+	Entity   *EntitySource `json:"entity,omitempty"`
+	Columns  []Column      `json:"columns"`
+	Measures []Measure     `json:"measures,omitempty"`
 }
 
 // Column is a column of a table.
@@ -248,13 +248,13 @@ type Tile struct {
 
 // Dataflow is a Power BI dataflow.
 type Dataflow struct {
-	ID                string          `json:"id"`
-	Name              string          `json:"name"`
-	Description       string          `json:"description,omitempty"`
-	ConfiguredBy      string          `json:"configuredBy,omitempty"`
-	ModifiedDateTime  string          `json:"modifiedDateTime,omitempty"`
-	DataSourceIDs     []string        `json:"dataSourceIds,omitempty"`
-	UpstreamDataflows []Ref           `json:"upstreamDataflows,omitempty"`
+	ID                string   `json:"id"`
+	Name              string   `json:"name"`
+	Description       string   `json:"description,omitempty"`
+	ConfiguredBy      string   `json:"configuredBy,omitempty"`
+	ModifiedDateTime  string   `json:"modifiedDateTime,omitempty"`
+	DataSourceIDs     []string `json:"dataSourceIds,omitempty"`
+	UpstreamDataflows []Ref    `json:"upstreamDataflows,omitempty"`
 	// Type is "" for a Gen1 dataflow, "Gen2" or "Datamart".
 	Type string `json:"type,omitempty"`
 	// Document is the dataflow's M: the section document of its definition
