@@ -52,6 +52,10 @@ func (k refKind) String() string {
 		return "semantic model"
 	case refReport:
 		return "report"
+	case refDataflow:
+		return "dataflow"
+	case refFabricItem:
+		return "Fabric item"
 	}
 	return "table"
 }
@@ -406,6 +410,7 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 			refs = append(refs, ref{kind: refModel, id: u.ID})
 		}
 	}
+	refs = append(refs, b.modelItemRefs(sm)...)
 	for _, k := range b.upstream(sm) {
 		if k.Validate() != nil {
 			problems = append(problems, record.Problem{Stage: "build", Asset: who,

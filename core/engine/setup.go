@@ -193,7 +193,7 @@ func (s *setup) newBuilder() Builder {
 			return keys.Keys(m.Lineage)
 		}
 		return assets.DefaultUpstreamKeys(m)
-	}})
+	}, LineageKeys: keys.Keys})
 }
 
 // translators loads the translator chain: WASM modules are compiled (once, through the
