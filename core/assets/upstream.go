@@ -177,7 +177,11 @@ func UpstreamTableKey(t snapshot.UpstreamTable) spec.Key {
 			return nil
 		}
 	}
-	k := make(spec.Key, 0, 3)
+	k := make(spec.Key, 0, 4)
+	if t.Platform == "fabric-onelake" && t.Server != "" {
+		// OneLake: workspace id, item id, schema, table (item ids are per workspace).
+		k = append(k, strings.ToLower(t.Server))
+	}
 	for _, p := range [...]string{t.Database, t.Schema, t.Table} {
 		if p != "" {
 			k = append(k, strings.ToLower(p))
