@@ -17,7 +17,9 @@ func TestTenantStats(t *testing.T) {
 	}{
 		{"sample", func() lineage.Stats { return lineage.ResolveSnapshot(powerbitest.SampleTenant()) }},
 		{"generated", func() lineage.Stats { return lineage.ResolveSnapshot(powerbitest.Generate(1, powerbitest.SmallSize())) }},
-		{"sample+fabric", func() lineage.Stats { return lineage.ResolveSnapshot(powerbitest.AddFabric(powerbitest.SampleTenant())) }},
+		{"sample+fabric", func() lineage.Stats {
+			return lineage.ResolveSnapshot(powerbitest.AddFabric(powerbitest.SampleTenant()))
+		}},
 		{"generated+fabric", func() lineage.Stats {
 			return lineage.ResolveSnapshot(powerbitest.AddFabric(powerbitest.Generate(1, powerbitest.SmallSize())))
 		}},
