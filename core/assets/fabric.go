@@ -1,6 +1,7 @@
 package assets
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/pbisync/pbisync/core/record"
@@ -294,4 +295,25 @@ func (e invalidKeyError) Error() string {
 
 func errInvalidKey(k spec.Key) error {
 	return invalidKeyError(strings.TrimSpace(`"` + k.String() + `"`))
+}
+
+// modelDataflows are the dataflows a model reads: its upstreamDataflows, then the
+// dataflows its tables' M navigates to (PowerPlatform.Dataflows), each once. The
+// refresh engine waits for a running refresh of each before refreshing the model.
+func modelDataflows(sm *snapshot.SemanticModel) []snapshot.Ref {
+	out := append([]snapshot.Ref(nil), sm.UpstreamDataflows...)
+	if sm.Lineage == nil {
+		return out
+	}
+	for _, tl := range sm.Lineage.Tables {
+		for _, u := range tl.Upstream {
+			if u.Platform != "powerbi-dataflow" || u.Database == "" {
+				continue
+			}
+			if !slices.ContainsFunc(out, func(r snapshot.Ref) bool { return strings.EqualFold(r.ID, u.Database) }) {
+				out = append(out, snapshot.Ref{ID: u.Database, WorkspaceID: u.Server})
+			}
+		}
+	}
+	return out
 }

@@ -1,7 +1,9 @@
 package assets
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -56,6 +58,16 @@ func TestDataflowAndFabricAssets(t *testing.T) {
 	for k, typ := range want {
 		if types[k] != typ {
 			t.Errorf("%s: type %q, want %q (have %v)", k, types[k], typ, types)
+		}
+	}
+	for _, r := range recs {
+		if r.Spec.Key.String() != "semantic_model/Sales" {
+			continue
+		}
+		// The refresh engine waits for these: upstreamDataflows and the M's dataflow navigation.
+		b, _ := json.Marshal(r.Spec.Metadata["powerbi/upstream_dataflows"])
+		if got := string(b); !strings.Contains(got, `"dm1"`) || !strings.Contains(got, `"df1"`) {
+			t.Errorf("upstream_dataflows metadata %s", got)
 		}
 	}
 	for k, ds := range map[string][]string{

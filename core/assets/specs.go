@@ -372,8 +372,8 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 		m[NamespacePowerBI+"measures"] = spec.JSON(measures)
 	}
 	m.jsonList(NamespacePowerBI+"data_source_ids", sm.DataSourceIDs)
-	if len(sm.UpstreamDataflows) > 0 {
-		m[NamespacePowerBI+"upstream_dataflows"] = spec.JSON(refInfos(sm.UpstreamDataflows))
+	if dfs := modelDataflows(sm); len(dfs) > 0 {
+		m[NamespacePowerBI+"upstream_dataflows"] = spec.JSON(refInfos(dfs))
 	}
 	if len(sm.UpstreamModels) > 0 {
 		m[NamespacePowerBI+"upstream_semantic_models"] = spec.JSON(refInfos(sm.UpstreamModels))
