@@ -30,6 +30,9 @@ type thunk struct {
 type env struct {
 	parent *env
 	vars   map[string]*thunk
+	// params are the model's parameters by lower-cased name (nil when two differ
+	// only in case), at the global level only.
+	params map[string]*thunk
 }
 
 func (e *env) lookup(name string) (*thunk, bool) {
@@ -196,22 +199,15 @@ func (ev *evaluator) ident(name string, e *env) value {
 	return unknown(ReasonUnknownReference + ":" + name)
 }
 
-// lookupFold finds a model-level name (a parameter, shared expression or table)
-// that differs from name only in case, when exactly one does: the service
-// resolves a parameter reference whose case differs from its definition.
+// lookupFold finds a parameter (a shared expression with IsParameterQuery) whose
+// name differs from name only in case, when exactly one does.
 func lookupFold(e *env, name string) *thunk {
 	for ; e.parent != nil; e = e.parent {
 	}
-	var found *thunk
-	for k, t := range e.vars {
-		if strings.EqualFold(k, name) {
-			if found != nil {
-				return nil
-			}
-			found = t
-		}
+	if e.params == nil {
+		return nil
 	}
-	return found
+	return e.params[strings.ToLower(name)]
 }
 
 // either is the value of an undecidable choice between a and b.

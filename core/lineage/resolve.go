@@ -162,6 +162,17 @@ func newModelResolver(m *snapshot.SemanticModel) *modelResolver {
 	}
 	for _, e := range m.Expressions {
 		add(e.Name, e.Expression)
+		if strings.Contains(e.Expression, "IsParameterQuery") {
+			if g.params == nil {
+				g.params = map[string]*thunk{}
+			}
+			k := strings.ToLower(e.Name)
+			if _, dup := g.params[k]; dup {
+				g.params[k] = nil // ambiguous
+			} else {
+				g.params[k] = g.vars[e.Name]
+			}
+		}
 	}
 	defined := func(name string) bool {
 		for _, e := range m.Expressions {
