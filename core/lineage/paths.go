@@ -36,6 +36,18 @@ var platformPaths = map[string]platformPath{
 	"bigquery":   {levels: pathDS},
 	"athena":     {levels: pathDS},
 	"mysql":      {levels: pathD},
+	"hive":       {levels: pathD},
+	"impala":     {levels: pathD},
+	"clickhouse": {levels: pathD},
+	"teradata":   {levels: pathD},
+	"trino":      {levels: pathDS},
+	"presto":     {levels: pathDS},
+	"vertica":    {levels: pathDS},
+	"db2":        {levels: pathDS},
+	// An ODBC source of unknown platform: a name without a database could be
+	// [schema, table] or MySQL's [database, table]; it gets no key until an
+	// `odbc` rule or the connection string gives the database.
+	"odbc": {levels: pathDS},
 	// Fabric Lakehouses and Warehouses: a lakehouse without schemas holds its
 	// tables in dbo, as its SQL analytics endpoint shows them.
 	PlatformOneLake: {levels: pathDS, defaultSchema: "dbo"},
@@ -96,7 +108,7 @@ var odbcDriverPlatforms = []struct{ word, platform string }{
 	{"redshift", "redshift"}, {"mysql", "mysql"}, {"mariadb", "mysql"}, {"oracle", "oracle"},
 	{"databricks", "databricks"}, {"spark", "databricks"}, {"athena", "athena"},
 	{"bigquery", "bigquery"}, {"trino", "trino"}, {"presto", "presto"}, {"vertica", "vertica"},
-	{"teradata", "teradata"}, {"db2", "db2"}, {"hive", "hive"}, {"impala", "impala"},
+	{"teradata", "teradata"}, {"db2", "db2"}, {"hive", "hive"}, {"impala", "impala"}, {"clickhouse", "clickhouse"},
 }
 
 // odbcPlatform returns the platform an ODBC driver name stands for, or "odbc".
