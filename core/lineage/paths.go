@@ -85,7 +85,15 @@ func oracleDatabase(server string) string {
 
 // tnsValue finds (KEY = value) in a TNS descriptor, ignoring case and blanks.
 func tnsValue(desc, key string) string {
-	up := strings.ToUpper(desc)
+	// Upper-case ASCII only, byte for byte: indexes into up must index desc too
+	// (strings.ToUpper changes the length of invalid UTF-8).
+	b := []byte(desc)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	up := string(b)
 	for i := 0; ; {
 		j := strings.Index(up[i:], key)
 		if j < 0 {

@@ -19,6 +19,9 @@ func TestOracleDatabase(t *testing.T) {
 		{"PRODDB", "PRODDB"},
 		{"ORAPROD.contoso.com", "ORAPROD"},
 		{"oracle-host:1521", ""},
+		// Found by FuzzResolveModel: invalid UTF-8 before the key must not shift indexes.
+		{"(0\x86(SERVICE_NAME=X)", "X"},
+		{"(00000000\x8600000SERVICE_NAME", ""},
 	} {
 		if got := oracleDatabase(tc.server); got != tc.want {
 			t.Errorf("oracleDatabase(%q) = %q, want %q", tc.server, got, tc.want)
