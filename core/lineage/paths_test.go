@@ -66,11 +66,11 @@ lineage:
 	}}
 	l, _ := r.Resolve(m)
 	want := map[string]string{
-		"legacy":        "mssql legacy.contoso.com Ops app Orders ",
-		"modern":        "mssql sql.contoso.com Ops dbo Orders ",
-		"oracle":        "oracle ora:1521 ORCLPDB1 SALES ORDERS ",
-		"oracle bare":   "oracle ora2:1521   ORDERS database,schema unknown_part:database unknown_part:schema",
-		"odbc":          "snowflake xy12345.snowflakecomputing.com ANALYTICS PUBLIC ORDERS ",
+		"legacy":      "mssql legacy.contoso.com Ops app Orders ",
+		"modern":      "mssql sql.contoso.com Ops dbo Orders ",
+		"oracle":      "oracle ora:1521 ORCLPDB1 SALES ORDERS ",
+		"oracle bare": "oracle ora2:1521   ORDERS database,schema unknown_part:database unknown_part:schema",
+		"odbc":        "snowflake xy12345.snowflakecomputing.com ANALYTICS PUBLIC ORDERS ",
 		// An unmapped DSN: [sales, ORDERS] could be schema.table or MySQL's database.table.
 		"odbc unmapped": "odbc Other  sales ORDERS database unknown_part:database",
 		"odbc driver":   "postgres pg1 crm public accounts ",
