@@ -170,11 +170,10 @@ func (o *compiledOptions) complete(u snapshot.UpstreamTable) (snapshot.UpstreamT
 		u.Schema = p.defaultSchema
 	}
 	if !slices.Contains(p.levels, "schema") && u.Schema != "" {
-		// MySQL: `db.table` and [Schema="db", Item="t"] name the database.
-		if u.Database == "" || strings.EqualFold(u.Database, u.Schema) {
-			u.Database = u.Schema
-			u.Unknown = dropUnknown(u.Unknown, "database")
-		}
+		// MySQL: [Schema="db", Item="t"] names the database (the navigation lists
+		// the server's databases as schemas), whatever database the connector named.
+		u.Database = u.Schema
+		u.Unknown = dropUnknown(u.Unknown, "database")
 		u.Schema = ""
 	}
 	var reasons []string
