@@ -167,6 +167,7 @@ func commonMeta(m meta, id string, ws record.Workspace) {
 	m.text(NamespacePowerBI+"id", id)
 	m.text(NamespacePowerBI+"workspace_id", ws.ID)
 	m.text(NamespacePowerBI+"workspace_name", ws.Name)
+	m.text(NamespacePowerBI+"workspace_type", ws.Type)
 }
 
 func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (built, []record.Problem) {
@@ -291,6 +292,48 @@ func measureRefs(t *snapshot.Table, expr string, measureNames map[string]bool) [
 	return out
 }
 
+// tableInfo is one model table in the powerbi/tables metadata: names in their own case,
+// with the table's Power Query M, for sinks that describe tables as the catalogs' own
+// Power BI sources do (DataHub keeps column case and shows the M as view logic).
+type tableInfo struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description,omitempty"`
+	Hidden      bool           `json:"hidden,omitempty"`
+	Source      string         `json:"source,omitempty"` // the first Power Query M expression
+	Columns     []columnInfo   `json:"columns"`
+	Measures    []tableMeasure `json:"measures,omitempty"`
+}
+
+type tableMeasure struct {
+	Name        string `json:"name"`
+	Expression  string `json:"expression,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+type columnInfo struct {
+	Name     string `json:"name"`
+	DataType string `json:"dataType,omitempty"`
+	Hidden   bool   `json:"hidden,omitempty"`
+}
+
+func tableInfos(tables []snapshot.Table) []tableInfo {
+	out := make([]tableInfo, 0, len(tables))
+	for _, t := range tables {
+		ti := tableInfo{Name: t.Name, Description: t.Description, Hidden: t.IsHidden, Columns: make([]columnInfo, 0, len(t.Columns))}
+		if len(t.Source) > 0 {
+			ti.Source = t.Source[0]
+		}
+		for _, c := range t.Columns {
+			ti.Columns = append(ti.Columns, columnInfo{Name: c.Name, DataType: c.DataType, Hidden: c.IsHidden})
+		}
+		for _, ms := range t.Measures {
+			ti.Measures = append(ti.Measures, tableMeasure{Name: ms.Name, Expression: ms.Expression, Description: ms.Description})
+		}
+		out = append(out, ti)
+	}
+	return out
+}
+
 // refInfo is an upstream dataflow or model in metadata.
 type refInfo struct {
 	ID          string `json:"id"`
@@ -366,6 +409,9 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 	m[NamespacePowerBI+"measure_count"] = spec.Int(int64(len(measures)))
 	if len(measures) > 0 {
 		m[NamespacePowerBI+"measures"] = spec.JSON(measures)
+	}
+	if len(sm.Tables) > 0 {
+		m[NamespacePowerBI+"tables"] = spec.JSON(tableInfos(sm.Tables))
 	}
 	m.jsonList(NamespacePowerBI+"data_source_ids", sm.DataSourceIDs)
 	if len(sm.UpstreamDataflows) > 0 {
