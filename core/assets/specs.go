@@ -146,6 +146,15 @@ func (a asset) record(problems []record.Problem) (built, []record.Problem) {
 	}, refs: a.refs}, problems
 }
 
+// reportPath is where the portal shows a report: paginated (RDL) reports live under
+// rdlreports/.
+func reportPath(reportType string) string {
+	if reportType == "PaginatedReport" {
+		return "rdlreports"
+	}
+	return "reports"
+}
+
 func (b *Builder) webURL(given, wsID, kind, id string) string {
 	if given != "" {
 		return given
@@ -219,7 +228,7 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 		problems = append(problems, *p)
 	}
 	m := meta{
-		MetaWebURL: spec.URL(b.webURL(r.WebURL, ws.ID, "reports", r.ID)),
+		MetaWebURL: spec.URL(b.webURL(r.WebURL, ws.ID, reportPath(r.ReportType), r.ID)),
 		MetaName:   spec.Text(r.Name),
 	}
 	commonMeta(m, r.ID, w)

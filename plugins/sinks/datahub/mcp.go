@@ -272,7 +272,11 @@ func (m *mapper) specMCPs(s *spec.AssetSpec) ([]MCP, error) {
 		// A content type this sink does not know yet: nothing DataHub's source would make.
 		return nil, nil
 	}
-	m.byID[string(id.Type)+"/"+id.ID] = known{id: id, url: webURL(s)}
+	k := known{id: id, url: webURL(s)}
+	if id.Type == spec.SemanticModel {
+		k.url = modelDetailsURL(s)
+	}
+	m.byID[string(id.Type)+"/"+id.ID] = k
 	return out, nil
 }
 

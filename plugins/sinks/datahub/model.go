@@ -93,6 +93,15 @@ func viewLogic(m string) string {
 	return strings.ReplaceAll(m, `""`, `"`)
 }
 
+// modelDetailsURL is the model's page as DataHub links it: its web URL + "/details"
+// (new_powerbi_dataset).
+func modelDetailsURL(s *spec.AssetSpec) string {
+	if u := webURL(s); u != "" {
+		return strings.TrimSuffix(u, "/") + "/details"
+	}
+	return ""
+}
+
 // modelMCPs follows DataHub's to_datahub_dataset: every table of the model is a dataset,
 // in the workspace container (or, with datasets_to_containers, in a container of its own
 // for the model).
@@ -159,11 +168,8 @@ func (m *mapper) modelMCPs(s *spec.AssetSpec) []MCP {
 		if m.opt.pbisyncProperties {
 			pbisyncProperties(s, props)
 		}
-		dp := map[string]any{"name": t.name, "customProperties": props}
-		if s.Description != "" {
-			dp["description"] = s.Description
-		}
-		if u := webURL(s); u != "" {
+		dp := map[string]any{"name": t.name, "customProperties": props, "description": s.Description}
+		if u := modelDetailsURL(s); u != "" {
 			dp["externalUrl"] = u
 		}
 		out = append(out,
