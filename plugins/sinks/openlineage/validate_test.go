@@ -147,14 +147,14 @@ func TestValidatorRejects(t *testing.T) {
 		t.Fatalf("good event rejected: %v", err)
 	}
 	for name, bad := range map[string]string{
-		"event type":     strings.Replace(good, `"START"`, `"BEGIN"`, 1),
-		"run id":         strings.Replace(good, `3f6c1e0a-8d2b-5c4e-9f1a-2b3c4d5e6f70`, `run-1`, 1),
-		"event time":     strings.Replace(good, `2026-11-26T06:00:00Z`, `yesterday`, 1),
-		"producer":       strings.Replace(good, `"producer":"https://x/y"`, `"producer":"pbisync"`, 1),
-		"no job":         strings.Replace(good, `"job":{"namespace":"n","name":"j"},`, ``, 1),
-		"job name":       strings.Replace(good, `"name":"j"`, `"nme":"j"`, 1),
-		"facet producer": strings.Replace(good, `"_producer":"https://x",`, ``, 1),
-		"schema field":   strings.Replace(good, `{"name":"c","type":"Int64"}`, `{"type":"Int64"}`, 1),
+		"event type":             strings.Replace(good, `"START"`, `"BEGIN"`, 1),
+		"run id":                 strings.Replace(good, `3f6c1e0a-8d2b-5c4e-9f1a-2b3c4d5e6f70`, `run-1`, 1),
+		"event time":             strings.Replace(good, `2026-11-26T06:00:00Z`, `yesterday`, 1),
+		"producer":               strings.Replace(good, `"producer":"https://x/y"`, `"producer":"pbisync"`, 1),
+		"no job":                 strings.Replace(good, `"job":{"namespace":"n","name":"j"},`, ``, 1),
+		"job name":               strings.Replace(good, `"name":"j"`, `"nme":"j"`, 1),
+		"facet producer":         strings.Replace(good, `"_producer":"https://x",`, ``, 1),
+		"schema field":           strings.Replace(good, `{"name":"c","type":"Int64"}`, `{"type":"Int64"}`, 1),
 		"unpublished schema URL": strings.Replace(good, `1-2-0/SchemaDatasetFacet.json`, `1-1-1/SchemaDatasetFacet.json`, 1),
 		"the old lineage URL": strings.Replace(good, `https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet`,
 			`https://openlineage.io/spec/facets/1-0-0/LineageDatasetFacet.json#/$defs/LineageDatasetFacet`, 1),
