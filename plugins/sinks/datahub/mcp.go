@@ -65,7 +65,7 @@ type mapper struct {
 	opt        options
 	byID       map[string]known  // by type/id
 	modelByKey map[string]string // model key -> model id
-	workspaces map[string]bool  // containers already emitted
+	workspaces map[string]bool   // containers already emitted
 	// children lists, per asset, the entities pbisync made under it, so that a removal
 	// soft-deletes them all: a model's tables (keyed by the model id, the state file's
 	// first form), "report/<id>" pages, "dashboard/<id>" tiles.
