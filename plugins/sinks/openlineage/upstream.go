@@ -123,8 +123,9 @@ func (b *builder) upstreamDataset(u map[string]any) (dataset, bool) {
 // defaults being us-west-1 and aws ("xy12345" -> "xy12345.us-west-1.aws",
 // "xy12345.eu-west-1" -> "xy12345.eu-west-1.aws").
 func SnowflakeAccount(server string) string {
-	host := strings.ToLower(hostOnly(server))
-	host = strings.TrimSuffix(host, ".snowflakecomputing.com")
+	host, _, _ := strings.Cut(server, "/")
+	host, _, _ = strings.Cut(host, ":") // a port; account identifiers have no colons
+	host = strings.TrimSuffix(strings.ToLower(host), ".snowflakecomputing.com")
 	parts := strings.Split(host, ".")
 	switch {
 	case strings.Contains(parts[0], "-"):

@@ -126,3 +126,33 @@ func TestTableLevelInputs(t *testing.T) {
 		t.Errorf("the refresh run's inputs: %+v", k)
 	}
 }
+
+// A refresh event that carries only the workspace's id is named by the workspace's name,
+// as the model's datasets are.
+func TestRefreshJobNamedByWorkspaceName(t *testing.T) {
+	b := newBuilder(&Config{Namespace: "pbisync", DatasetNamespace: "powerbi", Producer: DefaultProducer})
+	model := spec.Identity{Type: spec.SemanticModel, ID: "m1", Name: "Sales", WorkspaceID: "w1", WorkspaceName: "Finance"}
+	if _, err := b.events(&event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"semantic_model", "Sales"}, PowerBI: model}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := b.events(&event.Event{Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: "r1", State: event.RefreshRequested,
+		Model: spec.Identity{Type: spec.SemanticModel, ID: "m1", WorkspaceID: "w1"}}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evs[0]["job"].(map[string]any)["name"]; got != "Finance/Sales/refresh" {
+		t.Errorf("job name %v, want Finance/Sales/refresh", got)
+	}
+}
+
+func FuzzSnowflakeAccount(f *testing.F) {
+	for _, s := range []string{"xy12345", "xy12345.eu-west-1", "myorg-acct.snowflakecomputing.com", "a.b.c.d", "", ".", "x:1/y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		once := SnowflakeAccount(s)
+		if twice := SnowflakeAccount(once); twice != once {
+			t.Fatalf("not idempotent: %q -> %q -> %q", s, once, twice)
+		}
+	})
+}
