@@ -165,6 +165,8 @@ def datahub_mcps(snapshot, recipe):
             out.extend(wu.metadata for wu in mapper.report_to_datahub_work_units(r, ws)
                        if wu.metadata.entityUrn not in model_urns)
     for m in out:
+        if m.aspectName == "dashboardInfo" and m.aspect.datasetEdges:
+            m.aspect.datasetEdges.sort(key=lambda e: e.destinationUrn)  # a set in DataHub: any order
         if m.aspectName == "upstreamLineage" and m.aspect.fineGrainedLineages:
             m.aspect.fineGrainedLineages = [
                 f for f in m.aspect.fineGrainedLineages
@@ -196,7 +198,7 @@ def by_entity(mcps):
     for m in mcps:
         obj = m.aspect.to_obj()
         if m.aspectName == "dashboardInfo" and obj.get("datasetEdges"):
-            obj["datasetEdges"].sort(key=lambda e: e["destinationUrn"])  # a set in DataHub
+            obj["datasetEdges"].sort(key=lambda e: e["destinationUrn"])  # pbisync's side, in any order too
         got[m.entityUrn][m.aspectName] = obj
     return got
 
