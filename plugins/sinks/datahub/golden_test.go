@@ -2,6 +2,8 @@ package datahub
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"flag"
 	"os"
 	"path/filepath"
@@ -81,14 +83,27 @@ func TestGoldenAgainstDataHubSource(t *testing.T) {
 			}
 			out := pyenv.Run(t, ".", args...)
 			t.Logf("%s", strings.TrimSpace(string(out)))
-			if *update && tc.recipe == "" {
-				data, err := os.ReadFile(expected)
-				if err != nil {
-					t.Fatal(err)
-				}
+			if tc.recipe != "" {
+				return
+			}
+			// The committed file is what DataHub's source writes for the sample tenant with
+			// the default recipe: it changes only with the pinned DataHub or the snapshot.
+			data, err := os.ReadFile(expected)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *update {
 				if err := os.WriteFile("testdata/datahub_expected.json", data, 0o644); err != nil {
 					t.Fatal(err)
 				}
+			}
+			committed, err := os.ReadFile("testdata/datahub_expected.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a, b any
+			if json.Unmarshal(data, &a) != nil || json.Unmarshal(committed, &b) != nil || !reflect.DeepEqual(a, b) {
+				t.Error("DataHub's source now writes something else than testdata/datahub_expected.json; review and rerun with -update")
 			}
 		})
 	}
