@@ -3,10 +3,10 @@ package datahub
 import (
 	"context"
 	"encoding/json"
-	"reflect"
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
