@@ -138,7 +138,11 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		return nil, err
 	}
 	s.keys = keys
-	e.Lineage = lineage.ResolveSnapshot
+	resolver, err := lineage.DecodeResolver(s.p.Lineage)
+	if err != nil {
+		return nil, err
+	}
+	e.Lineage = resolver.ResolveSnapshot
 	if s.p.Refresh.Node != nil {
 		rc, err := refresh.Decode(s.p.Refresh)
 		if err != nil {
@@ -178,8 +182,9 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 			}
 			sinks = append(sinks, sk)
 		}
-		return sinks, nil
+		return e.withEstate(sinks), nil
 	}
+	s.where[estateSinkName] = "the state store's estate"
 	return e, nil
 }
 
@@ -190,7 +195,7 @@ func (s *setup) newBuilder() Builder {
 			return keys.Keys(m.Lineage)
 		}
 		return assets.DefaultUpstreamKeys(m)
-	}})
+	}, LineageKeys: keys.Keys})
 }
 
 // translators loads the translator chain: WASM modules are compiled (once, through the
@@ -328,6 +333,10 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 	if len(sources) == 0 {
 		return 0, fmt.Errorf("%s: no source named %q", p.File, sourceName)
 	}
+	resolver, err := lineage.DecodeResolver(p.Lineage)
+	if err != nil {
+		return 0, err
+	}
 	var w io.Writer = opts.Stdout
 	var f *sink.RunFile
 	if out != "-" {
@@ -341,7 +350,7 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 		}
 		w = f
 	}
-	n, err := saveSnapshot(ctx, sources, opts, w)
+	n, err := saveSnapshot(ctx, sources, opts, resolver.ResolveSnapshot, w)
 	if f == nil {
 		return n, err
 	}
@@ -355,7 +364,7 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 	return n, nil
 }
 
-func saveSnapshot(ctx context.Context, sources []Source, opts SetupOptions, w io.Writer) (int, error) {
+func saveSnapshot(ctx context.Context, sources []Source, opts SetupOptions, resolve func(*snapshot.Snapshot) lineage.Stats, w io.Writer) (int, error) {
 	kind := "file"
 	if len(sources) == 1 {
 		kind = sources[0].Name()
@@ -365,7 +374,7 @@ func saveSnapshot(ctx context.Context, sources []Source, opts SetupOptions, w io
 	for _, src := range sources {
 		err := src.Snapshots(ctx, func(batch *snapshot.Snapshot) error {
 			// Table-level lineage is part of a saved snapshot.
-			lineage.ResolveSnapshot(batch)
+			resolve(batch)
 			if err := sw.Add(batch); err != nil {
 				return err
 			}
