@@ -239,3 +239,15 @@ func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs
 	bw.WriteString(`],"misconfiguredDatasourceInstances":[]}`)
 	return bw.Flush()
 }
+
+// WriteScanResult writes the scanResult document the emulator would answer for these
+// workspaces of t (all of them when workspaceIDs is empty), for decoder tests and
+// benchmarks.
+func WriteScanResult(out io.Writer, t *snapshot.Snapshot, workspaceIDs []string) error {
+	if len(workspaceIDs) == 0 {
+		for i := range t.Workspaces {
+			workspaceIDs = append(workspaceIDs, t.Workspaces[i].ID)
+		}
+	}
+	return writeScanResult(out, t, buildIndex(t), workspaceIDs)
+}
