@@ -72,6 +72,7 @@ type wireDataset struct {
 
 type wireReport struct {
 	ID                 string           `json:"id"`
+	DatasourceUsages   []wireUsage      `json:"datasourceUsages"`
 	Name               string           `json:"name"`
 	Description        string           `json:"description"`
 	DatasetID          string           `json:"datasetId"`
@@ -182,8 +183,9 @@ func rawText(b json.RawMessage) string {
 
 func decodeDataset(raw json.RawMessage) (SemanticModel, error) {
 	var w wireDataset
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return SemanticModel{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return SemanticModel{}, uerr
 	}
 	m := SemanticModel{
 		ID: w.ID, Name: w.Name, Description: w.Description, ConfiguredBy: w.ConfiguredBy,
@@ -215,13 +217,14 @@ func decodeDataset(raw json.RawMessage) (SemanticModel, error) {
 	for _, u := range w.UpstreamDatasets {
 		m.UpstreamModels = append(m.UpstreamModels, Ref{ID: u.TargetDatasetID, WorkspaceID: u.GroupID})
 	}
-	return m, nil
+	return m, uerr
 }
 
 func decodeReport(raw json.RawMessage) (Report, error) {
 	var w wireReport
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Report{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Report{}, uerr
 	}
 	r := Report{
 		ID: w.ID, Name: w.Name, Description: w.Description, DatasetID: w.DatasetID,
@@ -231,23 +234,31 @@ func decodeReport(raw json.RawMessage) (Report, error) {
 		SensitivityLabel: label(w.SensitivityLabel), Raw: raw,
 	}
 	r.Endorsement, r.CertifiedBy = endorsement(w.EndorsementDetails)
-	return r, nil
+	// Paginated reports name their own data sources (no semantic model).
+	for _, u := range w.DatasourceUsages {
+		if u.DatasourceInstanceID != "" {
+			r.DataSourceIDs = appendUnique(r.DataSourceIDs, u.DatasourceInstanceID)
+		}
+	}
+	return r, uerr
 }
 
 func decodePage(raw json.RawMessage) (Page, error) {
 	var w wirePage
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Page{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Page{}, uerr
 	}
-	return Page{Name: w.Name, DisplayName: w.DisplayName, Order: int(w.Order)}, nil
+	return Page{Name: w.Name, DisplayName: w.DisplayName, Order: int(w.Order)}, uerr
 }
 
 func decodeTile(raw json.RawMessage) (Tile, error) {
 	var w wireTile
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Tile{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Tile{}, uerr
 	}
-	return tileFromWire(w), nil
+	return tileFromWire(w), uerr
 }
 
 func tileFromWire(w wireTile) Tile {
@@ -257,8 +268,9 @@ func tileFromWire(w wireTile) Tile {
 
 func decodeDashboard(raw json.RawMessage) (Dashboard, error) {
 	var w wireDashboard
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Dashboard{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Dashboard{}, uerr
 	}
 	d := Dashboard{
 		ID: w.ID, DisplayName: w.DisplayName, IsReadOnly: w.IsReadOnly, WebURL: w.WebURL,
@@ -268,13 +280,14 @@ func decodeDashboard(raw json.RawMessage) (Dashboard, error) {
 	for i, t := range w.Tiles {
 		d.Tiles[i] = tileFromWire(t)
 	}
-	return d, nil
+	return d, uerr
 }
 
 func decodeDataflow(raw json.RawMessage) (Dataflow, error) {
 	var w wireDataflow
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Dataflow{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Dataflow{}, uerr
 	}
 	id := w.ObjectID
 	if id == "" {
@@ -290,7 +303,7 @@ func decodeDataflow(raw json.RawMessage) (Dataflow, error) {
 	for _, u := range w.UpstreamDataflows {
 		d.UpstreamDataflows = append(d.UpstreamDataflows, Ref{ID: u.TargetDataflowID, WorkspaceID: u.GroupID})
 	}
-	return d, nil
+	return d, uerr
 }
 
 // DecodeDataSource decodes one data source object as the datasources and scanResult
