@@ -2,6 +2,7 @@ package powerbitest
 
 import (
 	"bufio"
+	"slices"
 	"encoding/json"
 	"io"
 
@@ -84,10 +85,10 @@ func ownerUsers(email string) []jUser {
 	return []jUser{{EmailAddress: email, AccessRight: "ReadWriteReshareExplore", Identifier: email, PrincipalType: "User"}}
 }
 
-func renderScanDataset(t *snapshot.Snapshot, x *index, m *snapshot.SemanticModel) jScanDataset {
+func renderScanDataset(t *snapshot.Snapshot, x *index, m *snapshot.SemanticModel, q Quirks) jScanDataset {
 	d := jScanDataset{ID: m.ID, Name: m.Name, Description: m.Description, ConfiguredBy: m.ConfiguredBy,
 		CreatedDate: m.CreatedDate, ContentProviderType: m.ContentProviderType, TargetStorageMode: m.TargetStorageMode,
-		SchemaRetrievalError: m.SchemaRetrievalError, EndorsementDetails: endorsementOf(m.Endorsement, m.CertifiedBy),
+		SchemaRetrievalError: m.SchemaRetrievalError, EndorsementDetails: endorsementOf(m.Endorsement, m.CertifiedBy, q),
 		SensitivityLabel: labelOf(m.SensitivityLabel), Users: ownerUsers(m.ConfiguredBy)}
 	if len(m.Tables) > 0 {
 		d.Tables = make([]jTable, len(m.Tables))
@@ -152,20 +153,20 @@ type jScanWorkspace struct {
 	Users                 []jUser         `json:"users"`
 }
 
-func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace) jScanWorkspace {
-	j := jScanWorkspace{ID: w.ID, Name: w.Name, Description: w.Description, Type: w.Type, State: w.State,
+func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace, q Quirks) jScanWorkspace {
+	j := jScanWorkspace{ID: w.ID, Name: w.Name, Description: w.Description, Type: q.enum(w.Type), State: q.enum(w.State),
 		IsOnDedicatedCapacity: w.IsOnDedicatedCapacity, CapacityID: w.CapacityID,
 		Reports: make([]jReport, len(w.Reports)), Dashboards: make([]jDashboard, len(w.Dashboards)),
 		Datasets: make([]jScanDataset, len(w.SemanticModels)), Dataflows: make([]jScanDataflow, len(w.Dataflows)),
 		Datamarts: []struct{}{}, Users: []jUser{}}
 	for i := range w.Reports {
-		j.Reports[i] = renderReport(w, &w.Reports[i], true)
+		j.Reports[i] = renderReport(w, &w.Reports[i], true, q)
 	}
 	for i := range w.Dashboards {
-		j.Dashboards[i] = renderDashboard(w, &w.Dashboards[i], true)
+		j.Dashboards[i] = renderDashboard(w, &w.Dashboards[i], true, q)
 	}
 	for i := range w.SemanticModels {
-		j.Datasets[i] = renderScanDataset(t, x, &w.SemanticModels[i])
+		j.Datasets[i] = renderScanDataset(t, x, &w.SemanticModels[i], q)
 	}
 	for i, f := range w.Dataflows {
 		jf := jScanDataflow{ObjectID: f.ID, Name: f.Name, Description: f.Description, ConfiguredBy: f.ConfiguredBy,
@@ -183,7 +184,7 @@ func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace) 
 
 // writeScanResult streams the scanResult of the given workspaces to out, one workspace
 // rendered at a time, so a large tenant is never rendered whole.
-func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs []string) error {
+func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs []string, q Quirks) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -193,7 +194,7 @@ func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs
 	first := true
 	for _, id := range workspaceIDs {
 		i, ok := x.workspaces[id]
-		if !ok {
+		if !ok || slices.Contains(q.OmitFromScan, id) {
 			continue
 		}
 		w := &t.Workspaces[i]
@@ -201,7 +202,11 @@ func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs
 			bw.WriteByte(',')
 		}
 		first = false
-		if err := enc.Encode(renderScanWorkspace(t, x, w)); err != nil {
+		var item any = renderScanWorkspace(t, x, w, q)
+		if slices.Contains(q.MalformedWorkspaces, id) {
+			item = malformed(item.(jScanWorkspace))
+		}
+		if err := enc.Encode(item); err != nil {
 			return err
 		}
 		for _, m := range w.SemanticModels {
@@ -249,5 +254,14 @@ func WriteScanResult(out io.Writer, t *snapshot.Snapshot, workspaceIDs []string)
 			workspaceIDs = append(workspaceIDs, t.Workspaces[i].ID)
 		}
 	}
-	return writeScanResult(out, t, buildIndex(t), workspaceIDs)
+	return writeScanResult(out, t, buildIndex(t), workspaceIDs, Quirks{})
+}
+
+// malformed renders a scanned workspace with "dashboards" as an object, not a list.
+func malformed(j jScanWorkspace) map[string]any {
+	var m map[string]any
+	b, _ := json.Marshal(j)
+	_ = json.Unmarshal(b, &m)
+	m["dashboards"] = map[string]any{"count": len(j.Dashboards)}
+	return m
 }
