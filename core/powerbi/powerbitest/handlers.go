@@ -2,10 +2,10 @@ package powerbitest
 
 import (
 	"encoding/json"
-	"strings"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pbisync/pbisync/core/snapshot"

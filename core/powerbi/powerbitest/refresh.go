@@ -306,13 +306,13 @@ func (s *Server) handleTriggerRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 type jRefresh struct {
-	RequestID            string `json:"requestId"`
-	ID                   int64  `json:"id"`
-	RefreshType          string `json:"refreshType"`
-	StartTime            string `json:"startTime,omitempty"`
-	EndTime              string `json:"endTime,omitempty"`
-	Status               string `json:"status"`
-	ExtendedStatus       string `json:"extendedStatus,omitempty"`
+	RequestID      string `json:"requestId"`
+	ID             int64  `json:"id"`
+	RefreshType    string `json:"refreshType"`
+	StartTime      string `json:"startTime,omitempty"`
+	EndTime        string `json:"endTime,omitempty"`
+	Status         string `json:"status"`
+	ExtendedStatus string `json:"extendedStatus,omitempty"`
 	// ServiceExceptionJSON is a string holding JSON, as documented, or the object
 	// itself (the ServiceExceptionObject quirk).
 	ServiceExceptionJSON any `json:"serviceExceptionJson,omitempty"`

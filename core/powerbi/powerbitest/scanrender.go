@@ -2,9 +2,9 @@ package powerbitest
 
 import (
 	"bufio"
-	"slices"
 	"encoding/json"
 	"io"
+	"slices"
 
 	"github.com/pbisync/pbisync/core/snapshot"
 )
