@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pbisync/pbisync/core/config"
@@ -253,14 +254,14 @@ func (c *Config) compileFilters() (*filters, error) {
 		}
 	}
 	for _, t := range c.Workspaces.Types {
-		f.types[t] = true
+		f.types[strings.ToLower(t)] = true // the service's casing of types varies
 	}
 	return f, nil
 }
 
 // keep reports whether a discovered workspace passes the filters.
 func (f *filters) keep(id, name, typ string) bool {
-	if typ != "" && !f.types[typ] {
+	if typ != "" && !f.types[strings.ToLower(typ)] {
 		return false
 	}
 	match := func(list []*regexp.Regexp, s string) bool {

@@ -111,7 +111,7 @@ func TestCAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Workspaces) != 4 {
+	if len(s.Workspaces) != 6 { // the sample's personal workspace is not synced by default
 		t.Errorf("workspaces %d", len(s.Workspaces))
 	}
 	cfg.CAFile = ""
@@ -131,9 +131,9 @@ func TestWorkspaceFilters(t *testing.T) {
 		set  func(*powerbi.WorkspaceConfig)
 		want []string
 	}{
-		{"include names", func(w *powerbi.WorkspaceConfig) { w.IncludeNames = []string{"^(Sales|Fin)"} }, []string{"Sales Analytics", "Finance"}},
-		{"exclude names", func(w *powerbi.WorkspaceConfig) { w.ExcludeNames = []string{"^Sales"} }, []string{"Finance", "Operations", "Marketing"}},
-		{"types", func(w *powerbi.WorkspaceConfig) { w.Types = []string{"PersonalGroup"} }, nil},
+		{"include names", func(w *powerbi.WorkspaceConfig) { w.IncludeNames = []string{"^(Sales|Fin)"} }, []string{"Sales Analytics", "Finance", "Sales App Publishing"}},
+		{"exclude names", func(w *powerbi.WorkspaceConfig) { w.ExcludeNames = []string{"^Sales"} }, []string{"Finance", "Operations", "Marketing", "Archive"}},
+		{"types", func(w *powerbi.WorkspaceConfig) { w.Types = []string{"PersonalGroup"} }, []string{"PersonalWorkspace Ana Lima"}},
 		{"ids with discovery", func(w *powerbi.WorkspaceConfig) {
 			w.IDs = []string{powerbitest.SampleTenant().Workspaces[2].ID}
 		}, []string{"Operations"}},
