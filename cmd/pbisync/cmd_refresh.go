@@ -65,7 +65,7 @@ func refreshResult(g *globals, outs []*refresh.Outcome) error {
 	for _, o := range outs {
 		if o.OK() {
 			g.logger.Info("refresh completed", "model", o.Target.Name, "request_id", o.RequestID,
-				"duration", o.EndedAt.Sub(o.RequestedAt).Round(time.Second), "polls", o.Polls)
+				"duration", o.Duration().Round(time.Second), "polls", o.Polls)
 			continue
 		}
 		failed++

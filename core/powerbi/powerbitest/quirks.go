@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Quirks are answers the live service is recorded to give that differ from its
@@ -42,12 +43,16 @@ type Quirks struct {
 	// OmitFromScan are workspaces the scan result leaves out although they were
 	// asked for.
 	OmitFromScan []string
+	// ClockSkew sets the service's clock this far off the local one: refresh times
+	// are the service's, so a client mixing them with its own clock gets durations
+	// that are off, or negative.
+	ClockSkew time.Duration
 }
 
 // QuirkNames lists the quirks ParseQuirk knows, as flags take them.
 var QuirkNames = []string{"rdl-pages-400", "status-casing=upper|lower", "page-size=N", "next-link", "odd-field-types",
 	"service-exception-object", "odd-history-entry", "not-found=pages|tiles|datasources|report-datasources",
-	"malformed-workspace=ID", "omit-from-scan=ID"}
+	"malformed-workspace=ID", "omit-from-scan=ID", "clock-skew=DURATION"}
 
 // ParseQuirk turns one flag value such as "rdl-pages-400" or "status-casing=upper"
 // on in q.
@@ -94,6 +99,12 @@ func ParseQuirk(v string, q *Quirks) error {
 			return err
 		}
 		q.MalformedWorkspaces = append(q.MalformedWorkspaces, val)
+	case "clock-skew":
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("quirk %q: clock-skew: %w", v, err)
+		}
+		q.ClockSkew = d
 	case "omit-from-scan":
 		if err := need(); err != nil {
 			return err
@@ -124,6 +135,7 @@ func (s *Server) SetQuirks(q Quirks) {
 	s.mu.Lock()
 	s.quirks = q
 	s.mu.Unlock()
+	s.rf.skew.Store(int64(q.ClockSkew))
 }
 
 func (s *Server) currentQuirks() Quirks {

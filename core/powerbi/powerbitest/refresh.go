@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -55,6 +56,8 @@ type refreshes struct {
 	now     func() time.Time
 	// dataflows holds the refreshes of dataflows, oldest first.
 	dataflows map[string][]*dataflowRun
+	// skew is how far the service's clock is off the local one (the ClockSkew quirk).
+	skew atomic.Int64
 }
 
 func (rf *refreshes) init() {
@@ -63,7 +66,7 @@ func (rf *refreshes) init() {
 		rf.byID = map[string]*refreshRun{}
 		rf.scripts = map[string][]RefreshScript{}
 		rf.dataflows = map[string][]*dataflowRun{}
-		rf.now = time.Now
+		rf.now = func() time.Time { return time.Now().Add(time.Duration(rf.skew.Load())) }
 	}
 }
 

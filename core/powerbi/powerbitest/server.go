@@ -162,6 +162,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	for _, f := range st.faults {
 		s.AddFault(f)
 	}
+	s.rf.skew.Store(int64(st.quirks.ClockSkew))
 	s.registerAPI()
 
 	apiLn, err := listen(st.apiAddr)
