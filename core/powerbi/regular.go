@@ -17,7 +17,6 @@ type rawList struct {
 	Value []json.RawMessage `json:"value"`
 }
 
-
 // readAPI reads the workspaces through the regular API: batches of scanner.batch_size
 // workspaces, `concurrency` workspaces at once, one Snapshot per batch.
 func (c *Client) readAPI(ctx context.Context, ws []Workspace, emit func(*snapshot.Snapshot) error) (Stats, error) {
