@@ -3,6 +3,7 @@ package snapshot
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // IncompleteError is a problem that left part of a workspace unread: a malformed item,
@@ -70,7 +71,7 @@ func ScopeOf(problems []error) Scope {
 			switch {
 			case errors.As(e, &inc):
 				if inc.WorkspaceID != "" {
-					sc.Workspaces[inc.WorkspaceID] = true
+					sc.Workspaces[strings.ToLower(inc.WorkspaceID)] = true // ids come in either case
 				}
 			case errors.As(e, &gone):
 				// Positive evidence: removals stand.
@@ -92,6 +93,9 @@ func IsWarning(err error) bool {
 	}
 	return errors.As(err, &inc) && inc.Warning
 }
+
+// Has reports whether workspace id is in the scope.
+func (s Scope) Has(id string) bool { return s.Workspaces[strings.ToLower(id)] }
 
 // String names the scope, for logs.
 func (s Scope) String() string {
