@@ -172,6 +172,10 @@ func (c *Config) validate(n config.Node) error {
 		}
 	}
 	cr := c.Credentials
+	if u, _ := url.Parse(c.AuthorityHost); cr.Token.IsZero() && u.Scheme == "http" {
+		return config.Errorf(at("authority_host"), "authority_host %q is http, and MSAL only signs in against an https authority; "+
+			"serve a private or test authority over TLS and trust its certificate with ca_file (a PEM file of its CA), or give a token instead", c.AuthorityHost)
+	}
 	switch {
 	case !cr.Token.IsZero():
 		if cr.ClientID != "" || !cr.ClientSecret.IsZero() || cr.CertificateFile != "" || !cr.CertificatePEM.IsZero() {
