@@ -47,6 +47,9 @@ func emulateCommand() *command {
 			failScans := fs.String("fail-scans", "", "comma-separated workspace ids whose scans fail (* for all)")
 			refuseAdmin := fs.Bool("refuse-admin", false, "answer 403 on admin endpoints (as for a principal without admin API access)")
 			var faults faultFlags
+			var quirks powerbitest.Quirks
+			fs.Func("quirk", "answer as the live service was recorded to, repeatable: "+strings.Join(powerbitest.QuirkNames, ", ")+
+				"\n(see core/powerbi/powerbitest/testdata/QUIRKS.md)", func(v string) error { return powerbitest.ParseQuirk(v, &quirks) })
 			fs.Var(&faults, "fault", "inject a fault, repeatable: KIND[:COUNT][@ENDPOINT][,retry-after=D][,status=N]\nKIND is throttle, error, drop, redirect, truncate or lost; e.g. 'throttle:3@GET /admin/groups,retry-after=2s'")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
@@ -59,7 +62,7 @@ func emulateCommand() *command {
 				opts := []powerbitest.Option{
 					powerbitest.WithAddr(*addr), powerbitest.WithAuthorityAddr(*authAddr), powerbitest.WithAPITLS(*apiTLS),
 					powerbitest.WithTokenLifetime(*tokenLifetime), powerbitest.WithScanPolls(*scanPolls),
-					powerbitest.WithRefusedAdmin(*refuseAdmin), powerbitest.WithFaults(faults...),
+					powerbitest.WithRefusedAdmin(*refuseAdmin), powerbitest.WithFaults(faults...), powerbitest.WithQuirks(quirks),
 				}
 				if *failScans != "" {
 					opts = append(opts, powerbitest.WithFailedScans(strings.Split(*failScans, ",")...))
