@@ -70,9 +70,9 @@ func TestRegularPathAgainstRecordedQuirks(t *testing.T) {
 		{name: "every dashboard's tiles 404", quirks: []string{"not-found=tiles"}, wantProblems: 5},
 		{name: "every dataset's data sources 404", quirks: []string{"not-found=datasources"}, wantProblems: 7},
 		{name: "a paginated report's data sources 404", quirks: []string{"not-found=report-datasources"}, wantProblems: 1},
-		{name: "upper-case enumerations", quirks: []string{"status-casing=upper", "rdl-pages-400"},
+		{name: "upper-case enumerations, kept in the documented spelling", quirks: []string{"status-casing=upper", "rdl-pages-400"},
 			check: func(t *testing.T, s *snapshot.Snapshot, st powerbi.Stats) {
-				if r := findReport(s, invoiceRegister); r == nil || r.ReportType != "PAGINATEDREPORT" || len(r.DataSourceIDs) != 1 {
+				if r := findReport(s, invoiceRegister); r == nil || r.ReportType != "PaginatedReport" || len(r.DataSourceIDs) != 1 {
 					t.Errorf("paginated report %+v", r)
 				}
 			}},

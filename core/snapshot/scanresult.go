@@ -169,7 +169,7 @@ func fromScanResult(w *wireScanResult) (*Snapshot, error) {
 
 func decodeWorkspace(ww wireWorkspace) (Workspace, []error) {
 	ws := Workspace{
-		ID: ww.ID, Name: ww.Name, Description: ww.Description, Type: ww.Type, State: ww.State,
+		ID: ww.ID, Name: ww.Name, Description: ww.Description, Type: canonical(ww.Type, workspaceTypes), State: canonical(ww.State, workspaceStates),
 		IsOnDedicatedCapacity: ww.IsOnDedicatedCapacity, CapacityID: ww.CapacityID,
 		SemanticModels: make([]SemanticModel, 0, len(ww.Datasets)),
 		Reports:        make([]Report, 0, len(ww.Reports)),

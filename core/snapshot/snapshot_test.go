@@ -174,6 +174,17 @@ func TestDecodeScanResultVariants(t *testing.T) {
 			},
 		},
 		{
+			name: "enumerations in any case keep the documented spelling",
+			doc:  `{"workspaces":[{"id":"w1","type":"WORKSPACE","state":"active","reports":[{"id":"r1","reportType":"paginatedreport","endorsementDetails":{"endorsement":"CERTIFIED"}}],"datasets":[{"id":"d1","endorsementDetails":{"endorsement":"promoted"}}]}]}`,
+			check: func(t *testing.T, s *Snapshot) {
+				w := s.Workspaces[0]
+				if w.Type != "Workspace" || w.State != "Active" || w.Reports[0].ReportType != "PaginatedReport" ||
+					w.Reports[0].Endorsement != "Certified" || w.SemanticModels[0].Endorsement != "Promoted" {
+					t.Errorf("got %+v", w)
+				}
+			},
+		},
+		{
 			name: "paginated report data sources",
 			doc:  `{"workspaces":[{"id":"w1","reports":[{"id":"r1","reportType":"PaginatedReport","datasourceUsages":[{"datasourceInstanceId":"a"}]}]}],"datasourceInstances":[{"datasourceType":"Sql","datasourceId":"a"}]}`,
 			check: func(t *testing.T, s *Snapshot) {

@@ -155,7 +155,26 @@ func endorsement(e *wireEndorsement) (string, string) {
 	if e == nil {
 		return "", ""
 	}
-	return e.Endorsement, e.CertifiedBy
+	return canonical(e.Endorsement, endorsements), e.CertifiedBy
+}
+
+// The documented spellings of enumerations the service sends in varying case.
+var (
+	workspaceTypes  = []string{"Workspace", "PersonalGroup", "Personal", "AdminWorkspace", "Group", "AdminInsights"}
+	workspaceStates = []string{"Active", "Deleted", "Removing", "Orphaned", "NotFound"}
+	reportTypes     = []string{"PowerBIReport", "PaginatedReport"}
+	endorsements    = []string{"None", "Promoted", "Certified"}
+)
+
+// canonical spells v as the known value it matches without regard to case; an
+// unknown value is kept as sent.
+func canonical(v string, known []string) string {
+	for _, k := range known {
+		if strings.EqualFold(v, k) {
+			return k
+		}
+	}
+	return v
 }
 
 func label(l *wireLabel) string {
@@ -228,7 +247,7 @@ func decodeReport(raw json.RawMessage) (Report, error) {
 	}
 	r := Report{
 		ID: w.ID, Name: w.Name, Description: w.Description, DatasetID: w.DatasetID,
-		DatasetWorkspaceID: w.DatasetWorkspaceID, ReportType: w.ReportType, WebURL: w.WebURL,
+		DatasetWorkspaceID: w.DatasetWorkspaceID, ReportType: canonical(w.ReportType, reportTypes), WebURL: w.WebURL,
 		EmbedURL: w.EmbedURL, AppID: w.AppID, CreatedBy: w.CreatedBy, ModifiedBy: w.ModifiedBy,
 		CreatedDateTime: w.CreatedDateTime, ModifiedDateTime: w.ModifiedDateTime,
 		SensitivityLabel: label(w.SensitivityLabel), Raw: raw,
