@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/pipeline"
 	"github.com/pbisync/pbisync/core/powerbi"
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -131,5 +132,34 @@ func TestRemovalsNeedEvidence(t *testing.T) {
 				t.Errorf("the summary does not report %q: %+v", tt.wantProblem, summary)
 			}
 		})
+	}
+}
+
+// An emulator source's quirks: reach the emulator, and a bad one is named where it is.
+func TestEmulatorSourceQuirks(t *testing.T) {
+	doc := "version: 1\nsources:\n  - name: emu\n    emulator: {quirks: [status-casing=upper, rdl-pages-400, page-size=2]}\noutputs:\n  - {name: a, jsonl: {path: out.jsonl}}\n"
+	source := func(doc string) (Source, error) {
+		p, err := pipeline.Parse("p.yaml", []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newSetup(p, SetupOptions{})
+		t.Cleanup(s.close)
+		return s.emulatorSource(p.Sources[0])
+	}
+	src, err := source(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collect{name: "c"}
+	res, err := newEngine([]Source{src}, c).Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors() != 0 || res.Summary.Workspaces != 6 || res.Summary.Assets[string(spec.Report)] != 9 {
+		t.Fatalf("summary %+v, problems %v", res.Summary, res.Problems)
+	}
+	if _, err := source(strings.Replace(doc, "page-size=2", "page-size=none", 1)); err == nil || !strings.Contains(err.Error(), "p.yaml:4:") || !strings.Contains(err.Error(), "page-size") {
+		t.Errorf("error %v, want the quirk named with its line", err)
 	}
 }
