@@ -2,6 +2,9 @@ package powerbitest
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"net/http"
 	"strconv"
 	"sync"
@@ -274,7 +277,17 @@ func (s *Server) handleTriggerRefresh(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, "InvalidRequest", "notifyOption "+n+" is not supported for enhanced refresh")
 		return
 	}
-	if p, ok := body["applyRefreshPolicy"].(bool); ok && p && body["commitMode"] == "PartialBatch" {
+	// The service reads its enumerations without regard to case ("full" is Full).
+	for field, allowed := range map[string][]string{
+		"type":       {"Full", "ClearValues", "Calculate", "DataOnly", "Automatic", "Defragment"},
+		"commitMode": {"Transactional", "PartialBatch"},
+	} {
+		if v, ok := body[field].(string); ok && !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, v) }) {
+			WriteError(w, http.StatusBadRequest, "InvalidRequest", fmt.Sprintf("%s %q is not valid", field, v))
+			return
+		}
+	}
+	if p, ok := body["applyRefreshPolicy"].(bool); ok && p && strings.EqualFold(fmt.Sprint(body["commitMode"]), "PartialBatch") {
 		WriteError(w, http.StatusBadRequest, "InvalidRequest", "applyRefreshPolicy must be false with commitMode PartialBatch")
 		return
 	}
