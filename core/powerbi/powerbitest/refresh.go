@@ -3,10 +3,10 @@ package powerbitest
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
