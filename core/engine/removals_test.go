@@ -163,3 +163,43 @@ func TestEmulatorSourceQuirks(t *testing.T) {
 		t.Errorf("error %v, want the quirk named with its line", err)
 	}
 }
+
+// Item 9 of issue 9, through the emulator on both paths: a paginated report without a
+// model depends on the data source it reads, and a tile pinned from a model (not a
+// report) keeps its dashboard's link to that model.
+func TestLineageOfPaginatedReportsAndModelTiles(t *testing.T) {
+	for _, scanner := range []bool{true, false} {
+		srv, err := powerbitest.NewServer(powerbitest.SampleTenant(), powerbitest.WithQuirks(powerbitest.Quirks{RDLPages400: true}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		c := &collect{name: "c"}
+		res, err := newEngine([]Source{emulatorSource(t, srv, scanner)}, c).Sync(context.Background())
+		if err != nil || res.Errors() != 0 {
+			t.Fatalf("scanner %v: %v %v", scanner, err, res.Problems)
+		}
+		keys := map[string]spec.Key{}
+		deps := map[string][]spec.Key{}
+		for _, ev := range c.events {
+			if ev.Kind == event.KindSpec {
+				keys[ev.Spec.PowerBI.Name] = ev.Spec.Key
+				deps[ev.Spec.PowerBI.Name] = ev.Spec.Deps
+			}
+		}
+		has := func(of, on string) bool {
+			for _, d := range deps[of] {
+				if d.Equal(keys[on]) {
+					return true
+				}
+			}
+			return false
+		}
+		if !has("Invoice Register", "FinanceDW") {
+			t.Errorf("scanner %v: the paginated report's deps %v lack its data source %v", scanner, deps["Invoice Register"], keys["FinanceDW"])
+		}
+		if !has("v1.2 Ops", "Web Traffic") {
+			t.Errorf("scanner %v: the dashboard's deps %v lack the model its tile is pinned from", scanner, deps["v1.2 Ops"])
+		}
+	}
+}
