@@ -33,3 +33,13 @@ func TestSourceProblemsExitThree(t *testing.T) {
 		t.Errorf("%d reports written, want the 9 of the synced workspaces", n)
 	}
 }
+
+func TestEmulateQuirkFlag(t *testing.T) {
+	code, out, errOut := cli(t, "emulate", "--quirk", "status-casing=title")
+	if code != exitUsage || !strings.Contains(out+errOut, "status-casing must be upper or lower") {
+		t.Errorf("exit %d: %s%s", code, out, errOut)
+	}
+	if code, out, errOut := cli(t, "emulate", "--help"); !strings.Contains(out+errOut, "rdl-pages-400") {
+		t.Errorf("the quirks are not listed in the help (exit %d): %s%s", code, out, errOut)
+	}
+}
