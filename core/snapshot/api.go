@@ -64,7 +64,12 @@ func FromAPI(workspaces []APIWorkspace) (*Snapshot, error) {
 	for _, aw := range workspaces {
 		var ww wireWorkspace
 		if err := json.Unmarshal(aw.Group, &ww); err != nil && (!wrongType(err) || ww.ID == "") {
-			errs = append(errs, Incomplete(ww.ID, fmt.Errorf("workspace%s: %w", itemID(aw.Group), describeJSONError(err))))
+			werr := fmt.Errorf("workspace%s: %w", itemID(aw.Group), describeJSONError(err))
+			if ww.ID == "" {
+				errs = append(errs, werr) // which workspace is unknown: no removal can be inferred
+			} else {
+				errs = append(errs, Incomplete(ww.ID, werr))
+			}
 			continue
 		}
 		ws, _ := decodeWorkspace(ww) // the group object carries no items

@@ -61,4 +61,9 @@ func TestDecodeScanResultMalformedWorkspaceScope(t *testing.T) {
 	if sc.Unknown || !sc.Workspaces["w1"] || !sc.Workspaces["w2"] {
 		t.Errorf("scope %+v of %v", sc, err)
 	}
+	// A workspace that cannot even be named leaves the extent unknown.
+	s, err = DecodeScanResult(strings.NewReader(`{"workspaces":["odd",{"id":"w2"}]}`))
+	if s == nil || len(s.Workspaces) != 1 || !ScopeOf([]error{err}).Unknown {
+		t.Errorf("snapshot %+v, error %v", s, err)
+	}
 }

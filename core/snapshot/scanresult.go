@@ -69,11 +69,14 @@ func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 					if !wrongType(err) {
 						return err
 					}
-					errs = append(errs, Incomplete(ww.ID, fmt.Errorf("workspace %s (%s), workspaces[%d]: %w",
-						quoteName(ww.Name), ww.ID, len(s.Workspaces), describeJSONError(err))))
+					werr := fmt.Errorf("workspace %s (%s), workspaces[%d]: %w", quoteName(ww.Name), ww.ID, len(s.Workspaces), describeJSONError(err))
 					if ww.ID == "" {
-						return nil // nothing to name it by: left out
+						// Nothing to name it by: left out, and which workspace it was is
+						// unknown (a plain error, so no removal is inferred at all).
+						errs = append(errs, werr)
+						return nil
 					}
+					errs = append(errs, Incomplete(ww.ID, werr))
 				}
 				ws, werrs := decodeWorkspace(ww)
 				s.Workspaces = append(s.Workspaces, ws)
