@@ -46,6 +46,7 @@ func emulateCommand() *command {
 			scanPolls := fs.Int("scan-polls", 2, "scanStatus polls a scan takes to succeed")
 			failScans := fs.String("fail-scans", "", "comma-separated workspace ids whose scans fail (* for all)")
 			refuseAdmin := fs.Bool("refuse-admin", false, "answer 403 on admin endpoints (as for a principal without admin API access)")
+			fabric := fs.Bool("fabric", false, "add Microsoft Fabric content: Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with definitions, datamarts")
 			var faults faultFlags
 			var quirks powerbitest.Quirks
 			fs.Func("quirk", "answer as the live service was recorded to, repeatable: "+strings.Join(powerbitest.QuirkNames, ", ")+
@@ -58,6 +59,9 @@ func emulateCommand() *command {
 				t, err := emulatorTenant(*tenant, *seed, *size, *workspaces)
 				if err != nil {
 					return err
+				}
+				if *fabric {
+					t = powerbitest.AddFabric(t)
 				}
 				opts := []powerbitest.Option{
 					powerbitest.WithAddr(*addr), powerbitest.WithAuthorityAddr(*authAddr), powerbitest.WithAPITLS(*apiTLS),
