@@ -234,3 +234,29 @@ func TestScannerPathAgainstRecordedQuirks(t *testing.T) {
 		})
 	}
 }
+
+// One workspace's lists refused costs that workspace (kept as it was downstream);
+// every workspace refused is the credentials' fault, and the sync fails.
+func TestRegularPathRefusedWorkspaces(t *testing.T) {
+	for _, count := range []int{1, 0} {
+		srv := startEmulator(t, powerbitest.SampleTenant(), powerbitest.WithFaults(powerbitest.Fault{
+			Endpoint: "GET /groups/{id}/datasets", Kind: powerbitest.ServerError, Status: 403, Count: count}))
+		cfg := baseConfig(srv, withToken)
+		cfg.Scanner.Enabled = boolp(false)
+		s, st, err := collect(t, newClient(t, srv, cfg, nil))
+		if count == 0 {
+			if err == nil || !strings.Contains(err.Error(), "every one of the 6 workspaces was refused") {
+				t.Errorf("every workspace refused: error %v", err)
+			}
+			continue
+		}
+		if err != nil || len(s.Workspaces) != 5 || len(st.Problems) != 1 || !isIncompleteErr(st.Problems[0]) {
+			t.Errorf("one workspace refused: %v, %d workspaces, problems %v", err, len(s.Workspaces), st.Problems)
+		}
+	}
+}
+
+func isIncompleteErr(err error) bool {
+	var inc *snapshot.IncompleteError
+	return errors.As(err, &inc) && inc.WorkspaceID != ""
+}

@@ -24,6 +24,10 @@ func (c *Client) readAPI(ctx context.Context, ws []Workspace, emit func(*snapsho
 	st := Stats{Path: "api", Workspaces: len(ws), Batches: len(batches)}
 	c.report(Progress{Path: "api", WorkspacesTotal: len(ws), BatchesTotal: len(batches)})
 	done := 0
+	// refused counts workspaces whose own lists were refused; when every workspace is,
+	// the credentials are at fault, not the workspaces, and the sync fails.
+	refused := 0
+	var firstRefusal error
 	for i, batch := range batches {
 		results := make([]snapshot.APIWorkspace, len(batch))
 		keep := make([]bool, len(batch))
@@ -49,6 +53,12 @@ func (c *Client) readAPI(ctx context.Context, ws []Workspace, emit func(*snapsho
 					// Deleted while we read (evidence its assets are gone), or refused
 					// for this workspace alone (no evidence): the rest goes on.
 					st.Problems = append(st.Problems, err)
+					if isIncomplete(err) {
+						refused++
+						if firstRefusal == nil {
+							firstRefusal = err
+						}
+					}
 				case firstErr == nil:
 					firstErr = err
 					cancel()
@@ -59,6 +69,9 @@ func (c *Client) readAPI(ctx context.Context, ws []Workspace, emit func(*snapsho
 		cancel()
 		if firstErr != nil {
 			return st, firstErr
+		}
+		if refused == len(ws) {
+			return st, fmt.Errorf("every one of the %d workspaces was refused: %w", refused, firstRefusal)
 		}
 		kept := results[:0]
 		for j := range results {
