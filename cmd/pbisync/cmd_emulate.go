@@ -48,6 +48,9 @@ func emulateCommand() *command {
 			refuseAdmin := fs.Bool("refuse-admin", false, "answer 403 on admin endpoints (as for a principal without admin API access)")
 			fabric := fs.Bool("fabric", false, "add Microsoft Fabric content: Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with definitions, datamarts")
 			var faults faultFlags
+			var quirks powerbitest.Quirks
+			fs.Func("quirk", "answer as the live service was recorded to, repeatable: "+strings.Join(powerbitest.QuirkNames, ", ")+
+				"\n(see core/powerbi/powerbitest/testdata/QUIRKS.md)", func(v string) error { return powerbitest.ParseQuirk(v, &quirks) })
 			fs.Var(&faults, "fault", "inject a fault, repeatable: KIND[:COUNT][@ENDPOINT][,retry-after=D][,status=N]\nKIND is throttle, error, drop, redirect, truncate or lost; e.g. 'throttle:3@GET /admin/groups,retry-after=2s'")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
@@ -63,7 +66,7 @@ func emulateCommand() *command {
 				opts := []powerbitest.Option{
 					powerbitest.WithAddr(*addr), powerbitest.WithAuthorityAddr(*authAddr), powerbitest.WithAPITLS(*apiTLS),
 					powerbitest.WithTokenLifetime(*tokenLifetime), powerbitest.WithScanPolls(*scanPolls),
-					powerbitest.WithRefusedAdmin(*refuseAdmin), powerbitest.WithFaults(faults...),
+					powerbitest.WithRefusedAdmin(*refuseAdmin), powerbitest.WithFaults(faults...), powerbitest.WithQuirks(quirks),
 				}
 				if *failScans != "" {
 					opts = append(opts, powerbitest.WithFailedScans(strings.Split(*failScans, ",")...))

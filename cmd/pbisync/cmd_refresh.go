@@ -65,7 +65,7 @@ func refreshResult(g *globals, outs []*refresh.Outcome) error {
 	for _, o := range outs {
 		if o.OK() {
 			g.logger.Info("refresh completed", "model", o.Target.Name, "request_id", o.RequestID,
-				"duration", o.EndedAt.Sub(o.RequestedAt).Round(time.Second), "polls", o.Polls)
+				"duration", o.Duration().Round(time.Second), "polls", o.Polls)
 			continue
 		}
 		failed++
@@ -110,17 +110,25 @@ func (v *refreshView) draw(w io.Writer) {
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Model.Name < rows[j].Model.Name })
 	for _, r := range rows {
-		since := r.RequestedAt
-		end := r.EndedAt
-		if end.IsZero() {
-			end = time.Now()
-		}
-		fmt.Fprintf(w, "\r\033[K%-32s %-10s %8s  %s\n", clip(r.Model.Name, 32), r.State, end.Sub(since).Round(time.Second), clip(r.Error, 80))
+		fmt.Fprintf(w, "\r\033[K%-32s %-10s %8s  %s\n", clip(r.Model.Name, 32), r.State, elapsed(r, time.Now()).Round(time.Second), clip(r.Error, 80))
 	}
 	v.lines = len(rows)
 }
 
 func (v *refreshView) done() {}
+
+// elapsed is how long a refresh has taken so far: while it runs, by the local clock
+// since it was asked for; once it ended, by its start and end (the service's own
+// times when it sent them), never mixing the two clocks into a negative duration.
+func elapsed(r *event.Refresh, now time.Time) time.Duration {
+	switch {
+	case r.EndedAt.IsZero():
+		return max(now.Sub(r.RequestedAt), 0)
+	case !r.StartedAt.IsZero() && !r.EndedAt.Before(r.StartedAt):
+		return r.EndedAt.Sub(r.StartedAt)
+	}
+	return max(r.EndedAt.Sub(r.RequestedAt), 0)
+}
 
 func clip(s string, n int) string {
 	s = strings.ReplaceAll(s, "\n", " ")

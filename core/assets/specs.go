@@ -202,8 +202,12 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 		if t.Title != "" {
 			titles = append(titles, t.Title)
 		}
-		if t.ReportID != "" {
+		switch {
+		case t.ReportID != "":
 			refs = append(refs, ref{kind: refReport, id: t.ReportID, note: fmt.Sprintf("tile %q", t.Title)})
+		case t.DatasetID != "":
+			// A tile pinned from a semantic model (Q&A, a streaming tile) rather than a report.
+			refs = append(refs, ref{kind: refModel, id: t.DatasetID, note: fmt.Sprintf("tile %q", t.Title)})
 		}
 	}
 	m[NamespacePowerBI+"tile_count"] = spec.Int(int64(len(d.Tiles)))
@@ -267,6 +271,13 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 	var refs []ref
 	if r.DatasetID != "" {
 		refs = append(refs, ref{kind: refModel, id: r.DatasetID})
+	}
+	// A paginated report reads its own data sources.
+	for _, id := range r.DataSourceIDs {
+		refs = append(refs, ref{kind: refDataSource, id: id})
+	}
+	if len(r.DataSourceIDs) > 0 {
+		m.jsonList(NamespacePowerBI+"data_source_ids", r.DataSourceIDs)
 	}
 	return asset{who: who, key: key, description: r.Description, meta: m, kinds: []string{KindPowerBI, KindReport},
 		owner: r.CreatedBy, raw: r.Raw, item: r, workspace: w, refs: refs}.record(problems)
