@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -102,6 +103,8 @@ func Validate(ctx context.Context, p *pipeline.Pipeline) error {
 	return err
 }
 
+// build decodes and checks every section, and reports every problem it finds rather
+// than the first: `pbisync validate` and a sync refuse a pipeline with the same list.
 func (s *setup) build(ctx context.Context) (*Engine, error) {
 	e := &Engine{
 		Pipeline:   s.p.Name,
@@ -111,15 +114,55 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		Keys:       assets.NewKeyIndex(),
 		setup:      s,
 	}
+	var errs []error
 	for _, src := range s.p.Sources {
 		source, err := s.source(ctx, src)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		if source != nil {
 			e.Sources = append(e.Sources, source)
 		}
 	}
+	if err := s.translators(ctx, e); err != nil {
+		errs = append(errs, err)
+	}
+	keys, err := lineage.DecodeKeyMapper(s.p.Lineage)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.keys = keys
+	e.Lineage = lineage.ResolveSnapshot
+	if s.p.Refresh.Node != nil {
+		rc, err := refresh.Decode(s.p.Refresh)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		e.refresh = rc
+	}
+	if len(s.p.Outputs) == 0 {
+		errs = append(errs, &config.Error{Pos: config.Pos{File: s.p.File}, Msg: "outputs: at least one output is needed"})
+	}
+	names := map[string]bool{}
+	var openers []func(context.Context) (Sink, error)
+	for i, n := range s.p.Outputs {
+		open, name, err := s.output(ctx, n, i)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if names[name] {
+			errs = append(errs, config.Errorf(n, "output name %q is used twice", name))
+			continue
+		}
+		names[name] = true
+		openers = append(openers, open)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// The state store is opened last: a pipeline with errors leaves it untouched.
 	if s.p.StateDir != "" && !s.dryRun {
 		st, err := state.Open(ctx, s.resolve(s.p.StateDir))
 		if err != nil {
@@ -128,38 +171,6 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		s.closers = append(s.closers, func() { st.Close() })
 		e.State = st
 		e.Journal = NewJournal(st, s.p.Name)
-	}
-	if err := s.translators(ctx, e); err != nil {
-		return nil, err
-	}
-	keys, err := lineage.DecodeKeyMapper(s.p.Lineage)
-	if err != nil {
-		return nil, err
-	}
-	s.keys = keys
-	e.Lineage = lineage.ResolveSnapshot
-	if s.p.Refresh.Node != nil {
-		rc, err := refresh.Decode(s.p.Refresh)
-		if err != nil {
-			return nil, err
-		}
-		e.refresh = rc
-	}
-	if len(s.p.Outputs) == 0 {
-		return nil, &config.Error{Pos: config.Pos{File: s.p.File}, Msg: "outputs: at least one output is needed"}
-	}
-	names := map[string]bool{}
-	var openers []func(context.Context) (Sink, error)
-	for i, n := range s.p.Outputs {
-		open, name, err := s.output(ctx, n, i)
-		if err != nil {
-			return nil, err
-		}
-		if names[name] {
-			return nil, config.Errorf(n, "output name %q is used twice", name)
-		}
-		names[name] = true
-		openers = append(openers, open)
 	}
 	e.OpenSinks = func(ctx context.Context) ([]Sink, error) {
 		var sinks []Sink
@@ -194,26 +205,16 @@ func (s *setup) newBuilder() Builder {
 
 // translators loads the translator chain: WASM modules are compiled (once, through the
 // file cache) and started here, so a bad module fails before any API call. Validation
-// only decodes the entries.
+// loads them the same way, then closes them.
 func (s *setup) translators(ctx context.Context, e *Engine) error {
-	if s.dryRun {
-		names := map[string]bool{}
-		for _, n := range s.p.Translators {
-			entry, err := translate.DecodeEntry(n)
-			if err != nil {
-				return err
-			}
-			if names[entry.Name] {
-				return config.Errorf(n, "translator name %q is used twice", entry.Name)
-			}
-			names[entry.Name] = true
-		}
-		return nil
-	}
 	if len(s.p.Translators) == 0 {
 		return nil
 	}
-	chain, err := translate.New(ctx, s.p.Translators, translate.Options{CacheDir: s.opts.CacheDir, BaseDir: s.dir, Logger: s.opts.Logger})
+	opts := translate.Options{CacheDir: s.opts.CacheDir, BaseDir: s.dir, Logger: s.opts.Logger}
+	if s.dryRun {
+		return translate.Check(ctx, s.p.Translators, opts)
+	}
+	chain, err := translate.New(ctx, s.p.Translators, opts)
 	if err != nil {
 		return err
 	}
@@ -248,7 +249,20 @@ func (s *setup) output(_ context.Context, n config.Node, i int) (func(context.Co
 		name = c.Value
 	}
 	opts := sinkhost.Options{Executable: s.opts.Executable, BaseDir: s.dir, Logger: s.opts.Logger, Stdout: s.opts.Stdout}
-	if err := sinkhost.Check(n, opts); err != nil {
+	check := sinkhost.Check
+	if s.dryRun {
+		// Validation starts the plugin, so its binary, handshake and own config
+		// checks are tried, and opens nothing.
+		check = func(n config.Node, opts sinkhost.Options) error {
+			err := sinkhost.Probe(context.Background(), n, opts)
+			if errors.Is(err, sinkhost.ErrUnchecked) {
+				s.opts.Logger.Warn("output config not checked", "output", name, "reason", err)
+				return nil
+			}
+			return err
+		}
+	}
+	if err := check(n, opts); err != nil {
 		return nil, name, err
 	}
 	s.where[name] = describeOutput(n, s)

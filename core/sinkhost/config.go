@@ -74,7 +74,9 @@ const (
 type launch struct {
 	name       string
 	pos        config.Pos
-	builtin    string // set for built-ins
+	pathPos    config.Pos // where an external plugin's path is written
+	sumPos     config.Pos // where its sha256 pin is written
+	builtin    string     // set for built-ins
 	path       string
 	args       []string
 	env        []string
@@ -147,6 +149,7 @@ func decodeEntry(n config.Node, opts Options) (*launch, error) {
 			return nil, config.Errorf(n.Child("plugin").Child("path"), "output %q: plugin path is empty", e.Name)
 		}
 		l.path = p.Path
+		l.pathPos = n.Child("plugin").Child("path").Pos()
 		if !filepath.IsAbs(l.path) && strings.ContainsRune(l.path, filepath.Separator) {
 			base := opts.BaseDir
 			if base == "" && n.File != "" {
@@ -171,6 +174,7 @@ func decodeEntry(n config.Node, opts Options) (*launch, error) {
 				return nil, config.Errorf(n.Child("plugin").Child("sha256"), "output %q: sha256 must be 64 hex digits", e.Name)
 			}
 			l.checksum = sum
+			l.sumPos = n.Child("plugin").Child("sha256").Pos()
 		}
 		if e.Config.Kind != 0 {
 			l.cfg = config.Node{Node: &e.Config, File: n.File}

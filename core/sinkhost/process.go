@@ -101,10 +101,11 @@ func (in *instance) kill() {
 // start runs the plugin, configures it and opens the Write stream.
 func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) {
 	l := s.launch
-	if len(l.checksum) > 0 {
-		if err := checkSum(l.path, l.checksum); err != nil {
-			return nil, fmt.Errorf("%s: output %q: %w", l.pos, l.name, err)
-		}
+	if err := checkExecutable(l); err != nil {
+		return nil, err
+	}
+	if err := verifyPin(l); err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(l.path, l.args...)
 	cmd.Dir = l.dir

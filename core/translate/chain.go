@@ -74,29 +74,47 @@ type Chain struct {
 
 // New decodes and loads the pipeline's `translators:` entries, in order. WASM modules
 // are compiled once (with a file cache keyed by content) and started, so bad modules,
-// bad config and a failing pbisync_init are reported here.
+// bad config and a failing pbisync_init are reported here. Every entry is tried: the
+// error lists each entry that cannot run, each at its place in the YAML.
 func New(ctx context.Context, entries []config.Node, opts Options) (*Chain, error) {
 	c := &Chain{}
 	seen := map[string]config.Pos{}
+	var errs []error
 	for _, n := range entries {
 		e, err := DecodeEntry(n)
 		if err != nil {
-			_ = c.Close(ctx)
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		if prev, dup := seen[e.Name]; dup {
-			_ = c.Close(ctx)
-			return nil, config.Errorf(n, "translator name %q is already used at %s", e.Name, prev)
+			errs = append(errs, config.Errorf(n, "translator name %q is already used at %s", e.Name, prev))
+			continue
 		}
 		seen[e.Name] = n.Pos()
 		t, err := c.load(ctx, &e, &opts)
 		if err != nil {
-			_ = c.Close(ctx)
-			return nil, fmt.Errorf("%s: %w", n.Pos(), err)
+			// What the pipeline names cannot run: a missing or foreign module, a
+			// package that does not build, a config its pbisync_init refuses.
+			errs = append(errs, &config.Error{Pos: n.Pos(), Msg: err.Error()})
+			continue
 		}
 		c.steps = append(c.steps, t)
 	}
+	if len(errs) > 0 {
+		_ = c.Close(ctx)
+		return nil, errors.Join(errs...)
+	}
 	return c, nil
+}
+
+// Check loads every entry as New does, then closes them: `pbisync validate` checks
+// what a sync would load, with the same errors.
+func Check(ctx context.Context, entries []config.Node, opts Options) error {
+	c, err := New(ctx, entries, opts)
+	if err != nil {
+		return err
+	}
+	return c.Close(ctx)
 }
 
 // Load loads one decoded entry on its own. Close the result when done.
