@@ -102,7 +102,8 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh 
 	res, err := eng.Run(ctx, opts)
 	prog.done()
 	if res != nil {
-		if !reported {
+		// A sync that failed did not finish: no "sync finished" line before its error.
+		if !reported && err == nil {
 			reportSync(g, res)
 		}
 		reportOutputs(g, eng, res)
@@ -131,7 +132,7 @@ func reportSync(g *globals, res *engine.Result) {
 	sort.Strings(types)
 	g.logger.Info("sync finished",
 		"workspaces", s.Workspaces, "assets", total, "by_type", strings.Join(types, ", "),
-		"dropped", s.Dropped, "removed", s.Removed, "problems", len(res.Problems),
+		"dropped", s.Dropped, "removed", s.Removed, "problems", res.Errors(), "warnings", len(res.Problems)-res.Errors(),
 		"duration", s.EndedAt.Sub(s.StartedAt).Round(time.Millisecond))
 	if l := s.Lineage; l != nil && l.Tables > 0 {
 		reasons := make([]string, 0, len(l.Reasons))

@@ -17,7 +17,7 @@ import (
 func translatorCommand() *command {
 	return &command{
 		name:    "translator",
-		summary: "Test translators and scaffold new ones",
+		summary: "Test translators and scaffold new ones.",
 		sub:     []*command{translatorTestCommand(), translatorNewCommand()},
 	}
 }

@@ -146,6 +146,7 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 	}
 	names := map[string]bool{}
 	var openers []func(context.Context) (Sink, error)
+	okOutputs := make([]bool, len(s.p.Outputs))
 	for i, n := range s.p.Outputs {
 		open, name, err := s.output(ctx, n, i)
 		if err != nil {
@@ -157,7 +158,19 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 			continue
 		}
 		names[name] = true
+		okOutputs[i] = true
 		openers = append(openers, open)
+	}
+	if len(errs) > 0 && !s.dryRun {
+		// A sync refuses the pipeline: say all that validate would, sinks' own
+		// config checks included (a sync otherwise learns those when it opens them).
+		for i, n := range s.p.Outputs {
+			if i < len(okOutputs) && okOutputs[i] {
+				if err := s.probe(n); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -248,19 +261,12 @@ func (s *setup) output(_ context.Context, n config.Node, i int) (func(context.Co
 	if c := n.Child("name"); c.Node != nil {
 		name = c.Value
 	}
-	opts := sinkhost.Options{Executable: s.opts.Executable, BaseDir: s.dir, Logger: s.opts.Logger, Stdout: s.opts.Stdout}
+	opts := s.sinkOptions()
 	check := sinkhost.Check
 	if s.dryRun {
 		// Validation starts the plugin, so its binary, handshake and own config
 		// checks are tried, and opens nothing.
-		check = func(n config.Node, opts sinkhost.Options) error {
-			err := sinkhost.Probe(context.Background(), n, opts)
-			if errors.Is(err, sinkhost.ErrUnchecked) {
-				s.opts.Logger.Warn("output config not checked", "output", name, "reason", err)
-				return nil
-			}
-			return err
-		}
+		check = func(n config.Node, _ sinkhost.Options) error { return s.probe(n) }
 	}
 	if err := check(n, opts); err != nil {
 		return nil, name, err
@@ -273,6 +279,22 @@ func (s *setup) output(_ context.Context, n config.Node, i int) (func(context.Co
 		}
 		return sk, nil
 	}, name, nil
+}
+
+func (s *setup) sinkOptions() sinkhost.Options {
+	return sinkhost.Options{Executable: s.opts.Executable, BaseDir: s.dir, Logger: s.opts.Logger, Stdout: s.opts.Stdout}
+}
+
+// probe checks an output as far as possible without opening it (sinkhost.Probe). A
+// plugin that cannot check its config without opening its output is let through with
+// a warning: a sync will check it when it configures it.
+func (s *setup) probe(n config.Node) error {
+	err := sinkhost.Probe(context.Background(), n, s.sinkOptions())
+	if errors.Is(err, sinkhost.ErrUnchecked) {
+		s.opts.Logger.Warn("output config not checked", "output", n.Child("name").Value, "reason", err)
+		return nil
+	}
+	return err
 }
 
 // describeOutput says where an output writes, for the report after a sync.

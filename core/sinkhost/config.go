@@ -150,14 +150,17 @@ func decodeEntry(n config.Node, opts Options) (*launch, error) {
 		}
 		l.path = p.Path
 		l.pathPos = n.Child("plugin").Child("path").Pos()
-		if !filepath.IsAbs(l.path) && strings.ContainsRune(l.path, filepath.Separator) {
+		// A path with a separator is a file (relative to the pipeline's folder); a
+		// bare name is looked up on PATH. Join drops "./", so decide before it.
+		isFile := strings.ContainsRune(l.path, filepath.Separator)
+		if !filepath.IsAbs(l.path) && isFile {
 			base := opts.BaseDir
 			if base == "" && n.File != "" {
 				base = filepath.Dir(n.File)
 			}
 			l.path = filepath.Join(base, l.path)
 		}
-		if strings.ContainsRune(l.path, filepath.Separator) {
+		if isFile {
 			abs, err := filepath.Abs(l.path)
 			if err != nil {
 				return nil, fmt.Errorf("%s: output %q: %w", n.Pos(), e.Name, err)
