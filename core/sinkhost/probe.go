@@ -65,7 +65,7 @@ func Probe(ctx context.Context, entry config.Node, opts Options) error {
 	defer client.Kill()
 	proto, err := client.Client()
 	if err != nil {
-		return fmt.Errorf("%s: output %q: starting plugin %s: %w", l.pos, l.name, l.path, err)
+		return handshakeError(l, err)
 	}
 	raw, err := proto.Dispense(sink.PluginName)
 	if err != nil {
@@ -121,4 +121,14 @@ func verifyPin(l *launch) error {
 		return &config.Error{Pos: l.sumPos, Msg: fmt.Sprintf("output %q: %v", l.name, err)}
 	}
 	return nil
+}
+
+// handshakeError says that the executable an output names is not a pbisync sink
+// plugin, or failed before it answered go-plugin's handshake: a pipeline error.
+func handshakeError(l *launch, err error) error {
+	at := l.pathPos
+	if at.Line == 0 {
+		at = l.pos
+	}
+	return &config.Error{Pos: at, Msg: fmt.Sprintf("output %q: plugin %s did not answer pbisync's sink handshake: %v", l.name, l.path, err)}
 }

@@ -161,11 +161,18 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	live.Store(in, struct{}{})
 	defer func() {
 		if err != nil {
+			if in.copied != nil {
+				// Our copy of the pipe's write end, or kill waits for the copy in vain.
+				stdoutFile.Close()
+			}
 			in.kill()
 		}
 	}()
 	proto, err := in.client.Client()
 	if err != nil {
+		if attempt == 0 {
+			return nil, handshakeError(l, err)
+		}
 		return nil, fmt.Errorf("output %q: starting plugin %s: %w", l.name, l.path, err)
 	}
 	if rc := in.client.ReattachConfig(); rc != nil {
