@@ -106,7 +106,7 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh 
 		if !reported && err == nil {
 			reportSync(g, res)
 		}
-		reportOutputs(g, eng, res)
+		reportOutputs(g, eng, res, err != nil)
 	}
 	if err != nil {
 		return err
@@ -156,11 +156,16 @@ func reportSync(g *globals, res *engine.Result) {
 }
 
 // reportOutputs says where each output went and whether it received everything.
-func reportOutputs(g *globals, eng *engine.Engine, res *engine.Result) {
+func reportOutputs(g *globals, eng *engine.Engine, res *engine.Result, runFailed bool) {
 	for _, sr := range res.Sinks {
 		where := eng.OutputLocation(sr.Name)
 		if sr.Err != nil {
 			g.logger.Error("output failed", "output", sr.Name, "to", where, "events", sr.Events, "error", sr.Err)
+			continue
+		}
+		if runFailed {
+			// Not "written": the run that fed it did not complete.
+			g.logger.Warn("output closed after the sync failed", "output", sr.Name, "to", where, "events", sr.Events)
 			continue
 		}
 		g.logger.Info("output written", "output", sr.Name, "to", where, "events", sr.Events, "received_everything", sr.Complete, "restarts", sr.Restarts)

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/engine"
 	"github.com/pbisync/pbisync/core/sinkhost"
 )
 
@@ -182,8 +183,9 @@ func exitCode(ctx context.Context, err error) int {
 	var ue *usageError
 	var pe *problemsError
 	var ce *config.Error
+	var se *engine.SelectionError
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &se):
 		return exitUsage
 	case errors.As(err, &pe):
 		return exitProblems

@@ -35,7 +35,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"sync", "extra"}, exitUsage, "unexpected arguments"},
 		{[]string{"snapshot"}, exitUsage, "save"},
 		{[]string{"snapshot", "save"}, exitUsage, "-o FILE is required"},
-		{[]string{"validate", "-f", "testdata/missing.yaml"}, exitError, "no such file"},
+		{[]string{"validate", "-f", "testdata/missing.yaml"}, exitUsage, "testdata/missing.yaml: cannot read the pipeline file: no such file"},
 		{[]string{"sync", "--log-format", "xml", "--snapshot", "x"}, exitUsage, "--log-format must be text or json"},
 		{[]string{"sync", "--memory-limit", "lots", "--snapshot", "x"}, exitUsage, "--memory-limit: want a size"},
 		{[]string{"sync", "--memory-limit", "12XB", "--snapshot", "x"}, exitUsage, "--memory-limit: want a size"},

@@ -49,8 +49,12 @@ func (p *progress) update(pr engine.Progress) {
 		return
 	}
 	p.last = now
-	p.g.logger.Info("progress", "workspaces_read", p.scan.WorkspacesDone, "workspaces_total", p.scan.WorkspacesTotal,
-		"workspaces_built", p.built.Workspaces, "batches", p.built.Batches, "assets", p.built.Assets)
+	attrs := []any{"workspaces_built", p.built.Workspaces, "batches", p.built.Batches, "assets", p.built.Assets}
+	if p.scan.WorkspacesTotal > 0 {
+		// Only a source that scans knows these; a snapshot file has none to show.
+		attrs = append([]any{"workspaces_read", p.scan.WorkspacesDone, "workspaces_total", p.scan.WorkspacesTotal}, attrs...)
+	}
+	p.g.logger.Info("progress", attrs...)
 }
 
 func (p *progress) done() {
