@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -83,7 +82,7 @@ type refreshView struct {
 	g     *globals
 	mu    sync.Mutex
 	rows  map[string]*event.Refresh
-	lines int
+	shown bool
 }
 
 func newRefreshView(g *globals) *refreshView {
@@ -91,36 +90,44 @@ func newRefreshView(g *globals) *refreshView {
 }
 
 func (v *refreshView) update(ev event.Refresh) {
-	if !v.g.isTerm || v.g.logFormat != "text" {
+	if v.g.live == nil {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.rows[ev.Model.ID] = &ev
-	v.draw(v.g.stderr)
+	v.g.live.Show(v.lines()...)
+	v.shown = true
 }
 
-func (v *refreshView) draw(w io.Writer) {
-	if v.lines > 0 {
-		fmt.Fprintf(w, "\033[%dA", v.lines)
-	}
+// lines are the view's rows, one per refresh, by model name.
+func (v *refreshView) lines() []string {
 	rows := make([]*event.Refresh, 0, len(v.rows))
 	for _, r := range v.rows {
 		rows = append(rows, r)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Model.Name < rows[j].Model.Name })
+	out := make([]string, 0, len(rows))
 	for _, r := range rows {
 		since := r.RequestedAt
 		end := r.EndedAt
 		if end.IsZero() {
 			end = time.Now()
 		}
-		fmt.Fprintf(w, "\r\033[K%-32s %-10s %8s  %s\n", clip(r.Model.Name, 32), r.State, end.Sub(since).Round(time.Second), clip(r.Error, 80))
+		out = append(out, fmt.Sprintf("%-32s %-10s %8s  %s", clip(r.Model.Name, 32), r.State, end.Sub(since).Round(time.Second), clip(r.Error, 80)))
 	}
-	v.lines = len(rows)
+	return out
 }
 
-func (v *refreshView) done() {}
+// done leaves the view's last state on the screen, above what comes next.
+func (v *refreshView) done() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.shown {
+		v.g.live.Keep()
+		v.shown = false
+	}
+}
 
 func clip(s string, n int) string {
 	s = strings.ReplaceAll(s, "\n", " ")

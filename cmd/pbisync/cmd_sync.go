@@ -101,6 +101,9 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh 
 	}
 	res, err := eng.Run(ctx, opts)
 	prog.done()
+	if g.live != nil {
+		g.live.Keep() // the refresh view's last state, if one was drawn, stays above the report
+	}
 	if res != nil {
 		// A sync that failed did not finish: no "sync finished" line before its error.
 		if !reported && err == nil {

@@ -53,6 +53,9 @@ type globals struct {
 	stdin     io.Reader
 	logger    *slog.Logger
 	isTerm    bool
+	// live is standard error on a terminal with text logs: log lines and a live
+	// block (progress, refresh view) share it. Nil otherwise.
+	live *liveTerm
 }
 
 // usageError marks errors caused by how the command was called.
@@ -322,6 +325,10 @@ func newLogger(g *globals) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch g.logFormat {
 	case "text":
+		if g.isTerm {
+			g.live = newLiveTerm(g.stderr)
+			return slog.New(slog.NewTextHandler(g.live, opts)), nil
+		}
 		return slog.New(slog.NewTextHandler(g.stderr, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
