@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -56,6 +57,9 @@ func syncCommand() *command {
 
 // syncSnapshotFile runs a built-in pipeline: one snapshot source, one JSON Lines output.
 func syncSnapshotFile(ctx context.Context, g *globals, snap, out string) error {
+	if _, err := os.Stat(snap); err != nil {
+		return usagef("--snapshot: %v", err)
+	}
 	doc := fmt.Sprintf("version: 1\nname: snapshot\nsources:\n  - snapshot: %q\noutputs:\n  - name: specs\n    jsonl: {path: %q, format: specs}\n", snap, out)
 	p, err := pipeline.Parse("(--snapshot)", []byte(doc))
 	if err != nil {

@@ -52,6 +52,9 @@ func translatorTestCommand() *command {
 				if *snap != "" {
 					var probs []record.Problem
 					var err error
+					if _, err := os.Stat(*snap); err != nil {
+						return usagef("--snapshot: %v", err)
+					}
 					if recs, probs, err = engine.DefaultRecords(*snap); err != nil {
 						return err
 					}

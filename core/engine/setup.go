@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -368,7 +369,12 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 	if out != "-" {
 		var err error
 		if f, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*"); err != nil {
-			return 0, err
+			// The temporary file's name would only puzzle: name the folder.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return 0, fmt.Errorf("%s: cannot write in %s: %w", out, filepath.Dir(out), err)
 		}
 		defer func() {
 			if f != nil {
