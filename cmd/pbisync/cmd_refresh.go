@@ -100,21 +100,46 @@ func (v *refreshView) update(ev event.Refresh) {
 	v.shown = true
 }
 
-// lines are the view's rows, one per refresh, by model name.
+// maxViewRows bounds the refresh view, so it always fits on the screen (a redraw moves
+// the cursor up over it, which cannot reach above the screen's top). Every refresh's
+// end is in the log lines above it anyway.
+const maxViewRows = 12
+
+// lines are the view's rows: a count by state, then the refreshes still running, then
+// the ones that ended last, up to maxViewRows.
 func (v *refreshView) lines() []string {
 	rows := make([]*event.Refresh, 0, len(v.rows))
+	byState := map[event.RefreshState]int{}
 	for _, r := range v.rows {
 		rows = append(rows, r)
+		byState[r.State]++
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Model.Name < rows[j].Model.Name })
-	out := make([]string, 0, len(rows))
-	for _, r := range rows {
-		since := r.RequestedAt
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.EndedAt.IsZero() != b.EndedAt.IsZero() {
+			return a.EndedAt.IsZero() // running first
+		}
+		if !a.EndedAt.Equal(b.EndedAt) {
+			return a.EndedAt.After(b.EndedAt) // then the latest to end
+		}
+		return a.Model.Name < b.Model.Name
+	})
+	states := make([]string, 0, len(byState))
+	for st, n := range byState {
+		states = append(states, fmt.Sprintf("%d %s", n, st))
+	}
+	sort.Strings(states)
+	out := []string{fmt.Sprintf("%d refreshes: %s", len(rows), strings.Join(states, ", "))}
+	for i, r := range rows {
+		if i == maxViewRows {
+			out = append(out, fmt.Sprintf("… and %d more", len(rows)-i))
+			break
+		}
 		end := r.EndedAt
 		if end.IsZero() {
 			end = time.Now()
 		}
-		out = append(out, fmt.Sprintf("%-32s %-10s %8s  %s", clip(r.Model.Name, 32), r.State, end.Sub(since).Round(time.Second), clip(r.Error, 80)))
+		out = append(out, fmt.Sprintf("%-32s %-10s %8s  %s", clip(r.Model.Name, 32), r.State, end.Sub(r.RequestedAt).Round(time.Second), clip(r.Error, 80)))
 	}
 	return out
 }

@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
 )
 
 // screen is a small VT100 model: enough of one to replay what pbisync writes to a
@@ -162,5 +167,32 @@ func TestSyncOnATerminal(t *testing.T) {
 	}
 	if !seen {
 		t.Errorf("no live line with real figures was drawn; drawn: %q", rec.s.drawn)
+	}
+}
+
+// TestRefreshViewFitsTheScreen follows many refreshes: the view keeps to a bounded
+// number of lines, running refreshes first, with a count of every state.
+func TestRefreshViewFitsTheScreen(t *testing.T) {
+	rec := &recorder{s: &screen{}}
+	g := &globals{live: &liveTerm{w: rec, width: 120}}
+	v := newRefreshView(g)
+	now := time.Now()
+	for i := range 40 {
+		ev := event.Refresh{Model: spec.Identity{ID: strconv.Itoa(i), Name: fmt.Sprintf("Model %02d", i)}, State: event.RefreshCompleted,
+			RequestedAt: now, EndedAt: now.Add(time.Duration(i) * time.Second)}
+		if i%10 == 0 {
+			ev.State, ev.EndedAt = event.RefreshStarted, time.Time{}
+		}
+		v.update(ev)
+	}
+	lines := v.lines()
+	if len(lines) > maxViewRows+2 {
+		t.Errorf("%d lines for 40 refreshes, want at most %d", len(lines), maxViewRows+2)
+	}
+	if lines[0] != "40 refreshes: 36 completed, 4 started" || !strings.Contains(lines[1], "started") || !strings.Contains(lines[len(lines)-1], "and 28 more") {
+		t.Errorf("view:\n%s", strings.Join(lines, "\n"))
+	}
+	if got := len(rec.s.lines); got > maxViewRows+2 {
+		t.Errorf("the screen holds %d lines; redraws left some behind", got)
 	}
 }
