@@ -95,9 +95,12 @@ func FromPipeline(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions) 
 	return e, nil
 }
 
-// Validate decodes and checks every section of a pipeline without starting anything.
-func Validate(ctx context.Context, p *pipeline.Pipeline) error {
-	s := newSetup(p, SetupOptions{})
+// Validate runs every check a sync runs before it contacts the service, and reports
+// every error: sections decoded, translators loaded (then closed), outputs' plugins
+// started for their handshake and config check (which opens no output). It writes
+// nothing and calls no API. opts gives the logger (for warnings), cache and executable.
+func Validate(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions) error {
+	s := newSetup(p, opts)
 	s.dryRun = true
 	defer s.close()
 	_, err := s.build(ctx)
