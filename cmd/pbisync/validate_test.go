@@ -138,7 +138,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	if code != exitUsage {
 		t.Fatalf("exit %d, want %d: %s", code, exitUsage, vErr)
 	}
-	for _, want := range []string{"6 problems", "pipeline.yaml:12:5: translator \"t1\"", "pipeline.yaml:14:5: translator \"t2\"", "not a valid WebAssembly module",
+	for _, want := range []string{"6 problems", "pipeline.yaml:13:11: translator \"t1\"", "pipeline.yaml:15:11: translator \"t2\"", "not a valid WebAssembly module",
 		"pipeline.yaml:17:22: pattern", "pipeline.yaml:6:40: output \"x\": fromat", "pipeline.yaml:8:20: output \"y\"", "pipeline.yaml:10:43: output \"z\": workers"} {
 		if !strings.Contains(vErr, want) {
 			t.Errorf("validate's report lacks %q:\n%s", want, vErr)

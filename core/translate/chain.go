@@ -95,7 +95,12 @@ func New(ctx context.Context, entries []config.Node, opts Options) (*Chain, erro
 		if err != nil {
 			// What the pipeline names cannot run: a missing or foreign module, a
 			// package that does not build, a config its pbisync_init refuses.
-			errs = append(errs, &config.Error{Pos: n.Pos(), Msg: err.Error()})
+			at := n
+			var ke *keyError
+			if errors.As(err, &ke) && n.Child(ke.key).Node != nil {
+				at = n.Child(ke.key) // the value the error is about
+			}
+			errs = append(errs, &config.Error{Pos: at.Pos(), Msg: err.Error()})
 			continue
 		}
 		c.steps = append(c.steps, t)
@@ -153,7 +158,7 @@ func (c *Chain) load(ctx context.Context, e *Entry, opts *Options) (Translator, 
 		pkg := resolve(base, e.GoPackage)
 		var err error
 		if path, err = buildGoPackage(ctx, pkg, opts); err != nil {
-			return nil, fmt.Errorf("translator %q: %w", e.Name, err)
+			return nil, &keyError{key: "go_package", err: fmt.Errorf("translator %q: %w", e.Name, err)}
 		}
 		source = "Go package " + e.GoPackage
 	} else {
@@ -162,7 +167,7 @@ func (c *Chain) load(ctx context.Context, e *Entry, opts *Options) (Translator, 
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("translator %q: %w", e.Name, err)
+		return nil, &keyError{key: "wasm", err: fmt.Errorf("translator %q: %w", e.Name, err)}
 	}
 	return loadWASM(ctx, e, data, source, c.cache, opts)
 }
@@ -210,3 +215,13 @@ func (c *Chain) Close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// keyError is a load error about the value of one key of the entry (wasm, go_package,
+// sha256), so the pipeline error can point at that value.
+type keyError struct {
+	key string
+	err error
+}
+
+func (e *keyError) Error() string { return e.err.Error() }
+func (e *keyError) Unwrap() error { return e.err }
