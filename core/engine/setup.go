@@ -137,7 +137,11 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		errs = append(errs, err)
 	}
 	s.keys = keys
-	e.Lineage = lineage.ResolveSnapshot
+	if resolver, err := lineage.DecodeResolver(s.p.Lineage); err != nil {
+		errs = append(errs, err)
+	} else {
+		e.Lineage = resolver.ResolveSnapshot
+	}
 	if s.p.Refresh.Node != nil {
 		rc, err := refresh.Decode(s.p.Refresh)
 		if err != nil {
@@ -217,7 +221,7 @@ func (s *setup) newBuilder() Builder {
 			return keys.Keys(m.Lineage)
 		}
 		return assets.DefaultUpstreamKeys(m)
-	}})
+	}, LineageKeys: keys.Keys})
 }
 
 // translators loads the translator chain: WASM modules are compiled (once, through the
@@ -391,12 +395,16 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 	if len(sources) == 1 {
 		kind = sources[0].Name()
 	}
+	resolver, err := lineage.DecodeResolver(p.Lineage)
+	if err != nil {
+		return 0, err
+	}
 	sw := snapshot.NewWriter(w, kind, time.Now())
 	batches := 0
 	for _, src := range sources {
 		err := src.Snapshots(ctx, func(batch *snapshot.Snapshot) error {
 			// Table-level lineage is part of a saved snapshot.
-			lineage.ResolveSnapshot(batch)
+			resolver.ResolveSnapshot(batch)
 			if err := sw.Add(batch); err != nil {
 				return err
 			}
