@@ -81,6 +81,8 @@ func commands() []*command {
 		emulateCommand(),
 		serveCommand(),
 		lineageCommand(),
+		impactCommand(),
+		uiCommand(),
 		translatorCommand(),
 		pluginCommand(),
 	}

@@ -209,8 +209,9 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 			}
 			sinks = append(sinks, sk)
 		}
-		return sinks, nil
+		return e.withEstate(sinks), nil
 	}
+	s.where[estateSinkName] = "the state store's estate"
 	return e, nil
 }
 
