@@ -127,6 +127,12 @@ func TestExitCodes(t *testing.T) {
 		{"translator test expect differs", background, []string{"translator", "test", "--snapshot", filepath.Join(fx.dir, "snap.json"), "--translator", "../../core/translate/testdata/wat/echo.wasm", "--cache-dir", cache, "--expect", filepath.Join(fx.dir, "snap.json")}, exitError, "output differs"},
 		{"translator new ok", background, []string{"translator", "new", "--lang", "c", "--dir", filepath.Join(fx.dir, "tr"), "tr"}, exitOK, ""},
 		{"translator new no lang", background, []string{"translator", "new", "x"}, exitUsage, "--lang is required"},
+		{"impact ok", background, []string{"impact", "--snapshot", filepath.Join(fx.dir, "snap.json"), "ExportB"}, exitOK, ""},
+		{"impact no name", background, []string{"impact", "--snapshot", filepath.Join(fx.dir, "snap.json")}, exitUsage, "give at least one NAME"},
+		{"impact unknown name", background, []string{"impact", "--snapshot", filepath.Join(fx.dir, "snap.json"), "nope"}, exitUsage, "nothing in the estate matches nope"},
+		{"impact missing snapshot", background, []string{"impact", "--snapshot", filepath.Join(fx.dir, "nope.json"), "x"}, exitUsage, "nope.json"},
+		{"ui interrupted", timeout(time.Second), []string{"ui", "--snapshot", filepath.Join(fx.dir, "snap.json"), "--addr", "127.0.0.1:0"}, exitInterrupted, "pbisync ui is ready"},
+		{"ui bad flag", background, []string{"ui", "--nope"}, exitUsage, "flag provided but not defined"},
 		{"unknown command", background, []string{"nope"}, exitUsage, `unknown command "nope"`},
 		{"no command", background, nil, exitUsage, "Commands:"},
 	}

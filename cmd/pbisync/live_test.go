@@ -147,7 +147,7 @@ func TestSyncOnATerminal(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, rec.raw.String())
 	}
 	screen := rec.s.text()
-	for _, want := range []string{"msg=\"sync finished\"", "msg=lineage", "msg=\"output written\""} {
+	for _, want := range []string{"msg=\"sync finished\"", "msg=lineage", "msg=\"output written\" output=specs"} {
 		if strings.Count(screen, want) != 1 {
 			t.Errorf("the screen does not show %s once:\n%s", want, screen)
 		}
