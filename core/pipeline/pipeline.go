@@ -27,6 +27,9 @@ type Pipeline struct {
 	Version  int
 	Name     string
 	StateDir string
+	// NoEstate turns off keeping the estate (what `pbisync impact` and the UI read) in the
+	// state store: `estate: false`.
+	NoEstate bool
 
 	Sources     []Source
 	Translators []config.Node
@@ -61,6 +64,7 @@ type rawPipeline struct {
 	Version     int         `yaml:"version" required:"true"`
 	Name        string      `yaml:"name"`
 	StateDir    string      `yaml:"state_dir"`
+	Estate      *bool       `yaml:"estate"`
 	Sources     []rawSource `yaml:"sources" required:"true"`
 	Translators []yaml.Node `yaml:"translators"`
 	Outputs     []yaml.Node `yaml:"outputs"`
@@ -106,7 +110,7 @@ func Parse(file string, data []byte) (*Pipeline, error) {
 	if raw.Version != Version {
 		return nil, config.Errorf(root.Child("version"), "pipeline version %d is not supported by this pbisync (it reads version %d)", raw.Version, Version)
 	}
-	p := &Pipeline{File: file, Version: raw.Version, Name: raw.Name, StateDir: raw.StateDir}
+	p := &Pipeline{File: file, Version: raw.Version, Name: raw.Name, StateDir: raw.StateDir, NoEstate: raw.Estate != nil && !*raw.Estate}
 	if p.Name == "" {
 		p.Name = "default"
 	} else if !namePattern.MatchString(p.Name) {
