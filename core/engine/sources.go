@@ -124,15 +124,13 @@ func (s *setup) powerbiSource(src pipeline.Source) (Source, error) {
 	if cfg.Credentials.CertificateFile != "" {
 		cfg.Credentials.CertificateFile = s.resolve(cfg.Credentials.CertificateFile)
 	}
-	if s.dryRun {
-		if err := cfg.Validate(); err != nil {
-			return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
-		}
-		return nil, nil
-	}
+	// Validation builds the client too (it calls nothing), so it refuses what a sync does.
 	c, err := powerbi.New(cfg, powerbi.WithLogger(s.opts.Logger.With("source", src.Name)), powerbi.WithProgress(s.scanProgress(src.Name)))
 	if err != nil {
 		return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
+	}
+	if s.dryRun {
+		return nil, nil
 	}
 	return &powerbiSource{name: src.Name, client: c}, nil
 }

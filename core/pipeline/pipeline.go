@@ -4,7 +4,9 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
 
@@ -84,7 +86,13 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 func Load(path string) (*Pipeline, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		// A pipeline file that cannot be read is the caller's mistake, like one
+		// that does not parse: a *config.Error naming the file.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &config.Error{Pos: config.Pos{File: path}, Msg: "cannot read the pipeline file: " + err.Error()}
 	}
 	return Parse(path, data)
 }

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -62,16 +61,7 @@ func (s *server) Configure(ctx context.Context, req *sinkpb.ConfigureRequest) (*
 		}
 		return resp, nil
 	}
-	var resp sinkpb.ConfigureResponse
-	for _, e := range flatten(err) {
-		var ce *ConfigError
-		if errors.As(e, &ce) {
-			resp.Errors = append(resp.Errors, &sinkpb.ConfigError{Path: ce.Path, Message: ce.Msg})
-		} else {
-			resp.Errors = append(resp.Errors, &sinkpb.ConfigError{Message: e.Error()})
-		}
-	}
-	return &resp, nil
+	return configResponse(err), nil
 }
 
 // flatten expands errors.Join trees so each config problem is reported.

@@ -106,10 +106,17 @@ type Sink struct {
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{} }
 
-// Configure checks the config and opens the target.
-func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+// Check checks the config without opening the target (`pbisync validate`).
+func (s *Sink) Check(_ context.Context, c sink.Config) error {
+	_, err := New().decode(c)
+	return err
+}
+
+// decode decodes and checks the config, applies defaults and reads the state file:
+// everything Configure does (it opens nothing: Begin does). It returns the retry count.
+func (s *Sink) decode(c sink.Config) (int, error) {
 	if err := c.Decode(&s.cfg); err != nil {
-		return err
+		return 0, err
 	}
 	cfg := &s.cfg
 	s.logger = c.Logger
@@ -118,9 +125,9 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	}
 	switch {
 	case cfg.Server == "" && cfg.File == "":
-		return sink.ConfigErrorf("", "give server (a DataHub GMS URL) or file")
+		return 0, sink.ConfigErrorf("", "give server (a DataHub GMS URL) or file")
 	case cfg.Server != "" && cfg.File != "":
-		return sink.ConfigErrorf("file", "give server or file, not both")
+		return 0, sink.ConfigErrorf("file", "give server or file, not both")
 	}
 	if cfg.Env == "" {
 		cfg.Env = "PROD"
@@ -131,7 +138,7 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	retries := 3
 	if cfg.Retries != nil {
 		if *cfg.Retries < 0 {
-			return sink.ConfigErrorf("retries", "retries must be 0 or more")
+			return 0, sink.ConfigErrorf("retries", "retries must be 0 or more")
 		}
 		retries = *cfg.Retries
 	}
@@ -139,24 +146,35 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 		cfg.Workers = 4
 	}
 	if cfg.Workers < 1 || cfg.Workers > 64 {
-		return sink.ConfigErrorf("workers", "workers must be between 1 and 64")
+		return 0, sink.ConfigErrorf("workers", "workers must be between 1 and 64")
 	}
 	s.n = namer{env: cfg.Env, instance: cfg.PlatformInstance, lowercase: cfg.LowercaseURNs, workspaceID: cfg.WorkspaceIDAsURNPart}
 	s.opt = options{datasetsToContainers: cfg.DatasetsToContainers, useEmail: cfg.UsePowerBIEmail == nil || *cfg.UsePowerBIEmail,
 		removeEmailSuffix: cfg.RemoveEmailSuffix, specTags: cfg.SpecTags, pbisyncProperties: cfg.PbisyncProperties}
 	if _, err := loadState(cfg.StateFile); err != nil {
-		return sink.ConfigErrorf("state_file", "%v", err)
+		return 0, sink.ConfigErrorf("state_file", "%v", err)
 	}
 	if cfg.Server != "" {
 		u, err := url.Parse(cfg.Server)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return sink.ConfigErrorf("server", "want an http(s) URL such as http://localhost:8080, got %q", cfg.Server)
+			return 0, sink.ConfigErrorf("server", "want an http(s) URL such as http://localhost:8080, got %q", cfg.Server)
 		}
-		s.rest = newRESTEmitter(strings.TrimRight(cfg.Server, "/"), cfg.Token, time.Duration(cfg.Timeout), retries, cfg.Workers)
-		return nil
+		return retries, nil
 	}
 	if st, err := os.Stat(cfg.File); err == nil && st.IsDir() {
-		return sink.ConfigErrorf("file", "%s is a folder", cfg.File)
+		return 0, sink.ConfigErrorf("file", "%s is a folder", cfg.File)
+	}
+	return retries, nil
+}
+
+// Configure checks the config. The target is opened by Begin.
+func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+	retries, err := s.decode(c)
+	if err != nil {
+		return err
+	}
+	if cfg := &s.cfg; cfg.Server != "" {
+		s.rest = newRESTEmitter(strings.TrimRight(cfg.Server, "/"), cfg.Token, time.Duration(cfg.Timeout), retries, cfg.Workers)
 	}
 	return nil
 }

@@ -59,13 +59,25 @@ func (t *txn) exec(ctx context.Context, query string, args ...any) error {
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{now: time.Now} }
 
+// Check checks the config without creating or changing the database (`pbisync
+// validate`): what Configure checks.
+func (s *Sink) Check(ctx context.Context, c sink.Config) error {
+	return New().decode(ctx, c)
+}
+
 // Configure checks the config and, when the database exists, that it is a catalog
 // this sink can write. The database is opened by Begin.
 func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+	s.logger = c.Logger
+	return s.decode(ctx, c)
+}
+
+// decode decodes and checks the config, and reads (never writes) an existing database's
+// schema version.
+func (s *Sink) decode(ctx context.Context, c sink.Config) error {
 	if err := c.Decode(&s.cfg); err != nil {
 		return err
 	}
-	s.logger = c.Logger
 	if strings.TrimSpace(s.cfg.Path) == "" {
 		return sink.ConfigErrorf("path", "path is empty")
 	}

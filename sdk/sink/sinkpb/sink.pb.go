@@ -1809,9 +1809,10 @@ const file_sink_proto_rawDesc = "" +
 	"\x14RUN_KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rRUN_KIND_SYNC\x10\x01\x12\x14\n" +
 	"\x10RUN_KIND_REFRESH\x10\x02\x12\x13\n" +
-	"\x0fRUN_KIND_STREAM\x10\x032\xbf\x03\n" +
+	"\x0fRUN_KIND_STREAM\x10\x032\x8f\x04\n" +
 	"\x04Sink\x12R\n" +
-	"\tConfigure\x12!.pbisync.sink.v1.ConfigureRequest\x1a\".pbisync.sink.v1.ConfigureResponse\x12@\n" +
+	"\tConfigure\x12!.pbisync.sink.v1.ConfigureRequest\x1a\".pbisync.sink.v1.ConfigureResponse\x12N\n" +
+	"\x05Check\x12!.pbisync.sink.v1.ConfigureRequest\x1a\".pbisync.sink.v1.ConfigureResponse\x12@\n" +
 	"\x05Write\x12\x1d.pbisync.sink.v1.WriteRequest\x1a\x14.pbisync.sink.v1.Ack(\x010\x01\x12F\n" +
 	"\x05Close\x12\x1d.pbisync.sink.v1.CloseRequest\x1a\x1e.pbisync.sink.v1.CloseResponse\x12F\n" +
 	"\x05Begin\x12\x1d.pbisync.sink.v1.BeginRequest\x1a\x1e.pbisync.sink.v1.BeginResponse\x12I\n" +
@@ -1889,19 +1890,21 @@ var file_sink_proto_depIdxs = []int32{
 	29, // 21: pbisync.sink.v1.Summary.requests:type_name -> pbisync.sink.v1.Summary.RequestsEntry
 	19, // 22: pbisync.sink.v1.AssetSpec.MetadataEntry.value:type_name -> pbisync.sink.v1.Metadata
 	1,  // 23: pbisync.sink.v1.Sink.Configure:input_type -> pbisync.sink.v1.ConfigureRequest
-	10, // 24: pbisync.sink.v1.Sink.Write:input_type -> pbisync.sink.v1.WriteRequest
-	13, // 25: pbisync.sink.v1.Sink.Close:input_type -> pbisync.sink.v1.CloseRequest
-	3,  // 26: pbisync.sink.v1.Sink.Begin:input_type -> pbisync.sink.v1.BeginRequest
-	5,  // 27: pbisync.sink.v1.Sink.Commit:input_type -> pbisync.sink.v1.CommitRequest
-	7,  // 28: pbisync.sink.v1.Sink.Abort:input_type -> pbisync.sink.v1.AbortRequest
-	2,  // 29: pbisync.sink.v1.Sink.Configure:output_type -> pbisync.sink.v1.ConfigureResponse
-	12, // 30: pbisync.sink.v1.Sink.Write:output_type -> pbisync.sink.v1.Ack
-	14, // 31: pbisync.sink.v1.Sink.Close:output_type -> pbisync.sink.v1.CloseResponse
-	4,  // 32: pbisync.sink.v1.Sink.Begin:output_type -> pbisync.sink.v1.BeginResponse
-	6,  // 33: pbisync.sink.v1.Sink.Commit:output_type -> pbisync.sink.v1.CommitResponse
-	8,  // 34: pbisync.sink.v1.Sink.Abort:output_type -> pbisync.sink.v1.AbortResponse
-	29, // [29:35] is the sub-list for method output_type
-	23, // [23:29] is the sub-list for method input_type
+	1,  // 24: pbisync.sink.v1.Sink.Check:input_type -> pbisync.sink.v1.ConfigureRequest
+	10, // 25: pbisync.sink.v1.Sink.Write:input_type -> pbisync.sink.v1.WriteRequest
+	13, // 26: pbisync.sink.v1.Sink.Close:input_type -> pbisync.sink.v1.CloseRequest
+	3,  // 27: pbisync.sink.v1.Sink.Begin:input_type -> pbisync.sink.v1.BeginRequest
+	5,  // 28: pbisync.sink.v1.Sink.Commit:input_type -> pbisync.sink.v1.CommitRequest
+	7,  // 29: pbisync.sink.v1.Sink.Abort:input_type -> pbisync.sink.v1.AbortRequest
+	2,  // 30: pbisync.sink.v1.Sink.Configure:output_type -> pbisync.sink.v1.ConfigureResponse
+	2,  // 31: pbisync.sink.v1.Sink.Check:output_type -> pbisync.sink.v1.ConfigureResponse
+	12, // 32: pbisync.sink.v1.Sink.Write:output_type -> pbisync.sink.v1.Ack
+	14, // 33: pbisync.sink.v1.Sink.Close:output_type -> pbisync.sink.v1.CloseResponse
+	4,  // 34: pbisync.sink.v1.Sink.Begin:output_type -> pbisync.sink.v1.BeginResponse
+	6,  // 35: pbisync.sink.v1.Sink.Commit:output_type -> pbisync.sink.v1.CommitResponse
+	8,  // 36: pbisync.sink.v1.Sink.Abort:output_type -> pbisync.sink.v1.AbortResponse
+	30, // [30:37] is the sub-list for method output_type
+	23, // [23:30] is the sub-list for method input_type
 	23, // [23:23] is the sub-list for extension type_name
 	23, // [23:23] is the sub-list for extension extendee
 	0,  // [0:23] is the sub-list for field type_name
