@@ -130,6 +130,7 @@ func (c *Chain) load(ctx context.Context, e *Entry, opts *Options) (Translator, 
 	if base == "" && e.pos.File != "" {
 		base = filepath.Dir(e.pos.File)
 	}
+	e.Grant = resolveGrants(e.Grant, base)
 	path, source := e.WASM, ""
 	if e.GoPackage != "" {
 		pkg := resolve(base, e.GoPackage)

@@ -62,7 +62,7 @@ func FuzzGuestOutput(f *testing.F) {
 
 // FuzzDecodeEntry checks the entry parser returns errors, never panics.
 func FuzzDecodeEntry(f *testing.F) {
-	f.Add("name: a\nwasm: x.wasm\nlimits: {memory: 1MiB, max_output: 10KB, batch_timeout: 1s}\n")
+	f.Add("name: a\nwasm: x.wasm\nlimits: {memory: 1MiB, max_output: 10KB, asset_timeout: 1s, max_calls: 10, stage_memory: 1GiB}\n")
 	f.Add("name: a\ntranslation: [{match: {type: [report]}, key: \"{{.Name}}\", metadata: {a: {type: int, value: 1}}}]\n")
 	f.Add("name: a\ngo_package: ./p\nconfig: {a: [1, {b: c}]}\non_error: skip\n")
 	f.Fuzz(func(t *testing.T, doc string) {

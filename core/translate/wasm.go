@@ -2,9 +2,7 @@ package translate
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,6 +35,9 @@ type WASM struct {
 	// SHA256 is the hex sha256 of the module's bytes.
 	SHA256 string
 
+	grant   Grant
+	caps    *outputCaps
+	roots   []*os.Root // granted directories
 	idle    chan *instance
 	slots   chan struct{} // one token per live instance
 	resPool sync.Pool     // []result slices, recycled between batches
@@ -48,15 +49,8 @@ type instance struct {
 	translate api.Function
 	stack     []uint64
 	out       *guestOutput
-}
-
-// maxAttempts bounds how often one batch is retried on fresh instances after traps.
-const maxAttempts = 4
-
-func randomSeed() uint64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return binary.LittleEndian.Uint64(b[:])
+	sb        *sandbox
+	used      bool // it has run a call: its memory holds what earlier assets left
 }
 
 // loadWASM compiles a module and starts its first instance, so configuration errors and
@@ -76,6 +70,13 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 		return nil, fmt.Errorf("translator %q: config: %w", e.Name, err)
 	}
 	pages := uint32((limits.MemoryBytes + 65535) / 65536)
+	if err := checkInitialMemory(wasmBytes, limits.MemoryBytes); err != nil {
+		return nil, fmt.Errorf("translator %q (%s): %w", e.Name, source, err)
+	}
+	// Close-on-context-done makes compiled code check, at every loop iteration and
+	// function entry, whether its module was closed: the one way wazero has to stop a
+	// guest stuck in a loop. The watchdog (sandbox.go) closes it through the call's
+	// context. BenchmarkTermination measures what the checks cost.
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(pages)
@@ -83,9 +84,10 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 		rc = rc.WithCompilationCache(cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	w := &WASM{name: e.Name, policy: e.policy(), limits: limits, config: cfgJSON, logger: opts.logger(), rt: rt, SHA256: hexSum}
+	w := &WASM{name: e.Name, policy: e.policy(), limits: limits, config: cfgJSON, logger: opts.logger(), rt: rt, SHA256: hexSum,
+		grant: e.Grant, caps: &outputCaps{perAsset: limits.MaxLogLines, perRun: limits.MaxRunLines}}
 	fail := func(err error) (*WASM, error) {
-		_ = rt.Close(ctx)
+		_ = w.Close(ctx)
 		return nil, fmt.Errorf("translator %q (%s): %w", e.Name, source, err)
 	}
 	w.compiled, err = rt.CompileModule(ctx, wasmBytes)
@@ -99,14 +101,17 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		return fail(err)
 	}
-	if err := instantiateHost(ctx, rt, e.Name, w.logger, e.Grant); err != nil {
+	if err := instantiateHost(ctx, rt, e.Name, w.logger, w.caps); err != nil {
 		return fail(err)
 	}
-	w.modCfg, err = moduleConfig(e.Grant)
+	if err := checkLinks(rt, w.compiled); err != nil {
+		return fail(err)
+	}
+	w.modCfg, err = w.moduleConfig(e.Grant)
 	if err != nil {
 		return fail(err)
 	}
-	n := opts.instances()
+	n := w.poolSize(opts.instances())
 	w.idle = make(chan *instance, n)
 	w.slots = make(chan struct{}, n)
 	in, err := w.acquire(ctx)
@@ -147,6 +152,10 @@ func checkShape(cm wazero.CompiledModule) error {
 	if _, ok := cm.ExportedMemories()["memory"]; !ok {
 		return errors.New(`module exports no memory named "memory"`)
 	}
+	if _, ok := exports["_start"]; ok {
+		return errors.New("module is a WASI command (it exports _start); pbisync runs reactors, whose _initialize runs once and whose main never runs: " +
+			"build with -mexec-model=reactor (C), -buildmode=c-shared (Go), as a cdylib (Rust), or use a kit in sdk/translator")
+	}
 	known := map[string]bool{"env.abort": true, "env.seed": true, hostModule + ".log": true}
 	for _, h := range hostFuncs {
 		known[hostModule+"."+h.name] = true
@@ -166,33 +175,32 @@ func checkShape(cm wazero.CompiledModule) error {
 	return nil
 }
 
-// moduleConfig is the sandbox: wazero's defaults are deterministic (fake clocks, a fixed
-// random sequence, no environment, no filesystem); grants open parts of it.
-func moduleConfig(g Grant) (wazero.ModuleConfig, error) {
+// moduleConfig is the sandbox shared by a translator's instances: no environment and
+// no filesystem unless granted. Clocks and randomness are per instance (sandbox.go).
+func (w *WASM) moduleConfig(g Grant) (wazero.ModuleConfig, error) {
 	mc := wazero.NewModuleConfig().WithStartFunctions("_initialize").WithName("")
-	if g.Clock {
-		mc = mc.WithSysWalltime().WithSysNanotime().WithSysNanosleep()
-	}
-	if g.Random {
-		mc = mc.WithRandSource(rand.Reader)
-	}
 	for _, name := range g.Env {
 		if v, ok := os.LookupEnv(name); ok {
 			mc = mc.WithEnv(name, v)
 		}
 	}
 	if len(g.FS) > 0 {
-		fc := wazero.NewFSConfig()
-		for _, dir := range g.FS {
-			st, err := os.Stat(dir)
-			if err != nil || !st.IsDir() {
-				return nil, fmt.Errorf("grant.fs: %q is not a directory", dir)
-			}
-			fc = fc.WithReadOnlyDirMount(dir, dir)
+		fc, roots, err := fsConfig(g.FS)
+		if err != nil {
+			return nil, err
 		}
+		w.roots = roots
 		mc = mc.WithFSConfig(fc)
 	}
 	return mc, nil
+}
+
+// poolSize is how many instances may live at once: one per CPU, but no more than half
+// of limits.stage_memory holds at limits.memory each, so the stage's memory does not
+// grow with the CPU count.
+func (w *WASM) poolSize(cpus int) int {
+	byMemory := uint64(w.limits.StageMemory/2) / w.limits.MemoryBytes
+	return int(max(1, min(uint64(cpus), byMemory)))
 }
 
 // Name returns the translator's name from the pipeline.
@@ -228,17 +236,21 @@ func (w *WASM) discard(ctx context.Context, in *instance) {
 }
 
 func (w *WASM) instantiate(ctx context.Context) (*instance, error) {
-	out := &guestOutput{logger: w.logger, name: w.name}
+	sb := &sandbox{grant: w.grant}
+	sb.reset(nil, "start")
+	out := &guestOutput{logger: w.logger, name: w.name, caps: w.caps}
 	b := newBatch(nil, w.config, 0)
-	b.init = true
-	ictx, cancel := context.WithTimeout(ctx, w.limits.BatchTimeout)
+	b.init, b.sb = true, sb
+	b.maxCalls, b.maxHostMem = w.limits.MaxCalls, w.limits.MaxHostMemory
+	ictx, cancel := context.WithTimeout(ctx, max(startTimeout, w.limits.AssetTimeout))
 	defer cancel()
+	sb.stop = ictx.Done()
 	ictx = context.WithValue(ictx, batchKey{}, b)
-	mod, err := w.rt.InstantiateModule(ictx, w.compiled, w.modCfg.WithStdout(out).WithStderr(out))
+	mod, err := w.rt.InstantiateModule(ictx, w.compiled, sb.configure(w.modCfg).WithStdout(out).WithStderr(out))
 	if err != nil {
 		return nil, fmt.Errorf("start: %w", w.describe(ctx, ictx, err, out, nil))
 	}
-	in := &instance{mod: mod, translate: mod.ExportedFunction(exportTranslate), stack: make([]uint64, 1), out: out}
+	in := &instance{mod: mod, translate: mod.ExportedFunction(exportTranslate), stack: make([]uint64, 1), out: out, sb: sb}
 	if w.hasInit {
 		res, err := mod.ExportedFunction(exportInit).Call(ictx)
 		if err != nil {
@@ -263,8 +275,10 @@ func (w *WASM) describe(parent, call context.Context, err error, out *guestOutpu
 	switch {
 	case parent.Err() != nil:
 		return parent.Err()
+	case errors.Is(context.Cause(call), errAssetTimeout):
+		err = fmt.Errorf("stopped after asset_timeout %s on this asset: the translator is still running (stuck in a loop, or asleep?); raise limits.asset_timeout if it is just slow", w.limits.AssetTimeout)
 	case errors.Is(call.Err(), context.DeadlineExceeded):
-		err = fmt.Errorf("stopped after batch_timeout %s: the translator is still running (stuck in a loop?); raise limits.batch_timeout if it is just slow", w.limits.BatchTimeout)
+		err = fmt.Errorf("stopped after %s: the translator is still starting (stuck in a loop?)", max(startTimeout, w.limits.AssetTimeout))
 	case errors.As(err, &exit):
 		err = fmt.Errorf("the module exited with code %d", exit.ExitCode())
 	default:
@@ -298,47 +312,12 @@ func trapReason(err error) error {
 }
 
 // Close releases the module's instances and runtime.
-func (w *WASM) Close(ctx context.Context) error { return w.rt.Close(ctx) }
-
-// guestOutput receives a guest's stdout and stderr: it logs each line and keeps the last
-// bytes for error messages (a Go guest's panic lands there).
-type guestOutput struct {
-	mu     sync.Mutex
-	logger *slog.Logger
-	name   string
-	line   []byte
-	last   []byte
+func (w *WASM) Close(ctx context.Context) error {
+	w.caps.report(w.logger, w.name)
+	err := w.rt.Close(ctx)
+	for _, r := range w.roots {
+		_ = r.Close()
+	}
+	return err
 }
 
-const outputTail = 512
-
-func (g *guestOutput) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, c := range p {
-		if c == '\n' || len(g.line) >= maxLogLine {
-			g.logger.Info(string(g.line), "translator", g.name, "stream", "guest output")
-			g.line = g.line[:0]
-			if c == '\n' {
-				g.last = append(g.last, ' ')
-				continue
-			}
-		}
-		g.line = append(g.line, c)
-		g.last = append(g.last, c)
-	}
-	if len(g.last) > 2*outputTail {
-		g.last = append(g.last[:0], g.last[len(g.last)-outputTail:]...)
-	}
-	return len(p), nil
-}
-
-func (g *guestOutput) tail() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	t := g.last
-	if len(t) > outputTail {
-		t = t[len(t)-outputTail:]
-	}
-	return strings.TrimSpace(strings.ToValidUTF8(string(t), "\uFFFD"))
-}
