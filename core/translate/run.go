@@ -135,6 +135,9 @@ func (w *WASM) call(ctx context.Context, in *instance, st *stage, recs []record.
 			w.logger.Warn("translator trapped after its last asset", "translator", w.name, "reason", reason)
 			return len(recs), true, nil
 		}
+		if prev := res[b.cur]; prev.outcome == outFail { // keep the first reason: it is the cause
+			reason = fmt.Errorf("%w (then: %v)", prev.err, reason)
+		}
 		res[b.cur] = result{outcome: outFail, err: reason}
 		return b.cur + 1, true, nil
 	}

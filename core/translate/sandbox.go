@@ -111,8 +111,7 @@ func (s *sandbox) nanotime() int64 {
 }
 
 // nanosleep is WASI's sleep (poll_oneoff with a clock). Granted, it really sleeps, but
-// wakes when the call must stop (the asset's time-out or the run's cancellation); the
-// guest then stops at its next loop or return. Ungranted, it only advances the fake
+// ends the call when it must stop (the asset's time-out or the run's cancellation). Ungranted, it only advances the fake
 // clocks.
 func (s *sandbox) nanosleep(ns int64) {
 	if ns <= 0 {
@@ -128,6 +127,9 @@ func (s *sandbox) nanosleep(ns int64) {
 	select {
 	case <-t.C:
 	case <-s.stop:
+		// End the call here: returning would let the guest run on (and finish its
+		// asset) until wazero notices the closed module.
+		panic(guestFault{"stopped while asleep"})
 	}
 }
 

@@ -51,8 +51,8 @@ type batch struct {
 	cfgDoc    any
 	cfgParsed bool
 
-	budget   // per-asset counters and the stage's ceiling (budget.go)
-	sb       *sandbox       // the instance's clock and random, reset per asset; nil in tests
+	budget                 // per-asset counters and the stage's ceiling (budget.go)
+	sb       *sandbox      // the instance's clock and random, reset per asset; nil in tests
 	progress atomic.Uint64 // bumped at every next(), watched for asset_timeout
 }
 
@@ -209,6 +209,9 @@ func (b *batch) reject(status int32, format string, args ...any) int32 {
 // charge counts n bytes of edits against max_output.
 func (b *batch) charge(op string, field int32, n int) bool {
 	r := &b.res[b.cur]
+	if b.maxOutput > 0 && r.written > b.maxOutput { // refused before: charge nothing more
+		return false
+	}
 	n += editOverhead
 	b.alloc(n)
 	b.holdStage(n)

@@ -320,4 +320,3 @@ func (w *WASM) Close(ctx context.Context) error {
 	}
 	return err
 }
-
