@@ -5,8 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"hash"
 	"io"
 	"os"
@@ -163,6 +163,7 @@ func hashFile(h hash.Hash, root, path string) error {
 	h.Write(data)
 	return nil
 }
+
 // findModule walks up from dir to the go.mod and returns its directory and module path.
 func findModule(dir string) (string, string, error) {
 	for d := dir; ; d = filepath.Dir(d) {

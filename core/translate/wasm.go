@@ -35,12 +35,14 @@ type WASM struct {
 	// SHA256 is the hex sha256 of the module's bytes.
 	SHA256 string
 
-	grant   Grant
-	caps    *outputCaps
-	roots   []*os.Root // granted directories
-	idle    chan *instance
-	slots   chan struct{} // one token per live instance
-	resPool sync.Pool     // []result slices, recycled between batches
+	grant Grant
+	caps  *outputCaps
+	roots []*os.Root // granted directories
+	// ownCache is this module's compiled-code cache, closed with it (nil: the chain's).
+	ownCache wazero.CompilationCache
+	idle     chan *instance
+	slots    chan struct{} // one token per live instance
+	resPool  sync.Pool     // []result slices, recycled between batches
 }
 
 // instance is one instantiated module with its exports looked up once.
@@ -317,6 +319,9 @@ func (w *WASM) Close(ctx context.Context) error {
 	err := w.rt.Close(ctx)
 	for _, r := range w.roots {
 		_ = r.Close()
+	}
+	if w.ownCache != nil {
+		err = errors.Join(err, w.ownCache.Close(ctx))
 	}
 	return err
 }
