@@ -25,6 +25,9 @@ type budget struct {
 	hostMem    int64 // host bytes allocated in the current phase
 	stage      *stage
 	lines      int // guest log and output lines of the current asset
+	// stopped is set when the call must end (time-out, cancellation): the next host
+	// call traps.
+	stopped atomic.Bool
 }
 
 // stage is the ceiling of one translator's Translate call over all its instances:
@@ -42,6 +45,9 @@ func (b *budget) startPhase() { b.calls, b.hostMem, b.lines = 0, 0, 0 }
 // call counts one host call and ends the asset (a trap with a clear reason) when it
 // passes max_calls.
 func (b *budget) call() {
+	if b.stopped.Load() {
+		panic(guestFault{"stopped"})
+	}
 	b.calls++
 	if b.maxCalls > 0 && b.calls > b.maxCalls {
 		panic(guestFault{fmt.Sprintf("more than limits.max_calls (%d) host calls for one asset: the translator is stuck in a loop of host calls, or raise the limit", b.maxCalls)})

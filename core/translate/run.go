@@ -109,10 +109,14 @@ func (w *WASM) call(ctx context.Context, in *instance, st *stage, recs []record.
 	in.sb.stop = cctx.Done()
 	in.out.b = b
 	defer func() { in.out.b = nil }()
+	unhook := context.AfterFunc(cctx, func() { in.halt(b) })
 	stopWatch := watch(w.limits.AssetTimeout, &b.progress, cancel)
 	in.stack[0] = 0
 	err := in.translate.CallWithStack(context.WithValue(cctx, batchKey{}, b), in.stack)
 	stopWatch()
+	if !unhook() && err == nil { // stopped just as it returned: its results stand, the instance goes
+		return w.finishCall(in, b, recs, res), true, nil
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, true, ctx.Err()
@@ -141,6 +145,11 @@ func (w *WASM) call(ctx context.Context, in *instance, st *stage, recs []record.
 		res[b.cur] = result{outcome: outFail, err: reason}
 		return b.cur + 1, true, nil
 	}
+	return w.finishCall(in, b, recs, res), false, nil
+}
+
+// finishCall settles the results of a call that returned.
+func (w *WASM) finishCall(in *instance, b *batch, recs []record.Record, res []result) int {
 	if b.current() { // returned while on an asset: that asset is done
 		b.finish(b.cur)
 		b.cur++
@@ -155,7 +164,7 @@ func (w *WASM) call(ctx context.Context, in *instance, st *stage, recs []record.
 			}
 		}
 	}
-	return len(recs), false, nil
+	return len(recs)
 }
 
 // applyPolicy turns results into the records to pass on and problems to report. It

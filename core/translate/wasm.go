@@ -32,6 +32,10 @@ type WASM struct {
 	compiled wazero.CompiledModule
 	modCfg   wazero.ModuleConfig
 	hasInit  bool
+	// hasReactorInit: the module exports _initialize, run once per instance first.
+	hasReactorInit bool
+	// stopper: the module carries the stop checks; instances stop through stopGlobal.
+	stopper bool
 	// SHA256 is the hex sha256 of the module's bytes.
 	SHA256 string
 
@@ -52,7 +56,17 @@ type instance struct {
 	stack     []uint64
 	out       *guestOutput
 	sb        *sandbox
-	used      bool // it has run a call: its memory holds what earlier assets left
+	stop      api.MutableGlobal // stopGlobal of an instrumented module, else nil
+	used      bool              // it has run a call: its memory holds what earlier assets left
+}
+
+// halt makes the instance's guest stop: at its next check (instrumented modules) or,
+// through the call's context, by wazero (the others); and at its next host call.
+func (in *instance) halt(b *batch) {
+	b.stopped.Store(true)
+	if in.stop != nil {
+		in.stop.Set(1)
+	}
 }
 
 // loadWASM compiles a module and starts its first instance, so configuration errors and
@@ -75,38 +89,52 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 	if err := checkInitialMemory(wasmBytes, limits.MemoryBytes); err != nil {
 		return nil, fmt.Errorf("translator %q (%s): %w", e.Name, source, err)
 	}
-	// Close-on-context-done makes compiled code check, at every loop iteration and
-	// function entry, whether its module was closed: the one way wazero has to stop a
-	// guest stuck in a loop. The watchdog (sandbox.go) closes it through the call's
-	// context. BenchmarkTermination measures what the checks cost.
-	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true).
-		WithMemoryLimitPages(pages)
-	if cache != nil {
-		rc = rc.WithCompilationCache(cache)
-	}
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	w := &WASM{name: e.Name, policy: e.policy(), limits: limits, config: cfgJSON, logger: opts.logger(), rt: rt, SHA256: hexSum,
+	w := &WASM{name: e.Name, policy: e.policy(), limits: limits, config: cfgJSON, logger: opts.logger(), SHA256: hexSum,
 		grant: e.Grant, caps: &outputCaps{perAsset: limits.MaxLogLines, perRun: limits.MaxRunLines}}
 	fail := func(err error) (*WASM, error) {
 		_ = w.Close(ctx)
 		return nil, fmt.Errorf("translator %q (%s): %w", e.Name, source, err)
 	}
-	w.compiled, err = rt.CompileModule(ctx, wasmBytes)
-	if err != nil {
-		return fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
+	// A guest stuck in a loop is stopped through the checks instrument adds (see
+	// stopcheck.go), or, for a module it cannot read, wazero's close-on-context-done.
+	newRuntime := func(closeOnDone bool) wazero.Runtime {
+		rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(closeOnDone).WithMemoryLimitPages(pages)
+		if cache != nil {
+			rc = rc.WithCompilationCache(cache)
+		}
+		return wazero.NewRuntimeWithConfig(ctx, rc)
+	}
+	if terminationMode == stopByGlobal {
+		if code, ierr := instrument(wasmBytes); ierr == nil {
+			w.rt = newRuntime(false)
+			if w.compiled, err = w.rt.CompileModule(ctx, code); err == nil {
+				w.stopper = true
+			} else {
+				_ = w.rt.Close(ctx)
+			}
+		} else {
+			w.logger.Debug("translator runs with close-on-context-done", "translator", e.Name, "reason", ierr)
+		}
+	}
+	if !w.stopper {
+		w.rt = newRuntime(terminationMode != unstoppable)
+		w.compiled, err = w.rt.CompileModule(ctx, wasmBytes)
+		if err != nil {
+			return fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
+		}
 	}
 	if err := checkShape(w.compiled); err != nil {
 		return fail(err)
 	}
 	_, w.hasInit = w.compiled.ExportedFunctions()[exportInit]
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	_, w.hasReactorInit = w.compiled.ExportedFunctions()["_initialize"]
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, w.rt); err != nil {
 		return fail(err)
 	}
-	if err := instantiateHost(ctx, rt, e.Name, w.logger, w.caps); err != nil {
+	if err := instantiateHost(ctx, w.rt, e.Name, w.logger, w.caps); err != nil {
 		return fail(err)
 	}
-	if err := checkLinks(rt, w.compiled); err != nil {
+	if err := checkLinks(w.rt, w.compiled); err != nil {
 		return fail(err)
 	}
 	w.modCfg, err = w.moduleConfig(e.Grant)
@@ -123,6 +151,17 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 	w.release(in)
 	return w, nil
 }
+
+// How guests are stopped; only BenchmarkTermination changes it, to compare.
+type termination int
+
+const (
+	stopByGlobal       termination = iota // instrumented checks (stopcheck.go), else close-on-context-done
+	closeOnContextDone                    // wazero's close-on-context-done only
+	unstoppable                           // nothing: only for measuring what the others cost
+)
+
+var terminationMode = stopByGlobal
 
 // checkShape refuses modules built for another ABI, or that miss exports or import
 // what the host does not provide, before any of their code runs.
@@ -180,7 +219,7 @@ func checkShape(cm wazero.CompiledModule) error {
 // moduleConfig is the sandbox shared by a translator's instances: no environment and
 // no filesystem unless granted. Clocks and randomness are per instance (sandbox.go).
 func (w *WASM) moduleConfig(g Grant) (wazero.ModuleConfig, error) {
-	mc := wazero.NewModuleConfig().WithStartFunctions("_initialize").WithName("")
+	mc := wazero.NewModuleConfig().WithStartFunctions().WithName("") // _initialize: see instantiate
 	for _, name := range g.Env {
 		if v, ok := os.LookupEnv(name); ok {
 			mc = mc.WithEnv(name, v)
@@ -253,6 +292,22 @@ func (w *WASM) instantiate(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("start: %w", w.describe(ctx, ictx, err, out, nil))
 	}
 	in := &instance{mod: mod, translate: mod.ExportedFunction(exportTranslate), stack: make([]uint64, 1), out: out, sb: sb}
+	if w.stopper {
+		g, ok := mod.ExportedGlobal(stopGlobal).(api.MutableGlobal)
+		if !ok {
+			_ = mod.Close(ctx)
+			return nil, fmt.Errorf("start: the instrumented module lacks %s", stopGlobal)
+		}
+		in.stop = g
+	}
+	unhook := context.AfterFunc(ictx, func() { in.halt(b) })
+	defer unhook()
+	if w.hasReactorInit {
+		if _, err := mod.ExportedFunction("_initialize").Call(ictx); err != nil {
+			_ = mod.Close(ctx)
+			return nil, fmt.Errorf("_initialize: %w", w.describe(ctx, ictx, err, out, mod))
+		}
+	}
 	if w.hasInit {
 		res, err := mod.ExportedFunction(exportInit).Call(ictx)
 		if err != nil {
