@@ -89,6 +89,8 @@ func TestHostileModules(t *testing.T) {
 			func(record.Record) bool { return true }, "trap: wasm error: unreachable", false},
 		{"infinite loop costs one time-out per stuck asset", "loop", "    on_error: skip\n    limits: {asset_timeout: 100ms}\n", 12, 10 * time.Second,
 			isType(spec.Report), "stopped after asset_timeout 100ms on this asset", false},
+		{"endless recursion without loops is stopped too", "recurse", "    on_error: skip\n    limits: {asset_timeout: 100ms}\n", 8, 10 * time.Second,
+			isType(spec.Report), "stopped after asset_timeout 100ms on this asset", false},
 		{"memory growth stops at limits.memory", "grow", "    on_error: skip\n    limits: {memory: 2MiB}\n", 4, 10 * time.Second,
 			func(record.Record) bool { return true }, "trap", false},
 		{"insert flood is charged and ended", "insertflood", "    on_error: skip\n", 8, 30 * time.Second,
@@ -278,5 +280,21 @@ func TestHostileSymlinkEscape(t *testing.T) {
 				t.Fatalf("read %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestHostileTrapBeforeFirstAsset: a reused instance that traps before its first next
+// is replaced and the batch runs again on a fresh one; nothing fails.
+func TestHostileTrapBeforeFirstAsset(t *testing.T) {
+	c, err := newChain(t, fixture("stale", ""), Options{Instances: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	for round := range 3 {
+		out, probs, err := c.Translate(context.Background(), mixedRecords(5))
+		if err != nil || len(probs) > 0 || len(out) != 5 {
+			t.Fatalf("round %d: %d kept, problems %v, error %v", round, len(out), probs, err)
+		}
 	}
 }
