@@ -89,6 +89,8 @@ func TestHostileModules(t *testing.T) {
 			func(record.Record) bool { return true }, "trap: wasm error: unreachable", false},
 		{"infinite loop costs one time-out per stuck asset", "loop", "    on_error: skip\n    limits: {asset_timeout: 100ms}\n", 12, 10 * time.Second,
 			isType(spec.Report), "stopped after asset_timeout 100ms on this asset", false},
+		{"a loop in a module that cannot be instrumented is stopped by wazero", "uninstrumentable", "    on_error: skip\n    limits: {asset_timeout: 100ms}\n", 8, 10 * time.Second,
+			isType(spec.Report), "stopped after asset_timeout 100ms on this asset", false},
 		{"endless recursion without loops is stopped too", "recurse", "    on_error: skip\n    limits: {asset_timeout: 100ms}\n", 8, 10 * time.Second,
 			isType(spec.Report), "stopped after asset_timeout 100ms on this asset", false},
 		{"memory growth stops at limits.memory", "grow", "    on_error: skip\n    limits: {memory: 2MiB}\n", 4, 10 * time.Second,
@@ -295,6 +297,24 @@ func TestHostileTrapBeforeFirstAsset(t *testing.T) {
 		out, probs, err := c.Translate(context.Background(), mixedRecords(5))
 		if err != nil || len(probs) > 0 || len(out) != 5 {
 			t.Fatalf("round %d: %d kept, problems %v, error %v", round, len(out), probs, err)
+		}
+	}
+}
+
+// TestInstrumentChoice: the fixtures are instrumented, except the one that claims the
+// reserved export, which falls back to close-on-context-done.
+func TestInstrumentChoice(t *testing.T) {
+	for name, want := range map[string]bool{"loop": true, "recurse": true, "probe": true, "uninstrumentable": false} {
+		data, err := os.ReadFile("testdata/wat/" + name + ".wasm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := mustChain(t, fixture(name, ""))
+		if got := c.Steps()[0].(*WASM).stopper; got != want {
+			t.Errorf("%s: instrumented %v, want %v", name, got, want)
+		}
+		if _, err := instrument(data); (err == nil) != want {
+			t.Errorf("%s: instrument: %v", name, err)
 		}
 	}
 }
