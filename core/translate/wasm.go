@@ -75,7 +75,7 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 	sum := sha256.Sum256(wasmBytes)
 	hexSum := hex.EncodeToString(sum[:])
 	if e.SHA256 != "" && !strings.EqualFold(e.SHA256, hexSum) {
-		return nil, fmt.Errorf("translator %q: %s has sha256 %s, but the pipeline pins %s", e.Name, source, hexSum, strings.ToLower(e.SHA256))
+		return nil, &keyError{key: "sha256", err: fmt.Errorf("translator %q: %s has sha256 %s, but the pipeline pins %s", e.Name, source, hexSum, strings.ToLower(e.SHA256))}
 	}
 	limits, err := e.limits()
 	if err != nil {
@@ -120,7 +120,8 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 		w.rt = newRuntime(terminationMode != unstoppable)
 		w.compiled, err = w.rt.CompileModule(ctx, wasmBytes)
 		if err != nil {
-			return fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
+			mod, ferr := fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
+			return mod, &keyError{key: "wasm", err: ferr}
 		}
 	}
 	if err := checkShape(w.compiled); err != nil {
@@ -139,7 +140,8 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 	}
 	w.modCfg, err = w.moduleConfig(e.Grant)
 	if err != nil {
-		return fail(err)
+		mod, ferr := fail(err)
+		return mod, &keyError{key: "grant", err: ferr}
 	}
 	n := w.poolSize(opts.instances())
 	w.idle = make(chan *instance, n)
@@ -371,7 +373,10 @@ func trapReason(err error) error {
 // Close releases the module's instances and runtime.
 func (w *WASM) Close(ctx context.Context) error {
 	w.caps.report(w.logger, w.name)
-	err := w.rt.Close(ctx)
+	var err error
+	if w.rt != nil {
+		err = w.rt.Close(ctx)
+	}
 	for _, r := range w.roots {
 		_ = r.Close()
 	}
