@@ -46,6 +46,7 @@ func emulateCommand() *command {
 			scanPolls := fs.Int("scan-polls", 2, "scanStatus polls a scan takes to succeed")
 			failScans := fs.String("fail-scans", "", "comma-separated workspace ids whose scans fail (* for all)")
 			refuseAdmin := fs.Bool("refuse-admin", false, "answer 403 on admin endpoints (as for a principal without admin API access)")
+			failRefreshes := fs.String("fail-refreshes", "", "comma-separated semantic model ids whose refreshes end Failed (* for all)")
 			var faults faultFlags
 			fs.Var(&faults, "fault", "inject a fault, repeatable: KIND[:COUNT][@ENDPOINT][,retry-after=D][,status=N]\nKIND is throttle, error, drop, redirect, truncate or lost; e.g. 'throttle:3@GET /admin/groups,retry-after=2s'")
 			return func(ctx context.Context, args []string) error {
@@ -63,6 +64,9 @@ func emulateCommand() *command {
 				}
 				if *failScans != "" {
 					opts = append(opts, powerbitest.WithFailedScans(strings.Split(*failScans, ",")...))
+				}
+				if *failRefreshes != "" {
+					opts = append(opts, powerbitest.WithFailedRefreshes(strings.Split(*failRefreshes, ",")...))
 				}
 				if v := os.Getenv(*secretEnv); v != "" {
 					opts = append(opts, powerbitest.WithClient("", v))
@@ -142,6 +146,7 @@ func serveEmulator(ctx context.Context, g *globals, srv *powerbitest.Server, dir
   client secret:   %s
   certificate:     %s (certificate and key, for certificate_file)
   CA file:         %s
+  api_token:       %s (a static bearer token, for any Power BI client: credentials: {token: ...})
 
 A pipeline source that reads from it:
 
@@ -155,7 +160,7 @@ A pipeline source that reads from it:
         credentials:
           client_id: %s
           client_secret: ${env:%s}
-`, workspaces, srv.URL(), srv.AuthorityURL(), srv.TenantID, cr.ClientID, secretHint, certFile, caFile,
+`, workspaces, srv.URL(), srv.AuthorityURL(), srv.TenantID, cr.ClientID, secretHint, certFile, caFile, srv.APIToken(),
 		srv.URL(), srv.AuthorityURL(), srv.TenantID, caFile, cr.ClientID, secretEnv)
 	g.logger.Info("emulator listening", "api_url", srv.URL(), "authority_host", srv.AuthorityURL())
 	<-ctx.Done()
