@@ -1,0 +1,24 @@
+"""dagster-pbisync: pbisync's Power BI assets and refreshes in Dagster, with the names a
+dagster-powerbi user knows."""
+
+from dagster_pbisync.component import PbisyncComponent as PbisyncComponent
+from dagster_pbisync.refresh import (
+    PbisyncRefreshInvocation as PbisyncRefreshInvocation,
+    build_semantic_model_refresh_asset_definition as build_semantic_model_refresh_asset_definition,
+    build_semantic_models_refresh_asset_definition as build_semantic_models_refresh_asset_definition,
+    run_pbisync_refresh as run_pbisync_refresh,
+)
+from dagster_pbisync.runner import PbisyncError as PbisyncError
+from dagster_pbisync.specs import (
+    DagsterPbisyncTranslator as DagsterPbisyncTranslator,
+    PbisyncTranslatorData as PbisyncTranslatorData,
+    SpecFormatError as SpecFormatError,
+)
+from dagster_pbisync.state import (
+    PbisyncSpecsState as PbisyncSpecsState,
+    default_state_path as default_state_path,
+    load_pbisync_asset_specs as load_pbisync_asset_specs,
+    refresh_state as refresh_state,
+)
+
+__version__ = "0.1.0"
