@@ -63,7 +63,7 @@ func helper(mode string) error {
 		"pbisync/request_id": {RawValue: "5f0b", Type: "text"},
 		"pbisync/web_url":    {RawValue: "https://app.powerbi.com/groups/g/datasets/d", Type: "url"},
 		"pbisync/polls":      {RawValue: 4, Type: "int"},
-		"pbisync/duration":   {RawValue: 3.5, Type: "float"},
+		"pbisync/duration":   {RawValue: Float(3), Type: "float"},
 		"pbisync/enhanced":   {RawValue: false, Type: "bool"},
 		"pbisync/tables":     {RawValue: []any{map[string]any{"table": "Sales", "status": "Completed"}}, Type: "json"},
 		"pbisync/started_at": {RawValue: 1764582000.25, Type: "timestamp"},
@@ -150,7 +150,7 @@ func TestUnderRealDagster(t *testing.T) {
 			t.Errorf("metadata %s: Dagster type %q, want %q", k, md[k].Type, typ)
 		}
 	}
-	if md["pbisync/started_at"].Value != 1764582000.25 || md["pbisync/polls"].Value != 4.0 {
+	if md["pbisync/started_at"].Value != 1764582000.25 || md["pbisync/polls"].Value != 4.0 || md["pbisync/duration"].Value != 3.0 {
 		t.Errorf("metadata values = %+v", md)
 	}
 	if !reflect.DeepEqual(saw.Custom, []any{map[string]any{"refreshed": 2.0}}) {

@@ -11,8 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -36,8 +39,9 @@ type ContextData struct {
 }
 
 // Metadata is one typed metadata value of a message. Type is one of Dagster's external
-// metadata types: text, url, path, json, md, float, int, bool, timestamp (seconds since
-// the epoch), table_schema ({"columns": [{"name", "type"}]}), null, or __infer__.
+// metadata types: text, url, path, json, md, float (give a Float), int, bool, timestamp
+// (seconds since the epoch), table_schema ({"columns": [{"name", "type"}]}), null, or
+// __infer__.
 type Metadata struct {
 	RawValue any    `json:"raw_value"`
 	Type     string `json:"type"`
@@ -294,4 +298,21 @@ func (c *channel) close() error {
 		errs = append(errs, c.file.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// Float is a number that stays a float in JSON (3.0 is written 3.0, not 3): Dagster's
+// "float" metadata rejects a JSON integer.
+type Float float64
+
+// MarshalJSON writes f with a decimal point or an exponent.
+func (f Float) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return nil, fmt.Errorf("dagster pipes: float %v is not valid JSON", v)
+	}
+	s := strconv.FormatFloat(v, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0"
+	}
+	return []byte(s), nil
 }

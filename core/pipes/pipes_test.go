@@ -201,3 +201,16 @@ func encodeAny(v any) (string, error) {
 	zw.Close()
 	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
 }
+
+func TestFloatJSON(t *testing.T) {
+	cases := []struct {
+		in   float64
+		want string
+	}{{3, "3.0"}, {3.5, "3.5"}, {-2, "-2.0"}, {1e21, "1e+21"}, {1764582000.25, "1.76458200025e+09"}}
+	for _, c := range cases {
+		b, err := json.Marshal(Float(c.in))
+		if err != nil || string(b) != c.want {
+			t.Errorf("Float(%v) = %s, %v; want %s", c.in, b, err, c.want)
+		}
+	}
+}

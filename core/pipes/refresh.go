@@ -157,14 +157,14 @@ func RefreshMetadata(ev event.Refresh) map[string]Metadata {
 	md[MetaRefreshType] = Metadata{RawValue: typ, Type: "text"}
 	stamp := func(name string, t time.Time) {
 		if !t.IsZero() {
-			md[name] = Metadata{RawValue: float64(t.UnixMicro()) / 1e6, Type: "timestamp"}
+			md[name] = Metadata{RawValue: Float(float64(t.UnixMicro()) / 1e6), Type: "timestamp"}
 		}
 	}
 	stamp(MetaRequestedAt, ev.RequestedAt)
 	stamp(MetaStart, ev.StartedAt)
 	stamp(MetaEnd, ev.EndedAt)
 	if !ev.StartedAt.IsZero() && !ev.EndedAt.IsZero() {
-		md[MetaDuration] = Metadata{RawValue: ev.EndedAt.Sub(ev.StartedAt).Seconds(), Type: "float"}
+		md[MetaDuration] = Metadata{RawValue: Float(ev.EndedAt.Sub(ev.StartedAt).Seconds()), Type: "float"}
 	}
 	if len(ev.Tables) > 0 {
 		tables := make([]any, len(ev.Tables))

@@ -3,7 +3,6 @@ Dagster Pipes: pbisync follows each refresh it started (by request id) and repor
 materialization per model with the refresh's metadata; a refresh that does not complete
 fails the step with the service's error text."""
 
-from __future__ import annotations
 
 import os
 import re
@@ -45,12 +44,16 @@ class PbisyncRefreshInvocation:
     failures: list[Mapping[str, Any]] = field(default_factory=list)
     returncode: int = 0
     stderr: str = ""
+    # the models asked for that pbisync reported neither done nor failed
+    unreported: list[AssetKey] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return self.returncode != 0 or bool(self.failures)
+        return self.returncode != 0 or bool(self.failures) or bool(self.unreported)
 
     def error_text(self) -> str:
+        if self.unreported and not self.failures and self.returncode == 0:
+            return "pbisync reported no refresh for " + ", ".join(k.to_user_string() for k in self.unreported)
         if self.failures:
             return "\n".join(
                 f"semantic model {f.get('model_name')!r} ({f.get('model_id')}): refresh {f.get('state')}"
@@ -58,8 +61,11 @@ class PbisyncRefreshInvocation:
                 + (f" (request {f['request_id']})" if f.get("request_id") else "")
                 for f in self.failures
             )
-        lines = [ln for ln in self.stderr.strip().splitlines() if "level=ERROR" in ln or "error" in ln.lower()]
-        return "\n".join((lines or self.stderr.strip().splitlines())[-10:]) or f"exit status {self.returncode}"
+        # pbisync failed before it could report refreshes (a bad pipeline, say): its own
+        # error lines say why
+        quiet = ("level=INFO", "level=DEBUG", "level=WARN", '"level":"INFO"', '"level":"DEBUG"', '"level":"WARN"')
+        lines = [ln for ln in self.stderr.strip().splitlines() if not any(q in ln for q in quiet)]
+        return "\n".join(lines[-10:]) or f"exit status {self.returncode}"
 
     def raise_for_failure(self) -> None:
         """Raises dagster.Failure naming every refresh that did not complete, with the
@@ -106,13 +112,20 @@ def run_pbisync_refresh(
         )
     if proc.stderr:
         sys.stderr.write(proc.stderr)
-    results = [r for r in session.get_results() if isinstance(r, MaterializeResult)]
+    # only what pbisync reported: no implicit materialization for a model that failed
+    results = [r for r in session.get_results(implicit_materializations=False) if isinstance(r, MaterializeResult)]
     failures = [
         m[FAILURE_MESSAGE]
         for m in session.get_custom_messages()
         if isinstance(m, Mapping) and isinstance(m.get(FAILURE_MESSAGE), Mapping)
     ]
-    return PbisyncRefreshInvocation(results=results, failures=failures, returncode=proc.returncode, stderr=proc.stderr)
+    reported = {r.asset_key for r in results} | {
+        AssetKey.from_escaped_user_string(str(f.get("asset_key"))) for f in failures if f.get("asset_key")
+    }
+    unreported = [k for k in models if k not in reported]
+    return PbisyncRefreshInvocation(
+        results=results, failures=failures, returncode=proc.returncode, stderr=proc.stderr, unreported=unreported
+    )
 
 
 def _op_name(specs: Sequence[AssetSpec]) -> str:
@@ -148,7 +161,13 @@ def build_semantic_models_refresh_asset_definition(
         except PbisyncError:
             pbisync = None  # looked up again when the asset runs
 
-    @multi_asset(specs=list(specs), name=name or _op_name(specs), can_subset=len(specs) > 1)
+    # skippable: a model whose refresh failed must get no materialization (Dagster would
+    # otherwise record one for every output not yielded when the step fails)
+    @multi_asset(
+        specs=[s.replace_attributes(skippable=True) for s in specs],
+        name=name or _op_name(specs),
+        can_subset=len(specs) > 1,
+    )
     def _refresh(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
         selected = {k: ids[k] for k in context.selected_asset_keys if k in ids}
         invocation = run_pbisync_refresh(context, pipeline=pipeline, models=selected, pbisync=pbisync)

@@ -122,7 +122,9 @@ def write_pipeline(
         f"      credentials: {{token: \"{emu.api_token}\"}}\n"
         f"      scanner: {{enabled: {'true' if scanner else 'false'}}}\n"
         f"{ws}"
-        "outputs: []\n"
+        "outputs:\n"
+        "  - name: events\n"
+        "    jsonl: {path: out/events.jsonl}\n"
         "refresh: {poll: {initial: 200ms, factor: 1.5, max: 1s}}\n"
         f"{extra}"
     )
