@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     rs = sub.add_parser("refresh-state", help="run `pbisync sync` and replace the cached specs")
     rs.add_argument("-f", "--pipeline", default="pipeline.yaml", help="pipeline file (default pipeline.yaml)")
     rs.add_argument("--source", help="sync only this pipeline source")
-    rs.add_argument("--state-path", help="cache file (default .pbisync/dagster/<pipeline>.specs.jsonl next to the pipeline)")
+    rs.add_argument(
+        "--state-path", help="cache file (default .pbisync/dagster/<pipeline>.specs.jsonl next to the pipeline)"
+    )
     rs.add_argument("--pbisync", help="pbisync executable (default $PBISYNC_BIN, else pbisync on the PATH)")
     args = parser.parse_args(argv)
     try:

@@ -1,7 +1,6 @@
 """PbisyncComponent: a pbisync pipeline's Power BI assets as a Dagster component,
 configured in YAML like dagster_powerbi.PowerBIWorkspaceComponent."""
 
-
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path

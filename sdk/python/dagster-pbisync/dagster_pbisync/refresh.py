@@ -3,7 +3,6 @@ Dagster Pipes: pbisync follows each refresh it started (by request id) and repor
 materialization per model with the refresh's metadata; a refresh that does not complete
 fails the step with the service's error text."""
 
-
 import os
 import re
 import subprocess
@@ -129,7 +128,9 @@ def run_pbisync_refresh(
 
 
 def _op_name(specs: Sequence[AssetSpec]) -> str:
-    raw = "_".join(specs[0].key.path) if len(specs) == 1 else "pbisync_refresh_" + "_".join(s.key.path[-1] for s in specs)
+    raw = (
+        "_".join(specs[0].key.path) if len(specs) == 1 else "pbisync_refresh_" + "_".join(s.key.path[-1] for s in specs)
+    )
     return re.sub(r"[^A-Za-z0-9_]+", "_", raw)[:200]
 
 

@@ -55,6 +55,4 @@ def sync_specs(
     # Exit status 3: the sync finished, but some assets had problems (each logged); the
     # specs are complete.
     if proc.returncode not in (0, 3):
-        raise PbisyncError(
-            f"pbisync sync -f {pipeline} failed (exit status {proc.returncode}):\n{_tail(proc.stderr)}"
-        )
+        raise PbisyncError(f"pbisync sync -f {pipeline} failed (exit status {proc.returncode}):\n{_tail(proc.stderr)}")

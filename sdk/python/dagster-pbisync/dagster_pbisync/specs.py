@@ -43,7 +43,8 @@ def metadata_value(name: str, entry: Mapping[str, Any]) -> Any:
     """The Dagster value of one typed metadata entry, as dagster-powerbi writes the same
     kinds: text and numbers as plain values, URLs as MetadataValue.url, JSON as
     MetadataValue.json, table schemas as TableSchema."""
-    typ, value = entry.get("type"), entry.get("value")
+    typ = entry.get("type")
+    value: Any = entry.get("value")
     if typ == "text":
         return str(value)
     if typ == "url":
@@ -102,7 +103,10 @@ class DagsterPbisyncTranslator:
 
 def default_asset_spec(spec: Mapping[str, Any]) -> AssetSpec:
     """The AssetSpec for a pbisync spec, exactly as pbisync's spec says."""
-    metadata = {name: metadata_value(name, entry) for name, entry in spec.get("metadata", {}).items()}
+    try:
+        metadata = {name: metadata_value(name, entry) for name, entry in spec.get("metadata", {}).items()}
+    except (ValueError, TypeError, KeyError) as e:
+        raise SpecFormatError(f"asset {'/'.join(spec.get('key', []))}: {e}") from e
     return AssetSpec(
         key=AssetKey(list(spec["key"])),
         deps=[AssetKey(list(d)) for d in spec.get("deps", [])],

@@ -69,7 +69,9 @@ def start_emulator(pbisync: str, *args: str) -> Emulator:
         line = proc.stdout.readline()
         if not line:
             proc.wait()
-            raise RuntimeError(f"pbisync emulate {' '.join(args)} exited with {proc.returncode} before printing its settings")
+            raise RuntimeError(
+                f"pbisync emulate {' '.join(args)} exited with {proc.returncode} before printing its settings"
+            )
         if m := re.match(r"\s*api_url:\s+(\S+)", line):
             api_url = m.group(1)
         if m := re.match(r"\s*api_token:\s+(\S+)", line):
@@ -119,8 +121,8 @@ def write_pipeline(
         "  - name: emulator\n"
         "    powerbi:\n"
         f"      api_url: {emu.api_url}\n"
-        f"      credentials: {{token: \"{emu.api_token}\"}}\n"
-        f"      scanner: {{enabled: {'true' if scanner else 'false'}}}\n"
+        f'      credentials: {{token: "{emu.api_token}"}}\n'
+        f"      scanner: {{enabled: {'true' if scanner else 'false'}, poll_interval: 100ms}}\n"
         f"{ws}"
         "outputs:\n"
         "  - name: events\n"

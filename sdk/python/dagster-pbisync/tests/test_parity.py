@@ -29,11 +29,16 @@ def dashboards_showing(emu: Emulator, workspace_id: str, report_id: str) -> list
     return [
         d["id"]
         for d in emu.get(f"/groups/{workspace_id}/dashboards")["value"]
-        if any(t.get("reportId") == report_id for t in emu.get(f"/groups/{workspace_id}/dashboards/{d['id']}/tiles")["value"])
+        if any(
+            t.get("reportId") == report_id
+            for t in emu.get(f"/groups/{workspace_id}/dashboards/{d['id']}/tiles")["value"]
+        )
     ]
 
 
-def run_parity(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, scanner: bool) -> tuple[int, Counter[str]]:
+def run_parity(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, scanner: bool
+) -> tuple[int, Counter[str]]:
     monkeypatch.setattr(powerbi_resource, "BASE_API_URL", emu.api_url)
     explained: Counter[str] = Counter()
     compared = 0
@@ -81,11 +86,15 @@ def test_sample_tenant_regular(sample_emulator: Emulator, tmp_path: Path, monkey
     assert explained[SCAN_IGNORES_DATA_SOURCES] == 0
 
 
-def test_generated_tenant_scanner(generated_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generated_tenant_scanner(
+    generated_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compared, _ = run_parity(generated_emulator, tmp_path, monkeypatch, scanner=True)
     assert compared >= 5
 
 
-def test_generated_tenant_regular(generated_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generated_tenant_regular(
+    generated_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compared, _ = run_parity(generated_emulator, tmp_path, monkeypatch, scanner=False)
     assert compared >= 5
