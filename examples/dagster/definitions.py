@@ -3,7 +3,7 @@ build_semantic_model_refresh_asset_definition), and a custom refresh with work b
 after it. Run it against the emulator:
 
     pbisync emulate                     # prints api_url and api_token
-    export POWER_BI_API_URL=... POWER_BI_TOKEN=...
+    export POWER_BI_API_URL=... POWER_BI_API_TOKEN=...
     dagster dev -f definitions.py       # or: dg dev, with defs/powerbi/defs.yaml
 """
 

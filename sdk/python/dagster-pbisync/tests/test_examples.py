@@ -25,7 +25,7 @@ def examples(sample_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
     shutil.copytree(EXAMPLES, dst, ignore=shutil.ignore_patterns(".pbisync", "out", "__pycache__"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("POWER_BI_API_URL", sample_emulator.api_url)
-        mp.setenv("POWER_BI_TOKEN", sample_emulator.api_token)
+        mp.setenv("POWER_BI_API_TOKEN", sample_emulator.api_token)
         yield dst
 
 
