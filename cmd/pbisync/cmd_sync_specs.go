@@ -62,5 +62,6 @@ func syncWithSpecsOut(ctx context.Context, g *globals, file, source, specsOut st
 	if rerr := os.Rename(tmp, abs); rerr != nil {
 		return fmt.Errorf("--specs-out: %w", rerr)
 	}
+	g.logger.Info("specs written", "to", abs)
 	return err
 }
