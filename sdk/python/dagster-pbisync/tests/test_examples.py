@@ -4,6 +4,8 @@ custom refresh materializes, and the component YAML resolves."""
 import asyncio
 import runpy
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +76,18 @@ def test_component_yaml_example(examples: Path) -> None:
     defs = component.build_defs_from_state(ComponentTree.for_test().load_context, state_path=state)
     refreshable = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
     assert [k.to_user_string() for a in refreshable for k in a.keys] == ["semantic_model/Sales_Model"]
+
+
+def test_dagster_cli_materializes_example(examples: Path) -> None:
+    """`dagster asset materialize` loads the code location as Dagster does (the run worker
+    rebuilds the specs from the state the location was loaded with) and refreshes."""
+    dagster_cli = Path(sys.executable).parent / "dagster"
+    proc = subprocess.run(
+        [str(dagster_cli), "asset", "materialize", "-f", "definitions.py", "--select", "semantic_model/Sales_Model"],
+        cwd=examples,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "RUN_SUCCESS" in proc.stderr and "ASSET_MATERIALIZATION" in proc.stderr
