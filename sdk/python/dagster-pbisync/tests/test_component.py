@@ -137,3 +137,25 @@ def test_component_refresh_all(sample_emulator: Emulator, tmp_path: Path) -> Non
     specs = [a for a in defs.assets or [] if isinstance(a, AssetSpec)]
     assert len(models) >= 4
     assert not any(s.tags["dagster-powerbi/asset_type"] == "semantic_model" for s in specs)
+
+
+def test_component_state_through_dagster(
+    sample_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path `dg utils refresh-defs-state` and a code location load take: Dagster's
+    refresh_state writes the local-filesystem state, build_defs reads it back."""
+    pipeline = write_pipeline(tmp_path, sample_emulator)
+    # a dg project (dg.toml and its defs module) holds local-filesystem state
+    (tmp_path / "dg.toml").write_text('[project]\nroot_module = "pbiproj"\ndefs_module = "pbiproj.defs"\n')
+    (tmp_path / "pbiproj" / "defs").mkdir(parents=True)
+    (tmp_path / "pbiproj" / "__init__.py").write_text("")
+    (tmp_path / "pbiproj" / "defs" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # the test component tree's project root
+    component = load_component(f"pipeline: {pipeline}\nenable_semantic_model_refresh: [Sales Model]\n")
+    context = ComponentTree.for_test().load_context
+    assert list(component.build_defs(context).assets or []) == []  # no state yet: nothing, and no sync
+    asyncio.run(component.refresh_state(context.project_root))
+    assets = list(component.build_defs(context).assets or [])
+    assert any(isinstance(a, AssetsDefinition) for a in assets)
+    assert len(assets) > 10
