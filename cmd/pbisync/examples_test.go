@@ -33,8 +33,8 @@ func TestCatalogsExample(t *testing.T) {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM assets`).Scan(&n); err != nil || n != 25 {
-		t.Errorf("sqlite catalog: %d assets, %v (want the sample tenant's 25)", n, err)
+	if err := db.QueryRow(`SELECT count(*) FROM assets`).Scan(&n); err != nil || n != 27 {
+		t.Errorf("sqlite catalog: %d assets, %v (want the sample tenant's 27)", n, err)
 	}
 
 	var mcps []map[string]any
@@ -69,7 +69,7 @@ func TestCatalogsExample(t *testing.T) {
 		if typ, ok := ev["eventType"].(string); ok {
 			states[typ] = true
 		}
-		if strings.Contains(sc.Text(), `"namespace":"snowflake://xy12345.eu-west-1"`) {
+		if strings.Contains(sc.Text(), `"namespace":"snowflake://xy12345.eu-west-1.aws"`) {
 			snowflakeInput = true
 		}
 		if strings.Contains(sc.Text(), `"columnLineage"`) {

@@ -150,6 +150,15 @@ func (a asset) record(problems []record.Problem) (built, []record.Problem) {
 	}, refs: a.refs}, problems
 }
 
+// reportPath is where the portal shows a report: paginated (RDL) reports live under
+// rdlreports/.
+func reportPath(reportType string) string {
+	if reportType == "PaginatedReport" {
+		return "rdlreports"
+	}
+	return "reports"
+}
+
 func (b *Builder) webURL(given, wsID, kind, id string) string {
 	if given != "" {
 		return given
@@ -171,6 +180,7 @@ func commonMeta(m meta, id string, ws record.Workspace) {
 	m.text(NamespacePowerBI+"id", id)
 	m.text(NamespacePowerBI+"workspace_id", ws.ID)
 	m.text(NamespacePowerBI+"workspace_name", ws.Name)
+	m.text(NamespacePowerBI+"workspace_type", ws.Type)
 }
 
 func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (built, []record.Problem) {
@@ -192,8 +202,12 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 		if t.Title != "" {
 			titles = append(titles, t.Title)
 		}
-		if t.ReportID != "" {
+		switch {
+		case t.ReportID != "":
 			refs = append(refs, ref{kind: refReport, id: t.ReportID, note: fmt.Sprintf("tile %q", t.Title)})
+		case t.DatasetID != "":
+			// A tile pinned from a semantic model (Q&A, a streaming tile) rather than a report.
+			refs = append(refs, ref{kind: refModel, id: t.DatasetID, note: fmt.Sprintf("tile %q", t.Title)})
 		}
 	}
 	m[NamespacePowerBI+"tile_count"] = spec.Int(int64(len(d.Tiles)))
@@ -222,7 +236,7 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 		problems = append(problems, *p)
 	}
 	m := meta{
-		MetaWebURL: spec.URL(b.webURL(r.WebURL, ws.ID, "reports", r.ID)),
+		MetaWebURL: spec.URL(b.webURL(r.WebURL, ws.ID, reportPath(r.ReportType), r.ID)),
 		MetaName:   spec.Text(r.Name),
 	}
 	commonMeta(m, r.ID, w)
@@ -258,6 +272,13 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 	if r.DatasetID != "" {
 		refs = append(refs, ref{kind: refModel, id: r.DatasetID})
 	}
+	// A paginated report reads its own data sources.
+	for _, id := range r.DataSourceIDs {
+		refs = append(refs, ref{kind: refDataSource, id: id})
+	}
+	if len(r.DataSourceIDs) > 0 {
+		m.jsonList(NamespacePowerBI+"data_source_ids", r.DataSourceIDs)
+	}
 	return asset{who: who, key: key, description: r.Description, meta: m, kinds: []string{KindPowerBI, KindReport},
 		owner: r.CreatedBy, raw: r.Raw, item: r, workspace: w, refs: refs}.record(problems)
 }
@@ -291,6 +312,50 @@ func measureRefs(t *snapshot.Table, expr string, measureNames map[string]bool) [
 			seen[s] = true
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// TableInfo is one model table in the powerbi/tables metadata: names in their own case,
+// with the table's Power Query M, for sinks that describe tables as the catalogs' own
+// Power BI sources do (DataHub keeps column case and shows the M as view logic).
+type TableInfo struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description,omitempty"`
+	Hidden      bool           `json:"hidden,omitempty"`
+	Source      string         `json:"source,omitempty"` // the first Power Query M expression
+	Columns     []ColumnInfo   `json:"columns"`
+	Measures    []TableMeasure `json:"measures,omitempty"`
+}
+
+// TableMeasure is a measure of a TableInfo.
+type TableMeasure struct {
+	Name        string `json:"name"`
+	Expression  string `json:"expression,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// ColumnInfo is a column of a TableInfo.
+type ColumnInfo struct {
+	Name     string `json:"name"`
+	DataType string `json:"dataType,omitempty"`
+	Hidden   bool   `json:"hidden,omitempty"`
+}
+
+func tableInfos(tables []snapshot.Table) []TableInfo {
+	out := make([]TableInfo, 0, len(tables))
+	for _, t := range tables {
+		ti := TableInfo{Name: t.Name, Description: t.Description, Hidden: t.IsHidden, Columns: make([]ColumnInfo, 0, len(t.Columns))}
+		if len(t.Source) > 0 {
+			ti.Source = t.Source[0]
+		}
+		for _, c := range t.Columns {
+			ti.Columns = append(ti.Columns, ColumnInfo{Name: c.Name, DataType: c.DataType, Hidden: c.IsHidden})
+		}
+		for _, ms := range t.Measures {
+			ti.Measures = append(ti.Measures, TableMeasure{Name: ms.Name, Expression: ms.Expression, Description: ms.Description})
+		}
+		out = append(out, ti)
 	}
 	return out
 }
@@ -370,6 +435,9 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 	m[NamespacePowerBI+"measure_count"] = spec.Int(int64(len(measures)))
 	if len(measures) > 0 {
 		m[NamespacePowerBI+"measures"] = spec.JSON(measures)
+	}
+	if len(sm.Tables) > 0 {
+		m[NamespacePowerBI+"tables"] = spec.JSON(tableInfos(sm.Tables))
 	}
 	m.jsonList(NamespacePowerBI+"data_source_ids", sm.DataSourceIDs)
 	if dfs := modelDataflows(sm); len(dfs) > 0 {

@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"github.com/pbisync/pbisync/core/estate"
 	"log/slog"
 	"net"
 	"net/http"
@@ -315,10 +316,14 @@ func (s *Server) resume(ctx context.Context) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
-	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /v1/refreshes", s.handleRefreshes)
 	mux.HandleFunc("POST /v1/upstream-changed", s.auth(s.handleUpstream))
 	mux.HandleFunc("POST /v1/sync", s.auth(s.handleSync))
+	if src := s.eng.Estate(); src != nil {
+		// The read-only estate API (/api/...) and the web UI (/).
+		mux.Handle("/", estate.Handler(src, s.log))
+	}
 	return mux
 }
 

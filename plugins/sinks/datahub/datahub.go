@@ -33,15 +33,29 @@ type Config struct {
 	Env string `json:"env"`
 	// PlatformInstance prefixes entity names, as DataHub's platform_instance does.
 	PlatformInstance string `json:"platform_instance"`
-	// LowercaseURNs lower-cases table dataset names (default true, as DataHub's
-	// convert_urns_to_lowercase).
-	LowercaseURNs *bool `json:"lowercase_urns"`
+	// LowercaseURNs lower-cases table dataset names (DataHub's convert_urns_to_lowercase,
+	// default false as there).
+	LowercaseURNs bool `json:"lowercase_urns"`
+	// DatasetsToContainers makes each semantic model a container holding its tables
+	// (DataHub's extract_datasets_to_containers, default false: tables sit in the
+	// workspace container).
+	DatasetsToContainers bool `json:"datasets_to_containers"`
+	// UsePowerBIEmail names report and dashboard owners by email (default true, as
+	// DataHub's ownership.use_powerbi_email); false names them users.<id>. Tables are
+	// always users.<configuredBy>, as in DataHub.
+	UsePowerBIEmail *bool `json:"use_powerbi_email"`
+	// RemoveEmailSuffix drops "@domain" from owner names (DataHub's remove_email_suffix).
+	RemoveEmailSuffix bool `json:"remove_email_suffix"`
+	// SpecTags adds the specs' own tags to the endorsement tags DataHub writes.
+	SpecTags bool `json:"spec_tags"`
+	// PbisyncProperties adds pbisync's key and text metadata to custom properties.
+	PbisyncProperties bool `json:"pbisync_properties"`
 	// WorkspaceIDAsURNPart keys workspace containers by id instead of name.
 	WorkspaceIDAsURNPart bool `json:"workspace_id_as_urn_part"`
 	// Upstream names the platform of the warehouse tables semantic models read.
 	Upstream upstreamConfig `json:"upstream"`
-	// StateFile remembers each semantic model's table datasets across syncs, so a
-	// removed model's tables are soft-deleted too.
+	// StateFile remembers what pbisync made under each asset (a model's tables, a
+	// report's pages, a dashboard's tiles) across syncs, so a removal soft-deletes them too.
 	StateFile string `json:"state_file"`
 	// Timeout bounds one HTTP request (default 30s).
 	Timeout sink.Duration `json:"timeout"`
@@ -86,10 +100,17 @@ type Sink struct {
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{} }
 
-// Configure checks the config and opens the target.
-func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+// Check checks the config without opening the target (`pbisync validate`).
+func (s *Sink) Check(_ context.Context, c sink.Config) error {
+	_, err := New().decode(c)
+	return err
+}
+
+// decode decodes and checks the config, applies defaults and loads the state file:
+// everything Configure does before it opens the target. It returns the retry count.
+func (s *Sink) decode(c sink.Config) (int, error) {
 	if err := c.Decode(&s.cfg); err != nil {
-		return err
+		return 0, err
 	}
 	cfg := &s.cfg
 	s.logger = c.Logger
@@ -98,9 +119,9 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	}
 	switch {
 	case cfg.Server == "" && cfg.File == "":
-		return sink.ConfigErrorf("", "give server (a DataHub GMS URL) or file")
+		return 0, sink.ConfigErrorf("", "give server (a DataHub GMS URL) or file")
 	case cfg.Server != "" && cfg.File != "":
-		return sink.ConfigErrorf("file", "give server or file, not both")
+		return 0, sink.ConfigErrorf("file", "give server or file, not both")
 	}
 	if cfg.Env == "" {
 		cfg.Env = "PROD"
@@ -111,7 +132,7 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	retries := 3
 	if cfg.Retries != nil {
 		if *cfg.Retries < 0 {
-			return sink.ConfigErrorf("retries", "retries must be 0 or more")
+			return 0, sink.ConfigErrorf("retries", "retries must be 0 or more")
 		}
 		retries = *cfg.Retries
 	}
@@ -119,19 +140,33 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 		cfg.Workers = 4
 	}
 	if cfg.Workers < 1 || cfg.Workers > 64 {
-		return sink.ConfigErrorf("workers", "workers must be between 1 and 64")
+		return 0, sink.ConfigErrorf("workers", "workers must be between 1 and 64")
 	}
-	n := namer{env: cfg.Env, instance: cfg.PlatformInstance, lowercase: cfg.LowercaseURNs == nil || *cfg.LowercaseURNs, workspaceID: cfg.WorkspaceIDAsURNPart}
+	n := namer{env: cfg.Env, instance: cfg.PlatformInstance, lowercase: cfg.LowercaseURNs, workspaceID: cfg.WorkspaceIDAsURNPart}
+	opt := options{datasetsToContainers: cfg.DatasetsToContainers, useEmail: cfg.UsePowerBIEmail == nil || *cfg.UsePowerBIEmail,
+		removeEmailSuffix: cfg.RemoveEmailSuffix, specTags: cfg.SpecTags, pbisyncProperties: cfg.PbisyncProperties}
 	tables, err := loadState(cfg.StateFile)
 	if err != nil {
-		return sink.ConfigErrorf("state_file", "%v", err)
+		return 0, sink.ConfigErrorf("state_file", "%v", err)
 	}
-	s.m = newMapper(n, cfg.Upstream, tables)
 	if cfg.Server != "" {
 		u, err := url.Parse(cfg.Server)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return sink.ConfigErrorf("server", "want an http(s) URL such as http://localhost:8080, got %q", cfg.Server)
+			return 0, sink.ConfigErrorf("server", "want an http(s) URL such as http://localhost:8080, got %q", cfg.Server)
 		}
+	}
+	s.m = newMapper(n, cfg.Upstream, opt, tables)
+	return retries, nil
+}
+
+// Configure checks the config and opens the target.
+func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+	retries, err := s.decode(c)
+	if err != nil {
+		return err
+	}
+	cfg := &s.cfg
+	if cfg.Server != "" {
 		s.out = newRESTEmitter(strings.TrimRight(cfg.Server, "/"), cfg.Token, time.Duration(cfg.Timeout), retries, cfg.Workers)
 		return nil
 	}
@@ -156,11 +191,10 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 	var mcps []MCP
 	for i := range events {
 		e := &events[i]
-		if e.Kind == event.KindRemoved && e.Removed.PowerBI.Type == "semantic_model" && s.cfg.StateFile == "" &&
-			len(s.m.tables[e.Removed.PowerBI.ID]) == 0 && !s.warned {
+		if e.Kind == event.KindRemoved && s.cfg.StateFile == "" && len(s.m.children[childKey(e.Removed.PowerBI)]) == 0 && !s.warned {
 			s.warned = true
-			s.logger.Warn("a semantic model was removed but its tables are unknown without state_file: only its container is soft-deleted",
-				"model", e.Removed.PowerBI.String())
+			s.logger.Warn("an asset was removed but what pbisync made under it (tables, pages, tiles) is unknown without state_file: only the asset itself is soft-deleted",
+				"asset", e.Removed.PowerBI.String())
 		}
 		ms, err := s.m.mcps(e)
 		if err != nil {
@@ -172,7 +206,7 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 		return err
 	}
 	if s.cfg.StateFile != "" {
-		if err := saveState(s.cfg.StateFile, s.m.tables); err != nil {
+		if err := saveState(s.cfg.StateFile, s.m.children); err != nil {
 			return fmt.Errorf("state_file: %w", err)
 		}
 	}
