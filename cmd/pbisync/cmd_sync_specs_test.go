@@ -29,26 +29,19 @@ func TestSyncSpecsOut(t *testing.T) {
 	if code, out, errOut := cli(t, "sync", "-f", pipe, "--source", "sample", "--specs-out", specs); code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	f, err := os.Open(specs)
-	if err != nil {
-		t.Fatal(err)
+	sample := workspacesIn(t, specs)
+	other := filepath.Join(dir, "cache", "other.jsonl")
+	if code, out, errOut := cli(t, "sync", "-f", pipe, "--source", "other", "--specs-out", other); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	defer f.Close()
-	workspaces := map[string]bool{}
-	n := 0
-	for sc := bufio.NewScanner(f); sc.Scan(); n++ {
-		var s struct {
-			PowerBI struct{ WorkspaceName string } `json:"powerbi"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
-			t.Fatalf("line %d: %v", n+1, err)
-		}
-		if s.PowerBI.WorkspaceName != "" {
-			workspaces[s.PowerBI.WorkspaceName] = true
-		}
+	generated := workspacesIn(t, other)
+	if len(sample) < 4 || len(generated) != 2 {
+		t.Fatalf("workspaces %v and %v; want the sample tenant's and the 2 generated ones", sample, generated)
 	}
-	if n < 10 || len(workspaces) != 4 {
-		t.Fatalf("%d specs from workspaces %v; want the sample tenant's 4 workspaces only", n, workspaces)
+	for w := range generated {
+		if sample[w] {
+			t.Errorf("workspace %q of source other is in source sample's specs", w)
+		}
 	}
 	if _, err := os.Stat(specs + ".partial"); !os.IsNotExist(err) {
 		t.Errorf("the temporary file is left behind: %v", err)
@@ -68,4 +61,28 @@ func TestSyncSpecsOut(t *testing.T) {
 	if after, _ := os.ReadFile(specs); string(after) != string(before) {
 		t.Error("a failed sync replaced the specs file")
 	}
+}
+
+// workspacesIn returns the workspace names of the specs in a JSON Lines file.
+func workspacesIn(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	workspaces := map[string]bool{}
+	n := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); n++ {
+		var s struct {
+			PowerBI struct{ WorkspaceName string } `json:"powerbi"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			t.Fatalf("%s:%d: %v", path, n+1, err)
+		}
+		if s.PowerBI.WorkspaceName != "" {
+			workspaces[s.PowerBI.WorkspaceName] = true
+		}
+	}
+	return workspaces
 }
