@@ -41,8 +41,24 @@ class Emulator:
     def workspace_ids(self) -> list[str]:
         return [g["id"] for g in self.get("/groups")["value"]]
 
-    def requests_total(self) -> int:
-        return -1
+    def scan(self, workspace_id: str) -> dict:
+        """The admin scanner's result for one workspace, as dagster-powerbi asks for it."""
+        h = {"Authorization": f"Bearer {self.api_token}"}
+        params = "lineage=true&datasourceDetails=true&datasetSchema=true&datasetExpressions=true"
+        r = requests.post(
+            f"{self.api_url}/admin/workspaces/getInfo?{params}",
+            json={"workspaces": [workspace_id]},
+            headers=h,
+            timeout=30,
+        )
+        r.raise_for_status()
+        scan_id = r.json()["id"]
+        deadline = time.monotonic() + 30
+        while self.get(f"/admin/workspaces/scanStatus/{scan_id}")["status"] != "Succeeded":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"scan {scan_id} did not succeed")
+            time.sleep(0.1)
+        return self.get(f"/admin/workspaces/scanResult/{scan_id}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -21,6 +21,18 @@ DASHBOARD_DOTS = "dashboard names with dots lose everything after the last dot i
 DASHBOARD_KEYS_MERGED = "dagster-powerbi merges two dashboards whose names differ only after the last dot"
 TILE_OTHER_WORKSPACE = "dagster-powerbi raises KeyError on dashboards whose tiles point to another workspace"
 NO_CONNECTION_DETAILS = "dagster-powerbi raises KeyError on data sources without connectionDetails (regular path)"
+PAGINATED_DATA_SOURCES = (
+    "pbisync gives a paginated (RDL) report deps on its data sources (it has no semantic model); "
+    "dagster-powerbi gives it none"
+)
+SCAN_DASHBOARD_WITHOUT_TILES = "dagster-powerbi raises KeyError on a scanned dashboard the scanner lists without tiles"
+PAGINATED_URL = (
+    "a paginated (RDL) report's portal URL is /rdlreports/{id}; dagster-powerbi's fallback writes /reports/{id}"
+)
+TILE_MODEL_DEP = (
+    "pbisync gives a dashboard a dep on the semantic model a tile shows without a report "
+    "(datasetId, no reportId); dagster-powerbi reads only reportId"
+)
 M_LINEAGE = (
     "pbisync's Power Query M resolver finds warehouse tables (Sql.Database/Snowflake navigation by "
     "Schema/Item) that dagster-powerbi's [Name=...,Kind=...] regex does not read"
@@ -34,8 +46,9 @@ def clean(s: str) -> str:
 
 
 def _url(spec: AssetSpec) -> str:
+    """The item's id, the last part of its web_url (which both sides set)."""
     v = spec.metadata.get("dagster-powerbi/web_url")
-    return str(getattr(v, "value", v))
+    return str(getattr(v, "value", v)).rstrip("/").split("/")[-1]
 
 
 def _lineage_keys(spec: AssetSpec) -> set[AssetKey]:
@@ -47,6 +60,11 @@ def _lineage_keys(spec: AssetSpec) -> set[AssetKey]:
             if parts:
                 keys.add(AssetKey(parts))
     return keys
+
+
+def _tiles(spec: AssetSpec) -> list:
+    v = spec.metadata.get("powerbi/tiles")
+    return list(getattr(v, "value", None) or [])
 
 
 @dataclass
@@ -67,7 +85,6 @@ def compare(
     deps, tags, kinds, owners and dagster-powerbi's metadata."""
     out = Comparison()
     ours_by_url: dict[str, AssetSpec] = {_url(s): s for s in ours}
-    theirs_by_key: Counter[AssetKey] = Counter(s.key for s in theirs)
     seen: set[str] = set()
     key_map: dict[AssetKey, AssetKey] = {}
     for t in theirs:
@@ -103,8 +120,6 @@ def compare(
                 and o.key == AssetKey(["dashboard", clean(name)])
             ):
                 out.explained[DASHBOARD_DOTS] += 1
-                if theirs_by_key[t.key] > 1:
-                    out.explained[DASHBOARD_KEYS_MERGED] += 0
             else:
                 out.unexplained.append(f"{where}: key {t.key.to_user_string()} vs {o.key.to_user_string()}")
         their_deps = {d.asset_key for d in t.deps}
@@ -114,6 +129,14 @@ def compare(
         for extra in sorted(our_deps - their_deps, key=str):
             if scanner and extra in data_source_keys:
                 out.explained[SCAN_IGNORES_DATA_SOURCES] += 1
+            elif extra in data_source_keys and str(o.metadata.get("powerbi/report_type", "")) == "PaginatedReport":
+                out.explained[PAGINATED_DATA_SOURCES] += 1
+            elif (
+                t.tags.get("dagster-powerbi/asset_type") == "dashboard"
+                and extra.path[0] == "semantic_model"
+                and any(isinstance(x, dict) and x.get("datasetId") and not x.get("reportId") for x in _tiles(o))
+            ):
+                out.explained[TILE_MODEL_DEP] += 1
             elif extra in _lineage_keys(o):
                 out.explained[M_LINEAGE] += 1
             else:
@@ -127,6 +150,13 @@ def compare(
         for name, value in t.metadata.items():
             if name not in o.metadata:
                 out.unexplained.append(f"{where}: metadata {name} missing in dagster-pbisync")
+            elif (
+                name == "dagster-powerbi/web_url"
+                and str(o.metadata.get("powerbi/report_type", "")) == "PaginatedReport"
+                and str(getattr(o.metadata[name], "value", "")).replace("/rdlreports/", "/reports/")
+                == str(getattr(value, "value", value))
+            ):
+                out.explained[PAGINATED_URL] += 1
             elif normalize_metadata_value(value) != normalize_metadata_value(o.metadata[name]):
                 out.unexplained.append(
                     f"{where}: metadata {name}: {normalize_metadata_value(value)} vs "
@@ -143,6 +173,11 @@ def explain_crash(exc: BaseException, workspace: Mapping[str, Any], api: Any) ->
         return None
     missing = str(exc.args[0])
     ws = workspace["id"]
+    if missing == "tiles":
+        scan = api.scan(ws)
+        if any("tiles" not in d for w in scan["workspaces"] for d in w.get("dashboards", [])):
+            return SCAN_DASHBOARD_WITHOUT_TILES
+        return None
     if missing == "connectionDetails":
         for ds in api.get(f"/groups/{ws}/datasets")["value"]:
             for src in api.get(f"/groups/{ws}/datasets/{ds['id']}/datasources")["value"]:

@@ -68,6 +68,9 @@ def run_parity(
         explained.update(result.explained)
         unexplained += [f"workspace {ws['name']}: {u}" for u in result.unexplained]
     assert not unexplained, "unexplained differences:\n" + "\n".join(unexplained)
+    print(f"\n{'scanner' if scanner else 'regular'} path: {compared} assets compared; named differences:")
+    for why, n in sorted(explained.items()):
+        print(f"  {n:4d}  {why}")
     return compared, explained
 
 
