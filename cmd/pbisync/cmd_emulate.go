@@ -47,6 +47,7 @@ func emulateCommand() *command {
 			scanPolls := fs.Int("scan-polls", 2, "scanStatus polls a scan takes to succeed")
 			failScans := fs.String("fail-scans", "", "comma-separated workspace ids whose scans fail (* for all)")
 			refuseAdmin := fs.Bool("refuse-admin", false, "answer 403 on admin endpoints (as for a principal without admin API access)")
+			failRefreshes := fs.String("fail-refreshes", "", "comma-separated semantic model ids whose refreshes end Failed (* for all)")
 			fabric := fs.Bool("fabric", false, "add Microsoft Fabric content: Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with definitions, datamarts")
 			var faults faultFlags
 			var quirks powerbitest.Quirks
@@ -71,6 +72,9 @@ func emulateCommand() *command {
 				}
 				if *failScans != "" {
 					opts = append(opts, powerbitest.WithFailedScans(strings.Split(*failScans, ",")...))
+				}
+				if *failRefreshes != "" {
+					opts = append(opts, powerbitest.WithFailedRefreshes(strings.Split(*failRefreshes, ",")...))
 				}
 				if v := os.Getenv(*secretEnv); v != "" {
 					opts = append(opts, powerbitest.WithClient("", v))
@@ -150,6 +154,7 @@ func serveEmulator(ctx context.Context, g *globals, srv *powerbitest.Server, dir
 		{"client secret", secretHint},
 		{"certificate", certFile + " (certificate and key, for certificate_file)"},
 		{"CA file", caFile},
+		{"api_token", srv.APIToken() + " (a static bearer token, for any Power BI client: credentials: {token: ...})"},
 	}
 	source := []emulatorSetting{
 		{"api_url", srv.URL()},

@@ -37,11 +37,13 @@ func syncCommand() *command {
 		summary: "Sync assets: snapshot the sources, build specs, run translators, write outputs.\n" +
 			"With --snapshot FILE it needs no pipeline: it turns a snapshot or raw scanResult file\n" +
 			"into specs in JSON Lines (standard output, or --out FILE).",
-		usage: "[-f pipeline.yaml] | --snapshot FILE [--out FILE]",
+		usage: "[-f pipeline.yaml] [--source NAME] [--specs-out FILE] | --snapshot FILE [--out FILE]",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			file := fs.String("f", pipeline.DefaultFile, "pipeline file")
 			snap := fs.String("snapshot", "", "snapshot or raw scanResult file to turn into specs, without a pipeline")
 			out := fs.String("out", "-", "with --snapshot: JSON Lines output file ('-' for standard output)")
+			source := fs.String("source", "", "sync only the pipeline source of this name")
+			specsOut := fs.String("specs-out", "", "also write the final specs, one per line, to FILE; it is replaced only when the sync succeeds (the Dagster bridge's cached state)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments: %s", strings.Join(args, " "))
@@ -49,7 +51,10 @@ func syncCommand() *command {
 				if *snap != "" {
 					return syncSnapshotFile(ctx, g, *snap, *out)
 				}
-				return runPipeline(ctx, g, *file, false)
+				if *source == "" && *specsOut == "" {
+					return runPipeline(ctx, g, *file, false)
+				}
+				return syncWithSpecsOut(ctx, g, *file, *source, *specsOut)
 			}
 		},
 	}

@@ -26,12 +26,12 @@ const (
 	NamespacePowerBI = "powerbi/"
 )
 
-// Kind names. dagster-powerbi writes the semantic model kind with a space.
+// Kind names, as dagster-powerbi writes them (its 0.29 kinds are powerbi plus the type).
 const (
 	KindPowerBI       = "powerbi"
 	KindDashboard     = "dashboard"
 	KindReport        = "report"
-	KindSemanticModel = "semantic model"
+	KindSemanticModel = "semantic_model"
 )
 
 // refKind says what a dependency points at.
