@@ -1,0 +1,247 @@
+package sinkhost
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// socketDirsOf lists the per-plugin socket directories under this process's root.
+func socketDirsOf(t *testing.T) []string {
+	t.Helper()
+	root, err := socketRoot(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestFrozenPlugin stops a plugin with SIGSTOP, mid-stream and just before Close: a
+// frozen plugin answers nothing, and go-plugin's graceful Kill would wait for it for
+// ever. The host must restart it within ack_timeout and a bounded grace, deliver
+// everything, and leave neither the process nor its socket behind.
+func TestFrozenPlugin(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc to tell a stopped process")
+	}
+	const ackTimeout = time.Second
+	bound := ackTimeout + killGrace + killWait + 10*time.Second
+	for _, when := range []string{"mid-stream", "before close"} {
+		t.Run(when, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "specs.jsonl")
+			var logs logBuffer
+			s := startSink(t, fmt.Sprintf("name: specs\njsonl: {path: %q}\nbatch_size: 20\nwindow: 4\nack_timeout: %s\n", out, ackTimeout), testOptions(&logs))
+			frozen := s.PID()
+			const n = 2000
+			stopped := false
+			stop := func() {
+				if err := syscall.Kill(frozen, syscall.SIGSTOP); err != nil {
+					t.Fatal(err)
+				}
+				stopped = true
+			}
+			t.Cleanup(func() { syscall.Kill(frozen, syscall.SIGKILL) })
+			t0 := time.Now()
+			writeAll(t, s, specEvents(0, n), 100, func(i int) {
+				if when == "mid-stream" && !stopped && s.Status().Acked >= 10 {
+					stop()
+				}
+			})
+			if when == "before close" {
+				// Let everything be acknowledged, so the freeze meets the close path.
+				for s.Status().Acked < s.Status().Batches {
+					time.Sleep(10 * time.Millisecond)
+				}
+				stop()
+			}
+			done := make(chan error, 1)
+			go func() { done <- s.Close(context.Background()) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(bound + time.Minute):
+				t.Fatalf("Close still waits for the frozen plugin after %s", time.Since(t0))
+			}
+			took := time.Since(t0)
+			if took > bound+5*time.Second {
+				t.Errorf("the run took %s with a frozen plugin; want it within ack_timeout + grace (%s)", took, bound)
+			}
+			st := s.Status()
+			if !st.Complete || st.Restarts != 1 {
+				t.Fatalf("status %+v\n%s", st, logs.String())
+			}
+			if !pidGone(frozen) {
+				t.Fatalf("the frozen plugin %d still exists", frozen)
+			}
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			checkAllKeys(t, readKeys(t, f), n, true)
+			if dirs := socketDirsOf(t); len(dirs) != 0 {
+				t.Errorf("plugin socket directories left behind: %v", dirs)
+			}
+			t.Logf("closed %s after the freeze began; status %+v", took, st)
+		})
+	}
+}
+
+// TestKilledPluginLeavesNoSocket kills a plugin with SIGKILL, which leaves its unix
+// socket behind; the host removes the directory that holds it.
+func TestKilledPluginLeavesNoSocket(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "specs.jsonl")
+	s := startSink(t, fmt.Sprintf("name: specs\njsonl: {path: %q}\nbatch_size: 10\n", out), testOptions(nil))
+	dirs := socketDirsOf(t)
+	if len(dirs) != 1 {
+		t.Fatalf("want the plugin's socket directory, have %v", dirs)
+	}
+	root, _ := socketRoot(nil)
+	sock, _ := filepath.Glob(filepath.Join(root, dirs[0], "plugin*"))
+	if len(sock) != 1 {
+		t.Fatalf("the plugin's socket is not in its directory: %v", sock)
+	}
+	for round := 0; round < 3; round++ {
+		if err := syscall.Kill(s.PID(), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		writeAll(t, s, specEvents(round*100, 100), 50, nil)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); !st.Complete || st.Restarts != 3 {
+		t.Fatalf("status %+v", st)
+	}
+	if dirs := socketDirsOf(t); len(dirs) != 0 {
+		t.Errorf("socket directories left behind by killed plugins: %v", dirs)
+	}
+}
+
+// deadPID returns the pid of a process that has ended and been reaped.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	c := exec.Command(os.Args[0], "-test.run=^$")
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return c.Process.Pid
+}
+
+func TestCleanStaleSocketDirs(t *testing.T) {
+	base := t.TempDir()
+	dead := deadPID(t)
+	me := os.Getpid()
+	mk := func(name string) string {
+		p := filepath.Join(base, name)
+		if err := os.MkdirAll(filepath.Join(p, "3"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gone := []string{
+		mk(socketDirPrefix + strconv.Itoa(dead)),
+		mk(socketDirPrefix + strconv.Itoa(dead) + "-12345"),
+	}
+	kept := []string{
+		mk(socketDirPrefix + processTag(me)),   // a live pbisync
+		mk(socketDirPrefix + strconv.Itoa(me)), // a live pid, start time unknown
+		mk(socketDirPrefix + "abc"),
+		mk(socketDirPrefix + "0" + strconv.Itoa(dead)),
+		mk("other-" + strconv.Itoa(dead)),
+	}
+	if st := startTime(me); st != "" {
+		// The pid is alive but started at another time: a pbisync that died, its pid reused.
+		gone = append(gone, mk(socketDirPrefix+strconv.Itoa(me)+"-1"+st))
+	}
+	// A symlink and a file with a stale name are not directories pbisync made.
+	target := mk("target")
+	link := filepath.Join(base, socketDirPrefix+strconv.Itoa(dead)+"-1")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(base, socketDirPrefix+strconv.Itoa(dead)+"-2")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, link, file, target)
+
+	removed := CleanStaleSocketDirs(base)
+	for _, p := range gone {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("stale %s was kept", filepath.Base(p))
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s was removed: %v", filepath.Base(p), err)
+		}
+	}
+	if len(removed) != len(gone) {
+		t.Errorf("removed %v, want %d", removed, len(gone))
+	}
+	if _, err := os.Stat(filepath.Join(target, "3")); err != nil {
+		t.Errorf("the symlink's target lost its content: %v", err)
+	}
+}
+
+// TestStaleSocketDirOfKilledHost: a pbisync killed with SIGKILL cannot clean up; its
+// plugin's socket stays in its directory until the next pbisync starts a plugin.
+func TestStaleSocketDirOfKilledHost(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "pipeline.yaml")
+	if err := os.WriteFile(file, []byte("name: s\njsonl: {path: \"-\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parent := exec.Command(os.Args[0], "parent", file)
+	parent.Env = append(os.Environ(), "TMPDIR="+tmp)
+	parent.Stderr = os.Stderr
+	out, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil {
+		parent.Process.Kill()
+		t.Fatal("parent did not report its plugin:", err)
+	}
+	tag := processTag(parent.Process.Pid)
+	parent.Process.Signal(syscall.SIGKILL)
+	_ = parent.Wait()
+	if !pidGone(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("plugin %d outlived its killed parent", pid)
+	}
+	dir := filepath.Join(tmp, socketDirPrefix+tag)
+	left, _ := filepath.Glob(filepath.Join(dir, "*", "plugin*"))
+	if len(left) == 0 {
+		t.Fatalf("expected the killed host's plugin socket under %s", dir)
+	}
+	removed := CleanStaleSocketDirs(tmp)
+	if len(removed) != 1 || removed[0] != dir {
+		t.Fatalf("removed %v, want %s", removed, dir)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 1 || !strings.HasSuffix(entries[0].Name(), ".yaml") {
+		t.Fatalf("temp dir still holds %v", entries)
+	}
+}
