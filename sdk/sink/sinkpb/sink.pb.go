@@ -411,7 +411,16 @@ type Event struct {
 	//	*Event_Removed
 	//	*Event_Refresh
 	//	*Event_Summary
-	Kind          isEvent_Kind `protobuf_oneof:"kind"`
+	Kind isEvent_Kind `protobuf_oneof:"kind"`
+	// The assets the event refers to, resolved by the host from the synced estate, so a
+	// sink can write every event on its own: the same event gives the same output whatever
+	// came before it, in this plugin process or an earlier one. For a spec: its deps that
+	// are Power BI assets, and the assets its metadata names by id (a dashboard's tiles'
+	// reports and models), wherever they are in the estate. For a refresh: the refreshed
+	// model's. An asset that the sync did not produce (not synced, or dropped by a
+	// translator) is absent; a dep without a Related entry is not a Power BI asset (a
+	// warehouse table).
+	Related       []*Related `protobuf:"bytes,5,rep,name=related,proto3" json:"related,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -489,6 +498,13 @@ func (x *Event) GetSummary() *Summary {
 	return nil
 }
 
+func (x *Event) GetRelated() []*Related {
+	if x != nil {
+		return x.Related
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -517,6 +533,75 @@ func (*Event_Refresh) isEvent_Kind() {}
 
 func (*Event_Summary) isEvent_Kind() {}
 
+// Related is one asset an event refers to, as the sync sent it.
+type Related struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *Key                   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"` // its key after translators: what deps name
+	Powerbi       *Identity              `protobuf:"bytes,2,opt,name=powerbi,proto3" json:"powerbi,omitempty"`
+	WebUrl        string                 `protobuf:"bytes,3,opt,name=web_url,json=webUrl,proto3" json:"web_url,omitempty"` // its dagster-powerbi/web_url, if any
+	Tables        []string               `protobuf:"bytes,4,rep,name=tables,proto3" json:"tables,omitempty"`               // a semantic model's tables, by name, sorted
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Related) Reset() {
+	*x = Related{}
+	mi := &file_sink_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Related) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Related) ProtoMessage() {}
+
+func (x *Related) ProtoReflect() protoreflect.Message {
+	mi := &file_sink_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Related.ProtoReflect.Descriptor instead.
+func (*Related) Descriptor() ([]byte, []int) {
+	return file_sink_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Related) GetKey() *Key {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *Related) GetPowerbi() *Identity {
+	if x != nil {
+		return x.Powerbi
+	}
+	return nil
+}
+
+func (x *Related) GetWebUrl() string {
+	if x != nil {
+		return x.WebUrl
+	}
+	return ""
+}
+
+func (x *Related) GetTables() []string {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
 type Key struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Parts         []string               `protobuf:"bytes,1,rep,name=parts,proto3" json:"parts,omitempty"`
@@ -526,7 +611,7 @@ type Key struct {
 
 func (x *Key) Reset() {
 	*x = Key{}
-	mi := &file_sink_proto_msgTypes[9]
+	mi := &file_sink_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +623,7 @@ func (x *Key) String() string {
 func (*Key) ProtoMessage() {}
 
 func (x *Key) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[9]
+	mi := &file_sink_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +636,7 @@ func (x *Key) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Key.ProtoReflect.Descriptor instead.
 func (*Key) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{9}
+	return file_sink_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Key) GetParts() []string {
@@ -574,7 +659,7 @@ type Identity struct {
 
 func (x *Identity) Reset() {
 	*x = Identity{}
-	mi := &file_sink_proto_msgTypes[10]
+	mi := &file_sink_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +671,7 @@ func (x *Identity) String() string {
 func (*Identity) ProtoMessage() {}
 
 func (x *Identity) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[10]
+	mi := &file_sink_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +684,7 @@ func (x *Identity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identity.ProtoReflect.Descriptor instead.
 func (*Identity) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{10}
+	return file_sink_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Identity) GetType() string {
@@ -654,7 +739,7 @@ type AssetSpec struct {
 
 func (x *AssetSpec) Reset() {
 	*x = AssetSpec{}
-	mi := &file_sink_proto_msgTypes[11]
+	mi := &file_sink_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +751,7 @@ func (x *AssetSpec) String() string {
 func (*AssetSpec) ProtoMessage() {}
 
 func (x *AssetSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[11]
+	mi := &file_sink_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +764,7 @@ func (x *AssetSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssetSpec.ProtoReflect.Descriptor instead.
 func (*AssetSpec) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{11}
+	return file_sink_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AssetSpec) GetKey() *Key {
@@ -763,7 +848,7 @@ type Metadata struct {
 
 func (x *Metadata) Reset() {
 	*x = Metadata{}
-	mi := &file_sink_proto_msgTypes[12]
+	mi := &file_sink_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +860,7 @@ func (x *Metadata) String() string {
 func (*Metadata) ProtoMessage() {}
 
 func (x *Metadata) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[12]
+	mi := &file_sink_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +873,7 @@ func (x *Metadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metadata.ProtoReflect.Descriptor instead.
 func (*Metadata) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{12}
+	return file_sink_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Metadata) GetValue() isMetadata_Value {
@@ -916,7 +1001,7 @@ type TableSchema struct {
 
 func (x *TableSchema) Reset() {
 	*x = TableSchema{}
-	mi := &file_sink_proto_msgTypes[13]
+	mi := &file_sink_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1013,7 @@ func (x *TableSchema) String() string {
 func (*TableSchema) ProtoMessage() {}
 
 func (x *TableSchema) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[13]
+	mi := &file_sink_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1026,7 @@ func (x *TableSchema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableSchema.ProtoReflect.Descriptor instead.
 func (*TableSchema) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{13}
+	return file_sink_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TableSchema) GetColumns() []*TableColumn {
@@ -962,7 +1047,7 @@ type TableColumn struct {
 
 func (x *TableColumn) Reset() {
 	*x = TableColumn{}
-	mi := &file_sink_proto_msgTypes[14]
+	mi := &file_sink_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1059,7 @@ func (x *TableColumn) String() string {
 func (*TableColumn) ProtoMessage() {}
 
 func (x *TableColumn) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[14]
+	mi := &file_sink_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1072,7 @@ func (x *TableColumn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableColumn.ProtoReflect.Descriptor instead.
 func (*TableColumn) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{14}
+	return file_sink_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TableColumn) GetName() string {
@@ -1021,7 +1106,7 @@ type Removed struct {
 
 func (x *Removed) Reset() {
 	*x = Removed{}
-	mi := &file_sink_proto_msgTypes[15]
+	mi := &file_sink_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1033,7 +1118,7 @@ func (x *Removed) String() string {
 func (*Removed) ProtoMessage() {}
 
 func (x *Removed) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[15]
+	mi := &file_sink_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1046,7 +1131,7 @@ func (x *Removed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Removed.ProtoReflect.Descriptor instead.
 func (*Removed) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{15}
+	return file_sink_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Removed) GetKey() *Key {
@@ -1076,13 +1161,17 @@ type Refresh struct {
 	EndedAtUnixNano     int64                  `protobuf:"varint,9,opt,name=ended_at_unix_nano,json=endedAtUnixNano,proto3" json:"ended_at_unix_nano,omitempty"`
 	Error               string                 `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
 	Tables              []*TableRefresh        `protobuf:"bytes,11,rep,name=tables,proto3" json:"tables,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The refreshed model's spec as this sync sent it (its tables, column schemas, table
+	// lineage and deps), when the host has it; the event's related are that spec's. A
+	// refresh followed again by a later process (serve after a restart) may lack it.
+	ModelSpec     *AssetSpec `protobuf:"bytes,12,opt,name=model_spec,json=modelSpec,proto3" json:"model_spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Refresh) Reset() {
 	*x = Refresh{}
-	mi := &file_sink_proto_msgTypes[16]
+	mi := &file_sink_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1094,7 +1183,7 @@ func (x *Refresh) String() string {
 func (*Refresh) ProtoMessage() {}
 
 func (x *Refresh) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[16]
+	mi := &file_sink_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +1196,7 @@ func (x *Refresh) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refresh.ProtoReflect.Descriptor instead.
 func (*Refresh) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{16}
+	return file_sink_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Refresh) GetRequestId() string {
@@ -1187,6 +1276,13 @@ func (x *Refresh) GetTables() []*TableRefresh {
 	return nil
 }
 
+func (x *Refresh) GetModelSpec() *AssetSpec {
+	if x != nil {
+		return x.ModelSpec
+	}
+	return nil
+}
+
 type TableRefresh struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Table         string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
@@ -1198,7 +1294,7 @@ type TableRefresh struct {
 
 func (x *TableRefresh) Reset() {
 	*x = TableRefresh{}
-	mi := &file_sink_proto_msgTypes[17]
+	mi := &file_sink_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1306,7 @@ func (x *TableRefresh) String() string {
 func (*TableRefresh) ProtoMessage() {}
 
 func (x *TableRefresh) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[17]
+	mi := &file_sink_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1319,7 @@ func (x *TableRefresh) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableRefresh.ProtoReflect.Descriptor instead.
 func (*TableRefresh) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{17}
+	return file_sink_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TableRefresh) GetTable() string {
@@ -1263,7 +1359,7 @@ type Summary struct {
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_sink_proto_msgTypes[18]
+	mi := &file_sink_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1275,7 +1371,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[18]
+	mi := &file_sink_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1288,7 +1384,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{18}
+	return file_sink_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Summary) GetStartedAtUnixNano() int64 {
@@ -1372,13 +1468,19 @@ const file_sink_proto_rawDesc = "" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
-	"\rCloseResponse\"\xe3\x01\n" +
+	"\rCloseResponse\"\x97\x02\n" +
 	"\x05Event\x120\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1a.pbisync.sink.v1.AssetSpecH\x00R\x04spec\x124\n" +
 	"\aremoved\x18\x02 \x01(\v2\x18.pbisync.sink.v1.RemovedH\x00R\aremoved\x124\n" +
 	"\arefresh\x18\x03 \x01(\v2\x18.pbisync.sink.v1.RefreshH\x00R\arefresh\x124\n" +
-	"\asummary\x18\x04 \x01(\v2\x18.pbisync.sink.v1.SummaryH\x00R\asummaryB\x06\n" +
-	"\x04kind\"\x1b\n" +
+	"\asummary\x18\x04 \x01(\v2\x18.pbisync.sink.v1.SummaryH\x00R\asummary\x122\n" +
+	"\arelated\x18\x05 \x03(\v2\x18.pbisync.sink.v1.RelatedR\arelatedB\x06\n" +
+	"\x04kind\"\x97\x01\n" +
+	"\aRelated\x12&\n" +
+	"\x03key\x18\x01 \x01(\v2\x14.pbisync.sink.v1.KeyR\x03key\x123\n" +
+	"\apowerbi\x18\x02 \x01(\v2\x19.pbisync.sink.v1.IdentityR\apowerbi\x12\x17\n" +
+	"\aweb_url\x18\x03 \x01(\tR\x06webUrl\x12\x16\n" +
+	"\x06tables\x18\x04 \x03(\tR\x06tables\"\x1b\n" +
 	"\x03Key\x12\x14\n" +
 	"\x05parts\x18\x01 \x03(\tR\x05parts\"\x8c\x01\n" +
 	"\bIdentity\x12\x12\n" +
@@ -1420,7 +1522,7 @@ const file_sink_proto_rawDesc = "" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\"f\n" +
 	"\aRemoved\x12&\n" +
 	"\x03key\x18\x01 \x01(\v2\x14.pbisync.sink.v1.KeyR\x03key\x123\n" +
-	"\apowerbi\x18\x02 \x01(\v2\x19.pbisync.sink.v1.IdentityR\apowerbi\"\xb6\x03\n" +
+	"\apowerbi\x18\x02 \x01(\v2\x19.pbisync.sink.v1.IdentityR\apowerbi\"\xf1\x03\n" +
 	"\aRefresh\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -1434,7 +1536,9 @@ const file_sink_proto_rawDesc = "" +
 	"\x12ended_at_unix_nano\x18\t \x01(\x03R\x0fendedAtUnixNano\x12\x14\n" +
 	"\x05error\x18\n" +
 	" \x01(\tR\x05error\x125\n" +
-	"\x06tables\x18\v \x03(\v2\x1d.pbisync.sink.v1.TableRefreshR\x06tables\"Z\n" +
+	"\x06tables\x18\v \x03(\v2\x1d.pbisync.sink.v1.TableRefreshR\x06tables\x129\n" +
+	"\n" +
+	"model_spec\x18\f \x01(\v2\x1a.pbisync.sink.v1.AssetSpecR\tmodelSpec\"Z\n" +
 	"\fTableRefresh\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\tR\tpartition\x12\x16\n" +
@@ -1473,7 +1577,7 @@ func file_sink_proto_rawDescGZIP() []byte {
 	return file_sink_proto_rawDescData
 }
 
-var file_sink_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_sink_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_sink_proto_goTypes = []any{
 	(*ConfigureRequest)(nil),  // 0: pbisync.sink.v1.ConfigureRequest
 	(*ConfigureResponse)(nil), // 1: pbisync.sink.v1.ConfigureResponse
@@ -1484,55 +1588,60 @@ var file_sink_proto_goTypes = []any{
 	(*CloseRequest)(nil),      // 6: pbisync.sink.v1.CloseRequest
 	(*CloseResponse)(nil),     // 7: pbisync.sink.v1.CloseResponse
 	(*Event)(nil),             // 8: pbisync.sink.v1.Event
-	(*Key)(nil),               // 9: pbisync.sink.v1.Key
-	(*Identity)(nil),          // 10: pbisync.sink.v1.Identity
-	(*AssetSpec)(nil),         // 11: pbisync.sink.v1.AssetSpec
-	(*Metadata)(nil),          // 12: pbisync.sink.v1.Metadata
-	(*TableSchema)(nil),       // 13: pbisync.sink.v1.TableSchema
-	(*TableColumn)(nil),       // 14: pbisync.sink.v1.TableColumn
-	(*Removed)(nil),           // 15: pbisync.sink.v1.Removed
-	(*Refresh)(nil),           // 16: pbisync.sink.v1.Refresh
-	(*TableRefresh)(nil),      // 17: pbisync.sink.v1.TableRefresh
-	(*Summary)(nil),           // 18: pbisync.sink.v1.Summary
-	nil,                       // 19: pbisync.sink.v1.AssetSpec.MetadataEntry
-	nil,                       // 20: pbisync.sink.v1.AssetSpec.TagsEntry
-	nil,                       // 21: pbisync.sink.v1.Summary.AssetsEntry
-	nil,                       // 22: pbisync.sink.v1.Summary.RequestsEntry
+	(*Related)(nil),           // 9: pbisync.sink.v1.Related
+	(*Key)(nil),               // 10: pbisync.sink.v1.Key
+	(*Identity)(nil),          // 11: pbisync.sink.v1.Identity
+	(*AssetSpec)(nil),         // 12: pbisync.sink.v1.AssetSpec
+	(*Metadata)(nil),          // 13: pbisync.sink.v1.Metadata
+	(*TableSchema)(nil),       // 14: pbisync.sink.v1.TableSchema
+	(*TableColumn)(nil),       // 15: pbisync.sink.v1.TableColumn
+	(*Removed)(nil),           // 16: pbisync.sink.v1.Removed
+	(*Refresh)(nil),           // 17: pbisync.sink.v1.Refresh
+	(*TableRefresh)(nil),      // 18: pbisync.sink.v1.TableRefresh
+	(*Summary)(nil),           // 19: pbisync.sink.v1.Summary
+	nil,                       // 20: pbisync.sink.v1.AssetSpec.MetadataEntry
+	nil,                       // 21: pbisync.sink.v1.AssetSpec.TagsEntry
+	nil,                       // 22: pbisync.sink.v1.Summary.AssetsEntry
+	nil,                       // 23: pbisync.sink.v1.Summary.RequestsEntry
 }
 var file_sink_proto_depIdxs = []int32{
 	2,  // 0: pbisync.sink.v1.ConfigureResponse.errors:type_name -> pbisync.sink.v1.ConfigError
 	4,  // 1: pbisync.sink.v1.WriteRequest.batch:type_name -> pbisync.sink.v1.Batch
 	8,  // 2: pbisync.sink.v1.Batch.events:type_name -> pbisync.sink.v1.Event
-	11, // 3: pbisync.sink.v1.Event.spec:type_name -> pbisync.sink.v1.AssetSpec
-	15, // 4: pbisync.sink.v1.Event.removed:type_name -> pbisync.sink.v1.Removed
-	16, // 5: pbisync.sink.v1.Event.refresh:type_name -> pbisync.sink.v1.Refresh
-	18, // 6: pbisync.sink.v1.Event.summary:type_name -> pbisync.sink.v1.Summary
-	9,  // 7: pbisync.sink.v1.AssetSpec.key:type_name -> pbisync.sink.v1.Key
-	9,  // 8: pbisync.sink.v1.AssetSpec.deps:type_name -> pbisync.sink.v1.Key
-	19, // 9: pbisync.sink.v1.AssetSpec.metadata:type_name -> pbisync.sink.v1.AssetSpec.MetadataEntry
-	20, // 10: pbisync.sink.v1.AssetSpec.tags:type_name -> pbisync.sink.v1.AssetSpec.TagsEntry
-	10, // 11: pbisync.sink.v1.AssetSpec.powerbi:type_name -> pbisync.sink.v1.Identity
-	13, // 12: pbisync.sink.v1.Metadata.table_schema:type_name -> pbisync.sink.v1.TableSchema
-	14, // 13: pbisync.sink.v1.TableSchema.columns:type_name -> pbisync.sink.v1.TableColumn
-	9,  // 14: pbisync.sink.v1.Removed.key:type_name -> pbisync.sink.v1.Key
-	10, // 15: pbisync.sink.v1.Removed.powerbi:type_name -> pbisync.sink.v1.Identity
-	10, // 16: pbisync.sink.v1.Refresh.model:type_name -> pbisync.sink.v1.Identity
-	9,  // 17: pbisync.sink.v1.Refresh.key:type_name -> pbisync.sink.v1.Key
-	17, // 18: pbisync.sink.v1.Refresh.tables:type_name -> pbisync.sink.v1.TableRefresh
-	21, // 19: pbisync.sink.v1.Summary.assets:type_name -> pbisync.sink.v1.Summary.AssetsEntry
-	22, // 20: pbisync.sink.v1.Summary.requests:type_name -> pbisync.sink.v1.Summary.RequestsEntry
-	12, // 21: pbisync.sink.v1.AssetSpec.MetadataEntry.value:type_name -> pbisync.sink.v1.Metadata
-	0,  // 22: pbisync.sink.v1.Sink.Configure:input_type -> pbisync.sink.v1.ConfigureRequest
-	3,  // 23: pbisync.sink.v1.Sink.Write:input_type -> pbisync.sink.v1.WriteRequest
-	6,  // 24: pbisync.sink.v1.Sink.Close:input_type -> pbisync.sink.v1.CloseRequest
-	1,  // 25: pbisync.sink.v1.Sink.Configure:output_type -> pbisync.sink.v1.ConfigureResponse
-	5,  // 26: pbisync.sink.v1.Sink.Write:output_type -> pbisync.sink.v1.Ack
-	7,  // 27: pbisync.sink.v1.Sink.Close:output_type -> pbisync.sink.v1.CloseResponse
-	25, // [25:28] is the sub-list for method output_type
-	22, // [22:25] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	12, // 3: pbisync.sink.v1.Event.spec:type_name -> pbisync.sink.v1.AssetSpec
+	16, // 4: pbisync.sink.v1.Event.removed:type_name -> pbisync.sink.v1.Removed
+	17, // 5: pbisync.sink.v1.Event.refresh:type_name -> pbisync.sink.v1.Refresh
+	19, // 6: pbisync.sink.v1.Event.summary:type_name -> pbisync.sink.v1.Summary
+	9,  // 7: pbisync.sink.v1.Event.related:type_name -> pbisync.sink.v1.Related
+	10, // 8: pbisync.sink.v1.Related.key:type_name -> pbisync.sink.v1.Key
+	11, // 9: pbisync.sink.v1.Related.powerbi:type_name -> pbisync.sink.v1.Identity
+	10, // 10: pbisync.sink.v1.AssetSpec.key:type_name -> pbisync.sink.v1.Key
+	10, // 11: pbisync.sink.v1.AssetSpec.deps:type_name -> pbisync.sink.v1.Key
+	20, // 12: pbisync.sink.v1.AssetSpec.metadata:type_name -> pbisync.sink.v1.AssetSpec.MetadataEntry
+	21, // 13: pbisync.sink.v1.AssetSpec.tags:type_name -> pbisync.sink.v1.AssetSpec.TagsEntry
+	11, // 14: pbisync.sink.v1.AssetSpec.powerbi:type_name -> pbisync.sink.v1.Identity
+	14, // 15: pbisync.sink.v1.Metadata.table_schema:type_name -> pbisync.sink.v1.TableSchema
+	15, // 16: pbisync.sink.v1.TableSchema.columns:type_name -> pbisync.sink.v1.TableColumn
+	10, // 17: pbisync.sink.v1.Removed.key:type_name -> pbisync.sink.v1.Key
+	11, // 18: pbisync.sink.v1.Removed.powerbi:type_name -> pbisync.sink.v1.Identity
+	11, // 19: pbisync.sink.v1.Refresh.model:type_name -> pbisync.sink.v1.Identity
+	10, // 20: pbisync.sink.v1.Refresh.key:type_name -> pbisync.sink.v1.Key
+	18, // 21: pbisync.sink.v1.Refresh.tables:type_name -> pbisync.sink.v1.TableRefresh
+	12, // 22: pbisync.sink.v1.Refresh.model_spec:type_name -> pbisync.sink.v1.AssetSpec
+	22, // 23: pbisync.sink.v1.Summary.assets:type_name -> pbisync.sink.v1.Summary.AssetsEntry
+	23, // 24: pbisync.sink.v1.Summary.requests:type_name -> pbisync.sink.v1.Summary.RequestsEntry
+	13, // 25: pbisync.sink.v1.AssetSpec.MetadataEntry.value:type_name -> pbisync.sink.v1.Metadata
+	0,  // 26: pbisync.sink.v1.Sink.Configure:input_type -> pbisync.sink.v1.ConfigureRequest
+	3,  // 27: pbisync.sink.v1.Sink.Write:input_type -> pbisync.sink.v1.WriteRequest
+	6,  // 28: pbisync.sink.v1.Sink.Close:input_type -> pbisync.sink.v1.CloseRequest
+	1,  // 29: pbisync.sink.v1.Sink.Configure:output_type -> pbisync.sink.v1.ConfigureResponse
+	5,  // 30: pbisync.sink.v1.Sink.Write:output_type -> pbisync.sink.v1.Ack
+	7,  // 31: pbisync.sink.v1.Sink.Close:output_type -> pbisync.sink.v1.CloseResponse
+	29, // [29:32] is the sub-list for method output_type
+	26, // [26:29] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_sink_proto_init() }
@@ -1546,7 +1655,7 @@ func file_sink_proto_init() {
 		(*Event_Refresh)(nil),
 		(*Event_Summary)(nil),
 	}
-	file_sink_proto_msgTypes[12].OneofWrappers = []any{
+	file_sink_proto_msgTypes[13].OneofWrappers = []any{
 		(*Metadata_Text)(nil),
 		(*Metadata_Url)(nil),
 		(*Metadata_Int)(nil),
@@ -1561,7 +1670,7 @@ func file_sink_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sink_proto_rawDesc), len(file_sink_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
