@@ -146,6 +146,10 @@ type Result struct {
 type Model struct {
 	Record record.Record // the spec after translators; Raw keeps only isRefreshable
 	Source Source
+	// spec (encoded, see refreshSpec) and related are what refresh events carry of the
+	// model, so that they are self-contained too.
+	spec    []byte
+	related []event.Related
 }
 
 // RunOptions change what Run does besides the sync.
@@ -178,7 +182,8 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if batchSize <= 0 {
 		batchSize = 500
 	}
-	r := &run{e: e, log: log, batch: batchSize, seen: map[state.AssetID]seenAsset{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{}}
+	r := &run{e: e, log: log, batch: batchSize, seen: map[state.AssetID]seenAsset{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{},
+		rel: newRelatedIndex()}
 	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
 	r.out = e.Sinks
 	if e.OpenSinks != nil {
@@ -201,6 +206,14 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		recs, probs := builder.Flush()
 		r.problems(probs)
 		srcErr = r.process(ctx, recs)
+	}
+	if srcErr == nil {
+		// Events still waiting for an asset the estate never sent go now.
+		var held []event.Event
+		r.rel.flush(&held)
+		if !r.noSpecs {
+			srcErr = r.write(ctx, held)
+		}
 	}
 	if srcErr == nil && e.State != nil && !opts.NoSpecs {
 		srcErr = r.removals(ctx)
@@ -298,6 +311,8 @@ type run struct {
 	current  []spec.AssetSpec // this sync's assets, saved once the sinks have them
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
+	// rel resolves the assets each event refers to.
+	rel *relatedIndex
 }
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.
@@ -370,6 +385,20 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 		return nil
 	}
 	in := len(recs)
+	// What each record refers to, by identity: translators do not keep Refs.
+	refs := make(map[state.AssetID][]record.Ref, len(recs))
+	for i := range recs {
+		if len(recs[i].Refs) > 0 {
+			refs[state.IDOf(recs[i].Spec.PowerBI)] = recs[i].Refs
+		}
+	}
+	var inIDs []spec.Identity
+	if len(r.e.Translators) > 0 {
+		inIDs = make([]spec.Identity, len(recs))
+		for i := range recs {
+			inIDs[i] = recs[i].Spec.PowerBI
+		}
+	}
 	var defaults map[spec.Identity]string
 	if len(r.e.Translators) > 0 {
 		defaults = make(map[spec.Identity]string, len(recs))
@@ -388,10 +417,22 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 	r.res.Summary.Dropped += in - len(recs)
 	r.remapDeps(recs, defaults)
 	events := make([]event.Event, 0, len(recs))
+	if inIDs != nil {
+		kept := make(map[state.AssetID]bool, len(recs))
+		for i := range recs {
+			kept[state.IDOf(recs[i].Spec.PowerBI)] = true
+		}
+		for _, id := range inIDs {
+			if !kept[state.IDOf(id)] {
+				r.rel.dropped(id, &events)
+			}
+		}
+	}
 	for i := range recs {
 		s := &recs[i].Spec
 		if err := s.Validate(); err != nil {
 			r.problems([]record.Problem{{Stage: "spec", Asset: s.PowerBI, Err: err}})
+			r.rel.dropped(s.PowerBI, &events)
 			continue
 		}
 		if r.e.Keys != nil {
@@ -409,12 +450,14 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			if df, ok := s.Metadata[refresh.UpstreamDataflowsKey]; ok {
 				kept.Metadata = map[string]spec.Metadata{refresh.UpstreamDataflowsKey: df}
 			}
+			id := state.IDOf(s.PowerBI)
 			r.models = append(r.models, Model{
 				Record: record.Record{Spec: kept, Raw: refreshableOnly(recs[i].Raw), Workspace: recs[i].Workspace},
 				Source: r.wsSource[s.PowerBI.WorkspaceID],
+				spec:   refreshSpec(s), related: r.rel.related(refs[id]),
 			})
 		}
-		events = append(events, event.Event{Kind: event.KindSpec, Spec: s})
+		r.rel.add(s, refs[state.IDOf(s.PowerBI)], &events)
 	}
 	if r.noSpecs {
 		return nil
