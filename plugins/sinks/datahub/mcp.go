@@ -41,28 +41,34 @@ func fieldType(powerbiType string) map[string]any {
 	return map[string]any{"type": map[string]any{"com.linkedin.schema." + t: map[string]any{}}}
 }
 
-// known is what the mapper remembers of an asset it has seen in this sync.
-type known struct {
-	id     spec.Identity
-	url    string
-	tables []string // dataset URNs of a semantic model's tables
-}
-
-// mapper turns pbisync events into MCPs.
+// mapper turns pbisync events into MCPs. Each event is mapped from itself and its
+// related assets alone, so the output does not depend on what came before; workspaces
+// only saves sending a container's aspects twice, and tables is the state file's content.
 type mapper struct {
 	n          namer
 	upstream   upstreamConfig
-	seen       map[string]known // by key
-	byID       map[string]known // by type/id
-	workspaces map[string]bool  // containers already emitted
-	tables     map[string][]string
+	workspaces map[string]bool     // containers already emitted by this process
+	tables     map[string][]string // model id -> its table dataset URNs, for removals
 }
 
 func newMapper(n namer, up upstreamConfig, tables map[string][]string) *mapper {
 	if tables == nil {
 		tables = map[string][]string{}
 	}
-	return &mapper{n: n, upstream: up, seen: map[string]known{}, byID: map[string]known{}, workspaces: map[string]bool{}, tables: tables}
+	return &mapper{n: n, upstream: up, workspaces: map[string]bool{}, tables: tables}
+}
+
+// modelTableURNs names the table datasets of a related semantic model.
+func (m *mapper) modelTableURNs(r *event.Related) []string {
+	name := r.PowerBI.Name
+	if name == "" {
+		name = r.PowerBI.ID
+	}
+	out := make([]string, 0, len(r.Tables))
+	for _, t := range r.Tables {
+		out = append(out, m.n.tableURN(name, t))
+	}
+	return out
 }
 
 // mcps returns the proposals for one event. Refresh and summary events carry no
@@ -70,7 +76,7 @@ func newMapper(n namer, up upstreamConfig, tables map[string][]string) *mapper {
 func (m *mapper) mcps(e *event.Event) ([]MCP, error) {
 	switch e.Kind {
 	case event.KindSpec:
-		return m.specMCPs(e.Spec)
+		return m.specMCPs(e)
 	case event.KindRemoved:
 		return m.removedMCPs(e.Removed), nil
 	}
@@ -175,34 +181,30 @@ func (m *mapper) common(entityType, urn string, s *spec.AssetSpec, container str
 	return out
 }
 
-func (m *mapper) specMCPs(s *spec.AssetSpec) ([]MCP, error) {
+func (m *mapper) specMCPs(e *event.Event) ([]MCP, error) {
+	s := e.Spec
 	id := s.PowerBI
 	if id.ID == "" {
 		return nil, fmt.Errorf("asset %s has no Power BI id", s.Key)
 	}
-	k := known{id: id, url: webURL(s)}
 	var out []MCP
 	switch id.Type {
 	case spec.DataSource:
 		// DataHub's Power BI source makes no entity for a data source: it is lineage only.
-		m.seen[s.Key.String()] = k
 		return nil, nil
 	case spec.SemanticModel:
 		out = m.workspaceMCPs(id)
-		mcps, tables := m.modelMCPs(s)
+		mcps, tables := m.modelMCPs(e)
 		out = append(out, mcps...)
-		k.tables = tables
 		m.tables[id.ID] = tables
 	case spec.Report:
-		out = append(m.workspaceMCPs(id), m.reportMCPs(s)...)
+		out = append(m.workspaceMCPs(id), m.reportMCPs(e)...)
 	case spec.Dashboard:
-		out = append(m.workspaceMCPs(id), m.dashboardMCPs(s)...)
+		out = append(m.workspaceMCPs(id), m.dashboardMCPs(e)...)
 	default:
 		// A content type this sink does not know yet: nothing DataHub's source would make.
 		return nil, nil
 	}
-	m.seen[s.Key.String()] = k
-	m.byID[string(id.Type)+"/"+id.ID] = k
 	return out, nil
 }
 
@@ -242,7 +244,8 @@ func tableSchemas(s *spec.AssetSpec) []struct {
 	return out
 }
 
-func (m *mapper) modelMCPs(s *spec.AssetSpec) ([]MCP, []string) {
+func (m *mapper) modelMCPs(e *event.Event) ([]MCP, []string) {
+	s := e.Spec
 	id := s.PowerBI
 	murn, mkey := m.n.modelContainerURN(id.ID)
 	wsURN, _ := m.containerOf(id)
@@ -268,7 +271,7 @@ func (m *mapper) modelMCPs(s *spec.AssetSpec) ([]MCP, []string) {
 	}
 	out = append(out, m.common("container", murn, s, wsURN)...)
 
-	upstreams := m.upstreams(s)
+	upstreams := m.upstreams(e)
 	perTable := m.tableUpstreams(s)
 	var tables []string
 	for _, t := range tableSchemas(s) {
@@ -422,10 +425,12 @@ func fineGrained(tableURN string, columns map[string][]string) []map[string]any 
 	return out
 }
 
-// upstreams maps a model's dependencies to dataset URNs: warehouse tables (keys of two
-// or more parts) on the configured upstream platform, and other models' tables.
-// Data sources are not entities in DataHub's Power BI model.
-func (m *mapper) upstreams(s *spec.AssetSpec) []string {
+// upstreams maps a model's dependencies to dataset URNs: other models' tables (from the
+// event's related assets), and warehouse tables (keys of two or more parts that are no
+// Power BI asset) on the configured upstream platform. Data sources are not entities in
+// DataHub's Power BI model.
+func (m *mapper) upstreams(e *event.Event) []string {
+	s := e.Spec
 	var out []string
 	seen := map[string]bool{}
 	add := func(u string) {
@@ -435,8 +440,8 @@ func (m *mapper) upstreams(s *spec.AssetSpec) []string {
 		}
 	}
 	for _, d := range s.Deps {
-		if k, ok := m.seen[d.String()]; ok {
-			for _, t := range k.tables {
+		if r, ok := e.RelatedByKey(d); ok {
+			for _, t := range m.modelTableURNs(r) {
 				add(t)
 			}
 			continue
@@ -471,19 +476,22 @@ func str(o map[string]any, k string) string {
 }
 
 // datasetsOf lists the table datasets of the models a report or dashboard depends on.
-func (m *mapper) datasetsOf(s *spec.AssetSpec) []string {
+func (m *mapper) datasetsOf(e *event.Event) []string {
 	var out []string
-	for _, d := range s.Deps {
-		out = append(out, m.seen[d.String()].tables...)
+	for _, d := range e.Spec.Deps {
+		if r, ok := e.RelatedByKey(d); ok {
+			out = append(out, m.modelTableURNs(r)...)
+		}
 	}
 	return out
 }
 
-func (m *mapper) reportMCPs(s *spec.AssetSpec) []MCP {
+func (m *mapper) reportMCPs(e *event.Event) []MCP {
+	s := e.Spec
 	id := s.PowerBI
 	urn := m.n.reportURN(id.ID)
 	wsURN, _ := m.containerOf(id)
-	datasets := m.datasetsOf(s)
+	datasets := m.datasetsOf(e)
 	var out []MCP
 	var charts []string
 	for _, p := range jsonList(s, "powerbi/pages") {
@@ -524,7 +532,8 @@ func (m *mapper) reportMCPs(s *spec.AssetSpec) []MCP {
 	return append(out, m.common("dashboard", urn, s, wsURN)...)
 }
 
-func (m *mapper) dashboardMCPs(s *spec.AssetSpec) []MCP {
+func (m *mapper) dashboardMCPs(e *event.Event) []MCP {
+	s := e.Spec
 	id := s.PowerBI
 	urn := m.n.powerbiDashboardURN(id.ID)
 	wsURN, _ := m.containerOf(id)
@@ -544,14 +553,16 @@ func (m *mapper) dashboardMCPs(s *spec.AssetSpec) []MCP {
 		if r := str(t, "reportId"); r != "" {
 			props["reportId"] = r
 			// As DataHub's source does: a tile made from a report links to the report.
-			if u := m.byID[string(spec.Report)+"/"+r].url; u != "" {
-				info["externalUrl"] = u
+			if rel, ok := e.RelatedByID(spec.Report, r); ok && rel.WebURL != "" {
+				info["externalUrl"] = rel.WebURL
 			}
 		}
 		if d := str(t, "datasetId"); d != "" {
 			props["datasetId"] = d
-			for _, tu := range m.tables[d] {
-				inputs = append(inputs, map[string]any{"string": tu})
+			if rel, ok := e.RelatedByID(spec.SemanticModel, d); ok {
+				for _, tu := range m.modelTableURNs(rel) {
+					inputs = append(inputs, map[string]any{"string": tu})
+				}
 			}
 		}
 		info["inputs"] = orEmpty(inputs)
@@ -566,7 +577,7 @@ func (m *mapper) dashboardMCPs(s *spec.AssetSpec) []MCP {
 	props := customProperties(s)
 	props["chartCount"] = fmt.Sprint(len(charts))
 	info := map[string]any{"title": id.Name, "description": s.Description, "charts": orEmpty(charts),
-		"datasets": orEmpty(m.datasetsOf(s)), "lastModified": changeAuditStamps(), "customProperties": props}
+		"datasets": orEmpty(m.datasetsOf(e)), "lastModified": changeAuditStamps(), "customProperties": props}
 	if u := webURL(s); u != "" {
 		info["dashboardUrl"] = u
 	}

@@ -44,25 +44,23 @@ func (d dataset) ref() map[string]any {
 	return map[string]any{"namespace": d.Namespace, "name": d.Name}
 }
 
-// known is what the builder remembers of a semantic model in this sync.
+// known is a semantic model's refresh lineage: what its refresh run reads and writes.
+// The state file keeps it, for refresh events that do not carry their model's spec.
 type known struct {
 	Outputs []map[string]any `json:"outputs"` // the model's tables, with their facets
 	Inputs  []dataset        `json:"inputs"`
 }
 
-// builder turns pbisync events into OpenLineage events.
+// builder turns pbisync events into OpenLineage events. Each event is mapped from
+// itself and its related assets alone; models is only the state file's content.
 type builder struct {
 	cfg     *Config
-	models  map[string]*known // by model id
+	models  map[string]*known // by model id, for the state file
 	changed bool              // models changed since the state file was written
-	byKey   map[string]spec.Identity
-	tables  map[string][]dataset // model key -> its table datasets (for reports' lineage)
-	started map[string]bool      // refresh request ids that already have a START
 }
 
 func newBuilder(cfg *Config) *builder {
-	return &builder{cfg: cfg, models: map[string]*known{}, byKey: map[string]spec.Identity{},
-		tables: map[string][]dataset{}, started: map[string]bool{}}
+	return &builder{cfg: cfg, models: map[string]*known{}}
 }
 
 func (b *builder) facet(url string, fields map[string]any) map[string]any {
@@ -114,11 +112,11 @@ func (b *builder) tableDataset(model spec.Identity, table string) dataset {
 func (b *builder) events(e *event.Event, now time.Time) ([]Event, error) {
 	switch e.Kind {
 	case event.KindSpec:
-		return b.specEvents(e.Spec, now)
+		return b.specEvents(e, now)
 	case event.KindRemoved:
 		return b.removedEvents(e.Removed, now), nil
 	case event.KindRefresh:
-		return b.refreshEvents(e.Refresh, now)
+		return b.refreshEvents(e, now)
 	}
 	return nil, nil
 }
@@ -168,17 +166,20 @@ func (b *builder) lineageFacet(inputs []dataset) map[string]any {
 	return b.facet(lineageFacetURL, map[string]any{"inputs": l})
 }
 
-// depDatasets maps dependencies to datasets: known models' tables, data sources,
-// other assets, and warehouse tables (keys of two or more parts) in the upstream namespace.
-func (b *builder) depDatasets(s *spec.AssetSpec) []dataset {
+// depDatasets maps dependencies to datasets, from the event's related assets: models'
+// tables, data sources and other assets; then warehouse tables (keys of two or more
+// parts) in the upstream namespace.
+func (b *builder) depDatasets(e *event.Event, s *spec.AssetSpec) []dataset {
 	var out []dataset
 	for _, d := range s.Deps {
-		if t, ok := b.tables[d.String()]; ok && len(t) > 0 {
-			out = append(out, t...)
-			continue
-		}
-		if id, ok := b.byKey[d.String()]; ok {
-			out = append(out, b.datasetOf(id, d))
+		if rel, ok := e.RelatedByKey(d); ok {
+			if rel.PowerBI.Type == spec.SemanticModel && len(rel.Tables) > 0 {
+				for _, t := range rel.Tables {
+					out = append(out, b.tableDataset(rel.PowerBI, t))
+				}
+				continue
+			}
+			out = append(out, b.datasetOf(rel.PowerBI, d))
 			continue
 		}
 		if len(d) >= 2 {
@@ -238,12 +239,12 @@ func (b *builder) datasetEvent(d dataset, facets map[string]any, now time.Time) 
 	return ev
 }
 
-func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) {
+func (b *builder) specEvents(e *event.Event, now time.Time) ([]Event, error) {
+	s := e.Spec
 	id := s.PowerBI
 	if id.ID == "" {
 		return nil, fmt.Errorf("asset %s has no Power BI id", s.Key)
 	}
-	b.byKey[s.Key.String()] = id
 	switch id.Type {
 	case spec.DataSource:
 		d := b.datasetOf(id, s.Key)
@@ -251,68 +252,72 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 		facets["dataSource"] = b.facet(sourceFacetURL, map[string]any{"name": s.Key.String(), "uri": "urn:powerbi:datasource:" + id.ID})
 		return []Event{b.datasetEvent(d, facets, now)}, nil
 	case spec.SemanticModel:
-		inputs := b.depDatasets(s)
-		perTable := b.tableInputs(s)
-		// The refresh run reads what its tables read: the model's upstreams and every
-		// table's own.
-		all := append([]dataset(nil), inputs...)
-		for _, t := range modelTables(s) {
-			for _, d := range perTable[strings.ToLower(t.name)].inputs {
-				if !slices.Contains(all, d) {
-					all = append(all, d)
-				}
-			}
-		}
-		k := &known{Inputs: all}
-		var out []Event
-		tables := modelTables(s)
-		var names []dataset
-		for _, t := range tables {
-			d := b.tableDataset(id, t.name)
-			names = append(names, d)
-			facets := b.commonFacets(s)
-			facets["schema"] = b.schemaFacet(t.schema)
-			tableInputs := inputs
-			own, resolved := perTable[strings.ToLower(t.name)]
-			if resolved {
-				tableInputs = own.inputs // the table's own sources, from its Power Query M
-			}
-			if len(tableInputs) > 0 {
-				facets["lineage"] = b.lineageFacet(tableInputs)
-			}
-			if len(own.columns) > 0 {
-				facets["columnLineage"] = b.columnLineageFacet(own.columns)
-			}
-			out = append(out, b.datasetEvent(d, facets, now))
-			o := d.ref()
-			o["facets"] = map[string]any{"schema": b.schemaFacet(t.schema)}
-			if len(own.columns) > 0 {
-				o["facets"].(map[string]any)["columnLineage"] = b.columnLineageFacet(own.columns)
-			}
-			k.Outputs = append(k.Outputs, o)
-		}
-		if len(tables) == 0 {
-			d := b.datasetOf(id, s.Key)
-			names = append(names, d)
-			facets := b.commonFacets(s)
-			if len(inputs) > 0 {
-				facets["lineage"] = b.lineageFacet(inputs)
-			}
-			out = append(out, b.datasetEvent(d, facets, now))
-			k.Outputs = append(k.Outputs, d.ref())
-		}
-		b.tables[s.Key.String()] = names
+		out, k := b.modelEvents(e, s, now)
 		b.models[id.ID] = k
 		b.changed = true
 		return out, nil
 	case spec.Report, spec.Dashboard:
 		facets := b.commonFacets(s)
-		if inputs := b.depDatasets(s); len(inputs) > 0 {
+		if inputs := b.depDatasets(e, s); len(inputs) > 0 {
 			facets["lineage"] = b.lineageFacet(inputs)
 		}
 		return []Event{b.datasetEvent(b.datasetOf(id, s.Key), facets, now)}, nil
 	}
 	return nil, nil
+}
+
+// modelEvents maps a semantic model's spec to the dataset events of its tables, and to
+// what its refresh run reads and writes; e holds the spec's related assets.
+func (b *builder) modelEvents(e *event.Event, s *spec.AssetSpec, now time.Time) ([]Event, *known) {
+	id := s.PowerBI
+	inputs := b.depDatasets(e, s)
+	perTable := b.tableInputs(s)
+	// The refresh run reads what its tables read: the model's upstreams and every
+	// table's own.
+	all := append([]dataset(nil), inputs...)
+	for _, t := range modelTables(s) {
+		for _, d := range perTable[strings.ToLower(t.name)].inputs {
+			if !slices.Contains(all, d) {
+				all = append(all, d)
+			}
+		}
+	}
+	k := &known{Inputs: all}
+	var out []Event
+	tables := modelTables(s)
+	for _, t := range tables {
+		d := b.tableDataset(id, t.name)
+		facets := b.commonFacets(s)
+		facets["schema"] = b.schemaFacet(t.schema)
+		tableInputs := inputs
+		own, resolved := perTable[strings.ToLower(t.name)]
+		if resolved {
+			tableInputs = own.inputs // the table's own sources, from its Power Query M
+		}
+		if len(tableInputs) > 0 {
+			facets["lineage"] = b.lineageFacet(tableInputs)
+		}
+		if len(own.columns) > 0 {
+			facets["columnLineage"] = b.columnLineageFacet(own.columns)
+		}
+		out = append(out, b.datasetEvent(d, facets, now))
+		o := d.ref()
+		o["facets"] = map[string]any{"schema": b.schemaFacet(t.schema)}
+		if len(own.columns) > 0 {
+			o["facets"].(map[string]any)["columnLineage"] = b.columnLineageFacet(own.columns)
+		}
+		k.Outputs = append(k.Outputs, o)
+	}
+	if len(tables) == 0 {
+		d := b.datasetOf(id, s.Key)
+		facets := b.commonFacets(s)
+		if len(inputs) > 0 {
+			facets["lineage"] = b.lineageFacet(inputs)
+		}
+		out = append(out, b.datasetEvent(d, facets, now))
+		k.Outputs = append(k.Outputs, d.ref())
+	}
+	return out, k
 }
 
 func (b *builder) removedEvents(r *event.Removed, now time.Time) []Event {
@@ -334,7 +339,8 @@ func (b *builder) jobName(model spec.Identity) string {
 	return workspaceOf(model) + "/" + nameOf(model) + "/refresh"
 }
 
-func (b *builder) refreshEvents(r *event.Refresh, now time.Time) ([]Event, error) {
+func (b *builder) refreshEvents(e *event.Event, now time.Time) ([]Event, error) {
+	r := e.Refresh
 	if r.RequestID == "" {
 		return nil, fmt.Errorf("refresh of %s without a request id", r.Model)
 	}
@@ -343,13 +349,12 @@ func (b *builder) refreshEvents(r *event.Refresh, now time.Time) ([]Event, error
 	switch r.State {
 	case event.RefreshRequested:
 		eventType, when = "START", r.RequestedAt
-		b.started[r.RequestID] = true
 	case event.RefreshStarted:
-		// A refresh pbisync did not request (or requested in an earlier process) starts here.
+		// A refresh pbisync requested had its START with the request (in this process
+		// or an earlier one); one it did not request starts here.
 		eventType, when = "RUNNING", r.StartedAt
-		if !b.started[r.RequestID] {
+		if r.RequestedAt.IsZero() {
 			eventType = "START"
-			b.started[r.RequestID] = true
 		}
 	case event.RefreshCompleted:
 		eventType, when = "COMPLETE", r.EndedAt
@@ -403,7 +408,12 @@ func (b *builder) refreshEvents(r *event.Refresh, now time.Time) ([]Event, error
 		"jobType": b.facet(jobTypeFacetURL, map[string]any{"processingType": "BATCH", "integration": "POWERBI", "jobType": "SEMANTIC_MODEL_REFRESH"}),
 	}}
 	inputs, outputs := []map[string]any{}, []map[string]any{}
-	if k, ok := b.models[r.Model.ID]; ok {
+	k, ok := b.models[r.Model.ID] // the state file's, for an event without the model's spec
+	if ms := r.ModelSpec; ms != nil && ms.PowerBI.ID == r.Model.ID {
+		_, k = b.modelEvents(e, ms, when)
+		ok = true
+	}
+	if ok {
 		for _, d := range k.Inputs {
 			inputs = append(inputs, d.ref())
 		}
