@@ -61,6 +61,7 @@ func BenchmarkSyncLargeTenant(b *testing.B) {
 			var peak uint64
 			var requests int64
 			var assetsN int64
+			var kept int
 			for b.Loop() {
 				cfg := powerbi.Config{APIURL: srv.URL(), AuthorityHost: srv.AuthorityURL(), TenantID: srv.TenantID,
 					Credentials: powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}}
@@ -88,7 +89,13 @@ func BenchmarkSyncLargeTenant(b *testing.B) {
 					requests += n
 				}
 				assetsN = sink.specs.Load()
+				kept = 0
+				for _, m := range res.Models {
+					kept += len(m.spec)
+				}
 			}
+			// What the sync keeps of its models so that refresh events carry their specs.
+			b.ReportMetric(float64(kept)/(1<<20), "refresh-specs-MB")
 			b.ReportMetric(float64(assetsN), "assets")
 			b.ReportMetric(float64(requests), "requests")
 			b.ReportMetric(heapwatch.MB(peak), "peak-heap-MB")
