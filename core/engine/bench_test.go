@@ -39,10 +39,12 @@ func BenchmarkSyncLargeTenant(b *testing.B) {
 		name       string
 		workspaces int
 		batch      int
+		modelSpecs bool // keep the models' specs for refresh events, as serve does
 	}{
-		{"workspaces=1000/batch=100", 1000, 100},
-		{"workspaces=1000/batch=25", 1000, 25},
-		{"workspaces=250/batch=100", 250, 100},
+		{"workspaces=1000/batch=100", 1000, 100, false},
+		{"workspaces=1000/batch=100/model-specs", 1000, 100, true},
+		{"workspaces=1000/batch=25", 1000, 25, false},
+		{"workspaces=250/batch=100", 250, 100, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			size := powerbitest.LargeSize()
@@ -79,7 +81,7 @@ func BenchmarkSyncLargeTenant(b *testing.B) {
 					Sinks:      []Sink{sink},
 				}
 				watch := heapwatch.Start(10 * time.Millisecond)
-				res, err := e.Sync(context.Background())
+				res, err := e.Run(context.Background(), RunOptions{ModelSpecs: bc.modelSpecs})
 				peak = max(peak, watch.Stop())
 				if err != nil {
 					b.Fatal(err)

@@ -84,7 +84,7 @@ func TestRelatedWhateverTheOrder(t *testing.T) {
 			if tc.keys {
 				e.Translators = []Translator{prefixModels{}}
 			}
-			res, err := e.Sync(context.Background())
+			res, err := e.Run(context.Background(), RunOptions{ModelSpecs: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -245,3 +245,36 @@ func TestStaleSocketDirOfKilledHost(t *testing.T) {
 		t.Fatalf("temp dir still holds %v", entries)
 	}
 }
+
+func TestParseStartTime(t *testing.T) {
+	for _, tc := range []struct{ stat, want string }{
+		{"4242 (pbisync) S 1 4242 4242 0 -1 4194560 1000 0 0 0 5 3 0 0 20 0 12 0 987654 100000 2000 18446744073709551615", "987654"},
+		{"4242 (a) b (c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 31337 20", "31337"},
+		{"4242 (short) S 1 2 3", ""},
+		{"no parenthesis at all", ""},
+		{"1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 notanumber 20", ""},
+	} {
+		if got := parseStartTime([]byte(tc.stat)); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.stat, got, tc.want)
+		}
+	}
+	if st := startTime(os.Getpid()); st == "" {
+		if _, err := os.Stat("/proc/self/stat"); err == nil {
+			t.Error("no start time for this process")
+		}
+	}
+}
+
+func FuzzParseStartTime(f *testing.F) {
+	f.Add([]byte("4242 (pbisync) S 1 4242 4242 0 -1 4194560 1000 0 0 0 5 3 0 0 20 0 12 0 987654 100000"))
+	f.Add([]byte("1 ()) S"))
+	f.Fuzz(func(t *testing.T, stat []byte) {
+		got := parseStartTime(stat)
+		if got == "" {
+			return
+		}
+		if _, err := strconv.ParseUint(got, 10, 64); err != nil || strings.ContainsAny(got, " )") {
+			t.Fatalf("start time %q from %q", got, stat)
+		}
+	})
+}

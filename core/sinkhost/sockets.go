@@ -149,3 +149,22 @@ const (
 	processGone
 	processRuns
 )
+
+// parseStartTime reads the start time (field 22) from the content of /proc/PID/stat,
+// or "" when it is not there. The command name (field 2) is in parentheses and may hold
+// spaces and parentheses itself, so fields are counted after its last ')'.
+func parseStartTime(stat []byte) string {
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return ""
+	}
+	if _, err := strconv.ParseUint(f[19], 10, 64); err != nil {
+		return ""
+	}
+	return f[19] // field 22, counted from 1: after pid and comm, the 20th
+}

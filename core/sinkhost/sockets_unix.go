@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -21,23 +20,14 @@ func alive(pid int) processState {
 	return processUnknown
 }
 
-// startTime is the process's start time in clock ticks since boot (field 22 of
-// /proc/PID/stat), or "" where there is no /proc.
+// startTime is the process's start time in clock ticks since boot, or "" where there
+// is no /proc.
 func startTime(pid int) string {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return ""
 	}
-	// The command name (field 2) is in parentheses and may hold spaces.
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return ""
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 20 {
-		return ""
-	}
-	return f[19] // field 22 counted from 1, after pid and comm
+	return parseStartTime(data)
 }
 
 func ownedByMe(path string) bool {
