@@ -278,3 +278,49 @@ func FuzzParseStartTime(f *testing.F) {
 		}
 	})
 }
+
+// TestHangingConfigureAndClose: a plugin that never answers Configure fails the start
+// within start_timeout; one whose Close never returns is restarted after ack_timeout and
+// closed again.
+func TestHangingConfigureAndClose(t *testing.T) {
+	t.Run("configure", func(t *testing.T) {
+		yml := fmt.Sprintf("name: h\nplugin: {path: %q, args: [plugin, sink, hangconfig]}\nauto_mtls: false\nstart_timeout: 1s\n", os.Args[0])
+		t0 := time.Now()
+		_, err := New(context.Background(), entryNode(t, yml), testOptions(nil))
+		if err == nil || !strings.Contains(err.Error(), `output "h": configure`) {
+			t.Fatalf("error %v", err)
+		}
+		if took := time.Since(t0); took > time.Second+killGrace+killWait+10*time.Second {
+			t.Errorf("New took %s", took)
+		}
+		if dirs := socketDirsOf(t); len(dirs) != 0 {
+			t.Errorf("socket directories left: %v", dirs)
+		}
+	})
+	t.Run("close", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "specs.jsonl")
+		var logs logBuffer
+		yml := fmt.Sprintf("name: h\nplugin: {path: %q, args: [plugin, sink, hangclose]}\nconfig: {path: %q}\nauto_mtls: false\nack_timeout: 1s\n", os.Args[0], out)
+		s := startSink(t, yml, testOptions(&logs))
+		first := s.PID()
+		writeAll(t, s, specEvents(0, 100), 50, nil)
+		if err := s.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Status(); !st.Complete || st.Restarts != 1 {
+			t.Fatalf("status %+v", st)
+		}
+		if !strings.Contains(logs.String(), "did not finish closing within 1s (ack_timeout)") {
+			t.Errorf("the log does not say why:\n%s", logs.String())
+		}
+		if !pidGone(first) {
+			t.Fatal("the hung plugin still runs")
+		}
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		checkAllKeys(t, readKeys(t, f), 100, false)
+	})
+}
