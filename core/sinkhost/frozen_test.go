@@ -287,7 +287,7 @@ func TestHangingConfigureAndClose(t *testing.T) {
 		yml := fmt.Sprintf("name: h\nplugin: {path: %q, args: [plugin, sink, hangconfig]}\nauto_mtls: false\nstart_timeout: 1s\n", os.Args[0])
 		t0 := time.Now()
 		_, err := New(context.Background(), entryNode(t, yml), testOptions(nil))
-		if err == nil || !strings.Contains(err.Error(), `output "h": configure`) {
+		if err == nil || !strings.Contains(err.Error(), `output "h": configure: the plugin did not answer within 1s (start_timeout)`) {
 			t.Fatalf("error %v", err)
 		}
 		if took := time.Since(t0); took > time.Second+killGrace+killWait+10*time.Second {

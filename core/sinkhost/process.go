@@ -230,7 +230,11 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	resp, err := in.rpc.Configure(cctx, &sinkpb.ConfigureRequest{
 		Name: l.name, ConfigJson: l.cfgJSON, Resume: attempt > 0, Attempt: uint32(attempt),
 	})
+	timedOut := cctx.Err() != nil && ctx.Err() == nil
 	ccancel()
+	if err != nil && timedOut {
+		return nil, fmt.Errorf("output %q: configure: the plugin did not answer within %s (start_timeout)", l.name, l.timeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("output %q: configure: %w", l.name, grpcErr(err))
 	}
