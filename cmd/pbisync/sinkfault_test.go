@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
 	_ "modernc.org/sqlite"
 )
 
@@ -240,8 +242,20 @@ func TestSinkFaultsLoseNothing(t *testing.T) {
 			withDatasets++
 		}
 	}
-	if withDatasets < 100 {
-		t.Fatalf("the clean run's DataHub output has %d reports with datasets", withDatasets)
+	// Every report on a model has its model's tables as datasets, also those whose model
+	// is in another workspace, read in another scan batch.
+	reportsOnModels := 0
+	for _, l := range clean["jsonl"] {
+		var e event.Event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind == event.KindSpec && e.Spec.PowerBI.Type == spec.Report && len(e.Spec.Deps) > 0 {
+			reportsOnModels++
+		}
+	}
+	if withDatasets < 100 || withDatasets != reportsOnModels {
+		t.Fatalf("the clean run's DataHub output has %d reports with datasets, of %d reports on a model", withDatasets, reportsOnModels)
 	}
 	t.Logf("clean run: %s; %d DataHub MCPs, %d OpenLineage events, %d reports with datasets", cleanTook.Round(time.Millisecond),
 		len(clean["datahub"]), len(clean["openlineage"]), withDatasets)
