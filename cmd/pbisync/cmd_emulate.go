@@ -46,6 +46,7 @@ func emulateCommand() *command {
 			scanPolls := fs.Int("scan-polls", 2, "scanStatus polls a scan takes to succeed")
 			failScans := fs.String("fail-scans", "", "comma-separated workspace ids whose scans fail (* for all)")
 			refuseAdmin := fs.Bool("refuse-admin", false, "answer 403 on admin endpoints (as for a principal without admin API access)")
+			fabric := fs.Bool("fabric", false, "add Microsoft Fabric content: Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with definitions, datamarts")
 			var faults faultFlags
 			fs.Var(&faults, "fault", "inject a fault, repeatable: KIND[:COUNT][@ENDPOINT][,retry-after=D][,status=N]\nKIND is throttle, error, drop, redirect, truncate or lost; e.g. 'throttle:3@GET /admin/groups,retry-after=2s'")
 			return func(ctx context.Context, args []string) error {
@@ -55,6 +56,9 @@ func emulateCommand() *command {
 				t, err := emulatorTenant(*tenant, *seed, *size, *workspaces)
 				if err != nil {
 					return err
+				}
+				if *fabric {
+					t = powerbitest.AddFabric(t)
 				}
 				opts := []powerbitest.Option{
 					powerbitest.WithAddr(*addr), powerbitest.WithAuthorityAddr(*authAddr), powerbitest.WithAPITLS(*apiTLS),

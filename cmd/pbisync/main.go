@@ -77,6 +77,8 @@ func commands() []*command {
 		emulateCommand(),
 		serveCommand(),
 		lineageCommand(),
+		impactCommand(),
+		uiCommand(),
 		translatorCommand(),
 		pluginCommand(),
 	}

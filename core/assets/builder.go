@@ -27,6 +27,9 @@ type Options struct {
 	// UpstreamKeys returns the warehouse tables a semantic model reads, as dep keys.
 	// Nil means DefaultUpstreamKeys.
 	UpstreamKeys func(m *snapshot.SemanticModel) []spec.Key
+	// LineageKeys returns the warehouse tables a dataflow's resolved lineage reads.
+	// Nil means DefaultLineageKeys.
+	LineageKeys func(l *snapshot.Lineage) []spec.Key
 	// PortalURL is the portal used for web_url when the API gave no webUrl
 	// (sovereign clouds use another host). Empty means DefaultPortalURL.
 	PortalURL string
@@ -41,6 +44,8 @@ type Builder struct {
 	models      map[string]*entry
 	reports     map[string]*entry
 	dashboards  map[string]bool // id -> built
+	items       itemIndex       // dataflows, datamarts, Fabric items
+	lineageKeys func(l *snapshot.Lineage) []spec.Key
 
 	pending []*pending
 	waiting map[target][]*pending
@@ -82,6 +87,10 @@ func NewBuilder(opts Options) *Builder {
 	}
 	if b.upstream == nil {
 		b.upstream = DefaultUpstreamKeys
+	}
+	b.lineageKeys = opts.LineageKeys
+	if b.lineageKeys == nil {
+		b.lineageKeys = DefaultLineageKeys
 	}
 	return b
 }
@@ -127,6 +136,7 @@ func (b *Builder) Add(snap *snapshot.Snapshot) ([]record.Record, []record.Proble
 		e.built = true
 		emit(b.dataSourceSpec(users[ds.ID], ds, e.key))
 	}
+	b.addItems(snap, emit, &problems)
 	for wi := range snap.Workspaces {
 		ws := &snap.Workspaces[wi]
 		for i := range ws.SemanticModels {
@@ -245,6 +255,7 @@ func (b *Builder) index(snap *snapshot.Snapshot, released *[]*pending) {
 			b.seen(target{refReport, r.ID}, released)
 		}
 	}
+	b.indexItems(snap, released)
 }
 
 // seen tells the records waiting for t that it arrived.
@@ -275,6 +286,8 @@ func (b *Builder) lookup(r ref) (spec.Key, bool) {
 		e = b.models[r.id]
 	case refReport:
 		e = b.reports[r.id]
+	case refDataflow, refFabricItem:
+		e = b.items.lookup(r)
 	}
 	if e == nil {
 		return nil, false

@@ -171,6 +171,18 @@ func checkEveryItemOnce(t *testing.T, snaps []*snapshot.Snapshot, all []record.R
 					want["dashboard "+d.ID] = true
 				}
 			}
+			for _, d := range ws.Dataflows {
+				if d.ID != "" {
+					_, typ, _ := dataflowPrefix(&d)
+					want[string(typ)+" "+d.ID] = true
+				}
+			}
+			for _, it := range ws.FabricItems {
+				if it.ID != "" {
+					_, typ, _, _ := fabricPrefix(&it)
+					want[string(typ)+" "+it.ID] = true
+				}
+			}
 		}
 	}
 	got := map[string]int{}

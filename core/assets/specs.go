@@ -53,6 +53,10 @@ func (k refKind) String() string {
 		return "semantic model"
 	case refReport:
 		return "report"
+	case refDataflow:
+		return "dataflow"
+	case refFabricItem:
+		return "Fabric item"
 	}
 	return "table"
 }
@@ -400,8 +404,8 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 		m[NamespacePowerBI+"measures"] = spec.JSON(measures)
 	}
 	m.jsonList(NamespacePowerBI+"data_source_ids", sm.DataSourceIDs)
-	if len(sm.UpstreamDataflows) > 0 {
-		m[NamespacePowerBI+"upstream_dataflows"] = spec.JSON(refInfos(sm.UpstreamDataflows))
+	if dfs := modelDataflows(sm); len(dfs) > 0 {
+		m[NamespacePowerBI+"upstream_dataflows"] = spec.JSON(refInfos(dfs))
 	}
 	if len(sm.UpstreamModels) > 0 {
 		m[NamespacePowerBI+"upstream_semantic_models"] = spec.JSON(refInfos(sm.UpstreamModels))
@@ -438,6 +442,7 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 			refs = append(refs, ref{kind: refModel, id: u.ID})
 		}
 	}
+	refs = append(refs, b.modelItemRefs(sm)...)
 	for _, k := range b.upstream(sm) {
 		if k.Validate() != nil {
 			problems = append(problems, record.Problem{Stage: "build", Asset: who,

@@ -164,12 +164,24 @@ func DefaultUpstreamKeys(m *snapshot.SemanticModel) []spec.Key {
 }
 
 // UpstreamTableKey is the key of a resolved upstream table: its database, schema and
-// table names lower-cased, leaving out the parts it lacks. It is nil without a table.
+// table names lower-cased, leaving out the parts it lacks. It is nil without a table,
+// and when the database or schema is unknown (a key without it could name another
+// table).
 func UpstreamTableKey(t snapshot.UpstreamTable) spec.Key {
-	if t.Table == "" {
+	if t.Table == "" || t.Platform == "powerbi-dataflow" {
+		// A dataflow entity links to the dataflow's asset, not to a warehouse table.
 		return nil
 	}
-	k := make(spec.Key, 0, 3)
+	for _, p := range strings.Split(t.Unknown, ",") {
+		if p == "database" || p == "schema" {
+			return nil
+		}
+	}
+	k := make(spec.Key, 0, 4)
+	if t.Platform == "fabric-onelake" && t.Server != "" {
+		// OneLake: workspace id, item id, schema, table (item ids are per workspace).
+		k = append(k, strings.ToLower(t.Server))
+	}
 	for _, p := range [...]string{t.Database, t.Schema, t.Table} {
 		if p != "" {
 			k = append(k, strings.ToLower(p))

@@ -137,7 +137,11 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		return nil, err
 	}
 	s.keys = keys
-	e.Lineage = lineage.ResolveSnapshot
+	resolver, err := lineage.DecodeResolver(s.p.Lineage)
+	if err != nil {
+		return nil, err
+	}
+	e.Lineage = resolver.ResolveSnapshot
 	if s.p.Refresh.Node != nil {
 		rc, err := refresh.Decode(s.p.Refresh)
 		if err != nil {
@@ -177,8 +181,9 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 			}
 			sinks = append(sinks, sk)
 		}
-		return sinks, nil
+		return e.withEstate(sinks), nil
 	}
+	s.where[estateSinkName] = "the state store's estate"
 	return e, nil
 }
 
@@ -189,7 +194,7 @@ func (s *setup) newBuilder() Builder {
 			return keys.Keys(m.Lineage)
 		}
 		return assets.DefaultUpstreamKeys(m)
-	}})
+	}, LineageKeys: keys.Keys})
 }
 
 // translators loads the translator chain: WASM modules are compiled (once, through the
@@ -346,12 +351,16 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 	if len(sources) == 1 {
 		kind = sources[0].Name()
 	}
+	resolver, err := lineage.DecodeResolver(p.Lineage)
+	if err != nil {
+		return 0, err
+	}
 	sw := snapshot.NewWriter(w, kind, time.Now())
 	batches := 0
 	for _, src := range sources {
 		err := src.Snapshots(ctx, func(batch *snapshot.Snapshot) error {
 			// Table-level lineage is part of a saved snapshot.
-			lineage.ResolveSnapshot(batch)
+			resolver.ResolveSnapshot(batch)
 			if err := sw.Add(batch); err != nil {
 				return err
 			}

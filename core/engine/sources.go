@@ -29,6 +29,10 @@ type EmulatorConfig struct {
 	Scanner *bool `yaml:"scanner"`
 	// Faults are injected into the emulator, as `pbisync emulate --fault` takes them.
 	Faults []string `yaml:"faults"`
+	// Fabric adds Microsoft Fabric content to the tenant (powerbitest.AddFabric):
+	// Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with
+	// definitions, datamarts; the client then reads dataflow definitions too.
+	Fabric bool `yaml:"fabric"`
 }
 
 // GeneratedTenant is the shape of a generated emulator tenant.
@@ -148,6 +152,9 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 	default:
 		return nil, config.Errorf(src.Emulator.Child("tenant"), "tenant must be sample or generated, got %q", ec.Tenant)
 	}
+	if ec.Fabric {
+		tenant = powerbitest.AddFabric(tenant)
+	}
 	var faults []powerbitest.Fault
 	for i, f := range ec.Faults {
 		ft, err := powerbitest.ParseFault(f)
@@ -180,6 +187,9 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 		cfg.Credentials = powerbi.Credentials{Token: config.NewSecret(srv.IssueToken(srv.TokenLifetime()))}
 	}
 	cfg.Scanner.Enabled = ec.Scanner
+	if ec.Fabric {
+		cfg.Scanner.DataflowDefinitions = &ec.Fabric
+	}
 	// The emulator finishes a scan in two polls; no need for the live service's pace.
 	cfg.Scanner.PollInterval = 100 * time.Millisecond
 	c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()), powerbi.WithLogger(s.opts.Logger.With("source", src.Name)),

@@ -206,8 +206,8 @@ func renamePairs(v value) [][2]string {
 }
 
 // sqlColumns is the column state of a native query's result.
-func sqlColumns(sql string, toUpstream func(sqltables.Table) (snapshot.UpstreamTable, bool)) *colState {
-	cols, ok := sqltables.Columns(sql)
+func sqlColumns(sql string, d sqltables.Dialect, toUpstream func(sqltables.Table) (snapshot.UpstreamTable, bool)) *colState {
+	cols, ok := sqltables.ColumnsDialect(sql, d)
 	if !ok {
 		return nil
 	}

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the corpus want sections with t
 // corpusModel is one testdata/corpus/*.txtar file: a semantic model whose shared
 // expressions are the `expr:NAME` sections and whose tables are the `table:NAME`
 // sections, each with a `want:NAME` section listing the expected upstream tables
-// (platform | server | database | schema | table), reasons (! reason) and column
+// (platform | server | database | schema | table [| unknown: parts]), reasons (! reason) and column
 // lineage (= column <- database.schema.table.column, ...). An optional
 // `columns:NAME` section lists the model table's columns, one per line.
 type corpusModel struct {
@@ -47,6 +47,14 @@ func readCorpus(t testing.TB) []corpusModel {
 				cm.model.Expressions = append(cm.model.Expressions, snapshot.Expression{Name: name, Expression: body})
 			case "table":
 				cm.model.Tables = append(cm.model.Tables, snapshot.Table{Name: name, Source: []string{body}})
+			case "entity":
+				// A Direct Lake table: "expressionSource | schema | entity".
+				f := strings.Split(body, "|")
+				for len(f) < 3 {
+					f = append(f, "")
+				}
+				cm.model.Tables = append(cm.model.Tables, snapshot.Table{Name: name, Entity: &snapshot.EntitySource{
+					ExpressionSource: strings.TrimSpace(f[0]), SchemaName: strings.TrimSpace(f[1]), EntityName: strings.TrimSpace(f[2])}})
 			case "columns":
 				for i := range cm.model.Tables {
 					if cm.model.Tables[i].Name == name {
@@ -129,7 +137,11 @@ func splitTxtar(s string) []txtarSection {
 func formatLineage(tl snapshot.TableLineage) []string {
 	var got []string
 	for _, u := range tl.Upstream {
-		got = append(got, fmt.Sprintf("%s | %s | %s | %s | %s", u.Platform, u.Server, u.Database, u.Schema, u.Table))
+		line := fmt.Sprintf("%s | %s | %s | %s | %s", u.Platform, u.Server, u.Database, u.Schema, u.Table)
+		if u.Unknown != "" {
+			line += " | unknown: " + u.Unknown
+		}
+		got = append(got, line)
 	}
 	for _, r := range tl.Unresolved {
 		got = append(got, "! "+r)
@@ -156,6 +168,27 @@ func TestCorpus(t *testing.T) {
 	for _, cm := range readCorpus(t) {
 		lin, st := Resolve(&cm.model)
 		stats.Add(st)
+		// No case may resolve a table its M does not name: every upstream table
+		// must appear in the model's M text (its own, its shared expressions').
+		var text strings.Builder
+		for _, e := range cm.model.Expressions {
+			text.WriteString(e.Expression)
+		}
+		for _, tb := range cm.model.Tables {
+			text.WriteString(strings.Join(tb.Source, "\n"))
+			if tb.Entity != nil {
+				text.WriteString(tb.Entity.EntityName)
+			}
+		}
+		// M doubles quotes inside text literals.
+		all := strings.ToLower(strings.ReplaceAll(text.String(), `""`, `"`))
+		for _, tl := range lin.Tables {
+			for _, u := range tl.Upstream {
+				if !strings.Contains(all, strings.ToLower(u.Table)) {
+					t.Errorf("%s table %q: upstream %q is not named in the model's M", cm.file, tl.Table, u.Table)
+				}
+			}
+		}
 		results := map[string][]string{}
 		for _, tl := range lin.Tables {
 			cases++

@@ -30,6 +30,9 @@ type thunk struct {
 type env struct {
 	parent *env
 	vars   map[string]*thunk
+	// params are the model's parameters by lower-cased name (nil when two differ
+	// only in case), at the global level only.
+	params map[string]*thunk
 }
 
 func (e *env) lookup(name string) (*thunk, bool) {
@@ -190,7 +193,21 @@ func (ev *evaluator) ident(name string, e *env) value {
 	if strings.Contains(name, ".") || strings.HasPrefix(name, "#") {
 		return builtinV(name)
 	}
+	if t := lookupFold(e, name); t != nil {
+		return ev.force(t)
+	}
 	return unknown(ReasonUnknownReference + ":" + name)
+}
+
+// lookupFold finds a parameter (a shared expression with IsParameterQuery) whose
+// name differs from name only in case, when exactly one does.
+func lookupFold(e *env, name string) *thunk {
+	for ; e.parent != nil; e = e.parent {
+	}
+	if e.params == nil {
+		return nil
+	}
+	return e.params[strings.ToLower(name)]
 }
 
 // either is the value of an undecidable choice between a and b.
@@ -201,10 +218,35 @@ func either(a, b value) value {
 	if _, ok := b.(errV); ok {
 		return a
 	}
+	if isOpenSource(a) && isOpenSource(b) {
+		// Two connectors or navigation points: the steps after the choice apply
+		// to each.
+		return choiceV{a, b}
+	}
 	if hasData(a) || hasData(b) {
 		return mergeData(a, b)
 	}
 	return unknown(ReasonDynamicValue)
+}
+
+// isOpenSource reports whether v is a source not navigated to a table yet.
+func isOpenSource(v value) bool {
+	switch x := v.(type) {
+	case navV:
+		return x.table == "" || x.row
+	case queryFnV, choiceV:
+		return true
+	}
+	return false
+}
+
+// overChoice applies f to each alternative of a choice and joins the results.
+func overChoice(c choiceV, f func(value) value) value {
+	out := f(c[0])
+	for _, alt := range c[1:] {
+		out = either(out, f(alt))
+	}
+	return out
 }
 
 func opaqueOrUnknown(v value) value {
@@ -234,6 +276,8 @@ func parseNumber(s string) value {
 
 func (ev *evaluator) field(target value, name string, optional bool) value {
 	switch t := target.(type) {
+	case choiceV:
+		return overChoice(t, func(v value) value { return ev.field(v, name, optional) })
 	case *recordV:
 		if v, ok := t.get(name); ok {
 			return v
@@ -264,6 +308,8 @@ func (ev *evaluator) field(target value, name string, optional bool) value {
 
 func (ev *evaluator) item(target, sel value) value {
 	switch t := target.(type) {
+	case choiceV:
+		return overChoice(t, func(v value) value { return ev.item(v, sel) })
 	case listV:
 		if n, ok := sel.(numberV); ok {
 			i := int(n)
@@ -313,6 +359,8 @@ func (ev *evaluator) call(fn value, args []value) value {
 			return unknown(ReasonDynamicValue)
 		}
 		return nativeQuery(f.ctx, args[0])
+	case choiceV:
+		return overChoice(f, func(v value) value { return ev.call(v, args) })
 	case unknownV, errV, dataV:
 		return f
 	}

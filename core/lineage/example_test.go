@@ -33,7 +33,7 @@ in
 	fmt.Println(keys.Keys(l))
 	fmt.Println(stats.Resolved, stats.NonTable)
 	// Output:
-	// Orders [{snowflake xy12345.snowflakecomputing.com SALES PUBLIC ORDERS}] []
+	// Orders [{snowflake xy12345.snowflakecomputing.com SALES PUBLIC ORDERS }] []
 	// Budget [] [unsupported_source:Excel.Workbook]
 	// [sales/public/orders]
 	// 1 1

@@ -25,6 +25,10 @@ import (
 type Config struct {
 	// Keys are tried in order; the first rule that matches a table gives its key.
 	Keys []KeyRule `yaml:"keys"`
+	// Defaults fill the parts of a name that the M leaves out (see DefaultRule).
+	Defaults []DefaultRule `yaml:"defaults"`
+	// ODBC says what ODBC data source names stand for (see ODBCRule).
+	ODBC []ODBCRule `yaml:"odbc"`
 }
 
 // KeyRule maps the upstream tables of one platform (and optionally server and
@@ -39,8 +43,12 @@ type KeyRule struct {
 	// Parts are the table's name parts after the prefix, from server, database,
 	// schema, table. Empty parts are left out. Default: database, schema, table.
 	Parts []string `yaml:"parts"`
-	// KeepCase keeps the parts' case; by default they are lower-cased, as
-	// dagster-powerbi does.
+	// Case is how the parts' case is normalized: "lower" (the default, as
+	// dagster-powerbi and DataHub name warehouse tables), "upper" (Snowflake's and
+	// Oracle's own names for unquoted identifiers) or "keep" (as the M or SQL
+	// writes them).
+	Case string `yaml:"case"`
+	// KeepCase is the older spelling of case: keep.
 	KeepCase bool `yaml:"keep_case"`
 }
 
@@ -54,7 +62,10 @@ type compiledRule struct {
 	server, database *regexp.Regexp
 }
 
-var defaultParts = []string{"database", "schema", "table"}
+var (
+	defaultParts = []string{"database", "schema", "table"}
+	oneLakeParts = []string{"server", "database", "schema", "table"}
+)
 
 var validParts = []string{"server", "database", "schema", "table"}
 
@@ -117,6 +128,18 @@ func compileRule(r KeyRule) (compiledRule, error) {
 			return c, fmt.Errorf("prefix: empty key part")
 		}
 	}
+	switch strings.ToLower(r.Case) {
+	case "", "lower", "upper", "keep":
+		c.Case = strings.ToLower(r.Case)
+	default:
+		return c, fmt.Errorf("case: %q is not lower, upper or keep", r.Case)
+	}
+	if r.KeepCase {
+		if c.Case != "" && c.Case != "keep" {
+			return c, fmt.Errorf("keep_case: true contradicts case: %s", c.Case)
+		}
+		c.Case = "keep"
+	}
 	return c, nil
 }
 
@@ -126,21 +149,30 @@ func (r *compiledRule) matches(u snapshot.UpstreamTable) bool {
 		(r.database == nil || r.database.MatchString(u.Database))
 }
 
-// Key returns the asset key of one upstream table, or nil when the table has no name.
+// Key returns the asset key of one upstream table, or nil when the table has no
+// name or a part the key uses is unknown (a key without it could name another
+// table).
 func (m *KeyMapper) Key(u snapshot.UpstreamTable) spec.Key {
-	if u.Table == "" {
+	if u.Table == "" || u.Platform == PlatformDataflow {
+		// A dataflow entity is the dataflow's asset, linked by id, not a warehouse table.
 		return nil
 	}
 	var prefix, parts []string
-	keepCase := false
+	caseRule := "lower"
 	parts = defaultParts
+	if u.Platform == PlatformOneLake {
+		// Item ids are unique within a workspace only.
+		parts = oneLakeParts
+	}
 	for i := range m.rules {
 		if r := &m.rules[i]; r.matches(u) {
 			prefix = r.Prefix
 			if len(r.Parts) > 0 {
 				parts = r.Parts
 			}
-			keepCase = r.KeepCase
+			if r.Case != "" {
+				caseRule = r.Case
+			}
 			break
 		}
 	}
@@ -157,11 +189,17 @@ func (m *KeyMapper) Key(u snapshot.UpstreamTable) spec.Key {
 		case "table":
 			v = u.Table
 		}
+		if hasUnknown(u.Unknown, p) {
+			return nil
+		}
 		if v == "" {
 			continue
 		}
-		if !keepCase {
+		switch caseRule {
+		case "lower":
 			v = strings.ToLower(v)
+		case "upper":
+			v = strings.ToUpper(v)
 		}
 		key = append(key, v)
 	}

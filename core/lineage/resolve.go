@@ -86,14 +86,21 @@ func (s *Stats) count(tl snapshot.TableLineage) {
 // Tables reference the model's shared expressions and parameters, and each other,
 // by name. Resolve never fails: what it cannot follow is a reason in the result.
 func Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats) {
-	r := newModelResolver(m)
+	var zero Resolver
+	return zero.Resolve(m)
+}
+
+// Resolve is the package-level Resolve with r's options.
+func (r *Resolver) Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats) {
+	mr := newModelResolver(m)
+	mr.opts = r.opts
 	out := &snapshot.Lineage{}
 	var stats Stats
 	for _, t := range m.Tables {
-		if len(t.Source) == 0 {
+		if len(t.Source) == 0 && t.Entity == nil {
 			continue
 		}
-		tl := r.table(t)
+		tl := mr.table(t)
 		stats.count(tl)
 		out.Tables = append(out.Tables, tl)
 	}
@@ -103,18 +110,32 @@ func Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats) {
 // ResolveSnapshot resolves every semantic model of s in place, setting its
 // Lineage, and returns the counts over all of them.
 func ResolveSnapshot(s *snapshot.Snapshot) Stats {
+	var zero Resolver
+	return zero.ResolveSnapshot(s)
+}
+
+// ResolveSnapshot is the package-level ResolveSnapshot with r's options.
+func (r *Resolver) ResolveSnapshot(s *snapshot.Snapshot) Stats {
 	var total Stats
 	for wi := range s.Workspaces {
 		ws := &s.Workspaces[wi]
 		for mi := range ws.SemanticModels {
 			m := &ws.SemanticModels[mi]
-			l, st := Resolve(m)
+			l, st := r.Resolve(m)
 			if len(l.Tables) > 0 {
 				m.Lineage = l
 			}
 			total.Add(st)
 		}
+		for di := range ws.Dataflows {
+			d := &ws.Dataflows[di]
+			if l, st := r.ResolveDataflow(d); l != nil {
+				d.Lineage = l
+				total.Add(st)
+			}
+		}
 	}
+	linkFabricItems(s)
 	return total
 }
 
@@ -128,6 +149,7 @@ func ResolveExpression(expr string, shared []snapshot.Expression) snapshot.Table
 
 type modelResolver struct {
 	global *env
+	opts   *compiledOptions
 }
 
 func newModelResolver(m *snapshot.SemanticModel) *modelResolver {
@@ -140,11 +162,37 @@ func newModelResolver(m *snapshot.SemanticModel) *modelResolver {
 	}
 	for _, e := range m.Expressions {
 		add(e.Name, e.Expression)
+		if strings.Contains(e.Expression, "IsParameterQuery") {
+			if g.params == nil {
+				g.params = map[string]*thunk{}
+			}
+			k := strings.ToLower(e.Name)
+			if _, dup := g.params[k]; dup {
+				g.params[k] = nil // ambiguous
+			} else {
+				g.params[k] = g.vars[e.Name]
+			}
+		}
+	}
+	defined := func(name string) bool {
+		for _, e := range m.Expressions {
+			if e.Name == name {
+				return true
+			}
+		}
+		return false
 	}
 	for _, t := range m.Tables {
-		if len(t.Source) > 0 {
-			add(t.Name, t.Source[0])
+		if len(t.Source) == 0 {
+			continue
 		}
+		if looksLikeDAX(t.Source[0], defined) {
+			if _, dup := g.vars[t.Name]; !dup {
+				g.vars[t.Name] = &thunk{val: dataV{reasons: []string{ReasonDAXExpression}}, state: 2, fixed: true}
+			}
+			continue
+		}
+		add(t.Name, t.Source[0])
 	}
 	return &modelResolver{global: g}
 }
@@ -174,8 +222,10 @@ func parsedThunk(src string, g *env) *thunk {
 }
 
 func (r *modelResolver) table(t snapshot.Table) snapshot.TableLineage {
-	tl := snapshot.TableLineage{Table: t.Name}
 	var vals []value
+	if t.Entity != nil && len(t.Source) == 0 {
+		vals = append(vals, r.entityValue(t.Entity))
+	}
 	for i, src := range t.Source {
 		var th *thunk
 		if i == 0 && t.Name != "" {
@@ -190,30 +240,7 @@ func (r *modelResolver) table(t snapshot.Table) snapshot.TableLineage {
 		v := ev.force(th)
 		vals = append(vals, v)
 	}
-	var up []snapshot.UpstreamTable
-	var reasons []string
-	for _, v := range vals {
-		u, rs := tablesOf(v)
-		for _, x := range u {
-			if !slices.Contains(up, x) {
-				up = append(up, x)
-			}
-		}
-		for _, x := range rs {
-			if !slices.Contains(reasons, x) {
-				reasons = append(reasons, x)
-			}
-		}
-	}
-	// no_source next to real upstream tables says nothing.
-	if len(up) > 0 {
-		reasons = slices.DeleteFunc(reasons, func(s string) bool { return s == ReasonNoSource })
-	}
-	tl.Upstream, tl.Unresolved = up, reasons
-	if len(vals) == 1 {
-		tl.Columns = columnLineage(colsOf(vals[0]), t.Columns)
-	}
-	return tl
+	return r.lineageOf(t.Name, vals, t.Columns)
 }
 
 // ReasonCounts returns the reason codes of s sorted by count, then name.

@@ -22,6 +22,8 @@ type connector struct {
 	levels []string
 	// queryFn marks Databricks.Query: it returns a function of the SQL text.
 	queryFn bool
+	// itemNav marks connectors of Power BI and Fabric items, navigated by ids.
+	itemNav bool
 }
 
 var (
@@ -63,7 +65,7 @@ var nonTableSources = map[string]bool{
 	"File.Contents": true, "Web.Contents": true, "Folder.Files": true, "Folder.Contents": true,
 	"SharePoint.Files": true, "SharePoint.Contents": true, "SharePoint.Tables": true,
 	"OData.Feed": true, "AzureStorage.Blobs": true, "AzureStorage.DataLake": true,
-	"AzureStorage.Tables": true, "PowerPlatform.Dataflows": true, "PowerBI.Dataflows": true,
+	"AzureStorage.Tables":       true,
 	"AnalysisServices.Database": true, "AnalysisServices.Databases": true, "Salesforce.Objects": true,
 	"Salesforce.Reports": true, "Exchange.Contents": true, "ActiveDirectory.Domains": true,
 	"Hdfs.Files": true, "Cube.Database": true, "Json.Document": false,
@@ -109,6 +111,9 @@ func (ev *evaluator) builtin(name string, args []value) value {
 	if c, ok := connectors[name]; ok {
 		return openConnector(c, args)
 	}
+	if v, ok := openItemSource(name, args); ok {
+		return v
+	}
 	if formatFunctions[name] || nonTableSources[name] {
 		return dataV{reasons: []string{ReasonUnsupportedSource + ":" + name}}
 	}
@@ -118,6 +123,8 @@ func (ev *evaluator) builtin(name string, args []value) value {
 			return unknown(ReasonDynamicValue)
 		}
 		switch t := args[0].(type) {
+		case choiceV:
+			return overChoice(t, func(v value) value { return ev.builtin(name, append([]value{v}, args[1:]...)) })
 		case navV:
 			return nativeQuery(t, args[1])
 		case queryFnV:
@@ -134,7 +141,7 @@ func (ev *evaluator) builtin(name string, args []value) value {
 		if len(args) < 2 {
 			return unknown(ReasonDynamicValue)
 		}
-		return nativeQuery(navV{conn: odbc, server: odbcServer(conn)}, args[1])
+		return nativeQuery(odbcNav(conn), args[1])
 	case "Function.Invoke":
 		if len(args) == 2 {
 			if l, ok := args[1].(listV); ok {
@@ -258,26 +265,40 @@ func dynamicSource(v value) value {
 
 func openConnector(c *connector, args []value) value {
 	n := navV{conn: c}
+	// A server or database given by a value that cannot be worked out (an
+	// undefined parameter, a lookup in data) leaves that part unknown; what the
+	// navigation or SQL names below it still resolves.
+	argText := func(i int, part string) string {
+		if i < len(args) {
+			if t, ok := args[i].(textV); ok {
+				return string(t)
+			}
+			n = n.withUnknown(part, args[i])
+			return ""
+		}
+		n = n.withUnknown(part, unknown(ReasonDynamicValue))
+		return ""
+	}
 	switch c.args {
 	case "server", "server,database":
-		s, bad := textArg(args, 0)
-		if bad != nil {
-			return dynamicSource(bad)
-		}
-		n.server = s
+		n.server = argText(0, "server")
 		if c.args == "server,database" {
-			d, bad := textArg(args, 1)
-			if bad != nil {
-				return dynamicSource(bad)
-			}
-			n.database = d
+			n.database = argText(1, "database")
 		}
 	case "odbc":
-		s, bad := textArg(args, 0)
-		if bad != nil {
-			return dynamicSource(bad)
+		if s, ok := argOf(args, 0).(textV); ok {
+			n = odbcNav(string(s))
+		} else {
+			n = n.withUnknown("server", argOf(args, 0))
 		}
-		n.server = odbcServer(s)
+	}
+	if c.platform == "oracle" && n.server != "" {
+		n.database = oracleDatabase(n.server)
+	}
+	if c.platform == "mssql" && isFabricSQLHost(n.server) {
+		// A Fabric Warehouse or Lakehouse SQL analytics endpoint: the database is
+		// the item's name.
+		n.platform = PlatformOneLake
 	}
 	if c.queryOpt >= 0 && c.queryOpt < len(args) {
 		if opts, ok := args[c.queryOpt].(*recordV); ok {
@@ -292,9 +313,17 @@ func openConnector(c *connector, args []value) value {
 	return n
 }
 
-// odbcServer picks the DSN or server out of an ODBC connection string, leaving out
-// everything else (credentials in particular).
-func odbcServer(conn string) string {
+func argOf(args []value, i int) value {
+	if i < len(args) {
+		return args[i]
+	}
+	return unknown(ReasonDynamicValue)
+}
+
+// odbcNav reads an ODBC connection string: the DSN (or server/host) becomes the
+// server, a driver that names a platform gives the platform, database/catalog and
+// schema the defaults. Everything else (credentials in particular) is left out.
+func odbcNav(conn string) navV {
 	found := map[string]string{}
 	for _, part := range strings.Split(conn, ";") {
 		k, v, ok := strings.Cut(part, "=")
@@ -303,17 +332,38 @@ func odbcServer(conn string) string {
 		}
 		found[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(v), "{}")
 	}
+	n := navV{conn: odbc}
 	for _, k := range []string{"dsn", "server", "host", "servername"} {
 		if v := found[k]; v != "" {
-			return v
+			n.server = v
+			break
 		}
 	}
-	return ""
+	if d := found["driver"]; d != "" && found["dsn"] == "" {
+		if p := odbcPlatform(d); p != "odbc" {
+			n.platform = p
+		}
+	}
+	for _, k := range []string{"database", "catalog", "initial catalog", "db"} {
+		if v := found[k]; v != "" {
+			n.database = v
+			break
+		}
+	}
+	n.schema = found["schema"]
+	return n
 }
+
+// odbcServer picks the DSN or server out of an ODBC connection string.
+func odbcServer(conn string) string { return odbcNav(conn).server }
 
 // navigate applies one `{[...]}` navigation step.
 func (n navV) navigate(r *recordV) value {
+	if n.conn.itemNav {
+		return n.navigateItems(r)
+	}
 	fields := map[string]string{}
+	odd := map[string]value{} // fields whose value could not be worked out
 	for _, k := range []string{"Name", "Kind", "Schema", "Item", "Catalog", "Database"} {
 		v, ok := r.get(k)
 		if !ok {
@@ -324,8 +374,15 @@ func (n navV) navigate(r *recordV) value {
 			fields[k] = string(t)
 		case nullV:
 		default:
-			return dynamicSource(t)
+			odd[k] = t
 		}
+	}
+	if v, bad := odd["Item"]; bad {
+		return n.lost(v)
+	}
+	if v, bad := odd["Schema"]; bad {
+		n = n.withUnknown("schema", v)
+		n.schema = ""
 	}
 	if item, ok := fields["Item"]; ok {
 		if s, ok := fields["Schema"]; ok {
@@ -336,11 +393,16 @@ func (n navV) navigate(r *recordV) value {
 		return n
 	}
 	name, ok := fields["Name"]
-	if !ok {
+	nameVal, nameOdd := odd["Name"]
+	if !ok && !nameOdd {
 		if s, ok := fields["Schema"]; ok {
 			// Hierarchical navigation (Oracle, SQL Server): the schema first, then
 			// {[Name="table"]}.
 			n.schema = s
+			n.row = true
+			return n
+		}
+		if _, bad := odd["Schema"]; bad {
 			n.row = true
 			return n
 		}
@@ -356,7 +418,7 @@ func (n navV) navigate(r *recordV) value {
 		level = "table"
 	default:
 		for _, l := range n.conn.levels {
-			if n.get(l) == "" {
+			if n.get(l) == "" && !hasUnknown(n.unknown, l) {
 				level = l
 				break
 			}
@@ -365,9 +427,30 @@ func (n navV) navigate(r *recordV) value {
 	if level == "" {
 		return dynamicSource(nil)
 	}
+	if nameOdd {
+		if level == "table" {
+			return n.lost(nameVal)
+		}
+		n = n.withUnknown(level, nameVal)
+		n.set(level, "")
+		n.row = true
+		return n
+	}
 	n.set(level, name)
+	n.unknown = dropUnknown(n.unknown, level)
 	n.row = true
 	return n
+}
+
+// lost is the value of a navigation whose table name cannot be worked out.
+func (n navV) lost(v value) value {
+	d := dynamicSource(v).(dataV)
+	for _, r := range n.reasons {
+		if !slices.Contains(d.reasons, r) {
+			d.reasons = append(d.reasons, r)
+		}
+	}
+	return d
 }
 
 func (n *navV) get(level string) string {
@@ -403,7 +486,12 @@ func nativeQuery(ctx navV, sql value) value {
 	default:
 		return dynamicSource(sql)
 	}
-	tables := sqltables.Extract(s)
+	if db := sqltables.UseDatabase(s); db != "" {
+		ctx.database = db
+		ctx.unknown = dropUnknown(ctx.unknown, "database")
+	}
+	dialect := sqlDialect(ctx.platformName())
+	tables := sqltables.ExtractDialect(s, dialect)
 	if len(tables) == 0 {
 		return dataV{reasons: []string{ReasonSQLNoTables}}
 	}
@@ -422,8 +510,24 @@ func nativeQuery(ctx navV, sql value) value {
 			d.up = append(d.up, u)
 		}
 	}
-	d.cols = sqlColumns(s, toUpstream)
+	if slices.ContainsFunc(d.up, func(u snapshot.UpstreamTable) bool { return u.Unknown != "" }) {
+		for _, r := range ctx.reasons {
+			if !slices.Contains(d.reasons, r) {
+				d.reasons = append(d.reasons, r)
+			}
+		}
+	}
+	d.cols = sqlColumns(s, dialect, toUpstream)
 	return d
+}
+
+// sqlDialect returns the lexical rules of a platform's SQL.
+func sqlDialect(platform string) sqltables.Dialect {
+	switch platform {
+	case "snowflake", "mysql", "databricks", "bigquery":
+		return sqltables.Dialect{BackslashEscapes: true}
+	}
+	return sqltables.Dialect{}
 }
 
 // sqlUpstream places a table named in native SQL, filling the parts the SQL leaves
@@ -434,18 +538,29 @@ func sqlUpstream(ctx navV, t sqltables.Table) (snapshot.UpstreamTable, bool) {
 		return snapshot.UpstreamTable{}, false
 	}
 	u := snapshot.UpstreamTable{
-		Platform: ctx.conn.platform, Server: ctx.server, Database: ctx.database, Schema: ctx.schema,
+		Platform: ctx.platformName(), Server: ctx.server, Database: ctx.database, Schema: ctx.schema,
+		Unknown: ctx.unknown,
 	}
 	p := t.Parts
 	u.Table = p[len(p)-1]
+	if u.Platform == "mysql" && len(p) >= 2 {
+		// MySQL: db.table.
+		u.Database, u.Schema = p[len(p)-2], ""
+		u.Unknown = dropUnknown(dropUnknown(u.Unknown, "database"), "schema")
+		return u, true
+	}
 	if len(p) >= 2 {
+		// `db..table` (T-SQL) leaves the schema to the default.
 		u.Schema = p[len(p)-2]
+		u.Unknown = dropUnknown(u.Unknown, "schema")
 	}
 	if len(p) >= 3 {
 		u.Database = p[len(p)-3]
+		u.Unknown = dropUnknown(u.Unknown, "database")
 	}
 	if len(p) >= 4 {
 		u.Server = p[len(p)-4]
+		u.Unknown = dropUnknown(u.Unknown, "server")
 	}
 	return u, true
 }

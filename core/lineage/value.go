@@ -55,9 +55,17 @@ type (
 		table    string
 		// row is set between `Source{[...]}` and `[Data]`.
 		row bool
+		// platform overrides conn.platform (an ODBC driver that names one).
+		platform string
+		// unknown lists the parts given by values that could not be worked out
+		// (an undefined parameter), reasons says why.
+		unknown string
+		reasons []string
 	}
 	// queryFnV is what Databricks.Query returns: a function from SQL to a table.
 	queryFnV struct{ ctx navV }
+	// choiceV is one of several sources, where an undecidable if picks one.
+	choiceV []value
 )
 
 func (r *recordV) get(name string) (value, bool) {
@@ -96,12 +104,16 @@ const (
 	// ReasonUnsupportedSource is followed by ":" and the source function, for
 	// file, web and service sources that are not warehouse tables.
 	ReasonUnsupportedSource = "unsupported_source"
+	// ReasonUnknownPart is followed by ":" and a part (database, schema) of a
+	// table's full name that neither the M nor a default gives: an unqualified
+	// name in native SQL on Oracle, say, whose schema is the login's.
+	ReasonUnknownPart = "unknown_part"
 )
 
 // isNonTableReason reports whether a reason marks a source that is not a warehouse
 // table by nature (entered data, files, web), rather than a failure to resolve.
 func isNonTableReason(r string) bool {
-	return r == ReasonNoSource || len(r) > len(ReasonUnsupportedSource) && r[:len(ReasonUnsupportedSource)+1] == ReasonUnsupportedSource+":"
+	return r == ReasonNoSource || r == ReasonDAXExpression || len(r) > len(ReasonUnsupportedSource) && r[:len(ReasonUnsupportedSource)+1] == ReasonUnsupportedSource+":"
 }
 
 // mergeData combines the data lineage of several values: Table.Combine, joins,
@@ -135,11 +147,16 @@ func tablesOf(v value) ([]snapshot.UpstreamTable, []string) {
 		return x.up, x.reasons
 	case navV:
 		if x.table == "" {
+			if len(x.reasons) > 0 {
+				return nil, x.reasons
+			}
 			return nil, []string{ReasonIncompleteNavigation}
 		}
-		return []snapshot.UpstreamTable{x.upstream()}, nil
+		return []snapshot.UpstreamTable{x.upstream()}, x.reasons
 	case queryFnV:
 		return nil, []string{ReasonIncompleteNavigation}
+	case choiceV:
+		return tablesOf(mergeData([]value(x)...))
 	case unknownV:
 		return nil, []string{x.reason}
 	case errV:
@@ -168,7 +185,7 @@ func tablesOf(v value) ([]snapshot.UpstreamTable, []string) {
 // hasData reports whether v carries source lineage (or a reason it lost some).
 func hasData(v value) bool {
 	switch x := v.(type) {
-	case dataV, navV, queryFnV, unknownV:
+	case dataV, navV, queryFnV, unknownV, choiceV:
 		return true
 	case listV:
 		return slices.ContainsFunc(x, hasData)
@@ -186,7 +203,7 @@ func hasData(v value) bool {
 // unknown scalar.
 func hasSource(v value) bool {
 	switch x := v.(type) {
-	case dataV, navV, queryFnV:
+	case dataV, navV, queryFnV, choiceV:
 		return true
 	case listV:
 		return slices.ContainsFunc(x, hasSource)
@@ -203,12 +220,35 @@ func hasSource(v value) bool {
 // data is the table a complete navigation reaches.
 func (n navV) data() dataV {
 	u := n.upstream()
-	return dataV{up: []snapshot.UpstreamTable{u}, cols: passthrough(u)}
+	return dataV{up: []snapshot.UpstreamTable{u}, reasons: n.reasons, cols: passthrough(u)}
+}
+
+func (n navV) platformName() string {
+	if n.conn.itemNav {
+		return n.conn.platform
+	}
+	if n.platform != "" {
+		return n.platform
+	}
+	return n.conn.platform
 }
 
 func (n navV) upstream() snapshot.UpstreamTable {
 	return snapshot.UpstreamTable{
-		Platform: n.conn.platform, Server: n.server, Database: n.database,
-		Schema: n.schema, Table: n.table,
+		Platform: n.platformName(), Server: n.server, Database: n.database,
+		Schema: n.schema, Table: n.table, Unknown: n.unknown,
 	}
+}
+
+// withUnknown returns n with part marked unknown for the reason of v.
+func (n navV) withUnknown(part string, v value) navV {
+	reason := ReasonDynamicValue
+	if u, ok := v.(unknownV); ok {
+		reason = u.reason
+	}
+	n.unknown = addUnknown(n.unknown, part)
+	if !slices.Contains(n.reasons, reason) {
+		n.reasons = append(slices.Clip(n.reasons), reason)
+	}
+	return n
 }

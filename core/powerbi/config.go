@@ -75,6 +75,10 @@ type ScannerConfig struct {
 	ParallelScans int           `yaml:"parallel_scans"`
 	PollInterval  time.Duration `yaml:"poll_interval"`
 	Timeout       time.Duration `yaml:"timeout"`
+	// DataflowDefinitions reads each dataflow's definition (one regular API call
+	// per dataflow) so its entities' M is resolved: warehouse table -> dataflow ->
+	// model lineage. Default false.
+	DataflowDefinitions *bool `yaml:"dataflow_definitions"`
 }
 
 // RetryConfig bounds retries of throttled and failed calls.

@@ -141,6 +141,7 @@ func (c *Client) scanBatch(r *runner, batch []Workspace, totalWS, totalBatches i
 	}
 	snap.Source = "scanner"
 	snap.TakenAt = time.Now().UTC()
+	c.readDataflowDocuments(ctx, snap)
 	done, wsDone, err := r.deliver(snap, problem, len(batch))
 	if err != nil {
 		if errors.Is(err, context.Canceled) && r.ctx.Err() != nil {

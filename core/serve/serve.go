@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"github.com/pbisync/pbisync/core/estate"
 	"log/slog"
 	"net"
 	"net/http"
@@ -320,6 +321,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/refreshes", s.handleRefreshes)
 	mux.HandleFunc("POST /v1/upstream-changed", s.auth(s.handleUpstream))
 	mux.HandleFunc("POST /v1/sync", s.auth(s.handleSync))
+	if src := s.eng.Estate(); src != nil {
+		// The read-only estate API (/api/...) and the web UI (/).
+		mux.Handle("/", estate.Handler(src, s.log))
+	}
 	return mux
 }
 

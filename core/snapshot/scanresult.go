@@ -20,6 +20,7 @@ type wireWorkspace struct {
 	Dashboards            []json.RawMessage `json:"dashboards"`
 	Datasets              []json.RawMessage `json:"datasets"`
 	Dataflows             []json.RawMessage `json:"dataflows"`
+	wireFabricItems
 }
 
 type wireScanResult struct {
@@ -199,6 +200,10 @@ func decodeWorkspace(ww wireWorkspace) (Workspace, []error) {
 		}
 		ws.Dataflows = append(ws.Dataflows, d)
 	}
+	items, marts, ferrs := decodeFabricItems(ww.wireFabricItems, ww.Name, ww.ID)
+	ws.FabricItems = items
+	ws.Dataflows = append(ws.Dataflows, marts...)
+	errs = append(errs, ferrs...)
 	return ws, errs
 }
 

@@ -41,7 +41,11 @@ type Workspace struct {
 	SemanticModels []SemanticModel `json:"semanticModels"`
 	Reports        []Report        `json:"reports"`
 	Dashboards     []Dashboard     `json:"dashboards"`
-	Dataflows      []Dataflow      `json:"dataflows"`
+	// Dataflows are Gen1 and Gen2 dataflows and datamarts (Dataflow.Type).
+	Dataflows []Dataflow `json:"dataflows"`
+	// FabricItems are the workspace's Lakehouses, Warehouses and SQL analytics
+	// endpoints.
+	FabricItems []FabricItem `json:"fabricItems,omitempty"`
 }
 
 // Ref points at an item by id, possibly in another workspace.
@@ -83,12 +87,15 @@ type SemanticModel struct {
 
 // Table is a table of a semantic model.
 type Table struct {
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	IsHidden    bool      `json:"isHidden,omitempty"`
-	Source      []string  `json:"source,omitempty"` // Power Query M expressions
-	Columns     []Column  `json:"columns"`
-	Measures    []Measure `json:"measures,omitempty"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	IsHidden    bool     `json:"isHidden,omitempty"`
+	Source      []string `json:"source,omitempty"` // Power Query M expressions
+	// Entity is set for a table whose partition reads an entity of a shared
+	// expression (Direct Lake), instead of an M source.
+	Entity   *EntitySource `json:"entity,omitempty"`
+	Columns  []Column      `json:"columns"`
+	Measures []Measure     `json:"measures,omitempty"`
 }
 
 // Column is a column of a table.
@@ -152,6 +159,10 @@ type UpstreamTable struct {
 	Database string `json:"database,omitempty"`
 	Schema   string `json:"schema,omitempty"`
 	Table    string `json:"table"`
+	// Unknown lists, comma-separated, the parts of the path (server, database,
+	// schema) that the M leaves unknown, such as a server given by an undefined
+	// parameter: the table is known, those parts of its name are not.
+	Unknown string `json:"unknown,omitempty"`
 }
 
 // DataSource is a data source instance a model or dataflow connects to.
@@ -237,12 +248,19 @@ type Tile struct {
 
 // Dataflow is a Power BI dataflow.
 type Dataflow struct {
-	ID                string          `json:"id"`
-	Name              string          `json:"name"`
-	Description       string          `json:"description,omitempty"`
-	ConfiguredBy      string          `json:"configuredBy,omitempty"`
-	ModifiedDateTime  string          `json:"modifiedDateTime,omitempty"`
-	DataSourceIDs     []string        `json:"dataSourceIds,omitempty"`
-	UpstreamDataflows []Ref           `json:"upstreamDataflows,omitempty"`
-	Raw               json.RawMessage `json:"raw,omitempty"`
+	ID                string   `json:"id"`
+	Name              string   `json:"name"`
+	Description       string   `json:"description,omitempty"`
+	ConfiguredBy      string   `json:"configuredBy,omitempty"`
+	ModifiedDateTime  string   `json:"modifiedDateTime,omitempty"`
+	DataSourceIDs     []string `json:"dataSourceIds,omitempty"`
+	UpstreamDataflows []Ref    `json:"upstreamDataflows,omitempty"`
+	// Type is "" for a Gen1 dataflow, "Gen2" or "Datamart".
+	Type string `json:"type,omitempty"`
+	// Document is the dataflow's M: the section document of its definition
+	// (pbi:mashup), one shared member per entity. Empty when not read.
+	Document string `json:"document,omitempty"`
+	// Lineage is the entities' lineage, resolved from Document.
+	Lineage *Lineage        `json:"lineage,omitempty"`
+	Raw     json.RawMessage `json:"raw,omitempty"`
 }

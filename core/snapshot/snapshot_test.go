@@ -45,7 +45,7 @@ func TestDecodeScanResultMSDocs(t *testing.T) {
 		t.Fatalf("workspaces = %d", len(s.Workspaces))
 	}
 	ws := s.Workspaces[0]
-	if ws.Name != "V2 shared" || len(ws.Reports) != 1 || len(ws.Dashboards) != 1 || len(ws.SemanticModels) != 1 || len(ws.Dataflows) != 1 {
+	if ws.Name != "V2 shared" || len(ws.Reports) != 1 || len(ws.Dashboards) != 1 || len(ws.SemanticModels) != 1 || len(ws.Dataflows) != 2 {
 		t.Fatalf("unexpected workspace %+v", ws)
 	}
 	r := ws.Reports[0]
@@ -64,6 +64,10 @@ func TestDecodeScanResultMSDocs(t *testing.T) {
 	}
 	if ws.Dataflows[0].ID != "a842dbb1-32ca-46b0-9648-498b2c2d5e38" {
 		t.Errorf("dataflow id %q", ws.Dataflows[0].ID)
+	}
+	// The example's datamart is kept, as a dataflow of type Datamart.
+	if dm := ws.Dataflows[1]; dm.Type != Datamart || dm.Name != "MyDatamart" || len(dm.UpstreamDataflows) != 1 {
+		t.Errorf("datamart %+v", dm)
 	}
 	if len(s.DataSources) != 2 || s.DataSources[0].ConnectionDetails.Server != "qlserver.database.windows.net" {
 		t.Errorf("data sources %+v", s.DataSources)

@@ -39,6 +39,10 @@ type wireDatasetRef struct {
 
 type wireSource struct {
 	Expression string `json:"expression"`
+	// A Direct Lake (entity) partition names a shared expression and an entity.
+	ExpressionSource string `json:"expressionSource"`
+	SchemaName       string `json:"schemaName"`
+	EntityName       string `json:"entityName"`
 }
 
 type wireTable struct {
@@ -200,6 +204,10 @@ func decodeDataset(raw json.RawMessage) (SemanticModel, error) {
 			tb.Columns = []Column{}
 		}
 		for _, s := range t.Source {
+			if s.EntityName != "" && s.Expression == "" {
+				tb.Entity = &EntitySource{ExpressionSource: s.ExpressionSource, SchemaName: s.SchemaName, EntityName: s.EntityName}
+				continue
+			}
 			tb.Source = append(tb.Source, s.Expression)
 		}
 		m.Tables[i] = tb

@@ -45,7 +45,8 @@ CREATE TABLE refresh_runs (
 	error        TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX refresh_runs_open ON refresh_runs (pipeline, state);`},
-		migration{3, `ALTER TABLE refresh_runs ADD COLUMN source TEXT NOT NULL DEFAULT '';`})
+		migration{3, `ALTER TABLE refresh_runs ADD COLUMN source TEXT NOT NULL DEFAULT '';`},
+		migration{4, estateSchema})
 	SchemaVersion = migrations[len(migrations)-1].version
 }
 

@@ -22,6 +22,13 @@ const (
 	DataSource    ContentType = "data_source"
 	Report        ContentType = "report"
 	Dashboard     ContentType = "dashboard"
+	// Dataflow is a Power BI dataflow (Gen1 or Gen2), Datamart a datamart.
+	Dataflow ContentType = "dataflow"
+	Datamart ContentType = "datamart"
+	// Lakehouse, Warehouse and SQLEndpoint are Microsoft Fabric items.
+	Lakehouse   ContentType = "lakehouse"
+	Warehouse   ContentType = "warehouse"
+	SQLEndpoint ContentType = "sql_endpoint"
 )
 
 // ContentTypes lists the built-in content types in the order specs are built.

@@ -19,8 +19,11 @@ type ColumnSource struct {
 // are the table columns its expression mentions, resolved through the FROM clause's
 // aliases; an unqualified column is attributed only when the FROM clause has one
 // table. ok is false when the columns are not explicit.
-func Columns(sql string) (cols []Column, ok bool) {
-	toks := lex(sql)
+func Columns(sql string) (cols []Column, ok bool) { return ColumnsDialect(sql, Dialect{}) }
+
+// ColumnsDialect is Columns with d's lexical rules.
+func ColumnsDialect(sql string, d Dialect) (cols []Column, ok bool) {
+	toks := resultStatement(lexDialect(sql, d))
 	ctes := map[string]bool{}
 	start := mainSelect(toks, ctes)
 	if start < 0 {
@@ -255,4 +258,80 @@ func selectItem(item []token, aliases map[string]*Table, only *Table) (Column, b
 		return col, false
 	}
 	return col, true
+}
+
+// statements splits a batch at `;` and GO separators outside parentheses.
+func statements(toks []token) [][]token {
+	var out [][]token
+	depth, start := 0, 0
+	for i, t := range toks {
+		switch {
+		case t.isPunct("("):
+			depth++
+		case t.isPunct(")"):
+			depth--
+		case depth <= 0 && (t.isPunct(";") || t.isWord("go")):
+			if i > start {
+				out = append(out, toks[start:i])
+			}
+			start = i + 1
+		}
+	}
+	if start < len(toks) {
+		out = append(out, toks[start:])
+	}
+	return out
+}
+
+// resultStatement returns the statement of a batch whose rows the query returns:
+// the first SELECT (or WITH ... SELECT) that selects no INTO a table. Batches of
+// one statement are returned whole.
+func resultStatement(toks []token) []token {
+	stmts := statements(toks)
+	if len(stmts) <= 1 {
+		if len(toks) > 0 && toks[0].kind == tWord {
+			switch strings.ToLower(toks[0].text) {
+			case "insert", "update", "delete", "merge", "create", "drop", "exec", "execute", "set", "declare", "use":
+				return nil
+			}
+		}
+		return toks
+	}
+	for _, st := range stmts {
+		if !st[0].isWord("select") && !st[0].isWord("with") {
+			continue
+		}
+		into := false
+		depth := 0
+		for _, t := range st {
+			switch {
+			case t.isPunct("("):
+				depth++
+			case t.isPunct(")"):
+				depth--
+			case depth == 0 && t.isWord("into"):
+				into = true
+			}
+		}
+		if !into {
+			return st
+		}
+	}
+	return nil
+}
+
+// UseDatabase returns the database a T-SQL batch switches to with `USE db` before
+// its result statement, or "".
+func UseDatabase(sql string) string {
+	db := ""
+	for _, st := range statements(lex(sql)) {
+		if len(st) == 2 && st[0].isWord("use") && (st[1].kind == tWord || st[1].kind == tQuoted) {
+			db = st[1].text
+			continue
+		}
+		if st[0].isWord("select") || st[0].isWord("with") {
+			break
+		}
+	}
+	return db
 }

@@ -32,7 +32,17 @@ func (t token) isPunct(p string) bool { return t.kind == tPunct && t.text == p }
 
 // lex splits SQL into tokens, dropping whitespace and comments. Unterminated
 // strings, identifiers and comments run to the end of the input.
-func lex(sql string) []token {
+func lex(sql string) []token { return lexDialect(sql, Dialect{}) }
+
+// Dialect is what of the SQL's lexical rules differ between platforms.
+type Dialect struct {
+	// BackslashEscapes: a backslash escapes the next character inside '...'
+	// literals (Snowflake, MySQL, Databricks, BigQuery), not in standard SQL
+	// and T-SQL.
+	BackslashEscapes bool
+}
+
+func lexDialect(sql string, d Dialect) []token {
 	var out []token
 	i := 0
 	for i < len(sql) {
@@ -53,6 +63,9 @@ func lex(sql string) []token {
 			}
 		case c == '\'':
 			s, n := quoted(sql[i:], '\'', '\'')
+			if d.BackslashEscapes {
+				s, n = backslashQuoted(sql[i:])
+			}
 			out = append(out, token{tString, s})
 			i += n
 		case c == '"':
@@ -129,6 +142,31 @@ func quoted(s string, _ byte, close byte) (string, int) {
 			b.WriteByte(s[i+1])
 			i += 2
 			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String(), len(s)
+}
+
+// backslashQuoted reads a '...' literal where a backslash escapes the next
+// character and ” a quote.
+func backslashQuoted(s string) (string, int) {
+	var b strings.Builder
+	i := 1
+	for i < len(s) {
+		switch {
+		case s[i] == '\\' && i+1 < len(s):
+			b.WriteByte(s[i+1])
+			i += 2
+			continue
+		case s[i] == '\'':
+			if i+1 < len(s) && s[i+1] == '\'' {
+				b.WriteByte('\'')
+				i += 2
+				continue
+			}
+			return b.String(), i + 1
 		}
 		b.WriteByte(s[i])
 		i++

@@ -19,8 +19,11 @@ func (t Table) String() string { return strings.Join(t.Parts, ".") }
 // Extract returns the tables the SQL reads, each once (case-insensitively), in order
 // of first appearance. CTE names, temp tables (#t), table variables (@t), table
 // functions and the targets of INSERT, UPDATE, DELETE and MERGE are left out.
-func Extract(sql string) []Table {
-	x := extractor{toks: lex(sql), ctes: map[string]bool{}}
+func Extract(sql string) []Table { return ExtractDialect(sql, Dialect{}) }
+
+// ExtractDialect is Extract with d's lexical rules.
+func ExtractDialect(sql string, d Dialect) []Table {
+	x := extractor{toks: lexDialect(sql, d), ctes: map[string]bool{}}
 	x.run()
 	var out []Table
 	seen := map[string]bool{}

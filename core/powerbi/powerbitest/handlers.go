@@ -27,6 +27,8 @@ func (s *Server) registerAPI() {
 	s.Handle("GET /admin/workspaces/modified", s.handleModified)
 	// Refreshes.
 	s.registerRefresh()
+	// Dataflow definitions.
+	s.registerFabric()
 }
 
 // read runs fn with the tenant under a read lock.

@@ -9,7 +9,9 @@ import (
 )
 
 type jSource struct {
-	Expression string `json:"expression"`
+	Expression string `json:"expression,omitempty"`
+	// A Direct Lake table's entity partition.
+	*jEntitySource
 }
 
 type jColumn struct {
@@ -105,6 +107,9 @@ func renderScanDataset(t *snapshot.Snapshot, x *index, m *snapshot.SemanticModel
 		for _, src := range tb.Source {
 			jt.Source = append(jt.Source, jSource{Expression: src})
 		}
+		if e := tb.Entity; e != nil && len(tb.Source) == 0 {
+			jt.Source = append(jt.Source, jSource{jEntitySource: &jEntitySource{ExpressionSource: e.ExpressionSource, SchemaName: e.SchemaName, EntityName: e.EntityName}})
+		}
 		d.Tables[i] = jt
 	}
 	for _, e := range m.Expressions {
@@ -126,7 +131,8 @@ func renderScanDataset(t *snapshot.Snapshot, x *index, m *snapshot.SemanticModel
 }
 
 type jScanDataflow struct {
-	ObjectID          string         `json:"objectId"`
+	ObjectID          string         `json:"objectId,omitempty"`
+	ID                string         `json:"id,omitempty"`
 	Name              string         `json:"name"`
 	Description       string         `json:"description,omitempty"`
 	ConfiguredBy      string         `json:"configuredBy,omitempty"`
@@ -148,16 +154,17 @@ type jScanWorkspace struct {
 	Dashboards            []jDashboard    `json:"dashboards"`
 	Datasets              []jScanDataset  `json:"datasets"`
 	Dataflows             []jScanDataflow `json:"dataflows"`
-	Datamarts             []struct{}      `json:"datamarts"`
+	Datamarts             []jScanDataflow `json:"datamarts"`
 	Users                 []jUser         `json:"users"`
+	jFabricItems
 }
 
 func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace) jScanWorkspace {
 	j := jScanWorkspace{ID: w.ID, Name: w.Name, Description: w.Description, Type: w.Type, State: w.State,
 		IsOnDedicatedCapacity: w.IsOnDedicatedCapacity, CapacityID: w.CapacityID,
 		Reports: make([]jReport, len(w.Reports)), Dashboards: make([]jDashboard, len(w.Dashboards)),
-		Datasets: make([]jScanDataset, len(w.SemanticModels)), Dataflows: make([]jScanDataflow, len(w.Dataflows)),
-		Datamarts: []struct{}{}, Users: []jUser{}}
+		Datasets: make([]jScanDataset, len(w.SemanticModels)), Dataflows: make([]jScanDataflow, 0, len(w.Dataflows)),
+		Datamarts: []jScanDataflow{}, Users: []jUser{}, jFabricItems: renderFabricItems(w)}
 	for i := range w.Reports {
 		j.Reports[i] = renderReport(w, &w.Reports[i], true)
 	}
@@ -167,7 +174,7 @@ func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace) 
 	for i := range w.SemanticModels {
 		j.Datasets[i] = renderScanDataset(t, x, &w.SemanticModels[i])
 	}
-	for i, f := range w.Dataflows {
+	for _, f := range w.Dataflows {
 		jf := jScanDataflow{ObjectID: f.ID, Name: f.Name, Description: f.Description, ConfiguredBy: f.ConfiguredBy,
 			ModifiedDateTime: f.ModifiedDateTime, Users: ownerUsers(f.ConfiguredBy)}
 		for _, id := range f.DataSourceIDs {
@@ -176,7 +183,12 @@ func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace) 
 		for _, u := range f.UpstreamDataflows {
 			jf.UpstreamDataflows = append(jf.UpstreamDataflows, jDataflowRef{TargetDataflowID: u.ID, GroupID: u.WorkspaceID})
 		}
-		j.Dataflows[i] = jf
+		if f.Type == snapshot.Datamart {
+			jf.ID, jf.ObjectID = f.ID, "" // datamarts carry id, dataflows objectId
+			j.Datamarts = append(j.Datamarts, jf)
+			continue
+		}
+		j.Dataflows = append(j.Dataflows, jf)
 	}
 	return j
 }

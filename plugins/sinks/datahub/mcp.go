@@ -381,11 +381,22 @@ func (m *mapper) tableUpstreams(s *spec.AssetSpec) map[string]tableLineage {
 
 // upstreamURN names a warehouse table of the resolved lineage as a DataHub dataset.
 func (m *mapper) upstreamURN(u map[string]any) string {
-	if str(u, "table") == "" {
+	if str(u, "table") == "" || str(u, "platform") == "powerbi-dataflow" {
+		// A dataflow entity is no warehouse table.
 		return ""
 	}
+	for _, p := range strings.Split(str(u, "unknown"), ",") {
+		if p == "database" || p == "schema" {
+			return "" // a shorter name could be another table
+		}
+	}
+	keys := []string{"database", "schema", "table"}
+	if str(u, "platform") == "fabric-onelake" {
+		// OneLake tables: {workspace id}.{item id}.{schema}.{table}, as DataHub names them.
+		keys = []string{"server", "database", "schema", "table"}
+	}
 	var parts []string
-	for _, k := range []string{"database", "schema", "table"} {
+	for _, k := range keys {
 		if v := str(u, k); v != "" {
 			parts = append(parts, v)
 		}

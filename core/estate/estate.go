@@ -1,0 +1,244 @@
+// Package estate is the read side of pbisync: the Power BI estate of a pipeline's last
+// completed sync as a graph (warehouse tables -> data sources and semantic models ->
+// reports -> dashboards), with search, neighbourhoods and impact analysis. It is built from
+// the summaries the estate sink keeps in the state store, or from specs in memory (a
+// snapshot file), and serves the JSON API and the web UI of `pbisync serve` and
+// `pbisync ui`, and `pbisync impact`.
+package estate
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// TypeTable is the type of a node that no synced asset is: an upstream table (or any other
+// dep key outside the estate), known only because an asset depends on it.
+const TypeTable = "table"
+
+// Summary is what the graph keeps of an asset; its page (columns, measures, what it
+// reads, the rest of its metadata) is read on demand.
+type Summary struct {
+	Key           spec.Key          `json:"key"`
+	Deps          []spec.Key        `json:"deps,omitempty"`
+	Type          string            `json:"type"`
+	ID            string            `json:"id,omitempty"`
+	Name          string            `json:"name,omitempty"`
+	WorkspaceID   string            `json:"workspaceId,omitempty"`
+	WorkspaceName string            `json:"workspaceName,omitempty"`
+	Owners        []string          `json:"owners,omitempty"`
+	Endorsement   string            `json:"endorsement,omitempty"`
+	URL           string            `json:"url,omitempty"`
+	Kinds         []string          `json:"kinds,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
+	Group         string            `json:"group,omitempty"`
+	Description   string            `json:"description,omitempty"`
+	// ColumnLineage is set when the asset's page has column-level lineage.
+	ColumnLineage bool `json:"columnLineage,omitempty"`
+}
+
+// maxDescription bounds the description a summary keeps; the page has all of it.
+const maxDescription = 300
+
+// Summarize returns the summary of a spec.
+func Summarize(s *spec.AssetSpec) Summary {
+	sum := Summary{
+		Key: s.Key, Deps: s.Deps, Type: string(s.PowerBI.Type), ID: s.PowerBI.ID, Name: s.PowerBI.Name,
+		WorkspaceID: s.PowerBI.WorkspaceID, WorkspaceName: s.PowerBI.WorkspaceName,
+		Owners: s.Owners, Kinds: s.Kinds, Tags: s.Tags, Group: s.Group, Description: s.Description,
+	}
+	if len(sum.Description) > maxDescription {
+		sum.Description = sum.Description[:maxDescription] + "…"
+	}
+	if m, ok := s.Metadata["powerbi/endorsement"]; ok {
+		sum.Endorsement, _ = m.Value.(string)
+	}
+	for _, k := range []string{"dagster-powerbi/web_url", "powerbi/web_url"} {
+		if m, ok := s.Metadata[k]; ok && sum.URL == "" {
+			sum.URL, _ = m.Value.(string)
+		}
+	}
+	_, sum.ColumnLineage = s.Metadata["powerbi/table_lineage"]
+	return sum
+}
+
+// Page is what an asset's page shows besides its summary, in a compact form: a model's
+// tables with their columns, what each table and column reads, its measures, and the rest
+// of its metadata as plain values.
+type Page struct {
+	Description string         `json:"fullDescription,omitempty"` // the summary's is cut
+	Tables      []Table        `json:"tables,omitempty"`
+	Measures    []Measure      `json:"measures,omitempty"`
+	Metadata    map[string]any `json:"metadata,omitempty"`
+}
+
+// Table is a model table: its columns and the upstream tables it reads.
+type Table struct {
+	Name       string   `json:"name"`
+	Upstream   []string `json:"upstream,omitempty"` // db.schema.table
+	Expression string   `json:"expression,omitempty"` // where a spec carries it
+	Columns    []Column `json:"columns,omitempty"`
+}
+
+// Column is a column of a model table; Reads names the upstream columns it reads
+// ("db.schema.table.column"), where the M or SQL names them.
+type Column struct {
+	Name  string   `json:"n"`
+	Type  string   `json:"t,omitempty"`
+	Reads []string `json:"r,omitempty"`
+}
+
+// Measure is a DAX measure of a model.
+type Measure struct {
+	Table      string   `json:"table,omitempty"`
+	Name       string   `json:"name"`
+	Expression string   `json:"expression,omitempty"`
+	References []string `json:"references,omitempty"`
+}
+
+// PageOf returns the page of a spec: table schemas, table lineage and measures become
+// Tables and Measures; every other metadata entry is kept as its plain value.
+func PageOf(s *spec.AssetSpec) Page {
+	p := Page{Description: s.Description}
+	tables := map[string]*Table{}
+	table := func(name string) *Table {
+		if t, ok := tables[name]; ok {
+			return t
+		}
+		p.Tables = append(p.Tables, Table{Name: name})
+		t := &p.Tables[len(p.Tables)-1]
+		tables[name] = t
+		return t
+	}
+	// Lineage first, so its tables come in the model's order. A spec built in this process
+	// holds the builder's own types; one decoded from JSON holds plain values.
+	var lineage []snapshot.TableLineage
+	type colReads struct {
+		name  string // as the model names it (schemas may lower-case it)
+		reads []string
+	}
+	reads := map[string]*colReads{}
+	if m, ok := s.Metadata["powerbi/table_lineage"]; ok {
+		if v, ok := m.Value.([]snapshot.TableLineage); ok {
+			lineage = v
+		} else if remarshal(m.Value, &lineage) != nil {
+			lineage = nil
+		}
+		for _, l := range lineage {
+			t := table(l.Table)
+			for _, u := range l.Upstream {
+				t.Upstream = append(t.Upstream, upstreamName(u))
+			}
+			for _, c := range l.Columns {
+				for _, u := range c.Upstream {
+					if u.Table == "" || u.Column == "" {
+						continue
+					}
+					k := l.Table + "\x00" + strings.ToLower(c.Column)
+					if reads[k] == nil {
+						reads[k] = &colReads{name: c.Column}
+					}
+					reads[k].reads = append(reads[k].reads, upstreamName(u.UpstreamTable)+"."+u.Column)
+				}
+			}
+		}
+	}
+	p.Metadata = map[string]any{}
+	for _, k := range sortedKeys(s.Metadata) {
+		m := s.Metadata[k]
+		switch {
+		case m.Type == spec.TypeTableSchema:
+			ts, ok := m.Value.(spec.TableSchema)
+			if !ok && remarshal(m.Value, &ts) != nil {
+				continue
+			}
+			name := strings.TrimSuffix(k, "_column_schema")
+			if k == "dagster/column_schema" {
+				name = ""
+				if tn, ok := s.Metadata["dagster/table_name"]; ok {
+					name, _ = tn.Value.(string)
+				}
+			}
+			t := tableFold(p.Tables, name)
+			if t == nil {
+				t = table(name)
+			}
+			for _, c := range ts.Columns {
+				col := Column{Name: c.Name, Type: c.Type}
+				if r := reads[t.Name+"\x00"+strings.ToLower(c.Name)]; r != nil {
+					col.Name, col.Reads = r.name, r.reads
+				}
+				t.Columns = append(t.Columns, col)
+			}
+		case k == "powerbi/measures":
+			remarshal(m.Value, &p.Measures)
+		case k == "powerbi/table_lineage" || k == "dagster/table_name":
+		default:
+			p.Metadata[k] = m.Value
+		}
+	}
+	// A table whose schema the spec lacks still shows the columns its lineage names.
+	for _, l := range lineage {
+		t := table(l.Table)
+		if len(t.Columns) > 0 {
+			continue
+		}
+		for _, c := range l.Columns {
+			col := Column{Name: c.Column}
+			if r := reads[l.Table+"\x00"+strings.ToLower(c.Column)]; r != nil {
+				col.Reads = r.reads
+			}
+			t.Columns = append(t.Columns, col)
+		}
+	}
+	return p
+}
+
+// tableFold finds a table by name, case-insensitively: schema metadata keys are lower-cased
+// table names.
+func tableFold(ts []Table, name string) *Table {
+	for i := range ts {
+		if strings.EqualFold(ts[i].Name, name) || strings.EqualFold(strings.ReplaceAll(ts[i].Name, " ", "_"), name) {
+			return &ts[i]
+		}
+	}
+	return nil
+}
+
+// ColumnLineage returns the page's column edges: "Table.Column" -> the upstream columns
+// it reads ("db.schema.table.column").
+func (p *Page) ColumnLineage() map[string][]string {
+	var out map[string][]string
+	for _, t := range p.Tables {
+		for _, c := range t.Columns {
+			if len(c.Reads) > 0 {
+				if out == nil {
+					out = map[string][]string{}
+				}
+				out[t.Name+"."+c.Name] = c.Reads
+			}
+		}
+	}
+	return out
+}
+
+func remarshal(v, into any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, into)
+}
+
+// upstreamName is an upstream table's dotted name: database.schema.table, as far as known.
+func upstreamName(u snapshot.UpstreamTable) string {
+	var parts []string
+	for _, p := range []string{u.Database, u.Schema, u.Table} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ".")
+}

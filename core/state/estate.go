@@ -1,0 +1,224 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// estateSchema (version 4) keeps the estate of each pipeline's last completed sync: a
+// small summary of every asset, for the lineage graph and search, and its page, for
+// a node's page (its columns, measures, lineage and metadata, compact). A sync writes its rows under the next generation as it streams; readers
+// only see the generation estate_meta names, which changes in one transaction when the sync
+// completed, so a failed sync never replaces a good estate and nothing is copied twice.
+const estateSchema = `
+CREATE TABLE estate_assets (
+	pipeline TEXT NOT NULL,
+	gen      INTEGER NOT NULL,
+	type     TEXT NOT NULL,
+	id       TEXT NOT NULL,
+	summary  TEXT NOT NULL,
+	page     TEXT NOT NULL,
+	PRIMARY KEY (pipeline, gen, type, id)
+); -- a rowid table: its rows are large, which WITHOUT ROWID tables handle badly
+CREATE TABLE estate_removed (
+	pipeline TEXT NOT NULL,
+	gen      INTEGER NOT NULL,
+	type     TEXT NOT NULL,
+	id       TEXT NOT NULL,
+	PRIMARY KEY (pipeline, gen, type, id)
+) WITHOUT ROWID;
+CREATE TABLE estate_meta (
+	pipeline     TEXT PRIMARY KEY,
+	generation   INTEGER NOT NULL,
+	committed_at TEXT NOT NULL
+);`
+
+// EstateRow is one asset of a pipeline's estate: its Power BI type and id, a summary and
+// its page (both JSON, as the caller wrote them). Removed marks a removal.
+type EstateRow struct {
+	Type, ID      string
+	Summary, Page string
+	Removed       bool
+}
+
+// EstateRun stages one sync's changes to a pipeline's estate until Commit or Abort.
+type EstateRun struct {
+	s        *Store
+	pipeline string
+	cur, gen int64 // the committed generation, and the one this run writes
+}
+
+// BeginEstate starts staging a sync's changes to the pipeline's estate. Rows that a crashed
+// pbisync left (of an uncommitted generation, or of an old one not yet deleted) go first.
+func (s *Store) BeginEstate(ctx context.Context, pipeline string) (*EstateRun, error) {
+	cur, _, err := s.EstateGeneration(ctx, pipeline)
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range []string{`DELETE FROM estate_assets WHERE pipeline = ? AND gen <> ?`, `DELETE FROM estate_removed WHERE pipeline = ? AND gen <> ?`} {
+		if _, err := s.db.ExecContext(ctx, q, pipeline, cur); err != nil {
+			return nil, fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
+		}
+	}
+	return &EstateRun{s: s, pipeline: pipeline, cur: cur, gen: cur + 1}, nil
+}
+
+// Stage records rows (upserts, or removals) in one transaction.
+func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	tx, err := r.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return r.err(err)
+	}
+	defer tx.Rollback()
+	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, page) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return r.err(err)
+	}
+	defer up.Close()
+	rm, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_removed (pipeline, gen, type, id) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return r.err(err)
+	}
+	defer rm.Close()
+	for _, row := range rows {
+		if row.Removed {
+			_, err = rm.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID)
+		} else {
+			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page)
+		}
+		if err != nil {
+			return fmt.Errorf("state %s: estate of %q: %s %s: %w", r.s.path, r.pipeline, row.Type, row.ID, err)
+		}
+	}
+	return r.err(tx.Commit())
+}
+
+// Commit makes the staged generation the estate, in one transaction: the assets this sync
+// sent, plus those of the previous estate it neither sent nor removed (a sync that read
+// only part of the tenant keeps the rest). The previous generation is deleted afterwards.
+func (r *EstateRun) Commit(ctx context.Context) error {
+	tx, err := r.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return r.err(err)
+	}
+	defer tx.Rollback()
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`INSERT INTO estate_assets (pipeline, gen, type, id, summary, page)
+			SELECT a.pipeline, ?3, a.type, a.id, a.summary, a.page FROM estate_assets a
+			WHERE a.pipeline = ?1 AND a.gen = ?2
+			AND NOT EXISTS (SELECT 1 FROM estate_assets b WHERE b.pipeline = ?1 AND b.gen = ?3 AND b.type = a.type AND b.id = a.id)
+			AND NOT EXISTS (SELECT 1 FROM estate_removed d WHERE d.pipeline = ?1 AND d.gen = ?3 AND d.type = a.type AND d.id = a.id)`,
+			[]any{r.pipeline, r.cur, r.gen}},
+		{`INSERT INTO estate_meta (pipeline, generation, committed_at) VALUES (?1, ?2, ?3)
+			ON CONFLICT (pipeline) DO UPDATE SET generation = excluded.generation, committed_at = excluded.committed_at`,
+			[]any{r.pipeline, r.gen, now}},
+		{`DELETE FROM estate_removed WHERE pipeline = ?`, []any{r.pipeline}},
+	}
+	for _, st := range steps {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return r.err(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return r.err(err)
+	}
+	// Readers see the new generation now; the old rows are garbage (BeginEstate would also
+	// delete them if this did not run).
+	_, err = r.s.db.ExecContext(ctx, `DELETE FROM estate_assets WHERE pipeline = ? AND gen < ?`, r.pipeline, r.gen)
+	return r.err(err)
+}
+
+// Abort drops the staged rows; the estate stays as it was.
+func (r *EstateRun) Abort(ctx context.Context) error {
+	for _, q := range []string{`DELETE FROM estate_assets WHERE pipeline = ? AND gen = ?`, `DELETE FROM estate_removed WHERE pipeline = ? AND gen = ?`} {
+		if _, err := r.s.db.ExecContext(ctx, q, r.pipeline, r.gen); err != nil {
+			return r.err(err)
+		}
+	}
+	return nil
+}
+
+func (r *EstateRun) err(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("state %s: estate of %q: %w", r.s.path, r.pipeline, err)
+}
+
+// EstateGeneration returns how many times the pipeline's estate was committed (0: never)
+// and when it last was, so a reader can tell whether what it loaded is current.
+func (s *Store) EstateGeneration(ctx context.Context, pipeline string) (int64, time.Time, error) {
+	var gen int64
+	var at string
+	err := s.db.QueryRowContext(ctx, `SELECT generation, committed_at FROM estate_meta WHERE pipeline = ?`, pipeline).Scan(&gen, &at)
+	if err == sql.ErrNoRows {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
+	}
+	t, _ := time.Parse(time.RFC3339Nano, at)
+	return gen, t, nil
+}
+
+// EstateSummaries calls fn with the summary of every asset of generation gen of the
+// pipeline's estate (EstateGeneration says which is current).
+func (s *Store) EstateSummaries(ctx context.Context, pipeline string, gen int64, fn func(typ, id, summary string) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT type, id, summary FROM estate_assets WHERE pipeline = ? AND gen = ? ORDER BY type, id`, pipeline, gen)
+	if err != nil {
+		return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var typ, id, sum string
+		if err := rows.Scan(&typ, &id, &sum); err != nil {
+			return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
+		}
+		if err := fn(typ, id, sum); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// EstatePage returns the page (JSON) of one asset of the current estate, or "" when the
+// estate has no such asset.
+func (s *Store) EstatePage(ctx context.Context, pipeline, typ, id string) (string, error) {
+	var sp string
+	err := s.db.QueryRowContext(ctx, `SELECT page FROM estate_assets WHERE pipeline = ? AND type = ? AND id = ?
+		AND gen = (SELECT generation FROM estate_meta WHERE pipeline = ?)`, pipeline, typ, id, pipeline).Scan(&sp)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("state %s: estate of %q: %s %s: %w", s.path, pipeline, typ, id, err)
+	}
+	return sp, nil
+}
+
+// Pipelines lists the pipelines that have an estate, for a reader given only a state store.
+func (s *Store) Pipelines(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT pipeline FROM estate_meta ORDER BY pipeline`)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
