@@ -69,7 +69,7 @@ func TestCatalogsExample(t *testing.T) {
 		if typ, ok := ev["eventType"].(string); ok {
 			states[typ] = true
 		}
-		if strings.Contains(sc.Text(), `"namespace":"snowflake://xy12345.eu-west-1"`) {
+		if strings.Contains(sc.Text(), `"namespace":"snowflake://xy12345.eu-west-1.aws"`) {
 			snowflakeInput = true
 		}
 		if strings.Contains(sc.Text(), `"columnLineage"`) {

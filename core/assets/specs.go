@@ -170,12 +170,25 @@ func (a asset) recordRefs() []record.Ref {
 			add(record.Ref{Type: spec.SemanticModel, ID: r.id})
 		case refReport:
 			add(record.Ref{Type: spec.Report, ID: r.id})
+		case refDataflow, refFabricItem:
+			// A dataflow or datamart, a lakehouse, warehouse or SQL endpoint: the id
+			// alone names it (its type is known once it is seen).
+			add(record.Ref{ID: r.id})
 		}
 	}
 	for _, r := range a.also {
 		add(r)
 	}
 	return out
+}
+
+// reportPath is where the portal shows a report: paginated (RDL) reports live under
+// rdlreports/.
+func reportPath(reportType string) string {
+	if reportType == "PaginatedReport" {
+		return "rdlreports"
+	}
+	return "reports"
 }
 
 func (b *Builder) webURL(given, wsID, kind, id string) string {
@@ -199,6 +212,7 @@ func commonMeta(m meta, id string, ws record.Workspace) {
 	m.text(NamespacePowerBI+"id", id)
 	m.text(NamespacePowerBI+"workspace_id", ws.ID)
 	m.text(NamespacePowerBI+"workspace_name", ws.Name)
+	m.text(NamespacePowerBI+"workspace_type", ws.Type)
 }
 
 func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (built, []record.Problem) {
@@ -254,7 +268,7 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 		problems = append(problems, *p)
 	}
 	m := meta{
-		MetaWebURL: spec.URL(b.webURL(r.WebURL, ws.ID, "reports", r.ID)),
+		MetaWebURL: spec.URL(b.webURL(r.WebURL, ws.ID, reportPath(r.ReportType), r.ID)),
 		MetaName:   spec.Text(r.Name),
 	}
 	commonMeta(m, r.ID, w)
@@ -323,6 +337,48 @@ func measureRefs(t *snapshot.Table, expr string, measureNames map[string]bool) [
 			seen[s] = true
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// tableInfo is one model table in the powerbi/tables metadata: names in their own case,
+// with the table's Power Query M, for sinks that describe tables as the catalogs' own
+// Power BI sources do (DataHub keeps column case and shows the M as view logic).
+type tableInfo struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description,omitempty"`
+	Hidden      bool           `json:"hidden,omitempty"`
+	Source      string         `json:"source,omitempty"` // the first Power Query M expression
+	Columns     []columnInfo   `json:"columns"`
+	Measures    []tableMeasure `json:"measures,omitempty"`
+}
+
+type tableMeasure struct {
+	Name        string `json:"name"`
+	Expression  string `json:"expression,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+type columnInfo struct {
+	Name     string `json:"name"`
+	DataType string `json:"dataType,omitempty"`
+	Hidden   bool   `json:"hidden,omitempty"`
+}
+
+func tableInfos(tables []snapshot.Table) []tableInfo {
+	out := make([]tableInfo, 0, len(tables))
+	for _, t := range tables {
+		ti := tableInfo{Name: t.Name, Description: t.Description, Hidden: t.IsHidden, Columns: make([]columnInfo, 0, len(t.Columns))}
+		if len(t.Source) > 0 {
+			ti.Source = t.Source[0]
+		}
+		for _, c := range t.Columns {
+			ti.Columns = append(ti.Columns, columnInfo{Name: c.Name, DataType: c.DataType, Hidden: c.IsHidden})
+		}
+		for _, ms := range t.Measures {
+			ti.Measures = append(ti.Measures, tableMeasure{Name: ms.Name, Expression: ms.Expression, Description: ms.Description})
+		}
+		out = append(out, ti)
 	}
 	return out
 }
@@ -402,6 +458,9 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 	m[NamespacePowerBI+"measure_count"] = spec.Int(int64(len(measures)))
 	if len(measures) > 0 {
 		m[NamespacePowerBI+"measures"] = spec.JSON(measures)
+	}
+	if len(sm.Tables) > 0 {
+		m[NamespacePowerBI+"tables"] = spec.JSON(tableInfos(sm.Tables))
 	}
 	m.jsonList(NamespacePowerBI+"data_source_ids", sm.DataSourceIDs)
 	if dfs := modelDataflows(sm); len(dfs) > 0 {

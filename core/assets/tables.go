@@ -30,3 +30,30 @@ func TableNames(s *spec.AssetSpec) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TableNamesAsNamed lists a semantic model's tables in their own case, from its
+// "powerbi/tables" metadata (as built here, or as JSON after a translator), sorted; nil
+// when the spec has none.
+func TableNamesAsNamed(s *spec.AssetSpec) []string {
+	md, ok := s.Metadata[NamespacePowerBI+"tables"]
+	if !ok || md.Type != spec.TypeJSON {
+		return nil
+	}
+	var out []string
+	switch v := md.Value.(type) {
+	case []tableInfo:
+		for _, t := range v {
+			out = append(out, t.Name)
+		}
+	case []any:
+		for _, x := range v {
+			if t, ok := x.(map[string]any); ok {
+				if n, _ := t["name"].(string); n != "" {
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -47,19 +47,23 @@ func relatedOf(s *spec.AssetSpec) *event.Related {
 		r.WebURL = u
 	}
 	if s.PowerBI.Type == spec.SemanticModel {
-		r.Tables = assets.TableNames(s)
+		r.Tables, r.TableNames = assets.TableNames(s), assets.TableNamesAsNamed(s)
 	}
 	return r
 }
 
 func refID(r record.Ref) state.AssetID { return state.AssetID{Type: r.Type, ID: r.ID} }
 
+// anyType is the index key of an asset by id alone, for refs without a type.
+func anyType(id spec.Identity) state.AssetID { return state.AssetID{ID: id.ID} }
+
 // dropped records that a translator dropped an asset: nothing will refer to it.
 func (x *relatedIndex) dropped(id spec.Identity, out *[]event.Event) {
-	aid := state.IDOf(id)
-	if _, ok := x.sent[aid]; !ok {
-		x.sent[aid] = nil
-		x.release(aid, out)
+	for _, aid := range []state.AssetID{state.IDOf(id), anyType(id)} {
+		if _, ok := x.sent[aid]; !ok {
+			x.sent[aid] = nil
+			x.release(aid, out)
+		}
 	}
 }
 
@@ -67,7 +71,8 @@ func (x *relatedIndex) dropped(id spec.Identity, out *[]event.Event) {
 // assets, or holds it; events it completes follow it.
 func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Event) {
 	aid := state.IDOf(s.PowerBI)
-	x.sent[aid] = relatedOf(s)
+	rel := relatedOf(s)
+	x.sent[aid], x.sent[anyType(s.PowerBI)] = rel, rel
 	h := &heldEvent{ev: event.Event{Kind: event.KindSpec, Spec: s}, refs: refs}
 	for _, r := range refs {
 		if _, known := x.sent[refID(r)]; !known {
@@ -81,6 +86,7 @@ func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Ev
 		x.held = append(x.held, h)
 	}
 	x.release(aid, out)
+	x.release(anyType(s.PowerBI), out)
 }
 
 // release sends the held events that were waiting only for aid.

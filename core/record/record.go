@@ -28,7 +28,8 @@ type Record struct {
 	Refs []Ref
 }
 
-// Ref names a Power BI asset by type and id.
+// Ref names a Power BI asset by type and id; an empty Type means any asset with the id
+// (Power BI and Fabric ids are unique across types).
 type Ref struct {
 	Type spec.ContentType
 	ID   string

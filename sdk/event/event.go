@@ -42,8 +42,12 @@ type Related struct {
 	Key     spec.Key      `json:"key"` // after translators: what deps name
 	PowerBI spec.Identity `json:"powerbi"`
 	WebURL  string        `json:"webUrl,omitempty"` // its dagster-powerbi/web_url
-	// Tables are a semantic model's tables, by name, sorted.
+	// Tables are a semantic model's tables, sorted, by the names of its column-schema
+	// metadata (dagster-powerbi's convention: lower-cased in a model of several tables).
 	Tables []string `json:"tables,omitempty"`
+	// TableNames are the same tables in their own case (from its powerbi/tables
+	// metadata), when the spec has them.
+	TableNames []string `json:"tableNames,omitempty"`
 }
 
 // RelatedByKey returns the related asset whose key is k.

@@ -83,7 +83,7 @@ func withRelated(p *sinkpb.Event, rel []event.Related) *sinkpb.Event {
 	}
 	p.Related = make([]*sinkpb.Related, len(rel))
 	for i, r := range rel {
-		p.Related[i] = &sinkpb.Related{Key: keyToProto(r.Key), Powerbi: identityToProto(r.PowerBI), WebUrl: r.WebURL, Tables: r.Tables}
+		p.Related[i] = &sinkpb.Related{Key: keyToProto(r.Key), Powerbi: identityToProto(r.PowerBI), WebUrl: r.WebURL, Tables: r.Tables, TableNames: r.TableNames}
 	}
 	return p
 }
@@ -94,7 +94,7 @@ func relatedFromProto(p []*sinkpb.Related) []event.Related {
 	}
 	out := make([]event.Related, len(p))
 	for i, r := range p {
-		out[i] = event.Related{Key: keyFromProto(r.GetKey()), PowerBI: identityFromProto(r.GetPowerbi()), WebURL: r.GetWebUrl(), Tables: r.GetTables()}
+		out[i] = event.Related{Key: keyFromProto(r.GetKey()), PowerBI: identityFromProto(r.GetPowerbi()), WebURL: r.GetWebUrl(), Tables: r.GetTables(), TableNames: r.GetTableNames()}
 	}
 	return out
 }

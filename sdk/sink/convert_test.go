@@ -49,7 +49,7 @@ func TestRoundTrip(t *testing.T) {
 		// Self-contained events: what the host resolved travels with them.
 		{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"report", "R"}, Deps: []spec.Key{{"semantic_model", "M"}}},
 			Related: []event.Related{{Key: spec.Key{"semantic_model", "M"}, PowerBI: spec.Identity{Type: spec.SemanticModel, ID: "m", Name: "M", WorkspaceID: "w2"},
-				WebURL: "https://app.powerbi.com/groups/w2/datasets/m", Tables: []string{"a", "b"}}}},
+				WebURL: "https://app.powerbi.com/groups/w2/datasets/m", Tables: []string{"a", "b"}, TableNames: []string{"A", "b"}}}},
 		{Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: "q2", State: event.RefreshStarted, Model: spec.Identity{Type: spec.SemanticModel, ID: "m"},
 			ModelSpec: benchSpec(2).Spec}, Related: []event.Related{{Key: spec.Key{"ds"}, PowerBI: spec.Identity{Type: spec.DataSource, ID: "d"}}}},
 		{Kind: event.KindSummary, Summary: &event.Summary{StartedAt: at, EndedAt: at, Workspaces: 2, Assets: map[string]int{"report": 3},

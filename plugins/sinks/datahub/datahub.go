@@ -33,15 +33,29 @@ type Config struct {
 	Env string `json:"env"`
 	// PlatformInstance prefixes entity names, as DataHub's platform_instance does.
 	PlatformInstance string `json:"platform_instance"`
-	// LowercaseURNs lower-cases table dataset names (default true, as DataHub's
-	// convert_urns_to_lowercase).
-	LowercaseURNs *bool `json:"lowercase_urns"`
+	// LowercaseURNs lower-cases table dataset names (DataHub's convert_urns_to_lowercase,
+	// default false as there).
+	LowercaseURNs bool `json:"lowercase_urns"`
+	// DatasetsToContainers makes each semantic model a container holding its tables
+	// (DataHub's extract_datasets_to_containers, default false: tables sit in the
+	// workspace container).
+	DatasetsToContainers bool `json:"datasets_to_containers"`
+	// UsePowerBIEmail names report and dashboard owners by email (default true, as
+	// DataHub's ownership.use_powerbi_email); false names them users.<id>. Tables are
+	// always users.<configuredBy>, as in DataHub.
+	UsePowerBIEmail *bool `json:"use_powerbi_email"`
+	// RemoveEmailSuffix drops "@domain" from owner names (DataHub's remove_email_suffix).
+	RemoveEmailSuffix bool `json:"remove_email_suffix"`
+	// SpecTags adds the specs' own tags to the endorsement tags DataHub writes.
+	SpecTags bool `json:"spec_tags"`
+	// PbisyncProperties adds pbisync's key and text metadata to custom properties.
+	PbisyncProperties bool `json:"pbisync_properties"`
 	// WorkspaceIDAsURNPart keys workspace containers by id instead of name.
 	WorkspaceIDAsURNPart bool `json:"workspace_id_as_urn_part"`
 	// Upstream names the platform of the warehouse tables semantic models read.
 	Upstream upstreamConfig `json:"upstream"`
-	// StateFile remembers each semantic model's table datasets across syncs, so a
-	// removed model's tables are soft-deleted too.
+	// StateFile remembers what pbisync made under each asset (a model's tables, a
+	// report's pages, a dashboard's tiles) across syncs, so a removal soft-deletes them too.
 	StateFile string `json:"state_file"`
 	// Timeout bounds one HTTP request (default 30s).
 	Timeout sink.Duration `json:"timeout"`
@@ -121,12 +135,14 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	if cfg.Workers < 1 || cfg.Workers > 64 {
 		return sink.ConfigErrorf("workers", "workers must be between 1 and 64")
 	}
-	n := namer{env: cfg.Env, instance: cfg.PlatformInstance, lowercase: cfg.LowercaseURNs == nil || *cfg.LowercaseURNs, workspaceID: cfg.WorkspaceIDAsURNPart}
+	n := namer{env: cfg.Env, instance: cfg.PlatformInstance, lowercase: cfg.LowercaseURNs, workspaceID: cfg.WorkspaceIDAsURNPart}
+	opt := options{datasetsToContainers: cfg.DatasetsToContainers, useEmail: cfg.UsePowerBIEmail == nil || *cfg.UsePowerBIEmail,
+		removeEmailSuffix: cfg.RemoveEmailSuffix, specTags: cfg.SpecTags, pbisyncProperties: cfg.PbisyncProperties}
 	tables, err := loadState(cfg.StateFile)
 	if err != nil {
 		return sink.ConfigErrorf("state_file", "%v", err)
 	}
-	s.m = newMapper(n, cfg.Upstream, tables)
+	s.m = newMapper(n, cfg.Upstream, opt, tables)
 	if cfg.Server != "" {
 		u, err := url.Parse(cfg.Server)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -156,11 +172,10 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 	var mcps []MCP
 	for i := range events {
 		e := &events[i]
-		if e.Kind == event.KindRemoved && e.Removed.PowerBI.Type == "semantic_model" && s.cfg.StateFile == "" &&
-			len(s.m.tables[e.Removed.PowerBI.ID]) == 0 && !s.warned {
+		if e.Kind == event.KindRemoved && s.cfg.StateFile == "" && len(s.m.children[childKey(e.Removed.PowerBI)]) == 0 && !s.warned {
 			s.warned = true
-			s.logger.Warn("a semantic model was removed but its tables are unknown without state_file: only its container is soft-deleted",
-				"model", e.Removed.PowerBI.String())
+			s.logger.Warn("an asset was removed but what pbisync made under it (tables, pages, tiles) is unknown without state_file: only the asset itself is soft-deleted",
+				"asset", e.Removed.PowerBI.String())
 		}
 		ms, err := s.m.mcps(e)
 		if err != nil {
@@ -172,7 +187,7 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 		return err
 	}
 	if s.cfg.StateFile != "" {
-		if err := saveState(s.cfg.StateFile, s.m.tables); err != nil {
+		if err := saveState(s.cfg.StateFile, s.m.children); err != nil {
 			return fmt.Errorf("state_file: %w", err)
 		}
 	}

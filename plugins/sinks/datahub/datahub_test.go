@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -18,8 +17,7 @@ import (
 const (
 	token     = "dh-token-5ecret"
 	wsURN     = "urn:li:container:145ab1061013ec5566427399a7496d6e" // md5 of {"platform":"powerbi","workspace":"Finance"}
-	modelURN  = "urn:li:container:31b0ad9f6c66601002c0ab9b44240984"
-	ordersURN = "urn:li:dataset:(urn:li:dataPlatform:powerbi,sales_model.orders,PROD)"
+	ordersURN = "urn:li:dataset:(urn:li:dataPlatform:powerbi,Sales_Model.orders,PROD)"
 	reportURN = "urn:li:dashboard:(powerbi,reports.3c4d5e6f-0000-4000-8000-000000000003)"
 	dashURN   = "urn:li:dashboard:(powerbi,dashboards.7d8e9f00-0000-4000-8000-000000000004)"
 )
@@ -56,46 +54,69 @@ func TestREST(t *testing.T) {
 	}
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 
+	// Conventions of DataHub's Power BI source (powerbi.py, acryl-datahub 1.7.0.17):
+	// the workspace container's subtype is the workspace type; tables sit in the
+	// workspace container (extract_datasets_to_containers false) and keep their case
+	// (convert_urns_to_lowercase false).
 	if got := js(aspect(wsURN, "containerProperties")["name"]); got != `"Finance"` {
 		t.Errorf("workspace container name %s", got)
 	}
 	if got := js(aspect(wsURN, "subTypes")); got != `{"typeNames":["Workspace"]}` {
 		t.Errorf("workspace subtypes %s", got)
 	}
-	if got := js(aspect(modelURN, "container")); got != `{"container":"`+wsURN+`"}` {
-		t.Errorf("model container parent %s", got)
-	}
-	if got := js(aspect(ordersURN, "container")); got != `{"container":"`+modelURN+`"}` {
+	if got := js(aspect(ordersURN, "container")); got != `{"container":"`+wsURN+`"}` {
 		t.Errorf("table container %s", got)
+	}
+	if got := js(aspect(ordersURN, "browsePathsV2")); got != `{"path":[{"id":"Finance","urn":"`+wsURN+`"},{"id":"Sales Model"}]}` {
+		t.Errorf("table browse path %s", got)
 	}
 	fields := aspect(ordersURN, "schemaMetadata")["fields"].([]any)
 	if len(fields) != 3 || js(fields[1]) != `{"description":"net of tax","fieldPath":"amount","isPartOfKey":false,"nativeDataType":"Decimal","nullable":false,"recursive":false,"type":{"type":{"com.linkedin.schema.NumberType":{}}}}` {
 		t.Errorf("orders fields %s", js(fields))
 	}
-	if got := js(aspect(ordersURN, "upstreamLineage")["upstreams"].([]any)[0].(map[string]any)["dataset"]); got != `"urn:li:dataset:(urn:li:dataPlatform:mssql,warehouse.dbo.orders,PROD)"` {
-		t.Errorf("upstream %s", got)
+	if _, ok := g.got[ordersURN]["upstreamLineage"]; ok {
+		t.Errorf("a table without resolved M got lineage: %s", js(g.got[ordersURN]["upstreamLineage"]))
 	}
-	if got := js(aspect(ordersURN, "ownership")["owners"]); got != `[{"owner":"urn:li:corpuser:ana@example.com","type":"TECHNICAL_OWNER"}]` {
+	// Tables name their owner users.<configuredBy>, reports by email; type NONE.
+	if got := js(aspect(ordersURN, "ownership")["owners"]); got != `[{"owner":"urn:li:corpuser:users.ana@example.com","type":"NONE"}]` {
 		t.Errorf("owners %s", got)
 	}
-	budget := "urn:li:dataset:(urn:li:dataPlatform:powerbi,budget.budget,PROD)"
-	if got := js(aspect(budget, "ownership")["owners"]); got != `[{"owner":"urn:li:corpGroup:finance","type":"TECHNICAL_OWNER"}]` {
+	if got := js(aspect(reportURN, "ownership")["owners"]); got != `[{"owner":"urn:li:corpuser:ana@example.com","type":"NONE"}]` {
+		t.Errorf("report owners %s", got)
+	}
+	budget := "urn:li:dataset:(urn:li:dataPlatform:powerbi,Budget.budget,PROD)"
+	if got := js(aspect(budget, "ownership")["owners"]); got != `[{"owner":"urn:li:corpGroup:finance","type":"NONE"}]` {
 		t.Errorf("group owner %s", got)
 	}
 	info := aspect(reportURN, "dashboardInfo")
 	if js(info["charts"]) != `["urn:li:chart:(powerbi,pages.3c4d5e6f-0000-4000-8000-000000000003.ReportSection1)","urn:li:chart:(powerbi,pages.3c4d5e6f-0000-4000-8000-000000000003.ReportSection2)"]` ||
-		!slices.Contains(info["datasets"].([]any), any(ordersURN)) || info["title"] != "Sales Overview" {
+		!strings.Contains(js(info["datasetEdges"]), `{"destinationUrn":"`+ordersURN+`"}`) || info["datasets"] != nil || info["title"] != "Sales Overview" {
 		t.Errorf("report info %s", js(info))
 	}
-	if got := js(aspect(reportURN, "globalTags")); got != `{"tags":[{"tag":"urn:li:tag:dagster-powerbi/asset_type:report"}]}` {
-		t.Errorf("report tags %s", got)
+	if got := js(aspect("urn:li:chart:(powerbi,pages.3c4d5e6f-0000-4000-8000-000000000003.ReportSection1)", "subTypes")); got != `{"typeNames":["PowerBI Page"]}` {
+		t.Errorf("page subtypes %s", got)
+	}
+	if _, ok := g.got[reportURN]["globalTags"]; ok {
+		t.Errorf("a report without endorsement got tags: %s", js(g.got[reportURN]["globalTags"]))
 	}
 	tile := aspect("urn:li:chart:(powerbi,charts.tile-1)", "chartInfo")
-	if tile["externalUrl"] != "https://app.powerbi.com/groups/a1b2c3d4-0000-4000-8000-000000000001/reports/3c4d5e6f-0000-4000-8000-000000000003" || tile["title"] != "Revenue" {
+	reportWeb := "https://app.powerbi.com/groups/a1b2c3d4-0000-4000-8000-000000000001/reports/3c4d5e6f-0000-4000-8000-000000000003"
+	if tile["externalUrl"] != reportWeb || tile["title"] != "Revenue" ||
+		js(tile["customProperties"]) != `{"createdFrom":"Report","reportId":"3c4d5e6f-0000-4000-8000-000000000003","reportWebUrl":"`+reportWeb+`"}` {
 		t.Errorf("tile %s", js(tile))
 	}
-	if got := js(aspect(dashURN, "dashboardInfo")["charts"]); got != `["urn:li:chart:(powerbi,charts.tile-1)","urn:li:chart:(powerbi,charts.tile-2)"]` {
+	if got := js(aspect("urn:li:chart:(powerbi,charts.tile-2)", "chartInfo")["customProperties"]); got != `{"createdFrom":"Visualization"}` {
+		t.Errorf("tile-2 %s", got)
+	}
+	if got := js(aspect("urn:li:chart:(powerbi,charts.tile-1)", "subTypes")); got != `{"typeNames":["PowerBI Tile"]}` {
+		t.Errorf("tile subtypes %s", got)
+	}
+	dinfo := aspect(dashURN, "dashboardInfo")
+	if got := js(dinfo["charts"]); got != `["urn:li:chart:(powerbi,charts.tile-1)","urn:li:chart:(powerbi,charts.tile-2)"]` {
 		t.Errorf("dashboard charts %s", got)
+	}
+	if got := js(dinfo["dashboards"]); got != `[{"destinationUrn":"`+reportURN+`"}]` {
+		t.Errorf("dashboard -> report edges %s", got)
 	}
 	if got := js(aspect("urn:li:dashboard:(powerbi,reports.0ld00000-0000-4000-8000-000000000009)", "status")); got != `{"removed":true}` {
 		t.Errorf("removed report status %s", got)
@@ -106,14 +127,20 @@ func TestREST(t *testing.T) {
 		}
 	}
 
-	// Next sync, in a new process: the Sales model is gone; the state file still
-	// knows its tables, so they are soft-deleted with it.
-	model := sinktest.Sample()[1].Spec
-	gone := []event.Event{{Kind: event.KindRemoved, Removed: &event.Removed{Key: model.Key, PowerBI: model.PowerBI}}}
+	// Next sync, in a new process: the Sales model, the report and the dashboard are
+	// gone; the state file still knows what was made under them (tables, pages, tiles),
+	// so they are soft-deleted with them.
+	var gone []event.Event
+	for _, i := range []int{1, 3, 4} {
+		s := sinktest.Sample()[i].Spec
+		gone = append(gone, event.Event{Kind: event.KindRemoved, Removed: &event.Removed{Key: s.Key, PowerBI: s.PowerBI}})
+	}
 	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg}, gone); err != nil {
 		t.Fatal(err)
 	}
-	for _, urn := range []string{modelURN, ordersURN, "urn:li:dataset:(urn:li:dataPlatform:powerbi,sales_model.customers,PROD)"} {
+	for _, urn := range []string{ordersURN, "urn:li:dataset:(urn:li:dataPlatform:powerbi,Sales_Model.customers,PROD)",
+		reportURN, "urn:li:chart:(powerbi,pages.3c4d5e6f-0000-4000-8000-000000000003.ReportSection2)",
+		dashURN, "urn:li:chart:(powerbi,charts.tile-1)", "urn:li:chart:(powerbi,charts.tile-2)"} {
 		if got := js(aspect(urn, "status")); got != `{"removed":true}` {
 			t.Errorf("%s status %s after removal", urn, got)
 		}
@@ -215,7 +242,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestUnknownTypesAndDataSourcesMakeNothing(t *testing.T) {
-	m := newMapper(namer{env: "PROD", lowercase: true}, upstreamConfig{}, nil)
+	m := newMapper(namer{env: "PROD"}, upstreamConfig{}, options{}, nil)
 	for _, typ := range []spec.ContentType{spec.DataSource, "dataflow"} {
 		mcps, err := m.specMCPs(&event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"x"}, PowerBI: spec.Identity{Type: typ, ID: "1"}}})
 		if err != nil || len(mcps) != 0 {
@@ -228,9 +255,10 @@ func TestUnknownTypesAndDataSourcesMakeNothing(t *testing.T) {
 }
 
 // A model table whose M the resolver followed gets its own upstreams, on the platform the
-// M names; a table it did not list keeps the model's upstreams.
+// M names; a table it did not list (a date table built with List.Dates) gets none, not
+// the model's: lineage is per table. Column names keep their case on both ends.
 func TestTableLevelLineage(t *testing.T) {
-	m := newMapper(namer{env: "PROD", lowercase: true}, upstreamConfig{Platform: "mssql"}, nil)
+	m := newMapper(namer{env: "PROD"}, upstreamConfig{Platform: "mssql"}, options{}, nil)
 	s := &spec.AssetSpec{
 		Key:  spec.Key{"semantic_model", "Sales"},
 		Deps: []spec.Key{{"dw", "dbo", "fallback"}},
@@ -268,8 +296,7 @@ func TestTableLevelLineage(t *testing.T) {
 		got[x.EntityURN] = ups[0]["dataset"].(string)
 	}
 	want := map[string]string{
-		"urn:li:dataset:(urn:li:dataPlatform:powerbi,sales.orders,PROD)":    "urn:li:dataset:(urn:li:dataPlatform:snowflake,sales_db.public.orders,PROD)",
-		"urn:li:dataset:(urn:li:dataPlatform:powerbi,sales.customers,PROD)": "urn:li:dataset:(urn:li:dataPlatform:mssql,dw.dbo.fallback,PROD)",
+		"urn:li:dataset:(urn:li:dataPlatform:powerbi,Sales.orders,PROD)": "urn:li:dataset:(urn:li:dataPlatform:snowflake,sales_db.public.orders,PROD)",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("upstream lineage %v", got)
@@ -279,8 +306,8 @@ func TestTableLevelLineage(t *testing.T) {
 			t.Errorf("%s: upstream %q, want %q (all: %v)", table, got[table], up, got)
 		}
 	}
-	wantFine := `[{"confidenceScore":1,"downstreamType":"FIELD","downstreams":["urn:li:schemaField:(urn:li:dataset:(urn:li:dataPlatform:powerbi,sales.orders,PROD),id)"],` +
-		`"upstreamType":"FIELD_SET","upstreams":["urn:li:schemaField:(urn:li:dataset:(urn:li:dataPlatform:snowflake,sales_db.public.orders,PROD),order_id)"]}]`
+	wantFine := `[{"confidenceScore":1,"downstreamType":"FIELD","downstreams":["urn:li:schemaField:(urn:li:dataset:(urn:li:dataPlatform:powerbi,Sales.orders,PROD),ID)"],` +
+		`"upstreamType":"FIELD_SET","upstreams":["urn:li:schemaField:(urn:li:dataset:(urn:li:dataPlatform:snowflake,sales_db.public.orders,PROD),ORDER_ID)"]}]`
 	if b, _ := json.Marshal(fine); string(b) != wantFine {
 		t.Errorf("column lineage\n got %s\nwant %s", b, wantFine)
 	}

@@ -3,7 +3,7 @@ package datahub
 import "testing"
 
 func TestUpstreamURNRound2(t *testing.T) {
-	m := newMapper(namer{env: "PROD", lowercase: true}, upstreamConfig{}, nil)
+	m := newMapper(namer{env: "PROD", lowercase: true}, upstreamConfig{}, options{}, nil)
 	for _, tc := range []struct {
 		u    map[string]any
 		want string

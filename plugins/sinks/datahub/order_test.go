@@ -61,7 +61,7 @@ func TestOutputIsAFunctionOfTheEstate(t *testing.T) {
 	// The sample's report has its model's tables as datasets, and its tile the report's URL.
 	found := 0
 	for _, m := range want {
-		if json.Valid([]byte(m)) && (contains(m, `"datasets":["urn:li:dataset:(urn:li:dataPlatform:powerbi,`) ||
+		if json.Valid([]byte(m)) && (contains(m, `"datasetEdges":[{"destinationUrn":"urn:li:dataset:(urn:li:dataPlatform:powerbi,`) ||
 			contains(m, `"externalUrl":"https://app.powerbi.com/groups/a1b2c3d4-0000-4000-8000-000000000001/reports/`)) {
 			found++
 		}

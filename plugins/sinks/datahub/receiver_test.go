@@ -118,9 +118,9 @@ var urnPatterns = map[string]*regexp.Regexp{
 
 // aspectsOf lists the aspects each entity type accepts (DataHub's entity registry).
 var aspectsOf = map[string][]string{
-	"dataset":   {"datasetProperties", "schemaMetadata", "upstreamLineage", "ownership", "globalTags", "status", "container", "subTypes", "dataPlatformInstance"},
-	"dashboard": {"dashboardInfo", "ownership", "globalTags", "status", "container", "subTypes", "dataPlatformInstance"},
-	"chart":     {"chartInfo", "ownership", "globalTags", "status", "container", "subTypes", "dataPlatformInstance"},
+	"dataset":   {"datasetProperties", "schemaMetadata", "upstreamLineage", "ownership", "globalTags", "status", "container", "subTypes", "dataPlatformInstance", "viewProperties", "browsePathsV2"},
+	"dashboard": {"dashboardInfo", "ownership", "globalTags", "status", "container", "subTypes", "dataPlatformInstance", "browsePathsV2", "dashboardKey"},
+	"chart":     {"chartInfo", "ownership", "globalTags", "status", "container", "subTypes", "dataPlatformInstance", "browsePathsV2", "chartKey"},
 	"container": {"containerProperties", "ownership", "globalTags", "status", "container", "subTypes", "dataPlatformInstance"},
 }
 
@@ -134,6 +134,7 @@ type field struct {
 
 var (
 	stamp      = map[string]field{"time": {kind: "int", required: true}, "actor": {kind: "urn", required: true}}
+	edge       = map[string]field{"destinationUrn": {kind: "urn", required: true}}
 	schemaType = field{kind: "union"}
 	aspectPDL  = map[string]map[string]field{
 		"status":               {"removed": {kind: "bool", required: true}},
@@ -145,7 +146,11 @@ var (
 			"owners":       {kind: "list", required: true, item: map[string]field{"owner": {kind: "urn", required: true}, "type": {kind: "string", required: true}}},
 			"lastModified": {kind: "record", item: stamp},
 		},
-		"containerProperties": {"name": {kind: "string", required: true}, "description": {kind: "string"}, "customProperties": {kind: "map"}, "externalUrl": {kind: "string"}},
+		"containerProperties": {"name": {kind: "string", required: true}, "description": {kind: "string"}, "customProperties": {kind: "map"}, "externalUrl": {kind: "string"}, "env": {kind: "string"}},
+		"viewProperties":      {"materialized": {kind: "bool", required: true}, "viewLogic": {kind: "string", required: true}, "viewLanguage": {kind: "string", required: true}},
+		"browsePathsV2":       {"path": {kind: "list", required: true, item: map[string]field{"id": {kind: "string", required: true}, "urn": {kind: "urn"}}}},
+		"dashboardKey":        {"dashboardTool": {kind: "string", required: true}, "dashboardId": {kind: "string", required: true}},
+		"chartKey":            {"dashboardTool": {kind: "string", required: true}, "chartId": {kind: "string", required: true}},
 		"datasetProperties":   {"name": {kind: "string"}, "description": {kind: "string"}, "customProperties": {kind: "map"}, "externalUrl": {kind: "string"}, "qualifiedName": {kind: "string"}},
 		"schemaMetadata": {
 			"schemaName": {kind: "string", required: true}, "platform": {kind: "urn", required: true}, "version": {kind: "int", required: true},
@@ -165,7 +170,8 @@ var (
 		"dashboardInfo": {
 			"title": {kind: "string", required: true}, "description": {kind: "string", required: true},
 			"lastModified": {kind: "record", required: true, item: map[string]field{"created": {kind: "record", required: true, item: stamp}, "lastModified": {kind: "record", required: true, item: stamp}}},
-			"charts":       {kind: "list", itemKind: "urn"}, "datasets": {kind: "list", itemKind: "urn"}, "dashboardUrl": {kind: "string"}, "customProperties": {kind: "map"},
+			"charts":       {kind: "list", itemKind: "urn"}, "dashboardUrl": {kind: "string"}, "customProperties": {kind: "map"},
+			"datasetEdges": {kind: "list", item: edge}, "dashboards": {kind: "list", item: edge},
 		},
 		"chartInfo": {
 			"title": {kind: "string", required: true}, "description": {kind: "string", required: true},

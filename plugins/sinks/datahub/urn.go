@@ -42,7 +42,7 @@ func (n namer) withInstance(s string) string {
 // tableURN names a semantic model table: dataset "<model>.<table>", spaces as "_".
 func (n namer) tableURN(model, table string) string {
 	full := strings.ReplaceAll(model, " ", "_") + "." + strings.ReplaceAll(table, " ", "_")
-	return datasetURN(Platform, n.withInstance(n.name(full)), n.env)
+	return datasetURN(Platform, n.name(n.withInstance(full)), n.env)
 }
 
 func datasetURN(platform, name, env string) string {
@@ -82,7 +82,8 @@ func (n namer) workspaceContainerURN(wsID, wsName string) (string, map[string]st
 }
 
 // modelContainerURN is the container DataHub makes for a semantic model (its
-// extract_datasets_to_containers option): the tables are its children.
+// extract_datasets_to_containers option): the tables are its children. Its key, as
+// DataHub's DatasetKey, holds the platform instance when there is one.
 func (n namer) modelContainerURN(modelID string) (string, map[string]string) {
 	key := map[string]string{"platform": Platform, "dataset": modelID}
 	if n.instance != "" {
@@ -110,17 +111,6 @@ func guid(key map[string]string) string {
 	b.WriteByte('}')
 	sum := md5.Sum([]byte(b.String()))
 	return hex.EncodeToString(sum[:])
-}
-
-// ownerURN turns a pbisync owner ("a@b.com" or "team:name") into a DataHub owner.
-func ownerURN(owner string) string {
-	if t, ok := strings.CutPrefix(owner, "team:"); ok {
-		return "urn:li:corpGroup:" + t
-	}
-	if strings.HasPrefix(owner, "urn:li:") {
-		return owner
-	}
-	return "urn:li:corpuser:" + owner
 }
 
 // tagURN turns a pbisync tag into a DataHub tag: "name" or "name:value".

@@ -1,7 +1,6 @@
 package openlineage
 
 import (
-	"crypto/sha1"
 	"fmt"
 	"slices"
 	"sort"
@@ -12,23 +11,34 @@ import (
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
-// Schema URLs of the OpenLineage objects and facets this sink emits.
+// Schema URLs of the OpenLineage objects and facets this sink emits: the released spec's
+// $ids, as the OpenLineage Python client 1.54.0 names them (testdata/schemas holds the
+// published files).
 const (
 	SpecURL               = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 	runEventURL           = SpecURL + "#/$defs/RunEvent"
 	datasetEventURL       = SpecURL + "#/$defs/DatasetEvent"
-	schemaFacetURL        = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+	schemaFacetURL        = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
 	sourceFacetURL        = "https://openlineage.io/spec/facets/1-0-1/DatasourceDatasetFacet.json#/$defs/DatasourceDatasetFacet"
-	docFacetURL           = "https://openlineage.io/spec/facets/1-0-1/DocumentationDatasetFacet.json#/$defs/DocumentationDatasetFacet"
+	docFacetURL           = "https://openlineage.io/spec/facets/1-1-0/DocumentationDatasetFacet.json#/$defs/DocumentationDatasetFacet"
 	ownerFacetURL         = "https://openlineage.io/spec/facets/1-0-1/OwnershipDatasetFacet.json#/$defs/OwnershipDatasetFacet"
-	lineageFacetURL       = "https://openlineage.io/spec/facets/1-0-0/LineageDatasetFacet.json#/$defs/LineageDatasetFacet"
-	columnLineageFacetURL = "https://openlineage.io/spec/facets/1-0-1/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
+	lineageFacetURL       = "https://openlineage.io/spec/facets/1-0-0/LineageFacet.json#/$defs/LineageDatasetFacet"
+	columnLineageFacetURL = "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
+	lifecycleFacetURL     = "https://openlineage.io/spec/facets/1-0-1/LifecycleStateChangeDatasetFacet.json#/$defs/LifecycleStateChangeDatasetFacet"
 	errorFacetURL         = "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
-	jobTypeFacetURL       = "https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
+	jobTypeFacetURL       = "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
 	nominalFacetURL       = "https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
-	customFacetsBase      = "https://raw.githubusercontent.com/pbisync/pbisync/main/plugins/sinks/openlineage/facets/"
-	assetFacetURL         = customFacetsBase + "PowerBIAssetDatasetFacet.json#/$defs/PowerBIAssetDatasetFacet"
-	refreshFacetURL       = customFacetsBase + "PowerBIRefreshRunFacet.json#/$defs/PowerBIRefreshRunFacet"
+
+	// CustomFacetsBase is where pbisync's own facet schemas are published: the
+	// facets/<version>/ folder of this plugin at the git tag openlineage-facets-<version>,
+	// an immutable address, as the spec asks. A changed schema is a new version folder
+	// and a new tag.
+	CustomFacetsBase = "https://raw.githubusercontent.com/pbisync/pbisync/openlineage-facets-1-0-0/plugins/sinks/openlineage/facets/1-0-0/"
+	assetFacetURL    = CustomFacetsBase + "PbisyncAssetDatasetFacet.json#/$defs/PbisyncAssetDatasetFacet"
+	refreshFacetURL  = CustomFacetsBase + "PbisyncRefreshRunFacet.json#/$defs/PbisyncRefreshRunFacet"
+	// Custom facet keys: {prefix}_{name}, the spec's custom facet naming.
+	assetFacetKey   = "pbisync_asset"
+	refreshFacetKey = "pbisync_refresh"
 )
 
 // Event is one OpenLineage event, as JSON-ready maps.
@@ -44,23 +54,31 @@ func (d dataset) ref() map[string]any {
 	return map[string]any{"namespace": d.Namespace, "name": d.Name}
 }
 
-// known is a semantic model's refresh lineage: what its refresh run reads and writes.
-// The state file keeps it, for refresh events that do not carry their model's spec.
+// known is what the builder remembers of a semantic model, in this sync and (with
+// state_file) across syncs.
 type known struct {
-	Outputs []map[string]any `json:"outputs"` // the model's tables, with their facets
-	Inputs  []dataset        `json:"inputs"`
+	Outputs       []map[string]any `json:"outputs"` // the datasets emitted for the model, with their facets
+	Inputs        []dataset        `json:"inputs"`
+	WorkspaceName string           `json:"workspaceName,omitempty"`
+	Name          string           `json:"name,omitempty"`
 }
 
 // builder turns pbisync events into OpenLineage events. Each event is mapped from
-// itself and its related assets alone; models is only the state file's content.
+// itself and its related assets (a report's model and its tables; a refresh's model
+// spec), so the output does not depend on what came before, in this process or an
+// earlier one. models and workspaces are fallbacks for refresh and removed events that
+// do not carry what they concern (the state file's content, and what this process saw).
 type builder struct {
-	cfg     *Config
-	models  map[string]*known // by model id, for the state file
-	changed bool              // models changed since the state file was written
+	cfg        *Config
+	models     map[string]*known // by model id
+	changed    bool              // models changed since the state file was written
+	workspaces map[string]string // workspace id -> name, for refresh job names
+	warn       func(msg string, args ...any)
 }
 
 func newBuilder(cfg *Config) *builder {
-	return &builder{cfg: cfg, models: map[string]*known{}}
+	return &builder{cfg: cfg, models: map[string]*known{}, workspaces: map[string]string{},
+		warn: func(string, ...any) {}}
 }
 
 func (b *builder) facet(url string, fields map[string]any) map[string]any {
@@ -73,9 +91,14 @@ func (b *builder) base(url string, t time.Time) Event {
 	return Event{"eventTime": t.UTC().Format(time.RFC3339Nano), "producer": b.cfg.Producer, "schemaURL": url}
 }
 
-func workspaceOf(id spec.Identity) string {
+// workspaceOf names an asset's workspace: its name, as the dataset names and job names
+// use it, else the name seen on another asset of the workspace, else its id.
+func (b *builder) workspaceOf(id spec.Identity) string {
 	if id.WorkspaceName != "" {
 		return id.WorkspaceName
+	}
+	if n := b.workspaces[id.WorkspaceID]; n != "" {
+		return n
 	}
 	if id.WorkspaceID != "" {
 		return id.WorkspaceID
@@ -95,17 +118,17 @@ func (b *builder) datasetOf(id spec.Identity, key spec.Key) dataset {
 	ns := b.cfg.DatasetNamespace
 	switch id.Type {
 	case spec.Report:
-		return dataset{ns, workspaceOf(id) + "/reports/" + nameOf(id)}
+		return dataset{ns, b.workspaceOf(id) + "/reports/" + nameOf(id)}
 	case spec.Dashboard:
-		return dataset{ns, workspaceOf(id) + "/dashboards/" + nameOf(id)}
+		return dataset{ns, b.workspaceOf(id) + "/dashboards/" + nameOf(id)}
 	case spec.DataSource:
 		return dataset{ns, "datasources/" + key.String()}
 	}
-	return dataset{ns, workspaceOf(id) + "/" + nameOf(id)}
+	return dataset{ns, b.workspaceOf(id) + "/" + nameOf(id)}
 }
 
 func (b *builder) tableDataset(model spec.Identity, table string) dataset {
-	return dataset{b.cfg.DatasetNamespace, workspaceOf(model) + "/" + nameOf(model) + "/" + table}
+	return dataset{b.cfg.DatasetNamespace, b.workspaceOf(model) + "/" + nameOf(model) + "/" + table}
 }
 
 // events returns the OpenLineage events for one pbisync event.
@@ -121,25 +144,24 @@ func (b *builder) events(e *event.Event, now time.Time) ([]Event, error) {
 	return nil, nil
 }
 
-func (b *builder) assetFacet(s *spec.AssetSpec, removed bool) map[string]any {
+func (b *builder) assetFacet(key spec.Key, id spec.Identity, s *spec.AssetSpec) map[string]any {
 	f := map[string]any{
-		"key": []string(s.Key), "type": string(s.PowerBI.Type), "id": s.PowerBI.ID,
-		"workspaceId": s.PowerBI.WorkspaceID, "workspaceName": s.PowerBI.WorkspaceName,
+		"key": []string(key), "type": string(id.Type), "id": id.ID,
+		"workspaceId": id.WorkspaceID, "workspaceName": id.WorkspaceName,
 	}
-	if u, ok := s.Metadata["dagster-powerbi/web_url"].Value.(string); ok {
-		f["webUrl"] = u
-	}
-	if len(s.Tags) > 0 {
-		f["tags"] = s.Tags
-	}
-	if removed {
-		f["removed"] = true
+	if s != nil {
+		if u, ok := s.Metadata["dagster-powerbi/web_url"].Value.(string); ok {
+			f["webUrl"] = u
+		}
+		if len(s.Tags) > 0 {
+			f["tags"] = s.Tags
+		}
 	}
 	return b.facet(assetFacetURL, f)
 }
 
 func (b *builder) commonFacets(s *spec.AssetSpec) map[string]any {
-	facets := map[string]any{"powerbi": b.assetFacet(s, false)}
+	facets := map[string]any{assetFacetKey: b.assetFacet(s.Key, s.PowerBI, s)}
 	if s.Description != "" {
 		facets["documentation"] = b.facet(docFacetURL, map[string]any{"description": s.Description})
 	}
@@ -166,27 +188,43 @@ func (b *builder) lineageFacet(inputs []dataset) map[string]any {
 	return b.facet(lineageFacetURL, map[string]any{"inputs": l})
 }
 
-// depDatasets maps dependencies to datasets, from the event's related assets: models'
-// tables, data sources and other assets; then warehouse tables (keys of two or more
-// parts) in the upstream namespace.
-func (b *builder) depDatasets(e *event.Event, s *spec.AssetSpec) []dataset {
+// assetInputs maps a report's or dashboard's dependencies to the datasets this sink
+// emits for them, from the event's related assets: a model's tables, a report. A
+// dependency the event does not relate is left out, not guessed at.
+func (b *builder) assetInputs(e *event.Event, s *spec.AssetSpec) []dataset {
 	var out []dataset
 	for _, d := range s.Deps {
-		if rel, ok := e.RelatedByKey(d); ok {
-			if rel.PowerBI.Type == spec.SemanticModel && len(rel.Tables) > 0 {
-				for _, t := range rel.Tables {
-					out = append(out, b.tableDataset(rel.PowerBI, t))
-				}
-				continue
+		r, ok := e.RelatedByKey(d)
+		switch {
+		case !ok || r.PowerBI.Type == spec.DataSource:
+		case r.PowerBI.Type == spec.SemanticModel && len(r.Tables) > 0:
+			for _, t := range r.Tables {
+				out = append(out, b.tableDataset(r.PowerBI, t))
 			}
-			out = append(out, b.datasetOf(rel.PowerBI, d))
+		default:
+			out = append(out, b.datasetOf(r.PowerBI, d))
+		}
+	}
+	return out
+}
+
+// warehouseInputs names a model's warehouse dependency keys in upstream_namespace, when
+// it is set: the fallback for a model none of whose tables' M resolved. Keys of pbisync's
+// own assets are not warehouse tables.
+func (b *builder) warehouseInputs(e *event.Event, s *spec.AssetSpec) []dataset {
+	if b.cfg.UpstreamNamespace == "" {
+		return nil
+	}
+	var out []dataset
+	for _, d := range s.Deps {
+		if _, ok := e.RelatedByKey(d); ok || len(d) < 2 {
 			continue
 		}
-		if len(d) >= 2 {
-			out = append(out, dataset{b.cfg.UpstreamNamespace, strings.Join(d, ".")})
-		} else {
-			out = append(out, dataset{b.cfg.DatasetNamespace, "datasources/" + d.String()})
+		switch d[0] {
+		case "semantic_model", "report", "dashboard", "dataflow", "data_source":
+			continue
 		}
+		out = append(out, dataset{b.cfg.UpstreamNamespace, strings.Join(d, ".")})
 	}
 	return out
 }
@@ -245,6 +283,9 @@ func (b *builder) specEvents(e *event.Event, now time.Time) ([]Event, error) {
 	if id.ID == "" {
 		return nil, fmt.Errorf("asset %s has no Power BI id", s.Key)
 	}
+	if id.WorkspaceID != "" && id.WorkspaceName != "" {
+		b.workspaces[id.WorkspaceID] = id.WorkspaceName
+	}
 	switch id.Type {
 	case spec.DataSource:
 		d := b.datasetOf(id, s.Key)
@@ -258,7 +299,7 @@ func (b *builder) specEvents(e *event.Event, now time.Time) ([]Event, error) {
 		return out, nil
 	case spec.Report, spec.Dashboard:
 		facets := b.commonFacets(s)
-		if inputs := b.depDatasets(e, s); len(inputs) > 0 {
+		if inputs := b.assetInputs(e, s); len(inputs) > 0 {
 			facets["lineage"] = b.lineageFacet(inputs)
 		}
 		return []Event{b.datasetEvent(b.datasetOf(id, s.Key), facets, now)}, nil
@@ -266,36 +307,39 @@ func (b *builder) specEvents(e *event.Event, now time.Time) ([]Event, error) {
 	return nil, nil
 }
 
-// modelEvents maps a semantic model's spec to the dataset events of its tables, and to
-// what its refresh run reads and writes; e holds the spec's related assets.
+// modelEvents gives a dataset per model table, with the lineage of that table's own M,
+// and what the model's refresh runs read and write (kept for its removal and for refresh
+// events without the model's spec); e holds the spec's related assets.
 func (b *builder) modelEvents(e *event.Event, s *spec.AssetSpec, now time.Time) ([]Event, *known) {
 	id := s.PowerBI
-	inputs := b.depDatasets(e, s)
 	perTable := b.tableInputs(s)
-	// The refresh run reads what its tables read: the model's upstreams and every
-	// table's own.
-	all := append([]dataset(nil), inputs...)
-	for _, t := range modelTables(s) {
+	tables := modelTables(s)
+	fallback := []dataset(nil)
+	if len(perTable) == 0 {
+		fallback = b.warehouseInputs(e, s)
+	}
+	// The refresh run reads what its tables read.
+	all := append([]dataset(nil), fallback...)
+	for _, t := range tables {
 		for _, d := range perTable[strings.ToLower(t.name)].inputs {
 			if !slices.Contains(all, d) {
 				all = append(all, d)
 			}
 		}
 	}
-	k := &known{Inputs: all}
+	k := &known{Inputs: all, WorkspaceName: b.workspaceOf(id), Name: nameOf(id)}
 	var out []Event
-	tables := modelTables(s)
 	for _, t := range tables {
 		d := b.tableDataset(id, t.name)
 		facets := b.commonFacets(s)
 		facets["schema"] = b.schemaFacet(t.schema)
-		tableInputs := inputs
 		own, resolved := perTable[strings.ToLower(t.name)]
-		if resolved {
-			tableInputs = own.inputs // the table's own sources, from its Power Query M
+		inputs := own.inputs
+		if !resolved {
+			inputs = fallback
 		}
-		if len(tableInputs) > 0 {
-			facets["lineage"] = b.lineageFacet(tableInputs)
+		if len(inputs) > 0 {
+			facets["lineage"] = b.lineageFacet(inputs)
 		}
 		if len(own.columns) > 0 {
 			facets["columnLineage"] = b.columnLineageFacet(own.columns)
@@ -311,8 +355,8 @@ func (b *builder) modelEvents(e *event.Event, s *spec.AssetSpec, now time.Time) 
 	if len(tables) == 0 {
 		d := b.datasetOf(id, s.Key)
 		facets := b.commonFacets(s)
-		if len(inputs) > 0 {
-			facets["lineage"] = b.lineageFacet(inputs)
+		if len(fallback) > 0 {
+			facets["lineage"] = b.lineageFacet(fallback)
 		}
 		out = append(out, b.datasetEvent(d, facets, now))
 		k.Outputs = append(k.Outputs, d.ref())
@@ -320,108 +364,39 @@ func (b *builder) modelEvents(e *event.Event, s *spec.AssetSpec, now time.Time) 
 	return out, k
 }
 
+// removedEvents marks the datasets emitted for a removed asset as dropped, with the
+// standard lifecycleStateChange facet: a report's, a dashboard's or a data source's
+// dataset, a model's tables. A model whose datasets are unknown (removed in a later sync
+// without state_file) gives nothing rather than a dataset that was never emitted.
 func (b *builder) removedEvents(r *event.Removed, now time.Time) []Event {
-	s := &spec.AssetSpec{Key: r.Key, PowerBI: r.PowerBI}
-	d := b.datasetOf(r.PowerBI, r.Key)
-	return []Event{b.datasetEvent(d, map[string]any{"powerbi": b.assetFacet(s, true)}, now)}
-}
-
-// runID derives the run's UUID from the refresh request id (a name-based, version 5
-// style UUID), so every event of one refresh, sent again or not, shares it.
-func runID(requestID string) string {
-	h := sha1.Sum([]byte("pbisync/refresh/" + requestID))
-	h[6] = (h[6] & 0x0f) | 0x50
-	h[8] = (h[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
-}
-
-func (b *builder) jobName(model spec.Identity) string {
-	return workspaceOf(model) + "/" + nameOf(model) + "/refresh"
-}
-
-func (b *builder) refreshEvents(e *event.Event, now time.Time) ([]Event, error) {
-	r := e.Refresh
-	if r.RequestID == "" {
-		return nil, fmt.Errorf("refresh of %s without a request id", r.Model)
-	}
-	var eventType string
-	var when time.Time
-	switch r.State {
-	case event.RefreshRequested:
-		eventType, when = "START", r.RequestedAt
-	case event.RefreshStarted:
-		// A refresh pbisync requested had its START with the request (in this process
-		// or an earlier one); one it did not request starts here.
-		eventType, when = "RUNNING", r.StartedAt
-		if r.RequestedAt.IsZero() {
-			eventType = "START"
+	id := r.PowerBI
+	var targets []dataset
+	switch id.Type {
+	case spec.SemanticModel:
+		k, ok := b.models[id.ID]
+		if !ok {
+			b.warn("a semantic model was removed but the datasets emitted for it are unknown (no state_file): nothing marked dropped",
+				"model", id.String())
+			return nil
 		}
-	case event.RefreshCompleted:
-		eventType, when = "COMPLETE", r.EndedAt
-	case event.RefreshFailed, event.RefreshTimedOut:
-		eventType, when = "FAIL", r.EndedAt
-	case event.RefreshCancelled:
-		eventType, when = "ABORT", r.EndedAt
+		for _, o := range k.Outputs {
+			ns, _ := o["namespace"].(string)
+			name, _ := o["name"].(string)
+			targets = append(targets, dataset{ns, name})
+		}
+		delete(b.models, id.ID)
+		b.changed = true
+	case spec.Report, spec.Dashboard, spec.DataSource:
+		targets = []dataset{b.datasetOf(id, r.Key)}
 	default:
-		return nil, fmt.Errorf("refresh %s: unknown state %q", r.RequestID, r.State)
+		return nil
 	}
-	if when.IsZero() {
-		when = now
+	out := make([]Event, 0, len(targets))
+	for _, d := range targets {
+		out = append(out, b.datasetEvent(d, map[string]any{
+			"lifecycleStateChange": b.facet(lifecycleFacetURL, map[string]any{"lifecycleStateChange": "DROP"}),
+			assetFacetKey:          b.assetFacet(r.Key, id, nil),
+		}, now))
 	}
-	runFacets := map[string]any{}
-	rf := map[string]any{"requestId": r.RequestID, "state": string(r.State), "modelId": r.Model.ID}
-	if r.RefreshType != "" {
-		rf["refreshType"] = r.RefreshType
-	}
-	if r.Enhanced {
-		rf["enhanced"] = true
-	}
-	if len(r.Tables) > 0 {
-		tables := make([]map[string]any, 0, len(r.Tables))
-		for _, t := range r.Tables {
-			m := map[string]any{"table": t.Table, "status": t.Status}
-			if t.Partition != "" {
-				m["partition"] = t.Partition
-			}
-			tables = append(tables, m)
-		}
-		rf["tables"] = tables
-	}
-	runFacets["powerbiRefresh"] = b.facet(refreshFacetURL, rf)
-	if !r.RequestedAt.IsZero() {
-		runFacets["nominalTime"] = b.facet(nominalFacetURL, map[string]any{"nominalStartTime": r.RequestedAt.UTC().Format(time.RFC3339Nano)})
-	}
-	if r.State == event.RefreshFailed || r.State == event.RefreshTimedOut {
-		msg := r.Error
-		if msg == "" && r.State == event.RefreshTimedOut {
-			msg = "pbisync stopped waiting for the refresh (timed out)"
-		}
-		if msg == "" {
-			msg = "the refresh failed"
-		}
-		runFacets["errorMessage"] = b.facet(errorFacetURL, map[string]any{"message": msg, "programmingLanguage": "PowerQuery M"})
-	}
-	ev := b.base(runEventURL, when)
-	ev["eventType"] = eventType
-	ev["run"] = map[string]any{"runId": runID(r.RequestID), "facets": runFacets}
-	ev["job"] = map[string]any{"namespace": b.cfg.Namespace, "name": b.jobName(r.Model), "facets": map[string]any{
-		"jobType": b.facet(jobTypeFacetURL, map[string]any{"processingType": "BATCH", "integration": "POWERBI", "jobType": "SEMANTIC_MODEL_REFRESH"}),
-	}}
-	inputs, outputs := []map[string]any{}, []map[string]any{}
-	k, ok := b.models[r.Model.ID] // the state file's, for an event without the model's spec
-	if ms := r.ModelSpec; ms != nil && ms.PowerBI.ID == r.Model.ID {
-		_, k = b.modelEvents(e, ms, when)
-		ok = true
-	}
-	if ok {
-		for _, d := range k.Inputs {
-			inputs = append(inputs, d.ref())
-		}
-		outputs = append(outputs, k.Outputs...)
-	} else {
-		outputs = append(outputs, b.datasetOf(r.Model, r.Key).ref())
-	}
-	ev["inputs"] = inputs
-	ev["outputs"] = outputs
-	return []Event{ev}, nil
+	return out
 }

@@ -38,9 +38,14 @@ type Config struct {
 	Namespace string `json:"namespace"`
 	// DatasetNamespace is the namespace of Power BI datasets (default powerbi).
 	DatasetNamespace string `json:"dataset_namespace"`
-	// UpstreamNamespace is the namespace of warehouse tables that models read, e.g.
-	// mssql://server:1433 (default warehouse).
+	// UpstreamNamespace, when set, names the warehouse dependency keys of a model none
+	// of whose tables' M resolved, e.g. mssql://server:1433. Unset (the default), only
+	// tables with a physical name (platform and server from the M) become datasets.
 	UpstreamNamespace string `json:"upstream_namespace"`
+	// DatabricksNaming is the namespace form of Databricks tables: "unitycatalog"
+	// (default, unitycatalog://{host} as OpenLineage's naming spec lists Unity Catalog)
+	// or "databricks" (databricks://{host}, as dbt's OpenLineage integration writes).
+	DatabricksNaming string `json:"databricks_naming"`
 	// Producer is the producer URI of every event and facet.
 	Producer string `json:"producer"`
 	// Specs sends dataset events for asset specs (default true); false sends only runs.
@@ -88,10 +93,13 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 		v   *string
 		def string
 	}{{&cfg.Endpoint, "/api/v1/lineage"}, {&cfg.Namespace, "pbisync"}, {&cfg.DatasetNamespace, "powerbi"},
-		{&cfg.UpstreamNamespace, "warehouse"}, {&cfg.Producer, DefaultProducer}} {
+		{&cfg.DatabricksNaming, "unitycatalog"}, {&cfg.Producer, DefaultProducer}} {
 		if *d.v == "" {
 			*d.v = d.def
 		}
+	}
+	if cfg.DatabricksNaming != "unitycatalog" && cfg.DatabricksNaming != "databricks" {
+		return sink.ConfigErrorf("databricks_naming", "want unitycatalog or databricks, got %q", cfg.DatabricksNaming)
 	}
 	if u, err := url.Parse(cfg.Producer); err != nil || u.Scheme == "" {
 		return sink.ConfigErrorf("producer", "want a URI, got %q", cfg.Producer)
@@ -110,6 +118,9 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 		s.retries = *cfg.Retries
 	}
 	s.b = newBuilder(cfg)
+	if c.Logger != nil {
+		s.b.warn = c.Logger.Warn
+	}
 	if err := s.b.loadState(cfg.StateFile); err != nil {
 		return sink.ConfigErrorf("state_file", "%v", err)
 	}

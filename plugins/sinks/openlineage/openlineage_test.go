@@ -99,15 +99,19 @@ func TestMarquez(t *testing.T) {
 	if got := js(facets["schema"].(map[string]any)["fields"]); got != `[{"name":"order_id","type":"Int64"},{"description":"net of tax","name":"amount","type":"Decimal"},{"name":"ordered_at","type":"DateTime"}]` {
 		t.Errorf("schema %s", got)
 	}
-	if got := js(facets["lineage"].(map[string]any)["inputs"]); !strings.Contains(got, `"name":"warehouse.dbo.orders","namespace":"mssql://sql1:1433"`) ||
-		!strings.Contains(got, `"name":"datasources/sales_db","namespace":"powerbi"`) {
+	// The sample's models have no resolved M: with upstream_namespace set, their warehouse
+	// dependency keys are named there; data sources are connections, not inputs.
+	if got := js(facets["lineage"].(map[string]any)["inputs"]); got != `[{"name":"warehouse.dbo.orders","namespace":"mssql://sql1:1433","transformations":[{"type":"INDIRECT"}],"type":"DATASET"}]` {
 		t.Errorf("model lineage %s", got)
+	}
+	if facets["pbisync_asset"] == nil || facets["powerbi"] != nil {
+		t.Errorf("custom facet key: %s", js(facets))
 	}
 	report := byName["Finance/reports/Sales Overview"]
 	if got := js(report["facets"].(map[string]any)["lineage"]); !strings.Contains(got, `"name":"Finance/Sales Model/customers"`) || !strings.Contains(got, `"name":"Finance/Sales Model/orders"`) {
 		t.Errorf("report lineage %s", got)
 	}
-	if got := js(byName["Finance/reports/Old Report"]["facets"].(map[string]any)["powerbi"].(map[string]any)["removed"]); got != "true" {
+	if got := js(byName["Finance/reports/Old Report"]["facets"].(map[string]any)["lifecycleStateChange"].(map[string]any)["lifecycleStateChange"]); got != `"DROP"` {
 		t.Errorf("removed report %s", got)
 	}
 
@@ -143,7 +147,7 @@ func TestMarquez(t *testing.T) {
 	if got := js(fail["errorMessage"].(map[string]any)["message"]); got != `"DataSource.Error: login failed for user 'svc'"` {
 		t.Errorf("error facet %s", got)
 	}
-	if got := js(fail["powerbiRefresh"].(map[string]any)["tables"]); got != `[{"partition":"2026","status":"Failed","table":"budget"}]` {
+	if got := js(fail["pbisync_refresh"].(map[string]any)["tables"]); got != `[{"partition":"2026","status":"Failed","table":"budget"}]` {
 		t.Errorf("table results %s", got)
 	}
 }
@@ -230,17 +234,21 @@ func TestRunIDIsAUUID(t *testing.T) {
 	}
 }
 
-// TestStateFile: a refresh-only run (no specs in the sync) still names the model's
-// inputs and tables, learned by an earlier sync.
+// TestStateFile: a refresh event without its model's spec (one a restarted serve followed)
+// in a refresh-only run still names the model's inputs and tables, learned by an earlier
+// sync.
 func TestStateFile(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "ol-state.json")
 	sample := sinktest.Sample()
-	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: `{"file":"` + filepath.Join(dir, "1.jsonl") + `","state_file":"` + state + `"}`}, sample[:5]); err != nil {
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: `{"file":"` + filepath.Join(dir, "1.jsonl") + `","state_file":"` + state + `","upstream_namespace":"mssql://sql1:1433"}`}, sample[:5]); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "2.jsonl")
-	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: `{"file":"` + out + `","state_file":"` + state + `"}`}, sample[8:9]); err != nil {
+	bare := sample[8]
+	r := *bare.Refresh
+	r.ModelSpec, bare.Refresh, bare.Related = nil, &r, nil
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: `{"file":"` + out + `","state_file":"` + state + `"}`}, []event.Event{bare}); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(out)
@@ -252,5 +260,67 @@ func TestStateFile(t *testing.T) {
 	}
 	if s := string(data); !strings.Contains(s, `"name":"Finance/Sales Model/orders"`) || !strings.Contains(s, `"name":"warehouse.dbo.orders"`) {
 		t.Fatalf("run without the state's tables and inputs: %s", s)
+	}
+}
+
+// TestRemovedModelDropsItsTables: a model removed in a later sync marks the datasets
+// emitted for it (its tables, known through state_file) dropped, with the standard
+// lifecycleStateChange facet; without state_file nothing is guessed.
+func TestRemovedModelDropsItsTables(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "ol-state.json")
+	sample := sinktest.Sample()
+	model := sample[1].Spec
+	gone := []event.Event{{Kind: event.KindRemoved, Removed: &event.Removed{Key: model.Key, PowerBI: model.PowerBI}}}
+	for _, tc := range []struct {
+		state bool
+		want  []string
+	}{
+		{true, []string{"Finance/Sales Model/customers", "Finance/Sales Model/orders"}},
+		{false, nil},
+	} {
+		cfg := `{"file":"` + filepath.Join(dir, "1.jsonl") + `"`
+		if tc.state {
+			cfg += `,"state_file":"` + state + `"`
+		}
+		cfg += "}"
+		if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg}, sample[:5]); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "2.jsonl")
+		cfg = strings.Replace(cfg, "1.jsonl", "2.jsonl", 1)
+		if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg}, gone); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(out)
+		var got []string
+		reg := registry(t)
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if line == "" {
+				continue
+			}
+			if err := validateEvent(reg, []byte(line)); err != nil {
+				t.Fatal(err)
+			}
+			var ev struct {
+				Dataset struct {
+					Name   string `json:"name"`
+					Facets struct {
+						Lifecycle struct {
+							State string `json:"lifecycleStateChange"`
+						} `json:"lifecycleStateChange"`
+					} `json:"facets"`
+				} `json:"dataset"`
+			}
+			json.Unmarshal([]byte(line), &ev)
+			if ev.Dataset.Facets.Lifecycle.State != "DROP" {
+				t.Errorf("%s: lifecycle %q", ev.Dataset.Name, ev.Dataset.Facets.Lifecycle.State)
+			}
+			got = append(got, ev.Dataset.Name)
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("state %v: dropped %v, want %v", tc.state, got, tc.want)
+		}
+		os.Remove(out)
 	}
 }

@@ -68,9 +68,10 @@ func (b *builder) columnLineageFacet(columns map[string][]map[string]any) map[st
 	return b.facet(columnLineageFacetURL, map[string]any{"fields": fields})
 }
 
-// upstreamDataset names a warehouse table: namespace from the platform and server
-// (https://openlineage.io/docs/spec/naming), name from its database, schema and table.
-// Without a server it falls back to the configured upstream namespace.
+// upstreamDataset names a warehouse table as OpenLineage's naming spec
+// (website/docs/spec/naming.md) does: namespace from the platform and server, name from
+// its database, schema and table. A table without a server has no physical name and is
+// left out.
 func (b *builder) upstreamDataset(u map[string]any) (dataset, bool) {
 	get := func(k string) string { v, _ := u[k].(string); return v }
 	table := get("table")
@@ -85,13 +86,14 @@ func (b *builder) upstreamDataset(u map[string]any) (dataset, bool) {
 	}
 	name := strings.Join(parts, ".")
 	platform, server := get("platform"), get("server")
-	ns := b.cfg.UpstreamNamespace
+	var ns string
 	switch {
 	case platform == "bigquery":
 		ns = "bigquery"
 	case server == "":
+		return dataset{}, false
 	case platform == "snowflake":
-		ns = "snowflake://" + strings.TrimSuffix(strings.ToLower(hostOnly(server)), ".snowflakecomputing.com")
+		ns = "snowflake://" + SnowflakeAccount(server)
 	case platform == "mssql":
 		ns = "mssql://" + hostPort(server, "1433")
 	case platform == "postgres":
@@ -102,17 +104,38 @@ func (b *builder) upstreamDataset(u map[string]any) (dataset, bool) {
 		ns = "oracle://" + hostPort(server, "1521")
 	case platform == "redshift":
 		ns = "redshift://" + hostPort(server, "5439")
+	case platform == "databricks" && b.cfg.DatabricksNaming == "databricks":
+		ns = "databricks://" + hostOnly(server) // dbt's and older producers' form
 	case platform == "databricks":
-		ns = "databricks://" + hostOnly(server)
+		ns = "unitycatalog://" + hostOnly(server)
 	case platform == "athena":
 		ns = "awsathena://athena." + server + ".amazonaws.com"
 	default:
 		ns = platform + "://" + server
 	}
-	if ns == "" {
-		return dataset{}, false
-	}
 	return dataset{Namespace: ns, Name: name}, true
+}
+
+// SnowflakeAccount normalizes a Snowflake server (an account URL or identifier) to the
+// account part of OpenLineage's Snowflake namespace, as OpenLineage's own normalizer
+// (fix_account_name in its common integration) does: an organization-account name
+// ("myorg-myaccount") stays as it is; an account locator gets its region and cloud, the
+// defaults being us-west-1 and aws ("xy12345" -> "xy12345.us-west-1.aws",
+// "xy12345.eu-west-1" -> "xy12345.eu-west-1.aws").
+func SnowflakeAccount(server string) string {
+	host, _, _ := strings.Cut(server, "/")
+	host, _, _ = strings.Cut(host, ":") // a port; account identifiers have no colons
+	host = strings.TrimSuffix(strings.ToLower(host), ".snowflakecomputing.com")
+	parts := strings.Split(host, ".")
+	switch {
+	case strings.Contains(parts[0], "-"):
+		return parts[0]
+	case len(parts) == 1:
+		return parts[0] + ".us-west-1.aws"
+	case len(parts) == 2:
+		return parts[0] + "." + parts[1] + ".aws"
+	}
+	return host
 }
 
 // hostOnly drops a port and a path from a server name.

@@ -535,11 +535,15 @@ func (*Event_Summary) isEvent_Kind() {}
 
 // Related is one asset an event refers to, as the sync sent it.
 type Related struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           *Key                   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"` // its key after translators: what deps name
-	Powerbi       *Identity              `protobuf:"bytes,2,opt,name=powerbi,proto3" json:"powerbi,omitempty"`
-	WebUrl        string                 `protobuf:"bytes,3,opt,name=web_url,json=webUrl,proto3" json:"web_url,omitempty"` // its dagster-powerbi/web_url, if any
-	Tables        []string               `protobuf:"bytes,4,rep,name=tables,proto3" json:"tables,omitempty"`               // a semantic model's tables, by name, sorted
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Key     *Key                   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"` // its key after translators: what deps name
+	Powerbi *Identity              `protobuf:"bytes,2,opt,name=powerbi,proto3" json:"powerbi,omitempty"`
+	WebUrl  string                 `protobuf:"bytes,3,opt,name=web_url,json=webUrl,proto3" json:"web_url,omitempty"` // its dagster-powerbi/web_url, if any
+	// A semantic model's tables, sorted: by the names of its column-schema metadata
+	// (dagster-powerbi's convention, lower-cased in a model of several tables), and in
+	// their own case (from its powerbi/tables metadata, when it has it).
+	Tables        []string `protobuf:"bytes,4,rep,name=tables,proto3" json:"tables,omitempty"`
+	TableNames    []string `protobuf:"bytes,5,rep,name=table_names,json=tableNames,proto3" json:"table_names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -598,6 +602,13 @@ func (x *Related) GetWebUrl() string {
 func (x *Related) GetTables() []string {
 	if x != nil {
 		return x.Tables
+	}
+	return nil
+}
+
+func (x *Related) GetTableNames() []string {
+	if x != nil {
+		return x.TableNames
 	}
 	return nil
 }
@@ -1475,12 +1486,14 @@ const file_sink_proto_rawDesc = "" +
 	"\arefresh\x18\x03 \x01(\v2\x18.pbisync.sink.v1.RefreshH\x00R\arefresh\x124\n" +
 	"\asummary\x18\x04 \x01(\v2\x18.pbisync.sink.v1.SummaryH\x00R\asummary\x122\n" +
 	"\arelated\x18\x05 \x03(\v2\x18.pbisync.sink.v1.RelatedR\arelatedB\x06\n" +
-	"\x04kind\"\x97\x01\n" +
+	"\x04kind\"\xb8\x01\n" +
 	"\aRelated\x12&\n" +
 	"\x03key\x18\x01 \x01(\v2\x14.pbisync.sink.v1.KeyR\x03key\x123\n" +
 	"\apowerbi\x18\x02 \x01(\v2\x19.pbisync.sink.v1.IdentityR\apowerbi\x12\x17\n" +
 	"\aweb_url\x18\x03 \x01(\tR\x06webUrl\x12\x16\n" +
-	"\x06tables\x18\x04 \x03(\tR\x06tables\"\x1b\n" +
+	"\x06tables\x18\x04 \x03(\tR\x06tables\x12\x1f\n" +
+	"\vtable_names\x18\x05 \x03(\tR\n" +
+	"tableNames\"\x1b\n" +
 	"\x03Key\x12\x14\n" +
 	"\x05parts\x18\x01 \x03(\tR\x05parts\"\x8c\x01\n" +
 	"\bIdentity\x12\x12\n" +
