@@ -238,7 +238,7 @@ func TestSinkFaultsLoseNothing(t *testing.T) {
 	// The clean run has the lineage the faults must not lose.
 	withDatasets := 0
 	for _, l := range clean["datahub"] {
-		if strings.Contains(l, `"aspectName":"dashboardInfo"`) && strings.Contains(l, `"datasets":["urn:li:dataset:`) {
+		if strings.Contains(l, `"aspectName":"dashboardInfo"`) && strings.Contains(l, `"datasetEdges":[{"destinationUrn":"urn:li:dataset:`) {
 			withDatasets++
 		}
 	}
