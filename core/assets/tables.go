@@ -41,7 +41,7 @@ func TableNamesAsNamed(s *spec.AssetSpec) []string {
 	}
 	var out []string
 	switch v := md.Value.(type) {
-	case []tableInfo:
+	case []TableInfo:
 		for _, t := range v {
 			out = append(out, t.Name)
 		}

@@ -33,6 +33,12 @@ type RequestCounter interface {
 	Requests() map[string]int64
 }
 
+// ProblemReporter is implemented by sources that report what their last run could
+// not read (snapshot.IncompleteError and snapshot.GoneError say which workspaces).
+type ProblemReporter interface {
+	Problems() []error
+}
+
 // Builder turns snapshot batches into default records. Add may hold records back until
 // a later batch resolves their deps; Flush returns whatever is left at the end.
 type Builder interface {
@@ -206,6 +212,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	defer cancel()
 	builder := e.NewBuilder()
 	srcErr := r.pull(ctx, builder)
+	r.sourceProblems()
 	if srcErr == nil {
 		recs, probs := builder.Flush()
 		r.problems(probs)
@@ -319,6 +326,8 @@ type run struct {
 	rel *relatedIndex
 	// modelSpecs keeps each model's spec for its refresh events.
 	modelSpecs bool
+	// unread is what the sources could not read: no evidence that it is gone.
+	unread unread
 }
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.

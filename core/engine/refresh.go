@@ -60,7 +60,7 @@ func (e *Engine) RefreshStep(names []string, onEvent func(event.Refresh), outs *
 				if m.Source != nil {
 					name = m.Source.Name()
 				}
-				return fmt.Errorf("semantic model %q comes from source %q, which reads a snapshot file: refreshing needs a powerbi or emulator source", m.Record.Spec.PowerBI.Name, name)
+				return &SelectionError{Msg: fmt.Sprintf("semantic model %q comes from source %q, which reads a snapshot file: refreshing needs a powerbi or emulator source", m.Record.Spec.PowerBI.Name, name)}
 			}
 			groups[m.Source] = append(groups[m.Source], &m.Record)
 		}
@@ -138,7 +138,7 @@ func pickModels(cfg *refresh.Config, models []Model, names []string) ([]Model, e
 				all = append(all, fmt.Sprintf("%q", m.Record.Spec.PowerBI.Name))
 			}
 			sort.Strings(all)
-			return nil, fmt.Errorf("no semantic model is named %q (by name, id or key); the synced models are: %s", n, strings.Join(all, ", "))
+			return nil, &SelectionError{Msg: fmt.Sprintf("no semantic model is named %q (by name, id or key); the synced models are: %s", n, strings.Join(all, ", "))}
 		case 1:
 			out = append(out, hits[0])
 		default:
@@ -146,7 +146,7 @@ func pickModels(cfg *refresh.Config, models []Model, names []string) ([]Model, e
 			for _, h := range hits {
 				ids = append(ids, fmt.Sprintf("%s in workspace %q", h.Record.Spec.PowerBI.ID, h.Record.Spec.PowerBI.WorkspaceName))
 			}
-			return nil, fmt.Errorf("%q names %d semantic models (%s): name one by its id or key", n, len(hits), strings.Join(ids, "; "))
+			return nil, &SelectionError{Msg: fmt.Sprintf("%q names %d semantic models (%s): name one by its id or key", n, len(hits), strings.Join(ids, "; "))}
 		}
 	}
 	return out, nil
@@ -242,3 +242,10 @@ func (m *Model) refreshSpec() *spec.AssetSpec {
 	}
 	return &s
 }
+
+// SelectionError says that the models a command names cannot be refreshed as asked:
+// no model has the name, or several have it, or the model's source cannot refresh.
+// The CLI reports it as an argument error.
+type SelectionError struct{ Msg string }
+
+func (e *SelectionError) Error() string { return e.Msg }

@@ -317,7 +317,7 @@ func (s *Server) resume(ctx context.Context) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
-	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /v1/refreshes", s.handleRefreshes)
 	mux.HandleFunc("POST /v1/upstream-changed", s.auth(s.handleUpstream))
 	mux.HandleFunc("POST /v1/sync", s.auth(s.handleSync))

@@ -18,6 +18,8 @@ import (
 	"github.com/pbisync/pbisync/core/serve"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 const token = "s3cret-serve-token"
@@ -193,9 +195,24 @@ func TestUpstreamChangeRefreshesDownstreamModels(t *testing.T) {
 	m := get(t, base+"/metrics", nil)
 	for _, want := range []string{`pbisync_syncs_total{result="success"} 1`, `pbisync_refreshes_total{state="completed"} 1`,
 		`pbisync_upstream_triggers_total 1`, `pbisync_assets{type="semantic_model"} 7`, "# TYPE pbisync_refreshes_running gauge",
-		`pbisync_api_requests_total{endpoint="POST /admin/workspaces/getInfo"} 1`} {
+		`pbisync_api_requests_total{endpoint="POST /admin/workspaces/getInfo"} 1`,
+		// The Prometheus client's standard collectors.
+		"# TYPE process_resident_memory_bytes gauge", "# TYPE go_goroutines gauge", "# TYPE go_memstats_heap_alloc_bytes gauge"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q:\n%s", want, m)
+		}
+	}
+	// What a Prometheus server would scrape parses, with every family pbisync has.
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(m))
+	if err != nil {
+		t.Fatalf("the exposition does not parse: %v", err)
+	}
+	for _, name := range []string{"pbisync_syncs_total", "pbisync_last_sync_duration_seconds", "pbisync_last_sync_success_timestamp_seconds",
+		"pbisync_assets", "pbisync_api_requests_total", "pbisync_refreshes_started_total", "pbisync_refreshes_total",
+		"pbisync_refreshes_running", "pbisync_upstream_triggers_total"} {
+		if families[name] == nil {
+			t.Errorf("no %s family", name)
 		}
 	}
 	if strings.Contains(m, token) || strings.Contains(get(t, base+"/healthz", nil), token) {

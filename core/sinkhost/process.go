@@ -143,10 +143,11 @@ func (in *instance) killProcess() {
 // start runs the plugin, configures it and opens the Write stream.
 func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) {
 	l := s.launch
-	if len(l.checksum) > 0 {
-		if err := checkSum(l.path, l.checksum); err != nil {
-			return nil, fmt.Errorf("%s: output %q: %w", l.pos, l.name, err)
-		}
+	if err := checkExecutable(l); err != nil {
+		return nil, err
+	}
+	if err := verifyPin(l); err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(l.path, l.args...)
 	cmd.Dir = l.dir
@@ -208,11 +209,18 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	live.Store(in, struct{}{})
 	defer func() {
 		if err != nil {
+			if in.copied != nil {
+				// Our copy of the pipe's write end, or kill waits for the copy in vain.
+				stdoutFile.Close()
+			}
 			in.kill()
 		}
 	}()
 	proto, err := in.client.Client()
 	if err != nil {
+		if attempt == 0 {
+			return nil, handshakeError(l, err)
+		}
 		return nil, fmt.Errorf("output %q: starting plugin %s: %w", l.name, l.path, err)
 	}
 	if rc := in.client.ReattachConfig(); rc != nil {
@@ -230,7 +238,10 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	resp, err := in.rpc.Configure(cctx, &sinkpb.ConfigureRequest{
 		Name: l.name, ConfigJson: l.cfgJSON, Resume: attempt > 0, Attempt: uint32(attempt),
 	})
-	timedOut := cctx.Err() != nil && ctx.Err() == nil
+	// The plugin's gRPC server may end the call at the deadline a moment before the
+	// host's own timer does, with another code: near the deadline, it is the deadline.
+	deadline, _ := cctx.Deadline()
+	timedOut := ctx.Err() == nil && (cctx.Err() != nil || time.Until(deadline) < 100*time.Millisecond)
 	ccancel()
 	if err != nil && timedOut {
 		return nil, fmt.Errorf("output %q: configure: the plugin did not answer within %s (start_timeout)", l.name, l.timeout)

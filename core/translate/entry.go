@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -108,6 +109,11 @@ func DecodeEntry(n config.Node) (Entry, error) {
 	}
 	if e.Translation != nil && (e.SHA256 != "" || e.Config.Kind != 0 || e.Grant.Clock || e.Grant.Random || e.Grant.Env != nil || e.Grant.FS != nil) {
 		return e, config.Errorf(n, "translator %q: sha256, config and grant apply to WASM translators only", e.Name)
+	}
+	for i, dir := range e.Grant.FS {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return e, config.Errorf(n.Child("grant").Child("fs").Item(i), "translator %q: grant.fs: %q is not a directory", e.Name, dir)
+		}
 	}
 	for i := range e.Translation {
 		if err := e.Translation[i].compile(n.Child("translation").Item(i)); err != nil {

@@ -65,7 +65,7 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 	sum := sha256.Sum256(wasmBytes)
 	hexSum := hex.EncodeToString(sum[:])
 	if e.SHA256 != "" && !strings.EqualFold(e.SHA256, hexSum) {
-		return nil, fmt.Errorf("translator %q: %s has sha256 %s, but the pipeline pins %s", e.Name, source, hexSum, strings.ToLower(e.SHA256))
+		return nil, &keyError{key: "sha256", err: fmt.Errorf("translator %q: %s has sha256 %s, but the pipeline pins %s", e.Name, source, hexSum, strings.ToLower(e.SHA256))}
 	}
 	limits, err := e.limits()
 	if err != nil {
@@ -90,7 +90,8 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 	}
 	w.compiled, err = rt.CompileModule(ctx, wasmBytes)
 	if err != nil {
-		return fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
+		mod, ferr := fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
+		return mod, &keyError{key: "wasm", err: ferr}
 	}
 	if err := checkShape(w.compiled); err != nil {
 		return fail(err)

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -46,16 +45,7 @@ func (s *server) Configure(ctx context.Context, req *sinkpb.ConfigureRequest) (*
 		s.configured = true
 		return &sinkpb.ConfigureResponse{}, nil
 	}
-	var resp sinkpb.ConfigureResponse
-	for _, e := range flatten(err) {
-		var ce *ConfigError
-		if errors.As(e, &ce) {
-			resp.Errors = append(resp.Errors, &sinkpb.ConfigError{Path: ce.Path, Message: ce.Msg})
-		} else {
-			resp.Errors = append(resp.Errors, &sinkpb.ConfigError{Message: e.Error()})
-		}
-	}
-	return &resp, nil
+	return configResponse(err), nil
 }
 
 // flatten expands errors.Join trees so each config problem is reported.

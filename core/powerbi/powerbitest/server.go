@@ -59,6 +59,7 @@ type Server struct {
 	maxRunning    int
 	log           []Request
 	endpoints     []string
+	quirks        Quirks
 
 	rf refreshes // the refreshes of datasets, with their own lock
 }
@@ -83,6 +84,7 @@ type settings struct {
 	faults            []Fault
 	failScans         []string
 	refuseAdmin       bool
+	quirks            Quirks
 }
 
 // WithAddr sets the API listener's address (default 127.0.0.1:0, a free port).
@@ -152,7 +154,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 		clientID: st.clientID, clientSecret: st.secret, clientCert: cert, clientCertPEM: certPEM,
 		tenant: tenant, idx: buildIndex(tenant), tokens: map[string]time.Time{}, tokenLifetime: st.tokenLifetime,
 		requests: map[string]int64{}, scans: map[string]*scan{}, scanPolls: st.scanPolls,
-		failScans: map[string]bool{}, refuseAdmin: st.refuseAdmin, maxRunning: 16,
+		failScans: map[string]bool{}, refuseAdmin: st.refuseAdmin, maxRunning: 16, quirks: st.quirks,
 	}
 	for _, id := range st.failScans {
 		s.failScans[id] = true
@@ -160,6 +162,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	for _, f := range st.faults {
 		s.AddFault(f)
 	}
+	s.rf.skew.Store(int64(st.quirks.ClockSkew))
 	s.registerAPI()
 
 	apiLn, err := listen(st.apiAddr)

@@ -100,10 +100,17 @@ type Sink struct {
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{} }
 
-// Configure checks the config and opens the target.
-func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+// Check checks the config without opening the target (`pbisync validate`).
+func (s *Sink) Check(_ context.Context, c sink.Config) error {
+	_, err := New().decode(c)
+	return err
+}
+
+// decode decodes and checks the config, applies defaults and loads the state file:
+// everything Configure does before it opens the target. It returns the retry count.
+func (s *Sink) decode(c sink.Config) (int, error) {
 	if err := c.Decode(&s.cfg); err != nil {
-		return err
+		return 0, err
 	}
 	cfg := &s.cfg
 	s.logger = c.Logger
@@ -112,9 +119,9 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	}
 	switch {
 	case cfg.Server == "" && cfg.File == "":
-		return sink.ConfigErrorf("", "give server (a DataHub GMS URL) or file")
+		return 0, sink.ConfigErrorf("", "give server (a DataHub GMS URL) or file")
 	case cfg.Server != "" && cfg.File != "":
-		return sink.ConfigErrorf("file", "give server or file, not both")
+		return 0, sink.ConfigErrorf("file", "give server or file, not both")
 	}
 	if cfg.Env == "" {
 		cfg.Env = "PROD"
@@ -125,7 +132,7 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	retries := 3
 	if cfg.Retries != nil {
 		if *cfg.Retries < 0 {
-			return sink.ConfigErrorf("retries", "retries must be 0 or more")
+			return 0, sink.ConfigErrorf("retries", "retries must be 0 or more")
 		}
 		retries = *cfg.Retries
 	}
@@ -133,21 +140,33 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 		cfg.Workers = 4
 	}
 	if cfg.Workers < 1 || cfg.Workers > 64 {
-		return sink.ConfigErrorf("workers", "workers must be between 1 and 64")
+		return 0, sink.ConfigErrorf("workers", "workers must be between 1 and 64")
 	}
 	n := namer{env: cfg.Env, instance: cfg.PlatformInstance, lowercase: cfg.LowercaseURNs, workspaceID: cfg.WorkspaceIDAsURNPart}
 	opt := options{datasetsToContainers: cfg.DatasetsToContainers, useEmail: cfg.UsePowerBIEmail == nil || *cfg.UsePowerBIEmail,
 		removeEmailSuffix: cfg.RemoveEmailSuffix, specTags: cfg.SpecTags, pbisyncProperties: cfg.PbisyncProperties}
 	tables, err := loadState(cfg.StateFile)
 	if err != nil {
-		return sink.ConfigErrorf("state_file", "%v", err)
+		return 0, sink.ConfigErrorf("state_file", "%v", err)
 	}
-	s.m = newMapper(n, cfg.Upstream, opt, tables)
 	if cfg.Server != "" {
 		u, err := url.Parse(cfg.Server)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return sink.ConfigErrorf("server", "want an http(s) URL such as http://localhost:8080, got %q", cfg.Server)
+			return 0, sink.ConfigErrorf("server", "want an http(s) URL such as http://localhost:8080, got %q", cfg.Server)
 		}
+	}
+	s.m = newMapper(n, cfg.Upstream, opt, tables)
+	return retries, nil
+}
+
+// Configure checks the config and opens the target.
+func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+	retries, err := s.decode(c)
+	if err != nil {
+		return err
+	}
+	cfg := &s.cfg
+	if cfg.Server != "" {
 		s.out = newRESTEmitter(strings.TrimRight(cfg.Server, "/"), cfg.Token, time.Duration(cfg.Timeout), retries, cfg.Workers)
 		return nil
 	}

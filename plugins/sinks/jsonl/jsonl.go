@@ -44,8 +44,13 @@ type Sink struct {
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{} }
 
-// Configure opens the output.
-func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+// Check checks the config without opening the output (`pbisync validate`).
+func (s *Sink) Check(_ context.Context, c sink.Config) error {
+	return New().decode(c)
+}
+
+// decode decodes and checks the config: everything Configure does before it opens.
+func (s *Sink) decode(c sink.Config) error {
 	if err := c.Decode(&s.cfg); err != nil {
 		return err
 	}
@@ -66,6 +71,14 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 		s.kinds = map[event.Kind]bool{event.KindSpec: true}
 	default:
 		return sink.ConfigErrorf("format", "format must be events or specs, got %q", s.cfg.Format)
+	}
+	return nil
+}
+
+// Configure opens the output.
+func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+	if err := s.decode(c); err != nil {
+		return err
 	}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)

@@ -77,8 +77,14 @@ type Sink struct {
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{now: time.Now} }
 
-// Configure checks the config and opens the target.
-func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+// Check checks the config without opening the target (`pbisync validate`).
+func (s *Sink) Check(_ context.Context, c sink.Config) error {
+	return New().decode(c)
+}
+
+// decode decodes and checks the config, applies defaults and loads the state file:
+// everything Configure does before it opens the target.
+func (s *Sink) decode(c sink.Config) error {
 	if err := c.Decode(&s.cfg); err != nil {
 		return err
 	}
@@ -129,6 +135,17 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return sink.ConfigErrorf("url", "want an http(s) URL such as http://localhost:5000, got %q", cfg.URL)
 		}
+	}
+	return nil
+}
+
+// Configure checks the config and opens the target.
+func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+	if err := s.decode(c); err != nil {
+		return err
+	}
+	cfg := &s.cfg
+	if cfg.URL != "" {
 		s.target = strings.TrimRight(cfg.URL, "/") + cfg.Endpoint
 		s.client = &http.Client{Timeout: time.Duration(cfg.Timeout)}
 		return nil

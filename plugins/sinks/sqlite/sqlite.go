@@ -56,13 +56,28 @@ func (t *txn) exec(ctx context.Context, query string, args ...any) error {
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{now: time.Now} }
 
-// Configure opens the database and creates the schema.
-func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+// Check checks the config without creating or changing the database (`pbisync
+// validate`).
+func (s *Sink) Check(_ context.Context, c sink.Config) error {
+	return New().decode(c)
+}
+
+// decode decodes and checks the config: everything Configure does before it opens the
+// database.
+func (s *Sink) decode(c sink.Config) error {
 	if err := c.Decode(&s.cfg); err != nil {
 		return err
 	}
 	if strings.TrimSpace(s.cfg.Path) == "" {
 		return sink.ConfigErrorf("path", "path is empty")
+	}
+	return nil
+}
+
+// Configure opens the database and creates the schema.
+func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+	if err := s.decode(c); err != nil {
+		return err
 	}
 	if dir := filepath.Dir(s.cfg.Path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -1572,9 +1572,10 @@ const file_sink_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a;\n" +
 	"\rRequestsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012\xe4\x01\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012\xb4\x02\n" +
 	"\x04Sink\x12R\n" +
-	"\tConfigure\x12!.pbisync.sink.v1.ConfigureRequest\x1a\".pbisync.sink.v1.ConfigureResponse\x12@\n" +
+	"\tConfigure\x12!.pbisync.sink.v1.ConfigureRequest\x1a\".pbisync.sink.v1.ConfigureResponse\x12N\n" +
+	"\x05Check\x12!.pbisync.sink.v1.ConfigureRequest\x1a\".pbisync.sink.v1.ConfigureResponse\x12@\n" +
 	"\x05Write\x12\x1d.pbisync.sink.v1.WriteRequest\x1a\x14.pbisync.sink.v1.Ack(\x010\x01\x12F\n" +
 	"\x05Close\x12\x1d.pbisync.sink.v1.CloseRequest\x1a\x1e.pbisync.sink.v1.CloseResponseB,Z*github.com/pbisync/pbisync/sdk/sink/sinkpbb\x06proto3"
 
@@ -1645,13 +1646,15 @@ var file_sink_proto_depIdxs = []int32{
 	23, // 24: pbisync.sink.v1.Summary.requests:type_name -> pbisync.sink.v1.Summary.RequestsEntry
 	13, // 25: pbisync.sink.v1.AssetSpec.MetadataEntry.value:type_name -> pbisync.sink.v1.Metadata
 	0,  // 26: pbisync.sink.v1.Sink.Configure:input_type -> pbisync.sink.v1.ConfigureRequest
-	3,  // 27: pbisync.sink.v1.Sink.Write:input_type -> pbisync.sink.v1.WriteRequest
-	6,  // 28: pbisync.sink.v1.Sink.Close:input_type -> pbisync.sink.v1.CloseRequest
-	1,  // 29: pbisync.sink.v1.Sink.Configure:output_type -> pbisync.sink.v1.ConfigureResponse
-	5,  // 30: pbisync.sink.v1.Sink.Write:output_type -> pbisync.sink.v1.Ack
-	7,  // 31: pbisync.sink.v1.Sink.Close:output_type -> pbisync.sink.v1.CloseResponse
-	29, // [29:32] is the sub-list for method output_type
-	26, // [26:29] is the sub-list for method input_type
+	0,  // 27: pbisync.sink.v1.Sink.Check:input_type -> pbisync.sink.v1.ConfigureRequest
+	3,  // 28: pbisync.sink.v1.Sink.Write:input_type -> pbisync.sink.v1.WriteRequest
+	6,  // 29: pbisync.sink.v1.Sink.Close:input_type -> pbisync.sink.v1.CloseRequest
+	1,  // 30: pbisync.sink.v1.Sink.Configure:output_type -> pbisync.sink.v1.ConfigureResponse
+	1,  // 31: pbisync.sink.v1.Sink.Check:output_type -> pbisync.sink.v1.ConfigureResponse
+	5,  // 32: pbisync.sink.v1.Sink.Write:output_type -> pbisync.sink.v1.Ack
+	7,  // 33: pbisync.sink.v1.Sink.Close:output_type -> pbisync.sink.v1.CloseResponse
+	30, // [30:34] is the sub-list for method output_type
+	26, // [26:30] is the sub-list for method input_type
 	26, // [26:26] is the sub-list for extension type_name
 	26, // [26:26] is the sub-list for extension extendee
 	0,  // [0:26] is the sub-list for field type_name

@@ -26,6 +26,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Sink_Configure_FullMethodName = "/pbisync.sink.v1.Sink/Configure"
+	Sink_Check_FullMethodName     = "/pbisync.sink.v1.Sink/Check"
 	Sink_Write_FullMethodName     = "/pbisync.sink.v1.Sink/Write"
 	Sink_Close_FullMethodName     = "/pbisync.sink.v1.Sink/Close"
 )
@@ -37,6 +38,11 @@ type SinkClient interface {
 	// Configure hands the sink its config. A sink that rejects it returns errors with
 	// the path of the offending value, which the host maps back to a place in the YAML.
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
+	// Check checks a config as Configure would, without opening the output or writing
+	// anything: `pbisync validate` calls it. A plugin that does not implement it answers
+	// UNIMPLEMENTED, and the host then leaves its config unchecked rather than call
+	// Configure, which may open (and truncate) an output.
+	Check(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
 	// Write carries batches of events from the host; the sink acknowledges each batch,
 	// in order, once it has handled it. The host keeps a bounded window of
 	// unacknowledged batches and sends them again to a restarted sink.
@@ -57,6 +63,16 @@ func (c *sinkClient) Configure(ctx context.Context, in *ConfigureRequest, opts .
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ConfigureResponse)
 	err := c.cc.Invoke(ctx, Sink_Configure_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sinkClient) Check(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfigureResponse)
+	err := c.cc.Invoke(ctx, Sink_Check_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +109,11 @@ type SinkServer interface {
 	// Configure hands the sink its config. A sink that rejects it returns errors with
 	// the path of the offending value, which the host maps back to a place in the YAML.
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
+	// Check checks a config as Configure would, without opening the output or writing
+	// anything: `pbisync validate` calls it. A plugin that does not implement it answers
+	// UNIMPLEMENTED, and the host then leaves its config unchecked rather than call
+	// Configure, which may open (and truncate) an output.
+	Check(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
 	// Write carries batches of events from the host; the sink acknowledges each batch,
 	// in order, once it has handled it. The host keeps a bounded window of
 	// unacknowledged batches and sends them again to a restarted sink.
@@ -111,6 +132,9 @@ type UnimplementedSinkServer struct{}
 
 func (UnimplementedSinkServer) Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Configure not implemented")
+}
+func (UnimplementedSinkServer) Check(context.Context, *ConfigureRequest) (*ConfigureResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Check not implemented")
 }
 func (UnimplementedSinkServer) Write(grpc.BidiStreamingServer[WriteRequest, Ack]) error {
 	return status.Error(codes.Unimplemented, "method Write not implemented")
@@ -157,6 +181,24 @@ func _Sink_Configure_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Sink_Check_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfigureRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SinkServer).Check(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Sink_Check_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SinkServer).Check(ctx, req.(*ConfigureRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Sink_Write_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(SinkServer).Write(&grpc.GenericServerStream[WriteRequest, Ack]{ServerStream: stream})
 }
@@ -192,6 +234,10 @@ var Sink_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Configure",
 			Handler:    _Sink_Configure_Handler,
+		},
+		{
+			MethodName: "Check",
+			Handler:    _Sink_Check_Handler,
 		},
 		{
 			MethodName: "Close",
