@@ -2,6 +2,8 @@ package translate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,21 +140,15 @@ func (c *Chain) load(ctx context.Context, e *Entry, opts *Options) (Translator, 
 	if e.Translation != nil {
 		return newNoCode(e), nil
 	}
-	if c.cache == nil {
-		dir, err := opts.cacheDir()
-		if err != nil {
-			return nil, err
-		}
-		if dir == "" {
-			c.cache = wazero.NewCompilationCache()
-		} else if c.cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wazero")); err != nil {
-			return nil, fmt.Errorf("compilation cache: %w", err)
-		}
+	cacheRoot, err := opts.cacheDir()
+	if err != nil {
+		return nil, err
 	}
 	base := opts.BaseDir
 	if base == "" && e.pos.File != "" {
 		base = filepath.Dir(e.pos.File)
 	}
+	e.Grant = resolveGrants(e.Grant, base)
 	path, source := e.WASM, ""
 	if e.GoPackage != "" {
 		pkg := resolve(base, e.GoPackage)
@@ -169,7 +165,31 @@ func (c *Chain) load(ctx context.Context, e *Entry, opts *Options) (Translator, 
 	if err != nil {
 		return nil, &keyError{key: "wasm", err: fmt.Errorf("translator %q: %w", e.Name, err)}
 	}
-	return loadWASM(ctx, e, data, source, c.cache, opts)
+	if cacheRoot == "" { // no file cache: one in memory for the chain
+		if c.cache == nil {
+			c.cache = wazero.NewCompilationCache()
+		}
+		return loadWASM(ctx, e, data, source, c.cache, opts)
+	}
+	sum := sha256.Sum256(data)
+	cc, err := openCodeCache(filepath.Join(cacheRoot, "wazero"), hex.EncodeToString(sum[:]), opts.logger())
+	if err != nil {
+		return nil, fmt.Errorf("translator %q: %w", e.Name, err)
+	}
+	cache, err := wazero.NewCompilationCacheWithDir(cc.dir)
+	if err != nil {
+		return nil, fmt.Errorf("translator %q: compilation cache: %w", e.Name, err)
+	}
+	w, err := loadWASM(ctx, e, data, source, cache, opts)
+	if err != nil {
+		_ = cache.Close(ctx)
+		return nil, err
+	}
+	w.ownCache = cache
+	if err := cc.seal(); err != nil {
+		opts.logger().Warn("compiled-code cache: cannot write its manifest", "translator", e.Name, "error", err)
+	}
+	return w, nil
 }
 
 func resolve(base, p string) string {
