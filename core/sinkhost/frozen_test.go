@@ -53,6 +53,7 @@ func TestFrozenPlugin(t *testing.T) {
 				if err := syscall.Kill(frozen, syscall.SIGSTOP); err != nil {
 					t.Fatal(err)
 				}
+				waitStopped(t, frozen)
 				stopped = true
 			}
 			t.Cleanup(func() { syscall.Kill(frozen, syscall.SIGKILL) })
@@ -102,6 +103,23 @@ func TestFrozenPlugin(t *testing.T) {
 			t.Logf("closed %s after the freeze began; status %+v", took, st)
 		})
 	}
+}
+
+// waitStopped waits until the process is in the stopped state (T in /proc/PID/stat).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatalf("plugin %d is gone before it was stopped", pid)
+		}
+		if i := strings.LastIndexByte(string(data), ')'); i > 0 {
+			if f := strings.Fields(string(data[i+1:])); len(f) > 0 && (f[0] == "T" || f[0] == "t") {
+				return
+			}
+		}
+	}
+	t.Fatalf("plugin %d did not stop", pid)
 }
 
 // TestKilledPluginLeavesNoSocket kills a plugin with SIGKILL, which leaves its unix
