@@ -188,9 +188,13 @@ func fileLines(t *testing.T, path string) []string {
 }
 
 // sizeOf is how much a sink wrote so far.
+// sizeOf is how much an output has written: the file, its SQLite WAL, and the partial
+// file a sync writes beside it until the sync commits (.NAME.RUNID.partial).
 func sizeOf(path string) int64 {
 	var n int64
-	for _, p := range []string{path, path + "-wal"} {
+	paths := []string{path, path + "-wal"}
+	partial, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".*.partial"))
+	for _, p := range append(paths, partial...) {
 		if fi, err := os.Stat(p); err == nil {
 			n += fi.Size()
 		}
