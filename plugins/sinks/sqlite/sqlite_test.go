@@ -149,4 +149,3 @@ func dumpCatalog(t *testing.T, path string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
