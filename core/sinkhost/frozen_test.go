@@ -3,6 +3,7 @@ package sinkhost
 import (
 	"context"
 	"fmt"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +47,10 @@ func TestFrozenPlugin(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "specs.jsonl")
 			var logs logBuffer
 			s := startSink(t, fmt.Sprintf("name: specs\njsonl: {path: %q}\nbatch_size: 20\nwindow: 4\nack_timeout: %s\n", out, ackTimeout), testOptions(&logs))
+			// A sync run, as the engine begins one: the restarted plugin resumes it.
+			if err := s.Begin(context.Background(), sink.RunSync); err != nil {
+				t.Fatal(err)
+			}
 			frozen := s.PID()
 			const n = 2000
 			stopped := false
@@ -93,7 +98,7 @@ func TestFrozenPlugin(t *testing.T) {
 			}
 			f, err := os.Open(out)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%v\n%s", err, logs.String())
 			}
 			defer f.Close()
 			checkAllKeys(t, readKeys(t, f), n, true)
