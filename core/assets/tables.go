@@ -32,8 +32,8 @@ func TableNames(s *spec.AssetSpec) []string {
 }
 
 // TableNamesAsNamed lists a semantic model's tables in their own case, from its
-// "powerbi/tables" metadata (as built here, or as JSON after a translator), sorted; nil
-// when the spec has none.
+// "powerbi/tables" metadata (as built here, or as JSON after a translator), in the
+// model's own order (DataHub lists a tile's inputs so); nil when the spec has none.
 func TableNamesAsNamed(s *spec.AssetSpec) []string {
 	md, ok := s.Metadata[NamespacePowerBI+"tables"]
 	if !ok || md.Type != spec.TypeJSON {
@@ -54,6 +54,5 @@ func TableNamesAsNamed(s *spec.AssetSpec) []string {
 			}
 		}
 	}
-	sort.Strings(out)
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pbisync/pbisync/core/assets"
+	"github.com/pbisync/pbisync/core/engine"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/internal/pyenv"
 	"github.com/pbisync/pbisync/sdk/event"
@@ -19,27 +20,49 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/datahub_expected.json from DataHub's source")
 
-// snapshotEvents builds the specs of a snapshot as a sync does and returns them as events.
+// snapshotEvents syncs a snapshot through the engine, as pbisync sync does, and returns
+// the events it sent: the specs with the related assets the host resolves for them.
 func snapshotEvents(t testing.TB, path string) []event.Event {
 	t.Helper()
 	snap, err := snapshot.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := assets.NewBuilder(assets.Options{})
-	recs, problems := b.Add(snap)
-	more, p2 := b.Flush()
-	recs = append(recs, more...)
-	if len(problems)+len(p2) > 0 {
-		t.Logf("build problems: %v %v", problems, p2)
+	got := &collectSink{}
+	e := &engine.Engine{Pipeline: "golden", Sources: []engine.Source{oneSnapshot{snap}},
+		NewBuilder: func() engine.Builder { return assets.NewBuilder(assets.Options{}) }, Sinks: []engine.Sink{got}}
+	res, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	evs := make([]event.Event, 0, len(recs))
-	for i := range recs {
-		s := recs[i].Spec
-		evs = append(evs, event.Event{Kind: event.KindSpec, Spec: &s})
+	if len(res.Problems) > 0 {
+		t.Logf("build problems: %v", res.Problems)
 	}
-	return evs
+	return got.specs
 }
+
+type oneSnapshot struct{ s *snapshot.Snapshot }
+
+func (o oneSnapshot) Name() string { return "snapshot" }
+func (o oneSnapshot) Snapshots(_ context.Context, emit func(*snapshot.Snapshot) error) error {
+	return emit(o.s)
+}
+
+// collectSink keeps the spec events a sync sends.
+type collectSink struct{ specs []event.Event }
+
+func (c *collectSink) Name() string { return "collect" }
+func (c *collectSink) Write(_ context.Context, evs []event.Event) error {
+	for _, ev := range evs {
+		if ev.Kind == event.KindSpec {
+			sp := ev.Spec.Clone()
+			ev.Spec = &sp
+			c.specs = append(c.specs, ev)
+		}
+	}
+	return nil
+}
+func (c *collectSink) Close(context.Context) error { return nil }
 
 // TestGoldenAgainstDataHubSource compares, entity by entity and aspect by aspect, what the
 // sink writes for the emulator's sample tenant (testdata/sample-snapshot.json, saved with
