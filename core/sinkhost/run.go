@@ -26,7 +26,7 @@ type run struct {
 }
 
 // runError is a failure to resume a run in a restarted plugin: restarting again would
-// not help (a sink whose sync was one transaction cannot resume it).
+// not help (a sink that lost what it had staged for the run refuses to resume it).
 type runError struct{ err error }
 
 func (e *runError) Error() string { return e.err.Error() }
