@@ -46,6 +46,10 @@ type Server struct {
 	tmu    sync.RWMutex // guards tenant and idx
 	tenant *snapshot.Snapshot
 	idx    *index
+	// modifiedAt is when each workspace last changed (changes.go); rev numbers changes.
+	modifiedAt map[string]time.Time
+	rev        int
+	started    time.Time
 
 	mu            sync.Mutex
 	tokens        map[string]time.Time
@@ -150,7 +154,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	s := &Server{
 		TenantID: st.tenantID, pki: p, mux: http.NewServeMux(),
 		clientID: st.clientID, clientSecret: st.secret, clientCert: cert, clientCertPEM: certPEM,
-		tenant: tenant, idx: buildIndex(tenant), tokens: map[string]time.Time{}, tokenLifetime: st.tokenLifetime,
+		tenant: tenant, idx: buildIndex(tenant), modifiedAt: map[string]time.Time{}, started: time.Now().UTC(), tokens: map[string]time.Time{}, tokenLifetime: st.tokenLifetime,
 		requests: map[string]int64{}, scans: map[string]*scan{}, scanPolls: st.scanPolls,
 		failScans: map[string]bool{}, refuseAdmin: st.refuseAdmin, maxRunning: 16,
 	}
@@ -161,6 +165,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 		s.AddFault(f)
 	}
 	s.registerAPI()
+	s.mux.HandleFunc("POST /emulator/change", s.handleChange)
 
 	apiLn, err := listen(st.apiAddr)
 	if err != nil {

@@ -1,0 +1,44 @@
+package state
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestSyncMarkRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := st.Version(ctx); v != SchemaVersion || SchemaVersion < 10 {
+		t.Fatalf("schema version %d, SchemaVersion %d", v, SchemaVersion)
+	}
+	m, err := st.SyncMark(ctx, "p", "tenant")
+	if err != nil || !m.Mark.IsZero() || !m.FullAt.IsZero() {
+		t.Fatalf("a source never synced has mark %+v, %v", m, err)
+	}
+	want := SyncMark{Mark: time.Date(2026, 12, 1, 9, 0, 0, 5, time.UTC), FullAt: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	if err := st.SetSyncMark(ctx, "p", "tenant", want); err != nil {
+		t.Fatal(err)
+	}
+	want2 := SyncMark{Mark: want.Mark.Add(time.Hour), FullAt: want.FullAt}
+	if err := st.SetSyncMark(ctx, "p", "tenant", want2); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := st.SyncMark(ctx, "p", "tenant")
+	if err != nil || !got.Mark.Equal(want2.Mark) || !got.FullAt.Equal(want2.FullAt) {
+		t.Fatalf("got %+v, %v; want %+v", got, err, want2)
+	}
+	if other, _ := st.SyncMark(ctx, "p", "other"); !other.Mark.IsZero() {
+		t.Fatalf("marks leak between sources: %+v", other)
+	}
+}
