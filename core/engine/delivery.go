@@ -14,13 +14,24 @@ import (
 // not produce; saveState keeps this sync's assets once the sinks have them. It only runs
 // after a complete sync: a partial one would report everything it missed as removed.
 func (r *run) removals(ctx context.Context) error {
-	prev, err := r.e.State.PreviousAssets(ctx, r.e.Pipeline)
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
+	var prev map[state.AssetID]state.Asset
+	if r.cov != nil && r.cov.prev != nil {
+		prev = r.cov.prev
+	} else {
+		var err error
+		if prev, err = r.e.State.PreviousAssets(ctx, r.e.Pipeline); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
 	}
 	current := make([]spec.AssetSpec, 0, len(r.seen))
 	for _, a := range r.seen {
 		current = append(current, spec.AssetSpec{Key: a.key, PowerBI: a.id})
+	}
+	// An incremental sync keeps the assets of the workspaces it did not rescan.
+	for id, a := range prev {
+		if _, sent := r.seen[id]; !sent && r.cov.carried(a) {
+			current = append(current, spec.AssetSpec{Key: a.Key, PowerBI: a.PowerBI})
+		}
 	}
 	gone := state.Removed(prev, current)
 	events := make([]event.Event, len(gone))
@@ -44,7 +55,7 @@ func (r *run) saveState(ctx context.Context) error {
 	if err := r.e.State.SaveAssets(ctx, r.e.Pipeline, r.current); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	return nil
+	return r.saveMarks(ctx)
 }
 
 // seenAsset is what a sync remembers of each asset it sent.

@@ -153,6 +153,10 @@ type RunOptions struct {
 	// NoSpecs keeps spec, removed and summary events away from the sinks, for an ad hoc
 	// refresh that only needs the models.
 	NoSpecs bool
+	// Full scans every workspace of every source, whatever the sources' high-water marks
+	// say (`pbisync sync --full`); without it a source that can sync incrementally reads
+	// only what changed (incremental.go).
+	Full bool
 	// Synced, if set, is told the sync's result before After runs (for a report).
 	Synced func(*Result)
 	// After runs once the sync succeeded, before the sinks close. send hands events to
@@ -196,7 +200,13 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	builder := e.NewBuilder()
-	srcErr := r.pull(ctx, builder)
+	var srcErr error
+	if e.State != nil && !opts.NoSpecs {
+		srcErr = r.plan(ctx, opts.Full, builder)
+	}
+	if srcErr == nil {
+		srcErr = r.pull(ctx, builder)
+	}
 	if srcErr == nil {
 		recs, probs := builder.Flush()
 		r.problems(probs)
@@ -298,6 +308,8 @@ type run struct {
 	current  []spec.AssetSpec // this sync's assets, saved once the sinks have them
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
+	// cov is what the sources read, when they planned an incremental sync.
+	cov *coverage
 }
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.

@@ -85,12 +85,38 @@ type powerbiSource struct {
 
 	mu    sync.Mutex
 	stats powerbi.Stats
+	plan  *powerbi.SyncPlan // set by PlanSync for the next Snapshots
 }
 
 func (p *powerbiSource) Name() string { return p.name }
 
+// PlanSync lists the workspaces and decides which the next Snapshots scans.
+func (p *powerbiSource) PlanSync(ctx context.Context, since time.Time) (*powerbi.SyncPlan, error) {
+	plan, err := p.client.Plan(ctx, since, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.plan = plan
+	p.mu.Unlock()
+	return plan, nil
+}
+
+// FullEvery is the source's incremental.full_every.
+func (p *powerbiSource) FullEvery() time.Duration { cfg := p.client.Config(); return cfg.FullEvery() }
+
 func (p *powerbiSource) Snapshots(ctx context.Context, emit func(*snapshot.Snapshot) error) error {
-	st, err := p.client.Snapshots(ctx, emit)
+	p.mu.Lock()
+	plan := p.plan
+	p.plan = nil
+	p.mu.Unlock()
+	var st powerbi.Stats
+	var err error
+	if plan != nil {
+		st, err = p.client.ScanPlan(ctx, plan, emit)
+	} else {
+		st, err = p.client.Snapshots(ctx, emit)
+	}
 	p.mu.Lock()
 	p.stats = st
 	p.mu.Unlock()

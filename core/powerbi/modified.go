@@ -3,6 +3,7 @@ package powerbi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -59,7 +60,8 @@ type SyncPlan struct {
 	Listed []Workspace
 	// Read are the workspaces scanned: all of Listed for a full plan, else those
 	// modified since the mark.
-	Read []Workspace
+	Read       []Workspace
+	everything bool // ScanPlan runs Snapshots: Listed is not known
 	// Mark is the next sync's high-water mark: when this plan was made (the next plan
 	// asks from a margin before it).
 	Mark time.Time
@@ -80,7 +82,10 @@ func (c *Client) Plan(ctx context.Context, since, now time.Time) (*SyncPlan, err
 	}
 	plan := &SyncPlan{Mark: now.UTC()}
 	if !c.cfg.IncrementalEnabled() {
-		plan.Full, plan.Reason = true, "incremental sync is off for this source (it needs the scanner path with admin discovery)"
+		// Snapshots lists and reads everything its own way (regular API, fallback).
+		plan.Full, plan.everything = true, true
+		plan.Reason = "incremental sync is off for this source (it needs the scanner path with admin discovery)"
+		return plan, nil
 	}
 	mode := c.cfg.Workspaces.Discover
 	if mode == "" {
@@ -156,11 +161,24 @@ func decodeModified(body []json.RawMessage) (map[string]bool, error) {
 // ScanPlan scans the plan's Read workspaces through the scanner, as Snapshots does for a
 // full listing. A plan that reads nothing emits nothing.
 func (c *Client) ScanPlan(ctx context.Context, plan *SyncPlan, emit func(*snapshot.Snapshot) error) (Stats, error) {
+	if plan.everything {
+		return c.Snapshots(ctx, emit)
+	}
 	start := time.Now()
 	if len(plan.Read) == 0 {
 		return Stats{Path: "scanner", Duration: time.Since(start)}, nil
 	}
-	st, err := c.scan(ctx, plan.Read, emit)
+	emitted := false
+	st, err := c.scan(ctx, plan.Read, func(s *snapshot.Snapshot) error {
+		emitted = true
+		return emit(s)
+	})
+	var apiErr *APIError
+	if err != nil && !emitted && plan.Full && errors.As(err, &apiErr) && apiErr.Refused() {
+		// The scanner was refused after the listing worked: Snapshots falls back
+		// (or explains why it may not).
+		return c.Snapshots(ctx, emit)
+	}
 	st.Duration = time.Since(start)
 	return st, err
 }

@@ -24,16 +24,19 @@ type Change struct {
 	Added    []string `json:"added"`
 }
 
-// ModifyWorkspaces changes the first n workspaces (in listing order) of the tenant: the
-// description of each and of its first semantic model gains a revision mark, and the
-// workspace counts as modified now. It returns their ids.
+// ModifyWorkspaces changes n workspaces of the tenant, spread evenly over the listing
+// (the first, then every len/n-th): the description of each and of its first semantic
+// model gains a revision mark, and the workspace counts as modified now. It returns their
+// ids.
 func (s *Server) ModifyWorkspaces(n int) []string {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
 	s.rev++
+	total := len(s.tenant.Workspaces)
+	n = min(n, total)
 	var ids []string
-	for i := 0; i < len(s.tenant.Workspaces) && len(ids) < n; i++ {
-		w := &s.tenant.Workspaces[i]
+	for k := range n {
+		w := &s.tenant.Workspaces[k*total/n]
 		w.Description = fmt.Sprintf("revision %d", s.rev)
 		if len(w.SemanticModels) > 0 {
 			w.SemanticModels[0].Description = fmt.Sprintf("revision %d", s.rev)
@@ -54,7 +57,7 @@ func (s *Server) DeleteWorkspace() string {
 		return ""
 	}
 	id := s.tenant.Workspaces[n-1].ID
-	s.tenant.Workspaces = s.tenant.Workspaces[:n-1:n-1]
+	s.tenant.Workspaces = s.tenant.Workspaces[: n-1 : n-1]
 	delete(s.modifiedAt, id)
 	s.idx = buildIndex(s.tenant)
 	return id
@@ -131,4 +134,15 @@ func (s *Server) handleChange(w http.ResponseWriter, r *http.Request) {
 		ch.Added = append(ch.Added, s.AddWorkspace())
 	}
 	writeJSON(w, http.StatusOK, ch)
+}
+
+// Age moves every change of the tenant d into the past, as if d had passed since: a test
+// of incremental syncs need not wait out modifiedSince's 30-minute minimum.
+func (s *Server) Age(d time.Duration) {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	s.started = s.started.Add(-d)
+	for id, t := range s.modifiedAt {
+		s.modifiedAt[id] = t.Add(-d)
+	}
 }
