@@ -17,14 +17,15 @@ func runCommand() *command {
 	return &command{
 		name:    "run",
 		summary: "Run the whole pipeline: sync the assets, then the refreshes it configures.",
-		usage:   "[-f pipeline.yaml]",
+		usage:   "[-f pipeline.yaml] [--full]",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			file := fs.String("f", pipeline.DefaultFile, "pipeline file")
+			full := fs.Bool("full", false, "scan every workspace, whatever changed since the last sync")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments: %s", strings.Join(args, " "))
 				}
-				return runPipeline(ctx, g, *file, true)
+				return runPipeline(ctx, g, *file, true, *full)
 			}
 		},
 	}
@@ -36,11 +37,12 @@ func syncCommand() *command {
 		summary: "Sync assets: snapshot the sources, build specs, run translators, write outputs.\n" +
 			"With --snapshot FILE it needs no pipeline: it turns a snapshot or raw scanResult file\n" +
 			"into specs in JSON Lines (standard output, or --out FILE).",
-		usage: "[-f pipeline.yaml] | --snapshot FILE [--out FILE]",
+		usage: "[-f pipeline.yaml] [--full] | --snapshot FILE [--out FILE]",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			file := fs.String("f", pipeline.DefaultFile, "pipeline file")
 			snap := fs.String("snapshot", "", "snapshot or raw scanResult file to turn into specs, without a pipeline")
 			out := fs.String("out", "-", "with --snapshot: JSON Lines output file ('-' for standard output)")
+			full := fs.Bool("full", false, "scan every workspace, whatever changed since the last sync (default: only the workspaces modified since the last complete sync, when the source and state_dir allow it)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments: %s", strings.Join(args, " "))
@@ -48,7 +50,7 @@ func syncCommand() *command {
 				if *snap != "" {
 					return syncSnapshotFile(ctx, g, *snap, *out)
 				}
-				return runPipeline(ctx, g, *file, false)
+				return runPipeline(ctx, g, *file, false, *full)
 			}
 		},
 	}
@@ -62,18 +64,18 @@ func syncSnapshotFile(ctx context.Context, g *globals, snap, out string) error {
 		return err
 	}
 	p.StateDir = "" // an ad hoc sync has no previous sync to compare with
-	return execute(ctx, g, p, false)
+	return execute(ctx, g, p, false, false)
 }
 
-func runPipeline(ctx context.Context, g *globals, file string, withRefresh bool) error {
+func runPipeline(ctx context.Context, g *globals, file string, withRefresh, full bool) error {
 	p, err := pipeline.Load(file)
 	if err != nil {
 		return err
 	}
-	return execute(ctx, g, p, withRefresh)
+	return execute(ctx, g, p, withRefresh, full)
 }
 
-func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh bool) error {
+func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh, full bool) error {
 	prog := newProgress(g)
 	eng, err := engine.FromPipeline(ctx, p, engine.SetupOptions{
 		Logger:   g.logger,
@@ -85,7 +87,7 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh 
 	}
 	defer eng.Close()
 	var outs []*refresh.Outcome
-	var opts engine.RunOptions
+	opts := engine.RunOptions{Full: full}
 	if withRefresh {
 		opts.After = runConfiguredRefreshes(g, eng, p, &outs)
 	}

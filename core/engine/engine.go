@@ -102,6 +102,9 @@ type Engine struct {
 	Journal refresh.Journal
 
 	setup   *setup          // what FromPipeline started, if it built this engine
+	// kept are the semantic models of the last run, for refreshes after an incremental
+	// sync that did not rescan them (incremental.go).
+	kept []Model
 	refresh *refresh.Config // the pipeline's refresh section, if any
 }
 
@@ -202,7 +205,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	builder := e.NewBuilder()
 	var srcErr error
 	if e.State != nil && !opts.NoSpecs {
-		srcErr = r.plan(ctx, opts.Full, builder)
+		srcErr = r.plan(ctx, opts.Full || e.needsAllModels(opts), builder)
 	}
 	if srcErr == nil {
 		srcErr = r.pull(ctx, builder)
@@ -247,6 +250,9 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if srcErr == nil && !opts.NoSpecs {
 		sum := r.res.Summary
 		srcErr = r.write(ctx, []event.Event{{Kind: event.KindSummary, Summary: &sum}})
+	}
+	if srcErr == nil {
+		r.models = r.withKeptModels()
 	}
 	if srcErr == nil && opts.Synced != nil {
 		partial := r.res

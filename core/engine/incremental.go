@@ -156,3 +156,32 @@ func (r *run) saveMarks(ctx context.Context) error {
 	}
 	return nil
 }
+
+// needsAllModels reports whether this run must scan everything because refreshes follow
+// and the engine knows no models from an earlier run: refresh selection needs every
+// model, and an incremental sync yields only the changed ones.
+func (e *Engine) needsAllModels(opts RunOptions) bool {
+	return e.kept == nil && (opts.After != nil || e.refresh != nil)
+}
+
+// withKeptModels adds to this run's models those of the previous run that it carried,
+// and keeps the result for the next run.
+func (r *run) withKeptModels() []Model {
+	models := r.models
+	if r.cov != nil && r.cov.partial {
+		sent := make(map[string]bool, len(models))
+		for _, m := range models {
+			sent[m.Record.Spec.PowerBI.ID] = true
+		}
+		for _, m := range r.e.kept {
+			if !sent[m.Record.Spec.PowerBI.ID] && r.cov.carried(state.Asset{Key: m.Record.Spec.Key, PowerBI: m.Record.Spec.PowerBI}) {
+				models = append(models, m)
+			}
+		}
+	}
+	if models == nil {
+		models = []Model{}
+	}
+	r.e.kept = models
+	return models
+}

@@ -211,3 +211,51 @@ func TestIncrementalSyncEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestIncrementalSyncKeepsModelsForRefreshes: an engine that runs many syncs (serve)
+// reports every model after an incremental sync, not just the rescanned ones, so
+// refreshes still find the unchanged models.
+func TestIncrementalSyncKeepsModelsForRefreshes(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 8
+	srv, err := powerbitest.NewServer(powerbitest.Generate(5, size), powerbitest.WithScanPolls(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := openState(t)
+	src := emulatorTestSource(t, srv, "tenant")
+	sink := &collect{name: "c"}
+	e := newEngine([]Source{src}, sink)
+	e.State = st
+	res1, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.ModifyWorkspaces(1)
+	deleted := srv.DeleteWorkspace()
+	before := len(sink.events)
+	res2, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sentModels int
+	for _, ev := range sink.events[before:] {
+		if ev.Kind == event.KindSpec && ev.Spec.PowerBI.Type == spec.SemanticModel {
+			sentModels++
+		}
+	}
+	want := map[string]bool{}
+	for _, m := range res1.Models {
+		if m.Record.Spec.PowerBI.WorkspaceID != deleted {
+			want[m.Record.Spec.PowerBI.ID] = true
+		}
+	}
+	got := map[string]bool{}
+	for _, m := range res2.Models {
+		got[m.Record.Spec.PowerBI.ID] = true
+	}
+	if sentModels != size.ModelsPerWorkspace || !maps.Equal(got, want) {
+		t.Fatalf("incremental sync sent %d models and reports %d (want %d: all but the deleted workspace's)", sentModels, len(got), len(want))
+	}
+}
