@@ -101,10 +101,10 @@ type Engine struct {
 	// Journal remembers running refreshes across restarts (optional).
 	Journal refresh.Journal
 
-	setup   *setup          // what FromPipeline started, if it built this engine
+	setup *setup // what FromPipeline started, if it built this engine
 	// kept are the semantic models of the last run, for refreshes after an incremental
 	// sync that did not rescan them (incremental.go).
-	kept []Model
+	kept    []Model
 	refresh *refresh.Config // the pipeline's refresh section, if any
 }
 

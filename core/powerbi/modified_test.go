@@ -71,4 +71,3 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
-
