@@ -185,3 +185,23 @@ func (r *run) withKeptModels() []Model {
 	r.e.kept = models
 	return models
 }
+
+// planQuotas makes every Power BI source plan its admin requests against the service's
+// documented limits, counted per tenant in the state store (this process only without
+// one).
+func (s *setup) planQuotas(e *Engine) {
+	var ledger powerbi.QuotaLedger
+	if st, ok := e.State.(*state.Store); ok && st != nil {
+		ledger = st
+	}
+	for _, src := range e.Sources {
+		if ps, ok := src.(*powerbiSource); ok {
+			cfg := ps.client.Config()
+			log := s.opts.Logger
+			if log != nil {
+				log = log.With("source", ps.name)
+			}
+			ps.client.UseQuota(powerbi.NewQuota(cfg.TenantID, ledger, s.opts.NoWait, log))
+		}
+	}
+}

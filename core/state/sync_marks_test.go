@@ -42,3 +42,25 @@ func TestSyncMarkRoundTrip(t *testing.T) {
 		t.Fatalf("marks leak between sources: %+v", other)
 	}
 }
+
+func TestRequestLedger(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	base := time.Date(2026, 12, 1, 9, 0, 30, 0, time.UTC)
+	for i := range 5 {
+		if err := st.RecordRequest(ctx, "t1", "POST /admin/workspaces/getInfo", base.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.RecordRequest(ctx, "t2", "POST /admin/workspaces/getInfo", base); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.RequestsSince(ctx, "t1", "POST /admin/workspaces/getInfo", base.Add(90*time.Second))
+	if err != nil || len(got) != 3 || !got[0].Equal(base.Add(2*time.Minute)) || !got[2].Equal(base.Add(4*time.Minute)) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+}

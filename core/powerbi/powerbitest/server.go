@@ -65,6 +65,12 @@ type Server struct {
 	endpoints     []string
 
 	rf refreshes // the refreshes of datasets, with their own lock
+
+	// quotas are enforced per endpoint (quota.go): accepted holds the times of the
+	// requests each let through, throttled counts 429s.
+	quotas    []Quota
+	accepted  map[string][]time.Time
+	throttled map[string]int64
 }
 
 // Request is one API call the emulator answered, for tests.
@@ -87,6 +93,7 @@ type settings struct {
 	faults            []Fault
 	failScans         []string
 	refuseAdmin       bool
+	quotas            []Quota
 }
 
 // WithAddr sets the API listener's address (default 127.0.0.1:0, a free port).
@@ -157,6 +164,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 		tenant: tenant, idx: buildIndex(tenant), modifiedAt: map[string]time.Time{}, started: time.Now().UTC(), tokens: map[string]time.Time{}, tokenLifetime: st.tokenLifetime,
 		requests: map[string]int64{}, scans: map[string]*scan{}, scanPolls: st.scanPolls,
 		failScans: map[string]bool{}, refuseAdmin: st.refuseAdmin, maxRunning: 16,
+		quotas: st.quotas, accepted: map[string][]time.Time{}, throttled: map[string]int64{},
 	}
 	for _, id := range st.failScans {
 		s.failScans[id] = true
@@ -399,6 +407,9 @@ func (s *Server) Handle(pattern string, h http.HandlerFunc) {
 		s.mu.Unlock()
 		if refused {
 			WriteError(rec, http.StatusForbidden, "PowerBINotAuthorizedException", "The caller is not allowed to use the admin APIs")
+			return
+		}
+		if s.throttle(endpoint, rec) {
 			return
 		}
 		if s.takeLost(endpoint) {

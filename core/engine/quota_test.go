@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pbisync/pbisync/core/powerbi"
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/state"
+)
+
+// testQuotas are small limits on every admin endpoint a sync calls, in short windows so
+// waits are short, the same for the emulator (which answers 429 past them) and for the
+// planner. The once-per-sync endpoints have longer windows, so consecutive syncs meet them.
+var testQuotas = []struct {
+	endpoint string
+	max      int
+	per      time.Duration
+}{
+	{"GET /admin/groups", 1, 3 * time.Second},
+	{"GET /admin/workspaces/modified", 1, 6 * time.Second},
+	{"POST /admin/workspaces/getInfo", 2, 1500 * time.Millisecond},
+	{"GET /admin/workspaces/scanStatus/{id}", 1, time.Second},
+	{"GET /admin/workspaces/scanResult/{id}", 1, 2500 * time.Millisecond},
+}
+
+func emulatorQuotas() (out []powerbitest.Quota) {
+	for _, q := range testQuotas {
+		out = append(out, powerbitest.Quota{Endpoint: q.endpoint, Max: q.max, Per: q.per})
+	}
+	return out
+}
+
+func plannerLimits() (out []powerbi.Limit) {
+	for _, q := range testQuotas {
+		out = append(out, powerbi.Limit{Endpoint: q.endpoint, Max: q.max, Per: q.per})
+	}
+	return out
+}
+
+// syncBuf is a log buffer safe for the client's goroutines.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// quotaSync runs one sync as a new process would, with a planner over the state store's
+// ledger (nil limits: no planner).
+func quotaSync(t *testing.T, srv *powerbitest.Server, st *state.Store, limits []powerbi.Limit, noWait bool, logs *syncBuf) (*collect, *Result, error) {
+	t.Helper()
+	src := emulatorTestSource(t, srv, "tenant")
+	if limits != nil {
+		q := &powerbi.Quota{Tenant: srv.TenantID, Limits: limits, Ledger: st, NoWait: noWait, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+		src.client.UseQuota(q)
+	}
+	sink := &collect{name: "c"}
+	e := newEngine([]Source{src}, sink)
+	e.State = st
+	res, err := e.Run(context.Background(), RunOptions{})
+	return sink, res, err
+}
+
+// TestQuotaPlannerWaits: with every admin endpoint limited, the planner waits before each
+// limit (counting across runs through the state store), so the emulator never has to
+// throttle, and every sync completes.
+func TestQuotaPlannerWaits(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 15 // 3 batches of 5: more getInfo, scanStatus and scanResult calls than the limits allow at once
+	srv, err := powerbitest.NewServer(powerbitest.Generate(9, size), powerbitest.WithScanPolls(1), powerbitest.WithQuotas(emulatorQuotas()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := openState(t)
+	logs := &syncBuf{}
+	if _, _, err := quotaSync(t, srv, st, plannerLimits(), false, logs); err != nil {
+		t.Fatal(err)
+	}
+	srv.ModifyWorkspaces(1)
+	// Two more runs at once after the first: their listings and modified calls exceed
+	// the limits of one per window, known only from the ledger the first run wrote.
+	for range 2 {
+		c, _, err := quotaSync(t, srv, st, plannerLimits(), false, logs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.kinds()["summary"] != 1 {
+			t.Fatal("a sync did not complete")
+		}
+	}
+	for _, q := range testQuotas {
+		if !strings.Contains(logs.String(), "to "+q.endpoint) {
+			t.Errorf("the planner never waited for %s", q.endpoint)
+		}
+	}
+	if !strings.Contains(logs.String(), "waiting for the admin API quota") || !strings.Contains(logs.String(), "until=") {
+		t.Errorf("the planner did not say why and until when it waited:\n%s", logs)
+	}
+	if th := srv.Throttled(); len(th) != 0 {
+		t.Errorf("the emulator throttled despite the planner: %v", th)
+	}
+}
+
+// TestQuotaNoWaitStopsAndResumes: with --no-wait the sync stops cleanly at the first
+// limit (nothing saved, nothing removed), and a later run completes it.
+func TestQuotaNoWaitStopsAndResumes(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 15
+	srv, err := powerbitest.NewServer(powerbitest.Generate(9, size), powerbitest.WithScanPolls(1), powerbitest.WithQuotas(emulatorQuotas()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := openState(t)
+	logs := &syncBuf{}
+	c1, _, err := quotaSync(t, srv, st, plannerLimits(), true, logs)
+	var qe *powerbi.QuotaError
+	if !errors.Is(err, powerbi.ErrQuota) || !errors.As(err, &qe) || qe.Until.IsZero() {
+		t.Fatalf("want a quota stop, got %v", err)
+	}
+	if c1.kinds()["summary"] != 0 || c1.kinds()["removed"] != 0 {
+		t.Fatalf("a stopped sync sent %v", c1.kinds())
+	}
+	if prev, _ := st.PreviousAssets(context.Background(), "test"); len(prev) != 0 {
+		t.Fatal("a stopped sync saved its assets")
+	}
+	if m, _ := st.SyncMark(context.Background(), "test", "tenant"); !m.Mark.IsZero() {
+		t.Fatal("a stopped sync moved the high-water mark")
+	}
+	// Runs that stop keep stopping until the quota allows; then one completes.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		time.Sleep(time.Until(qe.Until) + 50*time.Millisecond)
+		c, _, err := quotaSync(t, srv, st, plannerLimits(), true, logs)
+		if err == nil {
+			if c.kinds()["summary"] != 1 {
+				t.Fatal("the resumed sync did not complete")
+			}
+			break
+		}
+		if !errors.As(err, &qe) || time.Now().After(deadline) {
+			t.Fatalf("resuming: %v", err)
+		}
+	}
+	if th := srv.Throttled(); len(th) != 0 {
+		t.Errorf("the emulator throttled despite the planner: %v", th)
+	}
+}
+
+// TestEmulatorEnforcesQuotas: without a planner the emulator answers 429 with Retry-After
+// past every limit, and the client's retries still complete the sync.
+func TestEmulatorEnforcesQuotas(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 15
+	srv, err := powerbitest.NewServer(powerbitest.Generate(9, size), powerbitest.WithScanPolls(1), powerbitest.WithQuotas(emulatorQuotas()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := openState(t)
+	for range 2 {
+		if _, _, err := quotaSync(t, srv, st, nil, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		srv.ModifyWorkspaces(1)
+	}
+	// Every endpoint's throttling is checked in powerbitest (TestQuotasThrottle); here
+	// the scans, called many times a sync, meet theirs.
+	th := srv.Throttled()
+	for _, q := range testQuotas[2:] {
+		if th[q.endpoint] == 0 {
+			t.Errorf("the emulator never throttled %s: %v", q.endpoint, th)
+		}
+	}
+}
