@@ -18,7 +18,9 @@ type Limit struct {
 	Per      time.Duration
 }
 
-func (l Limit) String() string { return fmt.Sprintf("%d requests per %s to %s", l.Max, l.Per, l.Endpoint) }
+func (l Limit) String() string {
+	return fmt.Sprintf("%d requests per %s to %s", l.Max, l.Per, l.Endpoint)
+}
 
 // DocumentedLimits are the admin APIs' limits per tenant (powerbi-rest.md). The limit of
 // 16 scans running at once is scanner.parallel_scans' maximum.
