@@ -46,6 +46,7 @@ func emulateCommand() *command {
 			scanPolls := fs.Int("scan-polls", 2, "scanStatus polls a scan takes to succeed")
 			failScans := fs.String("fail-scans", "", "comma-separated workspace ids whose scans fail (* for all)")
 			refuseAdmin := fs.Bool("refuse-admin", false, "answer 403 on admin endpoints (as for a principal without admin API access)")
+			quotas := fs.Bool("quotas", false, "enforce the admin APIs' documented hourly limits per tenant (429 with Retry-After past them)")
 			fabric := fs.Bool("fabric", false, "add Microsoft Fabric content: Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with definitions, datamarts")
 			var faults faultFlags
 			fs.Var(&faults, "fault", "inject a fault, repeatable: KIND[:COUNT][@ENDPOINT][,retry-after=D][,status=N]\nKIND is throttle, error, drop, redirect, truncate or lost; e.g. 'throttle:3@GET /admin/groups,retry-after=2s'")
@@ -64,6 +65,9 @@ func emulateCommand() *command {
 					powerbitest.WithAddr(*addr), powerbitest.WithAuthorityAddr(*authAddr), powerbitest.WithAPITLS(*apiTLS),
 					powerbitest.WithTokenLifetime(*tokenLifetime), powerbitest.WithScanPolls(*scanPolls),
 					powerbitest.WithRefusedAdmin(*refuseAdmin), powerbitest.WithFaults(faults...),
+				}
+				if *quotas {
+					opts = append(opts, powerbitest.WithQuotas(powerbitest.DocumentedQuotas()...))
 				}
 				if *failScans != "" {
 					opts = append(opts, powerbitest.WithFailedScans(strings.Split(*failScans, ",")...))
@@ -159,8 +163,10 @@ A pipeline source that reads from it:
         credentials:
           client_id: %s
           client_secret: ${env:%s}
+
+To change workspaces over time (for incremental syncs): POST %s/emulator/change?modify=N&delete=N&add=N
 `, workspaces, srv.URL(), srv.AuthorityURL(), srv.TenantID, cr.ClientID, secretHint, certFile, caFile,
-		srv.URL(), srv.AuthorityURL(), srv.TenantID, caFile, cr.ClientID, secretEnv)
+		srv.URL(), srv.AuthorityURL(), srv.TenantID, caFile, cr.ClientID, secretEnv, strings.TrimSuffix(srv.URL(), powerbitest.APIPrefix))
 	g.logger.Info("emulator listening", "api_url", srv.URL(), "authority_host", srv.AuthorityURL())
 	<-ctx.Done()
 	g.logger.Info("emulator stopping", "requests", total(srv.Requests()))
