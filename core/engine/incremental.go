@@ -154,6 +154,16 @@ func (r *run) saveMarks(ctx context.Context) error {
 			return fmt.Errorf("state: %w", err)
 		}
 	}
+	// What a stopped sync kept is in this complete one now.
+	if rs, ok := r.e.State.(resumeStore); ok {
+		for _, src := range r.e.Sources {
+			if ps, ok := src.(*powerbiSource); ok && ps.resume != nil {
+				if err := rs.ClearResume(ctx, r.e.Pipeline, src.Name()); err != nil {
+					return fmt.Errorf("state: %w", err)
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -202,6 +212,9 @@ func (s *setup) planQuotas(e *Engine) {
 				log = log.With("source", ps.name)
 			}
 			ps.client.UseQuota(powerbi.NewQuota(cfg.TenantID, ledger, s.opts.NoWait, log))
+			if ledger != nil {
+				ps.resume = &resumer{store: e.State.(*state.Store), pipeline: e.Pipeline, save: s.opts.NoWait, log: s.opts.Logger}
+			}
 		}
 	}
 }

@@ -62,6 +62,7 @@ func quotaSync(t *testing.T, srv *powerbitest.Server, st *state.Store, limits []
 		q := &powerbi.Quota{Tenant: srv.TenantID, Limits: limits, Ledger: st, NoWait: noWait, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 		src.client.UseQuota(q)
 	}
+	src.resume = &resumer{store: st, pipeline: "test", save: noWait, log: slog.New(slog.DiscardHandler)}
 	sink := &collect{name: "c"}
 	e := newEngine([]Source{src}, sink)
 	e.State = st
@@ -111,7 +112,8 @@ func TestQuotaPlannerWaits(t *testing.T) {
 }
 
 // TestQuotaNoWaitStopsAndResumes: with --no-wait the sync stops cleanly at the first
-// limit (nothing saved, nothing removed), and a later run completes it.
+// limit (nothing saved, nothing removed); each later run replays what the stopped ones
+// read and scans only the rest, until one completes, having scanned every workspace once.
 func TestQuotaNoWaitStopsAndResumes(t *testing.T) {
 	size := powerbitest.SmallSize()
 	size.Workspaces = 15
@@ -136,20 +138,60 @@ func TestQuotaNoWaitStopsAndResumes(t *testing.T) {
 	if m, _ := st.SyncMark(context.Background(), "test", "tenant"); !m.Mark.IsZero() {
 		t.Fatal("a stopped sync moved the high-water mark")
 	}
-	// Runs that stop keep stopping until the quota allows; then one completes.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	// Each run gets further, replaying what the stopped ones read, until one completes.
+	deadline := time.Now().Add(60 * time.Second)
+	var done *collect
+	stops := 1
+	for runs := 2; ; runs++ {
 		time.Sleep(time.Until(qe.Until) + 50*time.Millisecond)
 		c, _, err := quotaSync(t, srv, st, plannerLimits(), true, logs)
 		if err == nil {
-			if c.kinds()["summary"] != 1 {
-				t.Fatal("the resumed sync did not complete")
-			}
+			done = c
+			t.Logf("completed in run %d", runs)
 			break
 		}
 		if !errors.As(err, &qe) || time.Now().After(deadline) {
 			t.Fatalf("resuming: %v", err)
 		}
+		stops++
+	}
+	if done.kinds()["summary"] != 1 || done.kinds()["removed"] != 0 {
+		t.Fatal("the resumed sync did not complete")
+	}
+	// Every batch's result was read once over all the runs: a later run replays what an
+	// earlier one read. Only a scan that a stop interrupted (started, not yet read) is
+	// started again.
+	results, started := 0, 0
+	for _, r := range srv.Log() {
+		switch {
+		case r.Endpoint == "GET /admin/workspaces/scanResult/{id}" && r.Status == 200:
+			results++
+		case r.Endpoint == "POST /admin/workspaces/getInfo" && r.Status == 202:
+			started++
+		}
+	}
+	if results != 3 || started > 3+stops {
+		t.Errorf("%d scan results read and %d scans started for 3 batches in %d stopped runs", results, started, stops)
+	}
+	// The completed run sent the whole tenant, replayed batches included.
+	ref, err := powerbitest.NewServer(powerbitest.Generate(9, size), powerbitest.WithScanPolls(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	whole, _, err := quotaSync(t, ref, openState(t), nil, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.kinds()["spec"] != whole.kinds()["spec"] {
+		t.Errorf("the resumed sync sent %d specs, the whole tenant has %d", done.kinds()["spec"], whole.kinds()["spec"])
+	}
+	prev, _ := st.PreviousAssets(context.Background(), "test")
+	if len(prev) != done.kinds()["spec"] {
+		t.Errorf("the completed sync saved %d assets and sent %d", len(prev), done.kinds()["spec"])
+	}
+	if b, _ := st.ResumeBatches(context.Background(), "test", "tenant", time.Time{}); len(b) != 0 {
+		t.Errorf("a completed sync left %d kept batches", len(b))
 	}
 	if th := srv.Throttled(); len(th) != 0 {
 		t.Errorf("the emulator throttled despite the planner: %v", th)

@@ -86,6 +86,8 @@ type powerbiSource struct {
 	mu    sync.Mutex
 	stats powerbi.Stats
 	plan  *powerbi.SyncPlan // set by PlanSync for the next Snapshots
+	// resume replays what a stopped sync read (resume.go); nil without a state store.
+	resume *resumer
 }
 
 func (p *powerbiSource) Name() string { return p.name }
@@ -95,6 +97,11 @@ func (p *powerbiSource) PlanSync(ctx context.Context, since time.Time) (*powerbi
 	plan, err := p.client.Plan(ctx, since, time.Time{})
 	if err != nil {
 		return nil, err
+	}
+	if p.resume != nil {
+		if err := p.resume.apply(ctx, p.name, plan); err != nil {
+			return nil, err
+		}
 	}
 	p.mu.Lock()
 	p.plan = plan
@@ -112,9 +119,14 @@ func (p *powerbiSource) Snapshots(ctx context.Context, emit func(*snapshot.Snaps
 	p.mu.Unlock()
 	var st powerbi.Stats
 	var err error
-	if plan != nil {
+	switch {
+	case plan != nil && p.resume != nil:
+		st, err = p.resume.snapshots(ctx, p.name, plan, emit, func(rest *powerbi.SyncPlan, emit func(*snapshot.Snapshot) error) (powerbi.Stats, error) {
+			return p.client.ScanPlan(ctx, rest, emit)
+		})
+	case plan != nil:
 		st, err = p.client.ScanPlan(ctx, plan, emit)
-	} else {
+	default:
 		st, err = p.client.Snapshots(ctx, emit)
 	}
 	p.mu.Lock()

@@ -169,10 +169,14 @@ func (c *Client) ScanPlan(ctx context.Context, plan *SyncPlan, emit func(*snapsh
 		return Stats{Path: "scanner", Duration: time.Since(start)}, nil
 	}
 	emitted := false
-	st, err := c.scan(ctx, plan.Read, func(s *snapshot.Snapshot) error {
+	counting := func(s *snapshot.Snapshot) error {
 		emitted = true
 		return emit(s)
-	})
+	}
+	if c.quota != nil && c.quota.NoWait {
+		return c.scanEach(ctx, plan.Read, counting)
+	}
+	st, err := c.scan(ctx, plan.Read, counting)
 	var apiErr *APIError
 	if err != nil && !emitted && plan.Full && errors.As(err, &apiErr) && apiErr.Refused() {
 		// The scanner was refused after the listing worked: Snapshots falls back
@@ -181,4 +185,23 @@ func (c *Client) ScanPlan(ctx context.Context, plan *SyncPlan, emit func(*snapsh
 	}
 	st.Duration = time.Since(start)
 	return st, err
+}
+
+// scanEach scans one batch after another, for a client that stops at a quota (NoWait):
+// a stop then costs only the batch it interrupts, and the batches before it were
+// emitted (and kept, to resume from), where parallel scans would all be cancelled.
+func (c *Client) scanEach(ctx context.Context, ws []Workspace, emit func(*snapshot.Snapshot) error) (Stats, error) {
+	start := time.Now()
+	total := Stats{Path: "scanner", Workspaces: len(ws)}
+	for _, batch := range chunk(ws, c.cfg.Scanner.BatchSize) {
+		st, err := c.scan(ctx, batch, emit)
+		total.Batches += st.Batches
+		total.Problems = append(total.Problems, st.Problems...)
+		if err != nil {
+			total.Duration = time.Since(start)
+			return total, err
+		}
+	}
+	total.Duration = time.Since(start)
+	return total, nil
 }
