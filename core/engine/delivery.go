@@ -34,6 +34,12 @@ func (r *run) removals(ctx context.Context) error {
 		}
 	}
 	gone := state.Removed(prev, current)
+	if r.cov != nil && r.cov.partial {
+		r.cov.sent = current[:len(r.seen)]
+		for i := range gone {
+			r.cov.gone = append(r.cov.gone, state.IDOf(gone[i].PowerBI))
+		}
+	}
 	events := make([]event.Event, len(gone))
 	for i := range gone {
 		events[i] = event.Event{Kind: event.KindRemoved, Removed: &gone[i]}
@@ -52,7 +58,12 @@ func (r *run) saveState(ctx context.Context) error {
 			return nil
 		}
 	}
-	if err := r.e.State.SaveAssets(ctx, r.e.Pipeline, r.current); err != nil {
+	if u, ok := r.e.State.(assetUpdater); ok && r.cov != nil && r.cov.partial {
+		// An incremental sync changes only what it sent or removed.
+		if err := u.UpdateAssets(ctx, r.e.Pipeline, r.cov.sent, r.cov.gone); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+	} else if err := r.e.State.SaveAssets(ctx, r.e.Pipeline, r.current); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
 	return r.saveMarks(ctx)

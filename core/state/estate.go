@@ -48,6 +48,7 @@ type EstateRun struct {
 	s        *Store
 	pipeline string
 	cur, gen int64 // the committed generation, and the one this run writes
+	staged   int   // rows staged so far
 }
 
 // BeginEstate starts staging a sync's changes to the pipeline's estate. Rows that a crashed
@@ -70,6 +71,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	r.staged += len(rows)
 	tx, err := r.s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return r.err(err)
@@ -108,6 +110,14 @@ func (r *EstateRun) Commit(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
+	if r.staged == 0 && r.cur > 0 {
+		// Nothing changed (an incremental sync that rescanned nothing): the estate stays
+		// the generation it is, without copying it.
+		if _, err := tx.ExecContext(ctx, `UPDATE estate_meta SET committed_at = ? WHERE pipeline = ?`, now, r.pipeline); err != nil {
+			return r.err(err)
+		}
+		return r.err(tx.Commit())
+	}
 	steps := []struct {
 		q    string
 		args []any

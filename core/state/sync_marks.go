@@ -3,9 +3,12 @@ package state
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/pbisync/pbisync/sdk/spec"
 )
 
 // syncMarksSchema (version 10) keeps, per pipeline and source, the high-water mark of
@@ -79,4 +82,49 @@ func parseMarkTime(v string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.Parse(time.RFC3339Nano, v)
+}
+
+// UpdateAssets changes the pipeline's remembered assets in place, in one transaction:
+// upserts are set, removed are deleted, the rest stay. An incremental sync saves this way,
+// in time proportional to what changed rather than to the estate.
+func (s *Store) UpdateAssets(ctx context.Context, pipeline string, upserts []spec.AssetSpec, removed []AssetID) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	defer tx.Rollback()
+	up, err := tx.PrepareContext(ctx, `INSERT INTO pipeline_assets (pipeline, type, id, key, name, workspace_id, workspace_name)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline, type, id) DO UPDATE SET key = excluded.key,
+		name = excluded.name, workspace_id = excluded.workspace_id, workspace_name = excluded.workspace_name`)
+	if err != nil {
+		return fmt.Errorf("state %s: %w", s.path, err)
+	}
+	defer up.Close()
+	for i := range upserts {
+		id := upserts[i].PowerBI
+		if id.Type == "" || id.ID == "" {
+			return fmt.Errorf("state %s: pipeline %q: asset %s has no Power BI identity", s.path, pipeline, upserts[i].Key)
+		}
+		key, err := json.Marshal(upserts[i].Key)
+		if err != nil {
+			return err
+		}
+		if _, err := up.ExecContext(ctx, pipeline, string(id.Type), id.ID, string(key), id.Name, id.WorkspaceID, id.WorkspaceName); err != nil {
+			return fmt.Errorf("state %s: pipeline %q: asset %s: %w", s.path, pipeline, upserts[i].Key, err)
+		}
+	}
+	for _, id := range removed {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pipeline_assets WHERE pipeline = ? AND type = ? AND id = ?`, pipeline, string(id.Type), id.ID); err != nil {
+			return fmt.Errorf("state %s: pipeline %q: asset %s %s: %w", s.path, pipeline, id.Type, id.ID, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO pipeline_syncs (pipeline, synced_at, assets) VALUES (?1, ?2, (SELECT COUNT(*) FROM pipeline_assets WHERE pipeline = ?1))
+		ON CONFLICT (pipeline) DO UPDATE SET synced_at = excluded.synced_at, assets = excluded.assets`,
+		pipeline, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	return nil
 }

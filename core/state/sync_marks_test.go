@@ -64,3 +64,30 @@ func TestRequestLedger(t *testing.T) {
 		t.Fatalf("got %v, %v", got, err)
 	}
 }
+
+// An estate run that staged nothing keeps the generation (and its rows) without copying.
+func TestEstateCommitOfNothingKeepsTheGeneration(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run, _ := st.BeginEstate(ctx, "p")
+	if err := run.Stage(ctx, []EstateRow{{Type: "report", ID: "r1", Summary: "{}", Page: "{}"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run, _ = st.BeginEstate(ctx, "p")
+	if err := run.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gen, _, _ := st.EstateGeneration(ctx, "p")
+	n := 0
+	_ = st.EstateSummaries(ctx, "p", gen, func(string, string, string) error { n++; return nil })
+	if gen != 1 || n != 1 {
+		t.Fatalf("generation %d with %d rows after an empty commit", gen, n)
+	}
+}
