@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,9 @@ func emulateCommand() *command {
 			quotas := fs.Bool("quotas", false, "enforce the admin APIs' documented hourly limits per tenant (429 with Retry-After past them)")
 			fabric := fs.Bool("fabric", false, "add Microsoft Fabric content: Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with definitions, datamarts")
 			var faults faultFlags
+			var quirks powerbitest.Quirks
+			fs.Func("quirk", "answer as the live service was recorded to, repeatable: "+strings.Join(powerbitest.QuirkNames, ", ")+
+				"\n(see core/powerbi/powerbitest/testdata/QUIRKS.md)", func(v string) error { return powerbitest.ParseQuirk(v, &quirks) })
 			fs.Var(&faults, "fault", "inject a fault, repeatable: KIND[:COUNT][@ENDPOINT][,retry-after=D][,status=N]\nKIND is throttle, error, drop, redirect, truncate or lost; e.g. 'throttle:3@GET /admin/groups,retry-after=2s'")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
@@ -64,7 +68,7 @@ func emulateCommand() *command {
 				opts := []powerbitest.Option{
 					powerbitest.WithAddr(*addr), powerbitest.WithAuthorityAddr(*authAddr), powerbitest.WithAPITLS(*apiTLS),
 					powerbitest.WithTokenLifetime(*tokenLifetime), powerbitest.WithScanPolls(*scanPolls),
-					powerbitest.WithRefusedAdmin(*refuseAdmin), powerbitest.WithFaults(faults...),
+					powerbitest.WithRefusedAdmin(*refuseAdmin), powerbitest.WithFaults(faults...), powerbitest.WithQuirks(quirks),
 				}
 				if *quotas {
 					opts = append(opts, powerbitest.WithQuotas(powerbitest.DocumentedQuotas()...))
@@ -141,32 +145,28 @@ func serveEmulator(ctx context.Context, g *globals, srv *powerbitest.Server, dir
 	if os.Getenv(secretEnv) == cr.ClientSecret {
 		secretHint = secretEnv + " is set; the emulator accepts its value"
 	}
-	fmt.Fprintf(g.stdout, `Power BI emulator running with %d workspaces (Ctrl-C to stop).
-
-  api_url:         %s
-  authority_host:  %s
-  tenant_id:       %s
-  client_id:       %s
-  client secret:   %s
-  certificate:     %s (certificate and key, for certificate_file)
-  CA file:         %s
-
-A pipeline source that reads from it:
-
-  sources:
-    - name: emulator
-      powerbi:
-        api_url: %s
-        authority_host: %s
-        tenant_id: %s
-        ca_file: %s
-        credentials:
-          client_id: %s
-          client_secret: ${env:%s}
-
-To change workspaces over time (for incremental syncs): POST %s/emulator/change?modify=N&delete=N&add=N
-`, workspaces, srv.URL(), srv.AuthorityURL(), srv.TenantID, cr.ClientID, secretHint, certFile, caFile,
-		srv.URL(), srv.AuthorityURL(), srv.TenantID, caFile, cr.ClientID, secretEnv, strings.TrimSuffix(srv.URL(), powerbitest.APIPrefix))
+	// Each list is printed in order: a new setting is one more entry.
+	settings := []emulatorSetting{
+		{"api_url", srv.URL()},
+		{"authority_host", srv.AuthorityURL()},
+		{"tenant_id", srv.TenantID},
+		{"client_id", cr.ClientID},
+		{"client secret", secretHint},
+		{"certificate", certFile + " (certificate and key, for certificate_file)"},
+		{"CA file", caFile},
+		{"change workspaces", "POST " + strings.TrimSuffix(srv.URL(), powerbitest.APIPrefix) + "/emulator/change?modify=N&delete=N&add=N"},
+	}
+	source := []emulatorSetting{
+		{"api_url", srv.URL()},
+		{"authority_host", srv.AuthorityURL()},
+		{"tenant_id", srv.TenantID},
+		{"ca_file", caFile},
+	}
+	credentials := []emulatorSetting{
+		{"client_id", cr.ClientID},
+		{"client_secret", "${env:" + secretEnv + "}"},
+	}
+	printEmulator(g.stdout, workspaces, settings, source, credentials, secretHint)
 	g.logger.Info("emulator listening", "api_url", srv.URL(), "authority_host", srv.AuthorityURL())
 	<-ctx.Done()
 	g.logger.Info("emulator stopping", "requests", total(srv.Requests()))
@@ -179,4 +179,30 @@ func total(m map[string]int64) int64 {
 		n += v
 	}
 	return n
+}
+
+// emulatorSetting is one line of what `pbisync emulate` prints.
+type emulatorSetting struct{ key, value string }
+
+// printEmulator prints the emulator's settings and a whole pipeline that syncs from it
+// as printed: its source, an output, and the secret's variable to export first.
+func printEmulator(w io.Writer, workspaces int, settings, source, credentials []emulatorSetting, secretHint string) {
+	fmt.Fprintf(w, "Power BI emulator running with %d workspaces (Ctrl-C to stop).\n\n", workspaces)
+	for _, st := range settings {
+		fmt.Fprintf(w, "  %-16s %s\n", st.key+":", st.value)
+	}
+	fmt.Fprintf(w, "\nA pipeline that syncs from it. Save the lines from \"version: 1\" to the blank line as\n"+
+		"emulator.yaml, then, in another shell:\n\n  %s\n  pbisync sync -f emulator.yaml\n\n", secretHint)
+	fmt.Fprintf(w, "version: 1\nsources:\n  - name: emulator\n    powerbi:\n")
+	for _, st := range source {
+		fmt.Fprintf(w, "      %s: %s\n", st.key, st.value)
+	}
+	fmt.Fprintf(w, "      credentials:\n")
+	for _, st := range credentials {
+		fmt.Fprintf(w, "        %s: %s\n", st.key, st.value)
+	}
+	fmt.Fprintf(w, "outputs:\n  - name: specs\n    jsonl: {path: out/specs.jsonl, format: specs}\n\n")
+	fmt.Fprintf(w, "The emulator is a real HTTP server: a sync against it pays for HTTP, the TLS sign-in and\n"+
+		"JSON encoding and decoding for real, as against the service (less the network's latency),\n"+
+		"so it is slower than a sync from a snapshot file, which calls no API.\n")
 }

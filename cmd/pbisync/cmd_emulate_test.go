@@ -7,15 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/pbisync/pbisync/core/config"
-	"github.com/pbisync/pbisync/core/powerbi"
-	"github.com/pbisync/pbisync/core/snapshot"
 )
 
 type syncBuffer struct {
@@ -57,8 +54,6 @@ func TestEmulateCommand(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	text := out.String()
-	// The snippet is the pipeline's powerbi section; decode it as the engine would.
-	_, snippet, _ := strings.Cut(text, "      powerbi:\n")
 	secretFile := regexp.MustCompile(`\$\(cat (\S+)\)`).FindStringSubmatch(text)
 	if secretFile == nil {
 		t.Fatalf("no secret file in:\n%s", text)
@@ -70,29 +65,33 @@ func TestEmulateCommand(t *testing.T) {
 	if strings.Contains(text, string(secret)) {
 		t.Error("the client secret was printed")
 	}
+	if !strings.Contains(text, "HTTP") || !strings.Contains(text, "JSON") {
+		t.Errorf("the printout does not say what a sync against the emulator pays for:\n%s", text)
+	}
+	// Run the printed pipeline as printed: saved to a file, the secret exported.
+	_, doc, _ := strings.Cut(text, "\nversion: 1\n")
+	doc, _, _ = strings.Cut("version: 1\n"+doc, "\n\n")
+	dir := t.TempDir()
+	f := filepath.Join(dir, "emulator.yaml")
+	if err := os.WriteFile(f, []byte(doc+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("PBISYNC_TEST_EMU_SECRET", string(secret))
-	n, err := config.Parse("snippet.yaml", []byte(dedent(snippet, 8)))
+	code, _, errOut := cli(t, "sync", "-f", f)
+	if code != exitOK {
+		t.Fatalf("the printed pipeline does not sync: exit %d\n%s\npipeline:\n%s", code, errOut, doc)
+	}
+	specs, err := os.ReadFile(filepath.Join(dir, "out", "specs.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := powerbi.DecodeConfig(n)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, snippet)
+	if n := strings.Count(string(specs), "\n"); n < 3*4 {
+		t.Errorf("%d specs from 3 workspaces", n)
 	}
-	cfg.Scanner.PollInterval = 10 * time.Millisecond
-	c, err := powerbi.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ws int
-	if _, err := c.Snapshots(ctx, func(s *snapshot.Snapshot) error { ws += len(s.Workspaces); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if ws != 3 {
-		t.Errorf("read %d workspaces, want 3", ws)
-	}
-	if c.Requests()["GET /admin/groups"] != 2 {
-		t.Errorf("the injected throttle was not seen: %v", c.Requests())
+	// The injected throttle was answered and waited out (throttled, answered, then the
+	// empty page that ends the listing).
+	if !strings.Contains(errOut, "GET /admin/groups=3") {
+		t.Errorf("the injected throttle was not seen:\n%s", errOut)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -86,6 +86,13 @@ func TestImpactCommand(t *testing.T) {
 	if code, _, errOut := cli(t, "impact", "-f", f, "no-such-asset"); code != exitUsage || !strings.Contains(errOut, "no-such-asset") {
 		t.Errorf("unknown name: exit %d: %s", code, errOut)
 	}
+	off, _ := writePipeline(t, "estate: false\n"+emulatorPipeline)
+	if code, _, errOut := cli(t, "sync", "-f", off); code != exitOK {
+		t.Fatalf("sync with estate: false: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := cli(t, "impact", "-f", off, start); code == exitOK || !strings.Contains(errOut, "no estate") {
+		t.Errorf("impact with estate: false: exit %d: %s", code, errOut)
+	}
 	fresh, _ := writePipeline(t, emulatorPipeline)
 	if code, _, errOut := cli(t, "impact", "-f", fresh, start); code == exitOK || !strings.Contains(errOut, "run `pbisync sync` first") {
 		t.Errorf("impact before any sync: exit %d: %s", code, errOut)

@@ -46,6 +46,16 @@ func queryName(path string) string {
 }
 
 func runLineage(g *globals, shared, tables []string) error {
+	// A file that cannot be read is an argument error (exit 2), found before any work.
+	var unreadable []error
+	for _, p := range append(append([]string(nil), shared...), tables...) {
+		if _, err := os.Stat(p); err != nil {
+			unreadable = append(unreadable, err)
+		}
+	}
+	if len(unreadable) > 0 {
+		return &usageError{msg: errors.Join(unreadable...).Error()}
+	}
 	m := &snapshot.SemanticModel{Name: "cli"}
 	problems := 0
 	read := func(path string) (string, bool) {

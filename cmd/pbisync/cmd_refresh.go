@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -65,7 +64,7 @@ func refreshResult(g *globals, outs []*refresh.Outcome) error {
 	for _, o := range outs {
 		if o.OK() {
 			g.logger.Info("refresh completed", "model", o.Target.Name, "request_id", o.RequestID,
-				"duration", o.EndedAt.Sub(o.RequestedAt).Round(time.Second), "polls", o.Polls)
+				"duration", o.Duration().Round(time.Second), "polls", o.Polls)
 			continue
 		}
 		failed++
@@ -83,7 +82,7 @@ type refreshView struct {
 	g     *globals
 	mu    sync.Mutex
 	rows  map[string]*event.Refresh
-	lines int
+	shown bool
 }
 
 func newRefreshView(g *globals) *refreshView {
@@ -91,36 +90,78 @@ func newRefreshView(g *globals) *refreshView {
 }
 
 func (v *refreshView) update(ev event.Refresh) {
-	if !v.g.isTerm || v.g.logFormat != "text" {
+	if v.g.live == nil {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.rows[ev.Model.ID] = &ev
-	v.draw(v.g.stderr)
+	v.g.live.Show(v.lines()...)
+	v.shown = true
 }
 
-func (v *refreshView) draw(w io.Writer) {
-	if v.lines > 0 {
-		fmt.Fprintf(w, "\033[%dA", v.lines)
-	}
+// maxViewRows bounds the refresh view, so it always fits on the screen (a redraw moves
+// the cursor up over it, which cannot reach above the screen's top). Every refresh's
+// end is in the log lines above it anyway.
+const maxViewRows = 12
+
+// lines are the view's rows: a count by state, then the refreshes still running, then
+// the ones that ended last, up to maxViewRows.
+func (v *refreshView) lines() []string {
 	rows := make([]*event.Refresh, 0, len(v.rows))
+	byState := map[event.RefreshState]int{}
 	for _, r := range v.rows {
 		rows = append(rows, r)
+		byState[r.State]++
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Model.Name < rows[j].Model.Name })
-	for _, r := range rows {
-		since := r.RequestedAt
-		end := r.EndedAt
-		if end.IsZero() {
-			end = time.Now()
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.EndedAt.IsZero() != b.EndedAt.IsZero() {
+			return a.EndedAt.IsZero() // running first
 		}
-		fmt.Fprintf(w, "\r\033[K%-32s %-10s %8s  %s\n", clip(r.Model.Name, 32), r.State, end.Sub(since).Round(time.Second), clip(r.Error, 80))
+		if !a.EndedAt.Equal(b.EndedAt) {
+			return a.EndedAt.After(b.EndedAt) // then the latest to end
+		}
+		return a.Model.Name < b.Model.Name
+	})
+	states := make([]string, 0, len(byState))
+	for st, n := range byState {
+		states = append(states, fmt.Sprintf("%d %s", n, st))
 	}
-	v.lines = len(rows)
+	sort.Strings(states)
+	out := []string{fmt.Sprintf("%d refreshes: %s", len(rows), strings.Join(states, ", "))}
+	for i, r := range rows {
+		if i == maxViewRows {
+			out = append(out, fmt.Sprintf("… and %d more", len(rows)-i))
+			break
+		}
+		out = append(out, fmt.Sprintf("%-32s %-10s %8s  %s", clip(r.Model.Name, 32), r.State, elapsed(r, time.Now()).Round(time.Second), clip(r.Error, 80)))
+	}
+	return out
 }
 
-func (v *refreshView) done() {}
+// done leaves the view's last state on the screen, above what comes next.
+func (v *refreshView) done() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.shown {
+		v.g.live.Keep()
+		v.shown = false
+	}
+}
+
+// elapsed is how long a refresh has taken so far: while it runs, by the local clock
+// since it was asked for; once it ended, by its start and end (the service's own
+// times when it sent them), never mixing the two clocks into a negative duration.
+func elapsed(r *event.Refresh, now time.Time) time.Duration {
+	switch {
+	case r.EndedAt.IsZero():
+		return max(now.Sub(r.RequestedAt), 0)
+	case !r.StartedAt.IsZero() && !r.EndedAt.Before(r.StartedAt):
+		return r.EndedAt.Sub(r.StartedAt)
+	}
+	return max(r.EndedAt.Sub(r.RequestedAt), 0)
+}
 
 func clip(s string, n int) string {
 	s = strings.ReplaceAll(s, "\n", " ")

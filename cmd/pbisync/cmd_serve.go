@@ -13,9 +13,10 @@ import (
 func serveCommand() *command {
 	return &command{
 		name: "serve",
-		summary: "Run as a service, with the pipeline's `serve` section: cron schedules for syncs and\n" +
-			"refreshes; POST /v1/upstream-changed (bearer token) to refresh the models downstream of\n" +
-			"changed tables; POST /v1/sync; GET /v1/refreshes, /healthz and /metrics. SIGTERM or\n" +
+		summary: "Run as a service: scheduled syncs and refreshes, and HTTP endpoints to trigger them.\n" +
+			"With the pipeline's `serve` section: cron schedules for syncs and refreshes;\n" +
+			"POST /v1/upstream-changed (bearer token) to refresh the models downstream of changed\n" +
+			"tables; POST /v1/sync; GET /v1/refreshes, /healthz and /metrics (Prometheus). SIGTERM or\n" +
 			"Ctrl-C shuts down gracefully; refreshes still running are followed again after a restart.",
 		usage: "[-f pipeline.yaml] [--addr 127.0.0.1:8089]",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {

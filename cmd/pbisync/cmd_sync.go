@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -60,6 +61,9 @@ func syncCommand() *command {
 
 // syncSnapshotFile runs a built-in pipeline: one snapshot source, one JSON Lines output.
 func syncSnapshotFile(ctx context.Context, g *globals, snap, out string) error {
+	if _, err := os.Stat(snap); err != nil {
+		return usagef("--snapshot: %v", err)
+	}
 	doc := fmt.Sprintf("version: 1\nname: snapshot\nsources:\n  - snapshot: %q\noutputs:\n  - name: specs\n    jsonl: {path: %q, format: specs}\n", snap, out)
 	p, err := pipeline.Parse("(--snapshot)", []byte(doc))
 	if err != nil {
@@ -116,11 +120,15 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, f runFlags) 
 	}
 	res, err := eng.Run(ctx, opts)
 	prog.done()
+	if g.live != nil {
+		g.live.Keep() // the refresh view's last state, if one was drawn, stays above the report
+	}
 	if res != nil {
-		if !reported {
+		// A sync that failed did not finish: no "sync finished" line before its error.
+		if !reported && err == nil {
 			reportSync(g, res)
 		}
-		reportOutputs(g, eng, res)
+		reportOutputs(g, eng, res, err != nil)
 	}
 	if err != nil {
 		return err
@@ -146,7 +154,7 @@ func reportSync(g *globals, res *engine.Result) {
 	sort.Strings(types)
 	g.logger.Info("sync finished",
 		"workspaces", s.Workspaces, "assets", total, "by_type", strings.Join(types, ", "),
-		"dropped", s.Dropped, "removed", s.Removed, "problems", len(res.Problems),
+		"dropped", s.Dropped, "removed", s.Removed, "problems", res.Errors(), "warnings", len(res.Problems)-res.Errors(),
 		"duration", s.EndedAt.Sub(s.StartedAt).Round(time.Millisecond))
 	if l := s.Lineage; l != nil && l.Tables > 0 {
 		reasons := make([]string, 0, len(l.Reasons))
@@ -170,11 +178,20 @@ func reportSync(g *globals, res *engine.Result) {
 }
 
 // reportOutputs says where each output went and whether it received everything.
-func reportOutputs(g *globals, eng *engine.Engine, res *engine.Result) {
+func reportOutputs(g *globals, eng *engine.Engine, res *engine.Result, runFailed bool) {
 	for _, sr := range res.Sinks {
 		where := eng.OutputLocation(sr.Name)
 		if sr.Err != nil {
 			g.logger.Error("output failed", "output", sr.Name, "to", where, "events", sr.Events, "error", sr.Err)
+			continue
+		}
+		if sr.Aborted {
+			g.logger.Warn("output left as it was: the run failed, so it keeps what it held before the run (whole lines a refresh appended stay)", "output", sr.Name, "to", where)
+			continue
+		}
+		if runFailed {
+			// Not "written": the run that fed it did not complete.
+			g.logger.Warn("output closed after the sync failed", "output", sr.Name, "to", where, "events", sr.Events)
 			continue
 		}
 		g.logger.Info("output written", "output", sr.Name, "to", where, "events", sr.Events, "received_everything", sr.Complete, "restarts", sr.Restarts)

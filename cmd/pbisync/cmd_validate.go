@@ -26,7 +26,7 @@ func validateCommand() *command {
 				if err != nil {
 					return err
 				}
-				if err := engine.Validate(ctx, p); err != nil {
+				if err := engine.Validate(ctx, p, engine.SetupOptions{Logger: g.logger}); err != nil {
 					return err
 				}
 				if p.Serve.Node != nil {

@@ -33,8 +33,8 @@ func TestCatalogsExample(t *testing.T) {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM assets`).Scan(&n); err != nil || n != 25 {
-		t.Errorf("sqlite catalog: %d assets, %v (want the sample tenant's 25)", n, err)
+	if err := db.QueryRow(`SELECT count(*) FROM assets`).Scan(&n); err != nil || n != 27 {
+		t.Errorf("sqlite catalog: %d assets, %v (want the sample tenant's 27)", n, err)
 	}
 
 	var mcps []map[string]any

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/engine"
 	"github.com/pbisync/pbisync/core/sinkhost"
 )
 
@@ -52,6 +53,9 @@ type globals struct {
 	stdin     io.Reader
 	logger    *slog.Logger
 	isTerm    bool
+	// live is standard error on a terminal with text logs: log lines and a live
+	// block (progress, refresh view) share it. Nil otherwise.
+	live *liveTerm
 }
 
 // usageError marks errors caused by how the command was called.
@@ -105,11 +109,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func dispatch(ctx context.Context, c *command, args []string, g *globals, path string) int {
 	if c.sub != nil {
-		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-			printCommands(g.stdout, c, path)
+		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help" {
 			if len(args) == 0 {
+				printCommands(g.stderr, c, path)
 				return exitUsage
 			}
+			printCommands(g.stdout, c, path)
+			return exitOK
+		}
+		if c.name == "pbisync" && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+			fmt.Fprintln(g.stdout, "pbisync", versionString())
 			return exitOK
 		}
 		for _, s := range c.sub {
@@ -128,16 +137,14 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the command to this file (for go tool pprof)")
 	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 350MiB, 2GiB; off for none); the GOMEMLIMIT variable wins")
 	runFn := c.flags(fs, g)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: %s %s\n\n%s\n\nFlags:\n", path, c.usage, c.summary)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(g.stdout)
-			fs.Usage()
+			printUsage(g.stdout, fs, c, path)
 			return exitOK
 		}
+		// The flag package has printed what was wrong; say where the help is.
+		fmt.Fprintf(g.stderr, "Run '%s --help' for its flags.\n", path)
 		return exitUsage
 	}
 	logger, err := newLogger(g)
@@ -163,29 +170,96 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := runFn(ctx, fs.Args()); err != nil {
-		var ue *usageError
-		var pe *problemsError
-		switch {
-		case errors.As(err, &ue):
-			fmt.Fprintf(g.stderr, "%s: %v\n", path, err)
-			return exitUsage
-		case errors.As(err, &pe):
-			fmt.Fprintf(g.stderr, "%s: %v\n", path, err)
-			return exitProblems
-		case ctx.Err() != nil:
-			fmt.Fprintf(g.stderr, "%s: interrupted\n", path)
-			return exitInterrupted
-		default:
-			fmt.Fprintf(g.stderr, "%s: %v\n", path, err)
-			var ce *config.Error
-			if errors.As(err, &ce) {
-				return exitUsage
-			}
-			return exitError
+	err = runFn(ctx, positional)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(ctx, err)
+	if code == exitInterrupted {
+		fmt.Fprintf(g.stderr, "%s: interrupted\n", path)
+		return code
+	}
+	printError(g.stderr, path, err)
+	return code
+}
+
+// exitCode maps a command's error to the exit status the README documents.
+func exitCode(ctx context.Context, err error) int {
+	var ue *usageError
+	var pe *problemsError
+	var ce *config.Error
+	var se *engine.SelectionError
+	switch {
+	case errors.As(err, &ue), errors.As(err, &se):
+		return exitUsage
+	case errors.As(err, &pe):
+		return exitProblems
+	case ctx.Err() != nil:
+		return exitInterrupted
+	case errors.As(err, &ce):
+		return exitUsage
+	}
+	return exitError
+}
+
+// printError writes a command's error after the command's name, once; a list of
+// problems (errors.Join, as validate and sync report a pipeline's) gets a line each.
+func printError(w io.Writer, path string, err error) {
+	list := problemList(err)
+	if len(list) < 2 {
+		fmt.Fprintf(w, "%s: %v\n", path, err)
+		return
+	}
+	fmt.Fprintf(w, "%s: %d problems:\n", path, len(list))
+	for _, e := range list {
+		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(e.Error(), "\n", "\n  "))
+	}
+}
+
+// problemList flattens nested errors.Join lists.
+func problemList(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, problemList(e)...)
+	}
+	return out
+}
+
+// parseInterspersed parses flags wherever they are among the positional arguments, so
+// `pbisync refresh "Sales Model" -f x.yaml` works; after "--" everything is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var tail []string
+	for i, a := range args {
+		if a == "--" {
+			args, tail = args[:i], args[i+1:]
+			break
 		}
 	}
-	return exitOK
+	// The flag package prints usage on its own when parsing fails; we print it, once.
+	fs.Usage = func() {}
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	return append(positional, tail...), nil
+}
+
+func printUsage(w io.Writer, fs *flag.FlagSet, c *command, path string) {
+	fmt.Fprintf(w, "Usage: %s %s\n\n%s\n\nFlags:\n", path, c.usage, c.summary)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }
 
 func printCommands(w io.Writer, c *command, path string) {
@@ -194,14 +268,55 @@ func printCommands(w io.Writer, c *command, path string) {
 		if s.hidden {
 			continue
 		}
-		fmt.Fprintf(w, "  %-12s %s\n", s.name, firstLine(s.summary))
+		fmt.Fprintf(w, "  %-12s %s\n", s.name, firstSentence(s.summary))
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's flags.\n", path)
+	if c.name == "pbisync" {
+		fmt.Fprintf(w, "Run 'pbisync --version' for the version.\n")
+	}
 }
 
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
+// firstSentence is a summary's first sentence, for the list of commands: whole, even
+// when the summary wraps it over lines.
+func firstSentence(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3"; otherwise the
+// module version and VCS revision Go recorded are used.
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	var rev, modified string
+	for _, st := range bi.Settings {
+		switch st.Key {
+		case "vcs.revision":
+			rev = st.Value
+		case "vcs.modified":
+			if st.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " " + rev + modified
+	}
+	return v + " " + bi.GoVersion
 }
 
 func newLogger(g *globals) (*slog.Logger, error) {
@@ -212,6 +327,10 @@ func newLogger(g *globals) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch g.logFormat {
 	case "text":
+		if g.isTerm {
+			g.live = newLiveTerm(g.stderr)
+			return slog.New(slog.NewTextHandler(g.live, opts)), nil
+		}
 		return slog.New(slog.NewTextHandler(g.stderr, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil

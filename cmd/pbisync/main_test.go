@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"sync", "extra"}, exitUsage, "unexpected arguments"},
 		{[]string{"snapshot"}, exitUsage, "save"},
 		{[]string{"snapshot", "save"}, exitUsage, "-o FILE is required"},
-		{[]string{"validate", "-f", "testdata/missing.yaml"}, exitError, "no such file"},
+		{[]string{"validate", "-f", "testdata/missing.yaml"}, exitUsage, "testdata/missing.yaml: cannot read the pipeline file: no such file"},
 		{[]string{"sync", "--log-format", "xml", "--snapshot", "x"}, exitUsage, "--log-format must be text or json"},
 		{[]string{"sync", "--memory-limit", "lots", "--snapshot", "x"}, exitUsage, "--memory-limit: want a size"},
 		{[]string{"sync", "--memory-limit", "12XB", "--snapshot", "x"}, exitUsage, "--memory-limit: want a size"},
@@ -137,4 +138,67 @@ func TestSyncBadSnapshot(t *testing.T) {
 	if code != exitError || !strings.Contains(errOut, "bad.json") {
 		t.Errorf("exit %d, want %d and the file named: %s", code, exitError, errOut)
 	}
+}
+
+// TestHelpOnce checks --help for every command: printed once, to standard output, and
+// the list of commands gives each a whole sentence.
+func TestHelpOnce(t *testing.T) {
+	var paths [][]string
+	var walk func(prefix []string, cs []*command)
+	walk = func(prefix []string, cs []*command) {
+		for _, c := range cs {
+			if c.hidden {
+				continue
+			}
+			p := append(append([]string(nil), prefix...), c.name)
+			if c.sub != nil {
+				walk(p, c.sub)
+			}
+			paths = append(paths, p)
+		}
+	}
+	walk(nil, commands())
+	paths = append(paths, nil)
+	for _, p := range paths {
+		t.Run(strings.Join(append(p, "--help"), " "), func(t *testing.T) {
+			code, out, errOut := cli(t, append(p, "--help")...)
+			if code != exitOK || errOut != "" {
+				t.Errorf("exit %d, stderr %q", code, errOut)
+			}
+			if n := strings.Count(out, "Usage:"); n != 1 {
+				t.Errorf("usage printed %d times:\n%s", n, out)
+			}
+		})
+	}
+	_, out, _ := cli(t, "--help")
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "  ") && !strings.HasSuffix(line, ".") {
+			t.Errorf("summary is not a whole sentence: %q", line)
+		}
+	}
+	code, out, _ := cli(t, "--version")
+	if code != exitOK || !strings.HasPrefix(out, "pbisync ") || !strings.Contains(out, "go1.") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+}
+
+func TestFlagsAfterArguments(t *testing.T) {
+	pos, err := parseInterspersedFor(t, "Sales Model", "-f", "x.yaml", "Other", "--", "-f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(pos, "|") != "Sales Model|Other|-f" {
+		t.Errorf("positional: %q", pos)
+	}
+}
+
+func parseInterspersedFor(t *testing.T, args ...string) ([]string, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	f := fs.String("f", "", "")
+	pos, err := parseInterspersed(fs, args)
+	if err == nil && *f != "x.yaml" {
+		t.Errorf("-f = %q", *f)
+	}
+	return pos, err
 }

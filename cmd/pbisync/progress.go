@@ -31,17 +31,12 @@ func (p *progress) update(pr engine.Progress) {
 		p.built = pr
 	}
 	now := time.Now()
-	if p.g.isTerm && p.g.logFormat == "text" {
+	if p.g.live != nil {
 		if now.Sub(p.last) < 100*time.Millisecond {
 			return
 		}
 		p.last = now
-		scanned := ""
-		if p.scan.WorkspacesTotal > 0 {
-			scanned = fmt.Sprintf("read %d/%d workspaces (%s) · ", p.scan.WorkspacesDone, p.scan.WorkspacesTotal, p.scan.Path)
-		}
-		fmt.Fprintf(p.g.stderr, "\r\033[K%sbuilt %d assets from %d workspaces · %s",
-			scanned, p.built.Assets, p.built.Workspaces, now.Sub(p.started).Round(time.Second))
+		p.g.live.Show(p.line(now))
 		p.shown = true
 		return
 	}
@@ -49,15 +44,29 @@ func (p *progress) update(pr engine.Progress) {
 		return
 	}
 	p.last = now
-	p.g.logger.Info("progress", "workspaces_read", p.scan.WorkspacesDone, "workspaces_total", p.scan.WorkspacesTotal,
-		"workspaces_built", p.built.Workspaces, "batches", p.built.Batches, "assets", p.built.Assets)
+	attrs := []any{"workspaces_built", p.built.Workspaces, "batches", p.built.Batches, "assets", p.built.Assets}
+	if p.scan.WorkspacesTotal > 0 {
+		// Only a source that scans knows these; a snapshot file has none to show.
+		attrs = append([]any{"workspaces_read", p.scan.WorkspacesDone, "workspaces_total", p.scan.WorkspacesTotal}, attrs...)
+	}
+	p.g.logger.Info("progress", attrs...)
+}
+
+// line is the live line: what the scan and the build have done so far.
+func (p *progress) line(now time.Time) string {
+	scanned := ""
+	if p.scan.WorkspacesTotal > 0 {
+		scanned = fmt.Sprintf("read %d/%d workspaces (%s) · ", p.scan.WorkspacesDone, p.scan.WorkspacesTotal, p.scan.Path)
+	}
+	return fmt.Sprintf("%sbuilt %d assets from %d workspaces in %d batches · %s",
+		scanned, p.built.Assets, p.built.Workspaces, p.built.Batches, now.Sub(p.started).Round(time.Second))
 }
 
 func (p *progress) done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shown {
-		fmt.Fprint(p.g.stderr, "\r\033[K")
+		p.g.live.Clear()
 		p.shown = false
 	}
 }

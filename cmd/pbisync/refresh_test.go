@@ -97,7 +97,7 @@ func TestRefreshCommand(t *testing.T) {
 		t.Errorf("completed: %v", done)
 	}
 	code, _, errOut = cli(t, "refresh", "-f", f, "Nope")
-	if code != exitError || !strings.Contains(errOut, `no semantic model is named "Nope"`) || !strings.Contains(errOut, `"Inventory"`) {
+	if code != exitUsage || !strings.Contains(errOut, `no semantic model is named "Nope"`) || !strings.Contains(errOut, `"Inventory"`) {
 		t.Errorf("unknown model: exit %d: %s", code, errOut)
 	}
 }
@@ -105,7 +105,7 @@ func TestRefreshCommand(t *testing.T) {
 func TestRefreshNeedsAPowerBISource(t *testing.T) {
 	f, _ := writePipeline(t, "version: 1\nsources:\n  - snapshot: "+absPath(t, "../../core/snapshot/testdata/scanresult_msdocs.json")+"\noutputs:\n  - {name: e, jsonl: {path: e.jsonl}}\n")
 	code, _, errOut := cli(t, "refresh", "-f", f, "ExportB")
-	if code != exitError || !strings.Contains(errOut, "reads a snapshot file") {
+	if code != exitUsage || !strings.Contains(errOut, "reads a snapshot file") {
 		t.Errorf("exit %d: %s", code, errOut)
 	}
 }

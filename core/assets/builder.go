@@ -401,6 +401,11 @@ func (b *Builder) dataSourceUsers(snap *snapshot.Snapshot) map[string]record.Wor
 				add(id, ws)
 			}
 		}
+		for _, r := range ws.Reports {
+			for _, id := range r.DataSourceIDs {
+				add(id, ws)
+			}
+		}
 	}
 	return users
 }

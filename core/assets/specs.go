@@ -202,8 +202,12 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 		if t.Title != "" {
 			titles = append(titles, t.Title)
 		}
-		if t.ReportID != "" {
+		switch {
+		case t.ReportID != "":
 			refs = append(refs, ref{kind: refReport, id: t.ReportID, note: fmt.Sprintf("tile %q", t.Title)})
+		case t.DatasetID != "":
+			// A tile pinned from a semantic model (Q&A, a streaming tile) rather than a report.
+			refs = append(refs, ref{kind: refModel, id: t.DatasetID, note: fmt.Sprintf("tile %q", t.Title)})
 		}
 	}
 	m[NamespacePowerBI+"tile_count"] = spec.Int(int64(len(d.Tiles)))
@@ -268,6 +272,13 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 	if r.DatasetID != "" {
 		refs = append(refs, ref{kind: refModel, id: r.DatasetID})
 	}
+	// A paginated report reads its own data sources.
+	for _, id := range r.DataSourceIDs {
+		refs = append(refs, ref{kind: refDataSource, id: id})
+	}
+	if len(r.DataSourceIDs) > 0 {
+		m.jsonList(NamespacePowerBI+"data_source_ids", r.DataSourceIDs)
+	}
 	return asset{who: who, key: key, description: r.Description, meta: m, kinds: []string{KindPowerBI, KindReport},
 		owner: r.CreatedBy, raw: r.Raw, item: r, workspace: w, refs: refs}.record(problems)
 }
@@ -305,42 +316,44 @@ func measureRefs(t *snapshot.Table, expr string, measureNames map[string]bool) [
 	return out
 }
 
-// tableInfo is one model table in the powerbi/tables metadata: names in their own case,
+// TableInfo is one model table in the powerbi/tables metadata: names in their own case,
 // with the table's Power Query M, for sinks that describe tables as the catalogs' own
 // Power BI sources do (DataHub keeps column case and shows the M as view logic).
-type tableInfo struct {
+type TableInfo struct {
 	Name        string         `json:"name"`
 	Description string         `json:"description,omitempty"`
 	Hidden      bool           `json:"hidden,omitempty"`
 	Source      string         `json:"source,omitempty"` // the first Power Query M expression
-	Columns     []columnInfo   `json:"columns"`
-	Measures    []tableMeasure `json:"measures,omitempty"`
+	Columns     []ColumnInfo   `json:"columns"`
+	Measures    []TableMeasure `json:"measures,omitempty"`
 }
 
-type tableMeasure struct {
+// TableMeasure is a measure of a TableInfo.
+type TableMeasure struct {
 	Name        string `json:"name"`
 	Expression  string `json:"expression,omitempty"`
 	Description string `json:"description,omitempty"`
 }
 
-type columnInfo struct {
+// ColumnInfo is a column of a TableInfo.
+type ColumnInfo struct {
 	Name     string `json:"name"`
 	DataType string `json:"dataType,omitempty"`
 	Hidden   bool   `json:"hidden,omitempty"`
 }
 
-func tableInfos(tables []snapshot.Table) []tableInfo {
-	out := make([]tableInfo, 0, len(tables))
+func tableInfos(tables []snapshot.Table) []TableInfo {
+	out := make([]TableInfo, 0, len(tables))
 	for _, t := range tables {
-		ti := tableInfo{Name: t.Name, Description: t.Description, Hidden: t.IsHidden, Columns: make([]columnInfo, 0, len(t.Columns))}
+		ti := TableInfo{Name: t.Name, Description: t.Description, Hidden: t.IsHidden, Columns: make([]ColumnInfo, 0, len(t.Columns))}
 		if len(t.Source) > 0 {
 			ti.Source = t.Source[0]
 		}
 		for _, c := range t.Columns {
-			ti.Columns = append(ti.Columns, columnInfo{Name: c.Name, DataType: c.DataType, Hidden: c.IsHidden})
+			ti.Columns = append(ti.Columns, ColumnInfo{Name: c.Name, DataType: c.DataType, Hidden: c.IsHidden})
 		}
 		for _, ms := range t.Measures {
-			ti.Measures = append(ti.Measures, tableMeasure{Name: ms.Name, Expression: ms.Expression, Description: ms.Description})
+			ti.Measures = append(ti.Measures, TableMeasure{Name: ms.Name, Expression: ms.Expression, Description: ms.Description})
 		}
 		out = append(out, ti)
 	}

@@ -2,9 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
+	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/spec"
@@ -13,6 +17,8 @@ import (
 // removals sends a removed event for every asset of the previous sync that this one did
 // not produce; saveState keeps this sync's assets once the sinks have them. It only runs
 // after a complete sync: a partial one would report everything it missed as removed.
+// Assets the sources could not read (r.unread) are not removed either: a removal needs
+// positive evidence.
 func (r *run) removals(ctx context.Context) error {
 	var prev map[state.AssetID]state.Asset
 	if r.cov != nil && r.cov.prev != nil {
@@ -33,7 +39,7 @@ func (r *run) removals(ctx context.Context) error {
 			current = append(current, spec.AssetSpec{Key: a.Key, PowerBI: a.PowerBI})
 		}
 	}
-	gone := state.Removed(prev, current)
+	gone := r.unread.filter(state.Removed(prev, current), r.log)
 	if r.cov != nil && r.cov.partial {
 		r.cov.sent = current[:len(r.seen)]
 		for i := range gone {
@@ -52,7 +58,7 @@ func (r *run) removals(ctx context.Context) error {
 // saveState remembers this sync's assets for the next one's removals, once every sink
 // received everything: a sink that missed a removal must be told again next time.
 func (r *run) saveState(ctx context.Context) error {
-	for _, s := range r.sinks {
+	for _, s := range r.all {
 		if !s.Complete {
 			r.log.Warn("not saving this sync's assets in the state store: a sink did not receive everything, so the next sync compares with the previous one again", "sink", s.Name)
 			return nil
@@ -100,4 +106,63 @@ func (r *run) write(ctx context.Context, events []event.Event) error {
 		}
 	}
 	return nil
+}
+
+// unread is what the sources' problems left unread this sync.
+type unread struct {
+	scope snapshot.Scope
+	// any is set when some source problem (other than a gone workspace) may hide data
+	// sources, which belong to no one workspace.
+	any bool
+}
+
+// sourceProblems adds every source problem to the result (so the summary and the exit
+// status report it) and notes what they leave unread.
+func (r *run) sourceProblems() {
+	var all []error
+	for _, src := range r.e.Sources {
+		pr, ok := src.(ProblemReporter)
+		if !ok {
+			continue
+		}
+		for _, p := range pr.Problems() {
+			for _, e := range snapshot.Problems(p) {
+				all = append(all, e)
+				r.problems([]record.Problem{{Stage: "source " + src.Name(), Err: e, Warning: snapshot.IsWarning(e)}})
+			}
+		}
+	}
+	r.unread.scope = snapshot.ScopeOf(all)
+	for _, e := range all {
+		var gone *snapshot.GoneError
+		if !errors.As(e, &gone) {
+			r.unread.any = true
+		}
+	}
+}
+
+// filter drops the removals that lack evidence: assets of workspaces a source could
+// not read completely, data sources when any source had a problem, and everything
+// when a problem's extent is unknown.
+func (u unread) filter(gone []event.Removed, log *slog.Logger) []event.Removed {
+	if len(gone) == 0 || (!u.any && !u.scope.Unknown) {
+		return gone
+	}
+	if u.scope.Unknown {
+		log.Warn("a source problem of unknown extent: no asset is reported removed this sync", "unseen", len(gone))
+		return nil
+	}
+	kept := gone[:0:0]
+	held := 0
+	for _, g := range gone {
+		if g.PowerBI.Type == spec.DataSource || u.scope.Has(g.PowerBI.WorkspaceID) {
+			held++
+			continue
+		}
+		kept = append(kept, g)
+	}
+	if held > 0 {
+		log.Warn("unseen assets of workspaces that could not be read completely are not reported removed", "held", held, "workspaces", len(u.scope.Workspaces))
+	}
+	return kept
 }

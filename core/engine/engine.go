@@ -18,6 +18,7 @@ import (
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -31,6 +32,12 @@ type Source interface {
 // RequestCounter is implemented by sources that call an API and count the requests.
 type RequestCounter interface {
 	Requests() map[string]int64
+}
+
+// ProblemReporter is implemented by sources that report what their last run could
+// not read (snapshot.IncompleteError and snapshot.GoneError say which workspaces).
+type ProblemReporter interface {
+	Problems() []error
 }
 
 // Builder turns snapshot batches into default records. Add may hold records back until
@@ -106,6 +113,14 @@ type Engine struct {
 	// sync that did not rescan them (incremental.go).
 	kept    []Model
 	refresh *refresh.Config // the pipeline's refresh section, if any
+	stream  *stream         // serve's shared outputs (StartStream), if any
+}
+
+func (e *Engine) logger() *slog.Logger {
+	if e.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Logger
 }
 
 // SinkResult says what one sink received.
@@ -117,6 +132,10 @@ type SinkResult struct {
 	// Restarts counts the times a failed sink was restarted (sink plugins say both).
 	Complete bool
 	Restarts int
+	// Aborted is set when the output's last run failed and the output was told to abort
+	// it: it holds what it held before that run (an appending output keeps the whole
+	// records it added).
+	Aborted bool
 }
 
 // deliveryReporter is implemented by sinks that know what they delivered (plugins).
@@ -187,17 +206,17 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	r := &run{e: e, log: log, batch: batchSize, seen: map[state.AssetID]seenAsset{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{}}
 	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
-	r.out = e.Sinks
-	if e.OpenSinks != nil {
-		out, err := e.OpenSinks(ctx)
-		if err != nil {
+	if e.stream != nil {
+		// Under serve the outputs are shared: this run has them to itself until it ends.
+		e.stream.acquire(ctx)
+		defer e.stream.release()
+	}
+	if !opts.NoSpecs {
+		// A sync opens the outputs that take a sync's events; a refresh opens its own
+		// later, so a file of specs is never opened by one.
+		if err := r.open(ctx, sink.RunSync, syncKinds); err != nil {
 			return nil, err
 		}
-		r.out = out
-	}
-	r.sinks = make([]SinkResult, len(r.out))
-	for i, s := range r.out {
-		r.sinks[i].Name = s.Name()
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -210,6 +229,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if srcErr == nil {
 		srcErr = r.pull(ctx, builder)
 	}
+	r.sourceProblems()
 	if srcErr == nil {
 		recs, probs := builder.Flush()
 		r.problems(probs)
@@ -259,35 +279,33 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		partial.Models = r.models
 		opts.Synced(&partial)
 	}
+	// The sync's outputs commit now (or, after a failure, abort and stay as they were);
+	// the state store remembers the sync only once every output has it.
+	static := e.OpenSinks == nil
+	if !static || opts.After == nil || srcErr != nil {
+		r.end(ctx, srcErr)
+		if srcErr == nil && r.current != nil {
+			srcErr = r.saveState(context.WithoutCancel(ctx))
+		}
+	}
 	if srcErr == nil && opts.After != nil {
-		srcErr = opts.After(ctx, r.models, func(evs ...event.Event) error { return r.write(ctx, evs) })
-	}
-	// Close every sink on every path, so what was delivered is flushed and plugins
-	// stop; a failed sync's summary (not sent) tells readers it is incomplete.
-	closeCtx := context.WithoutCancel(ctx)
-	for i, s := range r.out {
-		if err := s.Close(closeCtx); err != nil && r.sinks[i].Err == nil {
-			r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
+		// The refresh step is a run of its own, on the outputs that take refresh events.
+		srcErr = r.open(ctx, sink.RunRefresh, []event.Kind{event.KindRefresh})
+		if srcErr == nil {
+			srcErr = opts.After(ctx, r.models, func(evs ...event.Event) error { return r.write(ctx, evs) })
+		}
+		r.end(ctx, srcErr)
+		if static && srcErr == nil && r.current != nil {
+			srcErr = r.saveState(context.WithoutCancel(ctx))
 		}
 	}
-	for i, s := range r.out {
-		if dr, ok := s.(deliveryReporter); ok {
-			st := dr.Status()
-			r.sinks[i].Complete, r.sinks[i].Restarts = st.Complete, st.Restarts
-		} else {
-			r.sinks[i].Complete = r.sinks[i].Err == nil && srcErr == nil
-		}
-	}
-	r.res.Sinks = r.sinks
+	r.res.Sinks = r.results()
 	r.res.Models = r.models
-	if srcErr == nil && r.current != nil {
-		srcErr = r.saveState(closeCtx)
-	}
 	if srcErr != nil {
 		return &r.res, srcErr
 	}
 	var errs []error
-	for _, s := range r.sinks {
+	for _, s := range r.res.Sinks {
 		if s.Err != nil {
 			errs = append(errs, s.Err)
 		}
@@ -300,7 +318,6 @@ type run struct {
 	log   *slog.Logger
 	batch int
 	res   Result
-	sinks []SinkResult
 	seen  map[state.AssetID]seenAsset // every asset sent this sync, for removals
 	// batches counts the snapshot batches pulled so far.
 	batches int
@@ -309,13 +326,17 @@ type run struct {
 	// to the source that read it.
 	models   []Model
 	wsSource map[string]Source
-	out      []Sink // the sinks of this run
+	out      []Sink       // the sinks of the open run
+	sinks    []SinkResult // what each of out received in the open run
+	all      []SinkResult // what each output received in the runs that ended
 	lineage  lineage.Stats
 	current  []spec.AssetSpec // this sync's assets, saved once the sinks have them
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
 	// cov is what the sources read, when they planned an incremental sync.
 	cov *coverage
+	// unread is what the sources could not read: no evidence that it is gone.
+	unread unread
 }
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.

@@ -20,7 +20,7 @@ const estateSinkName = "estate"
 // service.
 func (e *Engine) withEstate(sinks []Sink) []Sink {
 	st, ok := e.State.(*state.Store)
-	if !ok || st == nil {
+	if !ok || st == nil || (e.setup != nil && e.setup.p.NoEstate) {
 		return sinks
 	}
 	return append(sinks, estate.NewSink(st, e.Pipeline))

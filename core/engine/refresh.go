@@ -13,6 +13,7 @@ import (
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -59,7 +60,7 @@ func (e *Engine) RefreshStep(names []string, onEvent func(event.Refresh), outs *
 				if m.Source != nil {
 					name = m.Source.Name()
 				}
-				return fmt.Errorf("semantic model %q comes from source %q, which reads a snapshot file: refreshing needs a powerbi or emulator source", m.Record.Spec.PowerBI.Name, name)
+				return &SelectionError{Msg: fmt.Sprintf("semantic model %q comes from source %q, which reads a snapshot file: refreshing needs a powerbi or emulator source", m.Record.Spec.PowerBI.Name, name)}
 			}
 			groups[m.Source] = append(groups[m.Source], &m.Record)
 		}
@@ -128,7 +129,7 @@ func pickModels(cfg *refresh.Config, models []Model, names []string) ([]Model, e
 				all = append(all, fmt.Sprintf("%q", m.Record.Spec.PowerBI.Name))
 			}
 			sort.Strings(all)
-			return nil, fmt.Errorf("no semantic model is named %q (by name, id or key); the synced models are: %s", n, strings.Join(all, ", "))
+			return nil, &SelectionError{Msg: fmt.Sprintf("no semantic model is named %q (by name, id or key); the synced models are: %s", n, strings.Join(all, ", "))}
 		case 1:
 			out = append(out, hits[0])
 		default:
@@ -136,37 +137,50 @@ func pickModels(cfg *refresh.Config, models []Model, names []string) ([]Model, e
 			for _, h := range hits {
 				ids = append(ids, fmt.Sprintf("%s in workspace %q", h.Record.Spec.PowerBI.ID, h.Record.Spec.PowerBI.WorkspaceName))
 			}
-			return nil, fmt.Errorf("%q names %d semantic models (%s): name one by its id or key", n, len(hits), strings.Join(ids, "; "))
+			return nil, &SelectionError{Msg: fmt.Sprintf("%q names %d semantic models (%s): name one by its id or key", n, len(hits), strings.Join(ids, "; "))}
 		}
 	}
 	return out, nil
 }
 
-// RefreshModels refreshes models outside a sync (a `serve` trigger or schedule): it opens
-// the outputs, sends them the refresh events and closes them.
+// RefreshModels refreshes models outside a sync (a `serve` trigger or schedule). Its
+// refresh events go to the outputs that take them: through the engine's stream when
+// StartStream made one (so they never meet a sync's writes), otherwise in a refresh run
+// of their own, committed when the refreshes ended.
 func (e *Engine) RefreshModels(ctx context.Context, models []Model, names []string, onEvent func(event.Refresh)) ([]*refresh.Outcome, error) {
-	sinks := e.Sinks
-	if e.OpenSinks != nil {
-		var err error
-		if sinks, err = e.OpenSinks(ctx); err != nil {
-			return nil, err
-		}
+	var outs []*refresh.Outcome
+	if e.stream != nil {
+		send := func(evs ...event.Event) error { e.stream.send(evs...); return nil }
+		err := e.RefreshStep(names, onEvent, &outs)(ctx, models, send)
+		return outs, err
+	}
+	sinks, err := e.openOutputs(ctx, sink.RunRefresh, []event.Kind{event.KindRefresh})
+	if err != nil {
+		return nil, err
 	}
 	var mu sync.Mutex
+	failed := make([]error, len(sinks))
 	send := func(evs ...event.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
 		var errs []error
-		for _, s := range sinks {
+		for i, s := range sinks {
+			if failed[i] != nil {
+				continue
+			}
 			if err := s.Write(ctx, evs); err != nil {
-				errs = append(errs, fmt.Errorf("sink %s: %w", s.Name(), err))
+				failed[i] = fmt.Errorf("sink %s: %w", s.Name(), err)
+				errs = append(errs, failed[i])
 			}
 		}
 		return errors.Join(errs...)
 	}
-	var outs []*refresh.Outcome
-	err := e.RefreshStep(names, onEvent, &outs)(ctx, models, send)
-	for _, s := range sinks {
+	err = e.RefreshStep(names, onEvent, &outs)(ctx, models, send)
+	for i, s := range sinks {
+		if failed[i] != nil {
+			abortSink(ctx, s, failed[i])
+			continue
+		}
 		if cerr := s.Close(context.WithoutCancel(ctx)); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("sink %s: %w", s.Name(), cerr))
 		}
@@ -219,3 +233,10 @@ func (e *Engine) RefreshAPIs() (names []string, apis map[string]refresh.API) {
 	}
 	return names, apis
 }
+
+// SelectionError says that the models a command names cannot be refreshed as asked:
+// no model has the name, or several have it, or the model's source cannot refresh.
+// The CLI reports it as an argument error.
+type SelectionError struct{ Msg string }
+
+func (e *SelectionError) Error() string { return e.Msg }

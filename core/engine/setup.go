@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/core/translate"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -96,15 +99,20 @@ func FromPipeline(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions) 
 	return e, nil
 }
 
-// Validate decodes and checks every section of a pipeline without starting anything.
-func Validate(ctx context.Context, p *pipeline.Pipeline) error {
-	s := newSetup(p, SetupOptions{})
+// Validate runs every check a sync runs before it contacts the service, and reports
+// every error: sections decoded, translators loaded (then closed), outputs' plugins
+// started for their handshake and config check (which opens no output). It writes
+// nothing and calls no API. opts gives the logger (for warnings), cache and executable.
+func Validate(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions) error {
+	s := newSetup(p, opts)
 	s.dryRun = true
 	defer s.close()
 	_, err := s.build(ctx)
 	return err
 }
 
+// build decodes and checks every section, and reports every problem it finds rather
+// than the first: `pbisync validate` and a sync refuse a pipeline with the same list.
 func (s *setup) build(ctx context.Context) (*Engine, error) {
 	e := &Engine{
 		Pipeline:   s.p.Name,
@@ -114,15 +122,72 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		Keys:       assets.NewKeyIndex(),
 		setup:      s,
 	}
+	var errs []error
 	for _, src := range s.p.Sources {
 		source, err := s.source(ctx, src)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		if source != nil {
 			e.Sources = append(e.Sources, source)
 		}
 	}
+	if err := s.translators(ctx, e); err != nil {
+		errs = append(errs, err)
+	}
+	keys, err := lineage.DecodeKeyMapper(s.p.Lineage)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.keys = keys
+	if resolver, err := lineage.DecodeResolver(s.p.Lineage); err != nil {
+		errs = append(errs, err)
+	} else {
+		e.Lineage = resolver.ResolveSnapshot
+	}
+	if s.p.Refresh.Node != nil {
+		rc, err := refresh.Decode(s.p.Refresh)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		e.refresh = rc
+	}
+	if len(s.p.Outputs) == 0 {
+		errs = append(errs, &config.Error{Pos: config.Pos{File: s.p.File}, Msg: "outputs: at least one output is needed"})
+	}
+	names := map[string]bool{}
+	var openers []func(context.Context) (Sink, error)
+	okOutputs := make([]bool, len(s.p.Outputs))
+	for i, n := range s.p.Outputs {
+		open, name, err := s.output(ctx, n, i)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if names[name] {
+			errs = append(errs, config.Errorf(n, "output name %q is used twice", name))
+			continue
+		}
+		names[name] = true
+		okOutputs[i] = true
+		openers = append(openers, open)
+	}
+	if len(errs) > 0 && !s.dryRun {
+		// A sync refuses the pipeline: say all that validate would, sinks' own
+		// config checks included (a sync otherwise learns those when it opens them).
+		for i, n := range s.p.Outputs {
+			if i < len(okOutputs) && okOutputs[i] {
+				if err := s.probe(n); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// The state store is opened last: a pipeline with errors leaves it untouched.
 	if s.p.StateDir != "" && !s.dryRun {
 		st, err := state.Open(ctx, s.resolve(s.p.StateDir))
 		if err != nil {
@@ -134,42 +199,6 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 	}
 	if !s.dryRun {
 		s.planQuotas(e)
-	}
-	if err := s.translators(ctx, e); err != nil {
-		return nil, err
-	}
-	keys, err := lineage.DecodeKeyMapper(s.p.Lineage)
-	if err != nil {
-		return nil, err
-	}
-	s.keys = keys
-	resolver, err := lineage.DecodeResolver(s.p.Lineage)
-	if err != nil {
-		return nil, err
-	}
-	e.Lineage = resolver.ResolveSnapshot
-	if s.p.Refresh.Node != nil {
-		rc, err := refresh.Decode(s.p.Refresh)
-		if err != nil {
-			return nil, err
-		}
-		e.refresh = rc
-	}
-	if len(s.p.Outputs) == 0 {
-		return nil, &config.Error{Pos: config.Pos{File: s.p.File}, Msg: "outputs: at least one output is needed"}
-	}
-	names := map[string]bool{}
-	var openers []func(context.Context) (Sink, error)
-	for i, n := range s.p.Outputs {
-		open, name, err := s.output(ctx, n, i)
-		if err != nil {
-			return nil, err
-		}
-		if names[name] {
-			return nil, config.Errorf(n, "output name %q is used twice", name)
-		}
-		names[name] = true
-		openers = append(openers, open)
 	}
 	e.OpenSinks = func(ctx context.Context) ([]Sink, error) {
 		var sinks []Sink
@@ -205,26 +234,16 @@ func (s *setup) newBuilder() Builder {
 
 // translators loads the translator chain: WASM modules are compiled (once, through the
 // file cache) and started here, so a bad module fails before any API call. Validation
-// only decodes the entries.
+// loads them the same way, then closes them.
 func (s *setup) translators(ctx context.Context, e *Engine) error {
-	if s.dryRun {
-		names := map[string]bool{}
-		for _, n := range s.p.Translators {
-			entry, err := translate.DecodeEntry(n)
-			if err != nil {
-				return err
-			}
-			if names[entry.Name] {
-				return config.Errorf(n, "translator name %q is used twice", entry.Name)
-			}
-			names[entry.Name] = true
-		}
-		return nil
-	}
 	if len(s.p.Translators) == 0 {
 		return nil
 	}
-	chain, err := translate.New(ctx, s.p.Translators, translate.Options{CacheDir: s.opts.CacheDir, BaseDir: s.dir, Logger: s.opts.Logger})
+	opts := translate.Options{CacheDir: s.opts.CacheDir, BaseDir: s.dir, Logger: s.opts.Logger}
+	if s.dryRun {
+		return translate.Check(ctx, s.p.Translators, opts)
+	}
+	chain, err := translate.New(ctx, s.p.Translators, opts)
 	if err != nil {
 		return err
 	}
@@ -258,8 +277,14 @@ func (s *setup) output(_ context.Context, n config.Node, i int) (func(context.Co
 	if c := n.Child("name"); c.Node != nil {
 		name = c.Value
 	}
-	opts := sinkhost.Options{Executable: s.opts.Executable, BaseDir: s.dir, Logger: s.opts.Logger, Stdout: s.opts.Stdout}
-	if err := sinkhost.Check(n, opts); err != nil {
+	opts := s.sinkOptions()
+	check := sinkhost.Check
+	if s.dryRun {
+		// Validation starts the plugin, so its binary, handshake and own config
+		// checks are tried, and opens nothing.
+		check = func(n config.Node, _ sinkhost.Options) error { return s.probe(n) }
+	}
+	if err := check(n, opts); err != nil {
 		return nil, name, err
 	}
 	s.where[name] = describeOutput(n, s)
@@ -270,6 +295,22 @@ func (s *setup) output(_ context.Context, n config.Node, i int) (func(context.Co
 		}
 		return sk, nil
 	}, name, nil
+}
+
+func (s *setup) sinkOptions() sinkhost.Options {
+	return sinkhost.Options{Executable: s.opts.Executable, BaseDir: s.dir, Logger: s.opts.Logger, Stdout: s.opts.Stdout}
+}
+
+// probe checks an output as far as possible without opening it (sinkhost.Probe). A
+// plugin that cannot check its config without opening its output is let through with
+// a warning: a sync will check it when it configures it.
+func (s *setup) probe(n config.Node) error {
+	err := sinkhost.Probe(context.Background(), n, s.sinkOptions())
+	if errors.Is(err, sinkhost.ErrUnchecked) {
+		s.opts.Logger.Warn("output config not checked", "output", n.Child("name").Value, "reason", err)
+		return nil
+	}
+	return err
 }
 
 // describeOutput says where an output writes, for the report after a sync.
@@ -338,35 +379,65 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 	if len(sources) == 0 {
 		return 0, fmt.Errorf("%s: no source named %q", p.File, sourceName)
 	}
-	var w io.Writer = opts.Stdout
-	var f *os.File
-	if out != "-" {
-		var err error
-		if f, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*"); err != nil {
-			return 0, err
-		}
-		defer func() {
-			if f != nil {
-				f.Close()
-				os.Remove(f.Name())
-			}
-		}()
-		w = f
-	}
-	kind := "file"
-	if len(sources) == 1 {
-		kind = sources[0].Name()
-	}
 	resolver, err := lineage.DecodeResolver(p.Lineage)
 	if err != nil {
 		return 0, err
+	}
+	var w io.Writer = opts.Stdout
+	var f *sink.RunFile
+	if out != "-" {
+		// Written beside the target and renamed over it once complete: a failed save
+		// leaves the previous snapshot as it was.
+		// The folder must exist (a save does not create one), checked before any call
+		// to the service.
+		if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+			if err == nil {
+				err = fmt.Errorf("not a folder")
+			}
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return 0, fmt.Errorf("%s: cannot write in %s: %w", out, filepath.Dir(out), err)
+		}
+		var err error
+		f, err = sink.OpenRunFile(out, sink.Run{Kind: sink.RunSync, ID: fmt.Sprintf("save-%d", os.Getpid()), StartedAt: time.Now()},
+			sink.FileOptions{Logger: opts.Logger})
+		if err != nil {
+			// The temporary file's name would only puzzle: name the folder.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return 0, fmt.Errorf("%s: cannot write in %s: %w", out, filepath.Dir(out), err)
+		}
+		w = f
+	}
+	n, err := saveSnapshot(ctx, sources, opts, resolver.ResolveSnapshot, w)
+	if f == nil {
+		return n, err
+	}
+	if err != nil {
+		f.Abort(err.Error())
+		return 0, err
+	}
+	if err := f.Commit(); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func saveSnapshot(ctx context.Context, sources []Source, opts SetupOptions, resolve func(*snapshot.Snapshot) lineage.Stats, w io.Writer) (int, error) {
+	kind := "file"
+	if len(sources) == 1 {
+		kind = sources[0].Name()
 	}
 	sw := snapshot.NewWriter(w, kind, time.Now())
 	batches := 0
 	for _, src := range sources {
 		err := src.Snapshots(ctx, func(batch *snapshot.Snapshot) error {
 			// Table-level lineage is part of a saved snapshot.
-			resolver.ResolveSnapshot(batch)
+			resolve(batch)
 			if err := sw.Add(batch); err != nil {
 				return err
 			}
@@ -382,15 +453,6 @@ func SaveSnapshot(ctx context.Context, p *pipeline.Pipeline, opts SetupOptions, 
 	}
 	if err := sw.Close(); err != nil {
 		return 0, err
-	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			return 0, err
-		}
-		if err := os.Rename(f.Name(), out); err != nil {
-			return 0, err
-		}
-		f = nil
 	}
 	return sw.Workspaces(), nil
 }

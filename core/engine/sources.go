@@ -29,6 +29,9 @@ type EmulatorConfig struct {
 	Scanner *bool `yaml:"scanner"`
 	// Faults are injected into the emulator, as `pbisync emulate --fault` takes them.
 	Faults []string `yaml:"faults"`
+	// Quirks make the emulator answer as the live service was recorded to, as
+	// `pbisync emulate --quirk` takes them.
+	Quirks []string `yaml:"quirks"`
 	// Fabric adds Microsoft Fabric content to the tenant (powerbitest.AddFabric):
 	// Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with
 	// definitions, datamarts; the client then reads dataflow definitions too.
@@ -159,15 +162,13 @@ func (s *setup) powerbiSource(src pipeline.Source) (Source, error) {
 	if cfg.Credentials.CertificateFile != "" {
 		cfg.Credentials.CertificateFile = s.resolve(cfg.Credentials.CertificateFile)
 	}
-	if s.dryRun {
-		if err := cfg.Validate(); err != nil {
-			return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
-		}
-		return nil, nil
-	}
+	// Validation builds the client too (it calls nothing), so it refuses what a sync does.
 	c, err := powerbi.New(cfg, powerbi.WithLogger(s.opts.Logger.With("source", src.Name)), powerbi.WithProgress(s.scanProgress(src.Name)))
 	if err != nil {
 		return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
+	}
+	if s.dryRun {
+		return nil, nil
 	}
 	return &powerbiSource{name: src.Name, client: c}, nil
 }
@@ -201,6 +202,12 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 		}
 		faults = append(faults, ft)
 	}
+	var quirks powerbitest.Quirks
+	for i, q := range ec.Quirks {
+		if err := powerbitest.ParseQuirk(q, &quirks); err != nil {
+			return nil, config.Errorf(src.Emulator.Child("quirks").Item(i), "%v", err)
+		}
+	}
 	switch ec.Credentials {
 	case "", "secret", "certificate", "token":
 	default:
@@ -209,7 +216,7 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 	if s.dryRun {
 		return nil, nil
 	}
-	srv, err := powerbitest.NewServer(tenant, powerbitest.WithFaults(faults...))
+	srv, err := powerbitest.NewServer(tenant, powerbitest.WithFaults(faults...), powerbitest.WithQuirks(quirks))
 	if err != nil {
 		return nil, &config.Error{Pos: src.Pos, Msg: fmt.Sprintf("source %q: %v", src.Name, err)}
 	}

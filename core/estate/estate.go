@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
@@ -77,7 +78,7 @@ type Page struct {
 // Table is a model table: its columns and the upstream tables it reads.
 type Table struct {
 	Name       string   `json:"name"`
-	Upstream   []string `json:"upstream,omitempty"` // db.schema.table
+	Upstream   []string `json:"upstream,omitempty"`   // db.schema.table
 	Expression string   `json:"expression,omitempty"` // where a spec carries it
 	Columns    []Column `json:"columns,omitempty"`
 }
@@ -102,15 +103,15 @@ type Measure struct {
 // Tables and Measures; every other metadata entry is kept as its plain value.
 func PageOf(s *spec.AssetSpec) Page {
 	p := Page{Description: s.Description}
-	tables := map[string]*Table{}
+	tables := map[string]int{}
+	// table returns the named table, adding it; the pointer is good until the next call.
 	table := func(name string) *Table {
-		if t, ok := tables[name]; ok {
-			return t
+		if i, ok := tables[name]; ok {
+			return &p.Tables[i]
 		}
+		tables[name] = len(p.Tables)
 		p.Tables = append(p.Tables, Table{Name: name})
-		t := &p.Tables[len(p.Tables)-1]
-		tables[name] = t
-		return t
+		return &p.Tables[len(p.Tables)-1]
 	}
 	// Lineage first, so its tables come in the model's order. A spec built in this process
 	// holds the builder's own types; one decoded from JSON holds plain values.
@@ -145,10 +146,32 @@ func PageOf(s *spec.AssetSpec) Page {
 			}
 		}
 	}
+	// The model's own tables, with names in their own case and their M, where the spec has
+	// them; otherwise the column schemas below give the columns.
+	var own []assets.TableInfo
+	if m, ok := s.Metadata["powerbi/tables"]; ok {
+		if v, ok := m.Value.([]assets.TableInfo); ok {
+			own = v
+		} else if remarshal(m.Value, &own) != nil {
+			own = nil
+		}
+	}
+	for _, ti := range own {
+		t := table(ti.Name)
+		t.Expression = ti.Source
+		for _, c := range ti.Columns {
+			col := Column{Name: c.Name, Type: c.DataType}
+			if r := reads[ti.Name+"\x00"+strings.ToLower(c.Name)]; r != nil {
+				col.Reads = r.reads
+			}
+			t.Columns = append(t.Columns, col)
+		}
+	}
 	p.Metadata = map[string]any{}
 	for _, k := range sortedKeys(s.Metadata) {
 		m := s.Metadata[k]
 		switch {
+		case m.Type == spec.TypeTableSchema && own != nil: // the same columns as powerbi/tables
 		case m.Type == spec.TypeTableSchema:
 			ts, ok := m.Value.(spec.TableSchema)
 			if !ok && remarshal(m.Value, &ts) != nil {
@@ -174,7 +197,7 @@ func PageOf(s *spec.AssetSpec) Page {
 			}
 		case k == "powerbi/measures":
 			remarshal(m.Value, &p.Measures)
-		case k == "powerbi/table_lineage" || k == "dagster/table_name":
+		case k == "powerbi/table_lineage" || k == "powerbi/tables" || k == "dagster/table_name":
 		default:
 			p.Metadata[k] = m.Value
 		}

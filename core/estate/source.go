@@ -145,7 +145,9 @@ func NewMemorySource(specs []spec.AssetSpec) *MemorySource {
 func (m *MemorySource) Graph(context.Context) (*Graph, error) { return m.g, nil }
 
 // Page implements Source.
-func (m *MemorySource) Page(_ context.Context, n *Node) (*Page, error) { return m.pages[n.Key.String()], nil }
+func (m *MemorySource) Page(_ context.Context, n *Node) (*Page, error) {
+	return m.pages[n.Key.String()], nil
+}
 
 // Refreshes implements Source: a snapshot has none.
 func (m *MemorySource) Refreshes(context.Context, int) ([]Refresh, error) { return nil, nil }

@@ -4,7 +4,9 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
 
@@ -25,6 +27,9 @@ type Pipeline struct {
 	Version  int
 	Name     string
 	StateDir string
+	// NoEstate turns off keeping the estate (what `pbisync impact` and the UI read) in the
+	// state store: `estate: false`.
+	NoEstate bool
 
 	Sources     []Source
 	Translators []config.Node
@@ -59,6 +64,7 @@ type rawPipeline struct {
 	Version     int         `yaml:"version" required:"true"`
 	Name        string      `yaml:"name"`
 	StateDir    string      `yaml:"state_dir"`
+	Estate      *bool       `yaml:"estate"`
 	Sources     []rawSource `yaml:"sources" required:"true"`
 	Translators []yaml.Node `yaml:"translators"`
 	Outputs     []yaml.Node `yaml:"outputs"`
@@ -80,7 +86,13 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 func Load(path string) (*Pipeline, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+		// A pipeline file that cannot be read is the caller's mistake, like one
+		// that does not parse: a *config.Error naming the file.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &config.Error{Pos: config.Pos{File: path}, Msg: "cannot read the pipeline file: " + err.Error()}
 	}
 	return Parse(path, data)
 }
@@ -98,7 +110,7 @@ func Parse(file string, data []byte) (*Pipeline, error) {
 	if raw.Version != Version {
 		return nil, config.Errorf(root.Child("version"), "pipeline version %d is not supported by this pbisync (it reads version %d)", raw.Version, Version)
 	}
-	p := &Pipeline{File: file, Version: raw.Version, Name: raw.Name, StateDir: raw.StateDir}
+	p := &Pipeline{File: file, Version: raw.Version, Name: raw.Name, StateDir: raw.StateDir, NoEstate: raw.Estate != nil && !*raw.Estate}
 	if p.Name == "" {
 		p.Name = "default"
 	} else if !namePattern.MatchString(p.Name) {

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -36,6 +37,8 @@ type Client struct {
 
 	mu       sync.Mutex
 	requests map[string]int64
+
+	discovered atomic.Int64 // workspaces the last listing returned, before filters
 }
 
 // Option configures a Client.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pbisync/pbisync/core/config"
@@ -177,6 +178,10 @@ func (c *Config) validate(n config.Node) error {
 		}
 	}
 	cr := c.Credentials
+	if u, _ := url.Parse(c.AuthorityHost); cr.Token.IsZero() && u.Scheme == "http" {
+		return config.Errorf(at("authority_host"), "authority_host %q is http, and MSAL only signs in against an https authority; "+
+			"serve a private or test authority over TLS and trust its certificate with ca_file (a PEM file of its CA), or give a token instead", c.AuthorityHost)
+	}
 	switch {
 	case !cr.Token.IsZero():
 		if cr.ClientID != "" || !cr.ClientSecret.IsZero() || cr.CertificateFile != "" || !cr.CertificatePEM.IsZero() {
@@ -259,14 +264,14 @@ func (c *Config) compileFilters() (*filters, error) {
 		}
 	}
 	for _, t := range c.Workspaces.Types {
-		f.types[t] = true
+		f.types[strings.ToLower(t)] = true // the service's casing of types varies
 	}
 	return f, nil
 }
 
 // keep reports whether a discovered workspace passes the filters.
 func (f *filters) keep(id, name, typ string) bool {
-	if typ != "" && !f.types[typ] {
+	if typ != "" && !f.types[strings.ToLower(typ)] {
 		return false
 	}
 	match := func(list []*regexp.Regexp, s string) bool {

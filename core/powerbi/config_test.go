@@ -58,6 +58,10 @@ func TestDecodeConfig(t *testing.T) {
 		{name: "batch too big", yaml: "credentials: {token: a}\nscanner:\n  batch_size: 101\n", wantErr: "test.yaml:3:15: scanner.batch_size must be 1..100"},
 		{name: "too many scans", yaml: "credentials: {token: a}\nscanner:\n  parallel_scans: 17\n", wantErr: "test.yaml:3:19: scanner.parallel_scans must be 1..16"},
 		{name: "no credentials", yaml: "tenant_id: t\n", wantErr: "credentials: give token"},
+		{name: "http authority with MSAL", yaml: "tenant_id: t\nauthority_host: http://127.0.0.1:8400\ncredentials: {client_id: c, client_secret: s}\n",
+			wantErr: "test.yaml:2:17: authority_host \"http://127.0.0.1:8400\" is http, and MSAL only signs in against an https authority; serve a private or test authority over TLS and trust its certificate with ca_file"},
+		{name: "http authority with a token is unused", yaml: "authority_host: http://127.0.0.1:8400\ncredentials: {token: a}\n",
+			check: func(t *testing.T, c powerbi.Config) {}},
 		{name: "two credentials", yaml: "tenant_id: t\ncredentials: {client_id: c, client_secret: x, certificate_pem: y}\n", wantErr: "test.yaml:2:14: credentials: with client_id give exactly one"},
 		{name: "token and client", yaml: "credentials: {token: a, client_id: c}\n", wantErr: "not both"},
 		{name: "tenant missing", yaml: "credentials: {client_id: c, client_secret: x}\n", wantErr: "tenant_id is required"},
@@ -111,7 +115,7 @@ func TestCAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Workspaces) != 4 {
+	if len(s.Workspaces) != 6 { // the sample's personal workspace is not synced by default
 		t.Errorf("workspaces %d", len(s.Workspaces))
 	}
 	cfg.CAFile = ""
@@ -131,9 +135,9 @@ func TestWorkspaceFilters(t *testing.T) {
 		set  func(*powerbi.WorkspaceConfig)
 		want []string
 	}{
-		{"include names", func(w *powerbi.WorkspaceConfig) { w.IncludeNames = []string{"^(Sales|Fin)"} }, []string{"Sales Analytics", "Finance"}},
-		{"exclude names", func(w *powerbi.WorkspaceConfig) { w.ExcludeNames = []string{"^Sales"} }, []string{"Finance", "Operations", "Marketing"}},
-		{"types", func(w *powerbi.WorkspaceConfig) { w.Types = []string{"PersonalGroup"} }, nil},
+		{"include names", func(w *powerbi.WorkspaceConfig) { w.IncludeNames = []string{"^(Sales|Fin)"} }, []string{"Sales Analytics", "Finance", "Sales App Publishing"}},
+		{"exclude names", func(w *powerbi.WorkspaceConfig) { w.ExcludeNames = []string{"^Sales"} }, []string{"Finance", "Operations", "Marketing", "Archive"}},
+		{"types", func(w *powerbi.WorkspaceConfig) { w.Types = []string{"PersonalGroup"} }, []string{"PersonalWorkspace Ana Lima"}},
 		{"ids with discovery", func(w *powerbi.WorkspaceConfig) {
 			w.IDs = []string{powerbitest.SampleTenant().Workspaces[2].ID}
 		}, []string{"Operations"}},

@@ -40,5 +40,5 @@ func ExampleClient_Snapshots() {
 		panic(err)
 	}
 	fmt.Println(st.Path, st.Workspaces, "workspaces,", models, "semantic models")
-	// Output: scanner 4 workspaces, 7 semantic models
+	// Output: scanner 6 workspaces, 7 semantic models
 }

@@ -121,7 +121,8 @@ func normalize(s *snapshot.Snapshot, keep string) *snapshot.Snapshot {
 			nw.SemanticModels = append(nw.SemanticModels, nm)
 		}
 		for _, r := range w.Reports {
-			nr := snapshot.Report{ID: r.ID, Name: r.Name, Description: r.Description, DatasetID: r.DatasetID, DatasetWorkspaceID: r.DatasetWorkspaceID, ReportType: r.ReportType, AppID: r.AppID}
+			nr := snapshot.Report{ID: r.ID, Name: r.Name, Description: r.Description, DatasetID: r.DatasetID, DatasetWorkspaceID: r.DatasetWorkspaceID, ReportType: r.ReportType, AppID: r.AppID,
+				DataSourceIDs: slices.Sorted(slices.Values(r.DataSourceIDs))}
 			if keep == "scan" {
 				nr.CreatedBy, nr.ModifiedBy, nr.CreatedDateTime, nr.ModifiedDateTime = r.CreatedBy, r.ModifiedBy, r.CreatedDateTime, r.ModifiedDateTime
 				nr.Endorsement, nr.CertifiedBy, nr.SensitivityLabel = r.Endorsement, r.CertifiedBy, r.SensitivityLabel

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,7 +99,15 @@ func (c *Client) scanBatch(r *runner, batch []Workspace, totalWS, totalBatches i
 	interval := c.cfg.Scanner.PollInterval
 	maxInterval := min(max(c.cfg.Scanner.PollInterval*8, c.cfg.Scanner.PollInterval), 30*time.Second)
 	status := started.Status
-	for status != "Succeeded" {
+	// The service's casing of statuses varies (Succeeded, SUCCEEDED, succeeded).
+	for !strings.EqualFold(status, "Succeeded") {
+		if strings.EqualFold(status, "Failed") {
+			e := &ScanError{ScanID: started.ID, Workspaces: batch, Status: status}
+			if started.Error != nil {
+				e.Code, e.Message = started.Error.Code, started.Error.Message
+			}
+			return e
+		}
 		if time.Now().Add(interval).After(deadline) {
 			return &ScanError{ScanID: started.ID, Workspaces: batch, Status: status, Timeout: c.cfg.Scanner.Timeout}
 		}
@@ -109,14 +119,7 @@ func (c *Client) scanBatch(r *runner, batch []Workspace, totalWS, totalBatches i
 		if _, err := c.Do(ctx, "GET", "admin/workspaces/scanStatus/"+started.ID, nil, &s); err != nil {
 			return fmt.Errorf("scan %s of workspaces %s: %w", started.ID, describe(batch), err)
 		}
-		status = s.Status
-		if status == "Failed" {
-			e := &ScanError{ScanID: started.ID, Workspaces: batch, Status: status}
-			if s.Error != nil {
-				e.Code, e.Message = s.Error.Code, s.Error.Message
-			}
-			return e
-		}
+		status, started.Error = s.Status, s.Error
 	}
 	if !r.acquire() {
 		return nil // stopping: another batch failed or ctx ended
@@ -139,6 +142,7 @@ func (c *Client) scanBatch(r *runner, batch []Workspace, totalWS, totalBatches i
 	if problem != nil {
 		c.log.Warn("some items of a scan could not be read", "scan", started.ID, "error", problem.Error())
 	}
+	problem = errors.Join(problem, missingFromScan(started.ID, batch, snap), c.paginatedDataSources(ctx, snap))
 	snap.Source = "scanner"
 	snap.TakenAt = time.Now().UTC()
 	c.readDataflowDocuments(ctx, snap)
@@ -151,4 +155,66 @@ func (c *Client) scanBatch(r *runner, batch []Workspace, totalWS, totalBatches i
 	}
 	c.report(Progress{Path: "scanner", WorkspacesTotal: totalWS, WorkspacesDone: wsDone, BatchesTotal: totalBatches, BatchesDone: done})
 	return nil
+}
+
+// missingFromScan names each requested workspace the scan result left out: a
+// warning, and no evidence that its assets are gone.
+func missingFromScan(scanID string, batch []Workspace, snap *snapshot.Snapshot) error {
+	got := make(map[string]bool, len(snap.Workspaces))
+	for i := range snap.Workspaces {
+		got[strings.ToLower(snap.Workspaces[i].ID)] = true
+	}
+	var errs []error
+	for _, w := range batch {
+		if !got[strings.ToLower(w.ID)] {
+			errs = append(errs, &snapshot.IncompleteError{WorkspaceID: w.ID, Warning: true,
+				Err: fmt.Errorf("workspace %s was asked for but is missing from the result of scan %s; its assets are kept as they were", describe([]Workspace{w}), scanID)})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// paginatedDataSources reads, through the regular API, the data sources of paginated
+// reports that the scan result gives neither a semantic model nor data sources, so
+// their lineage is not lost. A report whose data sources cannot be read is a warning
+// naming it.
+func (c *Client) paginatedDataSources(ctx context.Context, snap *snapshot.Snapshot) error {
+	seen := make(map[string]bool, len(snap.DataSources))
+	for i := range snap.DataSources {
+		seen[snap.DataSources[i].ID] = true
+	}
+	var errs []error
+	for wi := range snap.Workspaces {
+		ws := &snap.Workspaces[wi]
+		for ri := range ws.Reports {
+			r := &ws.Reports[ri]
+			if !strings.EqualFold(r.ReportType, "PaginatedReport") || r.DatasetID != "" || len(r.DataSourceIDs) > 0 {
+				continue
+			}
+			var l rawList
+			if _, err := c.Do(ctx, "GET", "groups/"+ws.ID+"/reports/"+r.ID+"/datasources", nil, &l); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				errs = append(errs, &snapshot.IncompleteError{WorkspaceID: ws.ID, Warning: true,
+					Err: fmt.Errorf("workspace %q (%s): paginated report %q (%s): its data sources could not be read, so it has no lineage: %w", ws.Name, ws.ID, r.Name, r.ID, err)})
+				continue
+			}
+			for i, raw := range l.Value {
+				ds, err := snapshot.DecodeDataSource(raw)
+				if err != nil {
+					errs = append(errs, snapshot.Incomplete(ws.ID, fmt.Errorf("workspace %q (%s): paginated report %q (%s): datasources[%d]: %w", ws.Name, ws.ID, r.Name, r.ID, i, err)))
+					continue
+				}
+				if !slices.Contains(r.DataSourceIDs, ds.ID) {
+					r.DataSourceIDs = append(r.DataSourceIDs, ds.ID)
+				}
+				if !seen[ds.ID] {
+					seen[ds.ID] = true
+					snap.DataSources = append(snap.DataSources, ds)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -30,6 +30,8 @@ type Stats struct {
 	// FellBack is true when the scanner was refused and the regular API was used.
 	FellBack   bool
 	Workspaces int
+	// Discovered is how many workspaces the listing returned, before filters.
+	Discovered int
 	Batches    int
 	// Problems are items that could not be read; everything else was emitted.
 	Problems []error
@@ -53,8 +55,10 @@ type Workspace struct {
 // is on, it warns and uses the regular API. An error from emit stops the run.
 func (c *Client) Snapshots(ctx context.Context, emit func(*snapshot.Snapshot) error) (Stats, error) {
 	start := time.Now()
+	c.discovered.Store(0)
 	st, err := c.snapshots(ctx, emit)
 	st.Duration = time.Since(start)
+	st.Discovered = int(c.discovered.Load())
 	return st, err
 }
 
@@ -133,21 +137,37 @@ func (c *Client) Discover(ctx context.Context, mode string, f *filters) ([]Works
 	}
 	const page = 5000
 	var out []Workspace
-	for skip := 0; ; skip += page {
+	listed := 0
+	seen := map[string]bool{}
+	next := path + "?" + url.Values{"$top": {strconv.Itoa(page)}, "$skip": {"0"}}.Encode()
+	for skip := 0; ; {
 		var body struct {
-			Value []json.RawMessage `json:"value"`
+			Value    []json.RawMessage `json:"value"`
+			NextLink string            `json:"@odata.nextLink"`
+			// Some admin listings page by a continuation instead.
+			ContinuationURI string `json:"continuationUri"`
 		}
-		q := url.Values{"$top": {strconv.Itoa(page)}, "$skip": {strconv.Itoa(skip)}}
-		if _, err := c.Do(ctx, "GET", path+"?"+q.Encode(), nil, &body); err != nil {
+		if _, err := c.Do(ctx, "GET", next, nil, &body); err != nil {
 			return nil, fmt.Errorf("listing workspaces: %w", err)
 		}
+		// The service may cap a page below $top, so only an empty page (or no next
+		// link where it sends them) ends the listing.
+		if len(body.Value) == 0 {
+			break
+		}
+		fresh := 0
 		for i, raw := range body.Value {
 			var w Workspace
 			if err := json.Unmarshal(raw, &w); err != nil {
-				return nil, fmt.Errorf("listing workspaces: item %d: %w", skip+i, err)
+				return nil, fmt.Errorf("listing workspaces: item %d: %w", listed+i, err)
 			}
 			w.raw = raw
-			if w.State != "" && w.State != "Active" {
+			if seen[strings.ToLower(w.ID)] {
+				continue
+			}
+			seen[strings.ToLower(w.ID)] = true
+			fresh++
+			if w.State != "" && !strings.EqualFold(w.State, "Active") {
 				continue
 			}
 			if len(wantIDs) > 0 && !wantIDs[strings.ToLower(w.ID)] {
@@ -157,11 +177,48 @@ func (c *Client) Discover(ctx context.Context, mode string, f *filters) ([]Works
 				out = append(out, w)
 			}
 		}
+		listed += len(body.Value)
 		c.report(Progress{Path: map[bool]string{true: "scanner", false: "api"}[mode == "admin"], WorkspacesTotal: len(out)})
-		if len(body.Value) < page {
-			return out, nil
+		if fresh == 0 {
+			// A server that ignores $skip would send the same page forever.
+			return nil, fmt.Errorf("listing workspaces: the page at $skip=%d repeats workspaces already listed; stopping after %d", skip, listed)
 		}
+		skip += len(body.Value)
+		link := body.NextLink
+		if link == "" {
+			link = body.ContinuationURI
+		}
+		if rel, ok := c.relativeLink(link); ok {
+			next = rel
+			continue
+		}
+		next = path + "?" + url.Values{"$top": {strconv.Itoa(page)}, "$skip": {strconv.Itoa(skip)}}.Encode()
 	}
+	c.log.Info("listed workspaces", "listed", listed, "kept", len(out), "mode", mode)
+	c.discovered.Store(int64(listed))
+	return out, nil
+}
+
+// relativeLink turns a next-page link of the API into a path for Do; links to other
+// hosts are not followed (the token is not sent there).
+func (c *Client) relativeLink(link string) (string, bool) {
+	if link == "" {
+		return "", false
+	}
+	base := c.base.String() + "/"
+	if rest, ok := strings.CutPrefix(link, base); ok {
+		return rest, true
+	}
+	c.log.Warn("not following a next-page link outside the API", "link_host", hostOf(link))
+	return "", false
+}
+
+func hostOf(link string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		return "?"
+	}
+	return u.Host
 }
 
 func (c *Client) report(p Progress) {

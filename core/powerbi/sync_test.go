@@ -18,15 +18,17 @@ func TestPathsAgreeOnSampleTenant(t *testing.T) {
 	srv := startEmulator(t, powerbitest.SampleTenant())
 	for _, kind := range []credKind{withSecret, withCert, withToken} {
 		scanCfg := baseConfig(srv, kind)
+		scanCfg.Workspaces.Types = []string{"Workspace", "PersonalGroup"} // every workspace of the sample
 		scanSnap, st, err := collect(t, newClient(t, srv, scanCfg, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Path != "scanner" || st.Workspaces != 4 {
+		if st.Path != "scanner" || st.Workspaces != 7 || st.Discovered != 7 {
 			t.Fatalf("stats %+v", st)
 		}
 		apiCfg := baseConfig(srv, kind)
 		apiCfg.Scanner.Enabled = boolp(false)
+		apiCfg.Workspaces.Types = scanCfg.Workspaces.Types
 		apiSnap, st, err := collect(t, newClient(t, srv, apiCfg, nil))
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +72,7 @@ func TestSampleRoundTripHasContent(t *testing.T) {
 			pages += len(r.Pages)
 		}
 	}
-	if len(s.Workspaces) != 4 || tables < 10 || tiles < 6 || len(s.DataSources) != 6 {
+	if len(s.Workspaces) != 6 || tables < 10 || tiles < 6 || len(s.DataSources) != 6 {
 		t.Errorf("workspaces %d tables %d tiles %d data sources %d", len(s.Workspaces), tables, tiles, len(s.DataSources))
 	}
 	if pages != 0 {

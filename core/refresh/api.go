@@ -1,9 +1,11 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -29,7 +31,10 @@ var ErrAlreadyRunning = errors.New("a refresh of this model is already running")
 // ErrNotFound is returned when the service does not know a refresh.
 var ErrNotFound = errors.New("refresh not found")
 
-// HistoryEntry is one entry of `GET .../refreshes`.
+// HistoryEntry is one entry of `GET .../refreshes`. It decodes tolerantly: unknown
+// fields are ignored, a field of an unexpected type is left empty, and
+// serviceExceptionJson is taken as a string holding JSON (as documented) or as the
+// object itself (as other recorded answers send it).
 type HistoryEntry struct {
 	RequestID            string `json:"requestId"`
 	ID                   int64  `json:"id"`
@@ -39,6 +44,68 @@ type HistoryEntry struct {
 	Status               string `json:"status"`
 	ExtendedStatus       string `json:"extendedStatus"`
 	ServiceExceptionJSON string `json:"serviceExceptionJson"`
+}
+
+// UnmarshalJSON decodes an entry as the service sends it, whatever the shape of
+// serviceExceptionJson and id; only a value that is not a JSON object fails.
+func (h *HistoryEntry) UnmarshalJSON(b []byte) error {
+	var w struct {
+		RequestID            flexString      `json:"requestId"`
+		ID                   flexString      `json:"id"`
+		RefreshType          flexString      `json:"refreshType"`
+		StartTime            flexString      `json:"startTime"`
+		EndTime              flexString      `json:"endTime"`
+		Status               flexString      `json:"status"`
+		ExtendedStatus       flexString      `json:"extendedStatus"`
+		ServiceExceptionJSON json.RawMessage `json:"serviceExceptionJson"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	id, _ := strconv.ParseInt(string(w.ID), 10, 64)
+	*h = HistoryEntry{RequestID: string(w.RequestID), ID: id, RefreshType: string(w.RefreshType), StartTime: string(w.StartTime),
+		EndTime: string(w.EndTime), Status: string(w.Status), ExtendedStatus: string(w.ExtendedStatus),
+		ServiceExceptionJSON: exceptionText(w.ServiceExceptionJSON)}
+	return nil
+}
+
+// flexString takes a JSON string, number or boolean as text; null and other shapes
+// become "".
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	var s string
+	switch {
+	case json.Unmarshal(b, &s) == nil:
+		*f = flexString(s)
+	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9' || b[0] == 't' || b[0] == 'f'):
+		*f = flexString(b)
+	default:
+		*f = ""
+	}
+	return nil
+}
+
+// exceptionText turns serviceExceptionJson (a string holding JSON, or an object) into
+// the JSON text decodeServiceError reads; an empty object means no error.
+func exceptionText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) == nil && len(obj) == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) == nil {
+		return buf.String()
+	}
+	return string(raw)
 }
 
 // Execution is the answer of `GET .../refreshes/{id}` for an enhanced refresh.

@@ -7,6 +7,7 @@ package refresh
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pbisync/pbisync/core/config"
@@ -214,13 +215,15 @@ func (p *Poll) check(n config.Node) error {
 }
 
 func (b *Body) check(n config.Node) error {
-	if err := oneOf(n.Child("notify_option"), "notify_option", b.NotifyOption, notifyOptions); err != nil {
+	// The service takes its enumerations in any case (Airflow users write `type:
+	// full`); each is sent in the documented spelling.
+	if err := oneOf(n.Child("notify_option"), "notify_option", &b.NotifyOption, notifyOptions); err != nil {
 		return err
 	}
-	if err := oneOf(n.Child("type"), "type", b.Type, refreshTypes); err != nil {
+	if err := oneOf(n.Child("type"), "type", &b.Type, refreshTypes); err != nil {
 		return err
 	}
-	if err := oneOf(n.Child("commit_mode"), "commit_mode", b.CommitMode, commitModes); err != nil {
+	if err := oneOf(n.Child("commit_mode"), "commit_mode", &b.CommitMode, commitModes); err != nil {
 		return err
 	}
 	if b.NotifyOption != "" && b.Enhanced() && b.NotifyOption != "NoNotification" {
@@ -242,16 +245,19 @@ func (b *Body) check(n config.Node) error {
 	return nil
 }
 
-func oneOf(n config.Node, field, v string, allowed []string) error {
-	if v == "" {
+// oneOf checks that *v is one of allowed, without regard to case, and spells it as
+// allowed does.
+func oneOf(n config.Node, field string, v *string, allowed []string) error {
+	if *v == "" {
 		return nil
 	}
 	for _, a := range allowed {
-		if v == a {
+		if strings.EqualFold(*v, a) {
+			*v = a
 			return nil
 		}
 	}
-	return config.Errorf(n, "%s must be one of %v, got %q", field, allowed, v)
+	return config.Errorf(n, "%s must be one of %v, got %q", field, allowed, *v)
 }
 
 func (s *Selector) compile(n config.Node) error {

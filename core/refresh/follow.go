@@ -62,7 +62,8 @@ func (r *Refresher) follow(ctx context.Context, o *Outcome, deadline time.Time, 
 			failures++
 			log.Warn("refresh poll failed", "request_id", o.RequestID, "error", err, "consecutive", failures)
 			if failures >= 5 {
-				o.Status, o.EndedAt = event.RefreshFailed, r.now().UTC()
+				o.Status = event.RefreshFailed
+				o.endLocally(r.now().UTC())
 				o.Err = fmt.Errorf("%s: following refresh %s: %w", t, o.RequestID, err)
 				r.emit(o)
 				return
@@ -84,8 +85,9 @@ func (r *Refresher) follow(ctx context.Context, o *Outcome, deadline time.Time, 
 			}
 		default:
 			o.Status = st
+			o.localEnd = r.now().UTC()
 			if o.EndedAt.IsZero() {
-				o.EndedAt = r.now().UTC()
+				o.EndedAt = o.localEnd
 			}
 			if st != event.RefreshCompleted && o.Err == nil {
 				o.Err = fmt.Errorf("%s: refresh %s %s", t, o.RequestID, strings.ReplaceAll(string(st), "_", " "))
@@ -94,7 +96,7 @@ func (r *Refresher) follow(ctx context.Context, o *Outcome, deadline time.Time, 
 				}
 			}
 			log.Info("refresh ended", "request_id", o.RequestID, "state", st, "polls", o.Polls,
-				"duration", o.EndedAt.Sub(o.RequestedAt).Round(time.Second))
+				"duration", o.Duration().Round(time.Second))
 			r.emit(o)
 			return
 		}
@@ -117,16 +119,16 @@ func (r *Refresher) poll(ctx context.Context, o *Outcome) (event.RefreshState, e
 			o.Tables = append(o.Tables, event.TableRefresh{Table: ob.Table, Partition: ob.Partition, Status: ob.Status})
 		}
 		if ts := serviceTime(ex.StartTime); !ts.IsZero() {
-			o.StartedAt = ts
+			o.StartedAt, o.serviceStart = ts, true
 		}
 		if te := serviceTime(ex.EndTime); !te.IsZero() {
-			o.EndedAt = te
+			o.EndedAt, o.serviceEnd = te, true
 		}
 		st := mapStatus(ex.Status, ex.ExtendedStatus, ex.Done)
 		if st == event.RefreshFailed || st == event.RefreshTimedOut {
 			var msgs []string
 			for _, m := range ex.Messages {
-				if m.Type == "Error" || m.Type == "" {
+				if strings.EqualFold(m.Type, "Error") || m.Type == "" {
 					msgs = append(msgs, strings.TrimSpace(m.Code+" "+m.Message))
 				}
 			}
@@ -145,10 +147,10 @@ func (r *Refresher) poll(ctx context.Context, o *Outcome) (event.RefreshState, e
 			continue
 		}
 		if ts := serviceTime(e.StartTime); !ts.IsZero() {
-			o.StartedAt = ts
+			o.StartedAt, o.serviceStart = ts, true
 		}
 		if te := serviceTime(e.EndTime); !te.IsZero() {
-			o.EndedAt = te
+			o.EndedAt, o.serviceEnd = te, true
 		}
 		o.Service = decodeServiceError(e.ServiceExceptionJSON)
 		return mapStatus(e.Status, e.ExtendedStatus, e.EndTime != ""), nil
@@ -156,43 +158,44 @@ func (r *Refresher) poll(ctx context.Context, o *Outcome) (event.RefreshState, e
 	return event.RefreshRequested, nil // not listed yet
 }
 
-// mapStatus maps the service's status and extended status to pbisync's states.
+// mapStatus maps the service's status and extended status to pbisync's states. The
+// service's casing varies, so values compare case-insensitively.
 func mapStatus(status, extended string, done bool) event.RefreshState {
+	status, extended = strings.ToLower(status), strings.ToLower(extended)
 	switch extended {
-	case "Completed":
+	case "completed":
 		return event.RefreshCompleted
-	case "Failed":
+	case "failed", "disabled":
 		return event.RefreshFailed
-	case "TimedOut":
+	case "timedout":
 		return event.RefreshTimedOut
-	case "Cancelled":
+	case "cancelled":
 		return event.RefreshCancelled
-	case "Disabled":
-		return event.RefreshFailed
 	}
 	switch status {
-	case "Completed":
+	case "completed":
 		return event.RefreshCompleted
-	case "Failed", "Disabled":
+	case "failed", "disabled":
 		return event.RefreshFailed
-	case "Cancelled":
+	case "cancelled":
 		return event.RefreshCancelled
-	case "TimedOut":
+	case "timedout":
 		return event.RefreshTimedOut
-	case "NotStarted":
+	case "notstarted":
 		return event.RefreshRequested
 	}
-	if done && status != "Unknown" && status != "InProgress" {
+	if done && status != "unknown" && status != "inprogress" {
 		return event.RefreshFailed
 	}
-	if extended == "NotStarted" {
+	if extended == "notstarted" {
 		return event.RefreshRequested
 	}
 	return event.RefreshStarted
 }
 
 func (r *Refresher) timedOut(ctx context.Context, o *Outcome, log *slog.Logger) {
-	o.Status, o.EndedAt = event.RefreshTimedOut, r.now().UTC()
+	o.Status = event.RefreshTimedOut
+	o.endLocally(r.now().UTC())
 	o.Err = fmt.Errorf("%s: refresh %s did not finish within %s", o.Target, o.RequestID, o.EndedAt.Sub(o.RequestedAt).Round(time.Second))
 	if o.Enhanced && *r.Config.CancelOnTimeout {
 		if err := r.cancel(ctx, o); err != nil {
@@ -210,7 +213,7 @@ func (r *Refresher) timedOut(ctx context.Context, o *Outcome, log *slog.Logger) 
 func (r *Refresher) interrupted(ctx context.Context, o *Outcome, log *slog.Logger) {
 	cause := context.Cause(ctx)
 	if o.Enhanced && o.StartedByUs && *r.Config.CancelOnInterrupt {
-		o.EndedAt = r.now().UTC()
+		o.endLocally(r.now().UTC())
 		if err := r.cancel(ctx, o); err != nil {
 			o.Status, o.Err = event.RefreshFailed, fmt.Errorf("%s: interrupted (%v); cancelling refresh %s failed: %w", o.Target, cause, o.RequestID, err)
 		} else {

@@ -85,11 +85,7 @@ func hookEnv(o *Outcome) []string {
 	}
 	if !o.EndedAt.IsZero() {
 		env = append(env, "PBISYNC_REFRESH_ENDED_AT="+o.EndedAt.UTC().Format(time.RFC3339))
-		start := o.StartedAt
-		if start.IsZero() {
-			start = o.RequestedAt
-		}
-		env = append(env, fmt.Sprintf("PBISYNC_REFRESH_DURATION_SECONDS=%.3f", o.EndedAt.Sub(start).Seconds()))
+		env = append(env, fmt.Sprintf("PBISYNC_REFRESH_DURATION_SECONDS=%.3f", o.Duration().Seconds()))
 	}
 	if o.Err != nil {
 		env = append(env, "PBISYNC_REFRESH_ERROR="+o.Err.Error())

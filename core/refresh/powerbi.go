@@ -95,7 +95,7 @@ func (a *clientAPI) startedSince(ctx context.Context, ws, ds string, asked time.
 		return "", false
 	}
 	for _, e := range h {
-		if e.EndTime != "" || (e.RefreshType != "ViaApi" && e.RefreshType != "ViaEnhancedApi") {
+		if e.EndTime != "" || (!strings.EqualFold(e.RefreshType, "ViaApi") && !strings.EqualFold(e.RefreshType, "ViaEnhancedApi")) {
 			continue
 		}
 		if t := serviceTime(e.StartTime); !t.IsZero() && t.After(asked.Add(-time.Minute)) {
@@ -107,12 +107,20 @@ func (a *clientAPI) startedSince(ctx context.Context, ws, ds string, asked time.
 
 func (a *clientAPI) History(ctx context.Context, ws, ds string, top int) ([]HistoryEntry, error) {
 	var out struct {
-		Value []HistoryEntry `json:"value"`
+		Value []json.RawMessage `json:"value"`
 	}
 	if _, err := a.c.Do(ctx, http.MethodGet, fmt.Sprintf("%s?$top=%d", refreshesPath(ws, ds), top), nil, &out); err != nil {
 		return nil, err
 	}
-	return out.Value, nil
+	// Each entry on its own: one odd entry must not hide the one being followed.
+	entries := make([]HistoryEntry, 0, len(out.Value))
+	for _, raw := range out.Value {
+		var e HistoryEntry
+		if json.Unmarshal(raw, &e) == nil {
+			entries = append(entries, e)
+		}
+	}
+	return entries, nil
 }
 
 func (a *clientAPI) Execution(ctx context.Context, ws, ds, id string) (*Execution, error) {
@@ -145,5 +153,5 @@ func (a *clientAPI) DataflowRefreshing(ctx context.Context, ws, df string) (bool
 	if _, err := a.c.Do(ctx, http.MethodGet, path, nil, &out); err != nil {
 		return false, err
 	}
-	return len(out.Value) > 0 && out.Value[0].EndTime == "" && out.Value[0].Status == "InProgress", nil
+	return len(out.Value) > 0 && out.Value[0].EndTime == "" && strings.EqualFold(out.Value[0].Status, "InProgress"), nil
 }

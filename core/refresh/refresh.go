@@ -56,6 +56,29 @@ type Outcome struct {
 	Service     *ServiceError
 	Tables      []event.TableRefresh
 	Polls       int
+
+	// serviceStart and serviceEnd say StartedAt and EndedAt are the service's own
+	// times; localEnd is when pbisync saw the end, by its own clock.
+	serviceStart, serviceEnd bool
+	localEnd                 time.Time
+}
+
+// Duration is how long the refresh took: by the service's own start and end times
+// when it gave both, else by the local clock from the request to when pbisync saw the
+// end. The two clocks are never mixed, so a duration is never negative.
+func (o *Outcome) Duration() time.Duration {
+	if o.serviceStart && o.serviceEnd && !o.EndedAt.Before(o.StartedAt) {
+		return o.EndedAt.Sub(o.StartedAt)
+	}
+	if o.localEnd.IsZero() || o.RequestedAt.IsZero() {
+		return 0
+	}
+	return max(o.localEnd.Sub(o.RequestedAt), 0)
+}
+
+// endLocally ends the outcome at a time of the local clock.
+func (o *Outcome) endLocally(t time.Time) {
+	o.EndedAt, o.localEnd, o.serviceEnd = t, t, false
 }
 
 // OK reports whether the refresh completed.
@@ -349,8 +372,8 @@ func (r *Refresher) running(ctx context.Context, o *Outcome) (string, error) {
 		return "", err
 	}
 	for _, e := range h {
-		if e.EndTime == "" && (e.Status == "Unknown" || e.Status == "NotStarted" || e.Status == "InProgress") {
-			o.Enhanced = e.RefreshType == "ViaEnhancedApi"
+		if st := strings.ToLower(e.Status); e.EndTime == "" && (st == "unknown" || st == "notstarted" || st == "inprogress") {
+			o.Enhanced = strings.EqualFold(e.RefreshType, "ViaEnhancedApi")
 			return e.RequestID, nil
 		}
 	}

@@ -417,10 +417,17 @@ func TestTriggerIsNotRepeatedBlindly(t *testing.T) {
 
 // A model built on a dataflow waits for the dataflow's running refresh before its own.
 func TestWaitsForUpstreamDataflow(t *testing.T) {
+	// Also with the service's statuses in capitals ("INPROGRESS"), as recorded.
+	for _, casing := range []string{"", "upper"} {
+		t.Run("casing="+casing, func(t *testing.T) { waitsForUpstreamDataflow(t, casing) })
+	}
+}
+
+func waitsForUpstreamDataflow(t *testing.T, casing string) {
 	tenant := powerbitest.SampleTenant()
 	ws := &tenant.Workspaces[0]
 	ws.Dataflows = append(ws.Dataflows, snapshot.Dataflow{ID: "df-1", Name: "Customers (dataflow)"})
-	srv, err := powerbitest.NewServer(tenant)
+	srv, err := powerbitest.NewServer(tenant, powerbitest.WithQuirks(powerbitest.Quirks{StatusCasing: casing}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,122 +1,117 @@
 package serve
 
 import (
-	"fmt"
-	"io"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pbisync/pbisync/core/engine"
 )
 
-// metrics are the counters and gauges /metrics exposes in Prometheus' text format.
+// metrics are what /metrics exposes, through the Prometheus Go client: pbisync's own
+// counters and gauges, and the client's standard process and Go runtime collectors.
+// Each Server has its own registry, so two servers in one process (tests) do not mix.
 type metrics struct {
-	mu               sync.Mutex
-	syncs            map[string]int64 // by result
-	lastSyncSeconds  float64
-	lastSyncSuccess  time.Time
-	assets           map[string]int // by type, of the last sync
-	requests         map[string]int64
-	refreshesStarted int64
-	refreshesEnded   map[string]int64 // by state
-	running          int64
-	triggers         int64
+	reg              *prometheus.Registry
+	syncs            *prometheus.CounterVec
+	lastSyncSeconds  prometheus.Gauge
+	lastSyncSuccess  prometheus.Gauge
+	assets           *prometheus.GaugeVec
+	requests         *prometheus.CounterVec
+	refreshesStarted prometheus.Counter
+	refreshesEnded   *prometheus.CounterVec
+	running          prometheus.Gauge
+	triggers         prometheus.Counter
+
+	mu       sync.Mutex
+	runningN int64 // what running shows; never below zero
 }
 
 func newMetrics() *metrics {
-	return &metrics{syncs: map[string]int64{}, assets: map[string]int{}, requests: map[string]int64{}, refreshesEnded: map[string]int64{}}
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pbisync_syncs_total", Help: "Syncs run, by result.",
+		}, []string{"result"}),
+		lastSyncSeconds: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pbisync_last_sync_duration_seconds", Help: "Duration of the last sync.",
+		}),
+		lastSyncSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pbisync_last_sync_success_timestamp_seconds", Help: "When the last successful sync ended (Unix time).",
+		}),
+		assets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pbisync_assets", Help: "Assets of the last successful sync, by type.",
+		}, []string{"type"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pbisync_api_requests_total", Help: "Power BI API requests sent by syncs, by endpoint.",
+		}, []string{"endpoint"}),
+		refreshesStarted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pbisync_refreshes_started_total", Help: "Refreshes requested or resumed.",
+		}),
+		refreshesEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pbisync_refreshes_total", Help: "Refreshes that ended, by state.",
+		}, []string{"state"}),
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pbisync_refreshes_running", Help: "Refreshes being followed.",
+		}),
+		triggers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pbisync_upstream_triggers_total", Help: "Calls of POST /v1/upstream-changed.",
+		}),
+	}
+	m.reg.MustRegister(
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(),
+		m.syncs, m.lastSyncSeconds, m.lastSyncSuccess, m.assets, m.requests,
+		m.refreshesStarted, m.refreshesEnded, m.running, m.triggers,
+	)
+	return m
 }
 
 func (m *metrics) sync(ok bool, d time.Duration, res *engine.Result) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	result := "success"
 	if !ok {
 		result = "failure"
 	}
-	m.syncs[result]++
-	m.lastSyncSeconds = d.Seconds()
+	m.syncs.WithLabelValues(result).Inc()
+	m.lastSyncSeconds.Set(d.Seconds())
 	if ok && res != nil {
-		m.lastSyncSuccess = res.Summary.EndedAt
-		m.assets = res.Summary.Assets
+		m.lastSyncSuccess.Set(float64(res.Summary.EndedAt.UnixMilli()) / 1000)
+		// The last sync's figures replace the previous ones: a type it no longer
+		// has disappears rather than keep an old count.
+		m.assets.Reset()
+		for t, n := range res.Summary.Assets {
+			m.assets.WithLabelValues(t).Set(float64(n))
+		}
 		for k, v := range res.Summary.Requests {
-			m.requests[k] += v
+			m.requests.WithLabelValues(k).Add(float64(v))
 		}
 	}
 }
 
 func (m *metrics) refreshStarted() {
+	m.refreshesStarted.Inc()
 	m.mu.Lock()
-	m.refreshesStarted++
-	m.running++
+	m.runningN++
+	m.running.Set(float64(m.runningN))
 	m.mu.Unlock()
 }
 
 func (m *metrics) refreshEnded(state string) {
+	m.refreshesEnded.WithLabelValues(state).Inc()
 	m.mu.Lock()
-	m.refreshesEnded[state]++
-	if m.running > 0 {
-		m.running--
+	if m.runningN > 0 {
+		m.runningN--
 	}
+	m.running.Set(float64(m.runningN))
 	m.mu.Unlock()
 }
 
-func (m *metrics) trigger() {
-	m.mu.Lock()
-	m.triggers++
-	m.mu.Unlock()
-}
+func (m *metrics) trigger() { m.triggers.Inc() }
 
-func (s *Server) handleMetrics(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	s.metrics.write(w)
-}
-
-func (m *metrics) write(w io.Writer) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	family := func(name, typ, help string) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-	}
-	family("pbisync_syncs_total", "counter", "Syncs run, by result.")
-	for _, r := range sortedKeys(m.syncs) {
-		fmt.Fprintf(w, "pbisync_syncs_total{result=%q} %d\n", r, m.syncs[r])
-	}
-	family("pbisync_last_sync_duration_seconds", "gauge", "Duration of the last sync.")
-	fmt.Fprintf(w, "pbisync_last_sync_duration_seconds %g\n", m.lastSyncSeconds)
-	family("pbisync_last_sync_success_timestamp_seconds", "gauge", "When the last successful sync ended (Unix time).")
-	ts := 0.0
-	if !m.lastSyncSuccess.IsZero() {
-		ts = float64(m.lastSyncSuccess.UnixMilli()) / 1000
-	}
-	fmt.Fprintf(w, "pbisync_last_sync_success_timestamp_seconds %g\n", ts)
-	family("pbisync_assets", "gauge", "Assets of the last successful sync, by type.")
-	for _, t := range sortedKeys(m.assets) {
-		fmt.Fprintf(w, "pbisync_assets{type=%q} %d\n", t, m.assets[t])
-	}
-	family("pbisync_api_requests_total", "counter", "Power BI API requests sent by syncs, by endpoint.")
-	for _, e := range sortedKeys(m.requests) {
-		fmt.Fprintf(w, "pbisync_api_requests_total{endpoint=%q} %d\n", e, m.requests[e])
-	}
-	family("pbisync_refreshes_started_total", "counter", "Refreshes requested or resumed.")
-	fmt.Fprintf(w, "pbisync_refreshes_started_total %d\n", m.refreshesStarted)
-	family("pbisync_refreshes_total", "counter", "Refreshes that ended, by state.")
-	for _, st := range sortedKeys(m.refreshesEnded) {
-		fmt.Fprintf(w, "pbisync_refreshes_total{state=%q} %d\n", st, m.refreshesEnded[st])
-	}
-	family("pbisync_refreshes_running", "gauge", "Refreshes being followed.")
-	fmt.Fprintf(w, "pbisync_refreshes_running %d\n", m.running)
-	family("pbisync_upstream_triggers_total", "counter", "Calls of POST /v1/upstream-changed.")
-	fmt.Fprintf(w, "pbisync_upstream_triggers_total %d\n", m.triggers)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }

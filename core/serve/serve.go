@@ -163,6 +163,10 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	s.mu.Lock()
 	s.syncCtx, s.refreshCtx = syncCtx, refreshCtx
 	s.mu.Unlock()
+	// Syncs, refreshes and upstream triggers share each output through the engine's
+	// stream: one writer per output, never two.
+	s.eng.StartStream(syncCtx)
+	defer s.eng.StopStream(context.WithoutCancel(ctx))
 	s.resume(refreshCtx)
 	if *s.cfg.SyncOnStart {
 		s.jobs.Go(func() { s.sync(syncCtx, "start") })
@@ -307,7 +311,7 @@ func (s *Server) resume(ctx context.Context) {
 	for src, list := range bySource {
 		s.follow.Go(func() {
 			r := &refresh.Refresher{API: apis[src], Source: src, Config: cfg, Logger: s.log, Journal: s.journal,
-				OnEvent: func(ev event.Refresh) { s.observe(ev, "resumed") }}
+				OnEvent: func(ev event.Refresh) { s.observe(ev, "resumed"); s.eng.StreamRefresh(ev) }}
 			r.Resume(ctx, list)
 		})
 	}
@@ -316,7 +320,7 @@ func (s *Server) resume(ctx context.Context) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
-	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /v1/refreshes", s.handleRefreshes)
 	mux.HandleFunc("POST /v1/upstream-changed", s.auth(s.handleUpstream))
 	mux.HandleFunc("POST /v1/sync", s.auth(s.handleSync))

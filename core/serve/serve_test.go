@@ -18,6 +18,8 @@ import (
 	"github.com/pbisync/pbisync/core/serve"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 const token = "s3cret-serve-token"
@@ -28,9 +30,23 @@ type fixture struct {
 	emu      *powerbitest.Server
 	dir      string
 	pipeline *pipeline.Pipeline
+	// refreshEvery, when set, is the server's refresh schedule.
+	refreshEvery string
+	stopLast     func() // stops the server start ran last
 }
 
 func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureWith(t, `outputs:
+  - name: events
+    jsonl: {path: events.jsonl, format: events}
+refresh:
+  poll: {initial: 30ms, max: 100ms}
+`)
+}
+
+// newFixtureWith takes the pipeline's outputs and refresh sections.
+func newFixtureWith(t *testing.T, outputsAndRefresh string) *fixture {
 	t.Helper()
 	emu, err := powerbitest.NewServer(powerbitest.SampleTenant())
 	if err != nil {
@@ -59,15 +75,10 @@ sources:
         client_id: %s
         client_secret: ${env:PBISYNC_TEST_SECRET}
       scanner: {poll_interval: 20ms}
-outputs:
-  - name: events
-    jsonl: {path: events.jsonl, format: events}
-refresh:
-  poll: {initial: 30ms, max: 100ms}
-serve:
+%sserve:
   addr: 127.0.0.1:0
   token: ${env:PBISYNC_SERVE_TOKEN}
-`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, cr.ClientID)
+`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, cr.ClientID, outputsAndRefresh)
 	f := filepath.Join(dir, "pipeline.yaml")
 	os.WriteFile(f, []byte(doc), 0o644)
 	p, err := pipeline.Load(f)
@@ -85,6 +96,9 @@ func (f *fixture) start(t *testing.T, syncOnStart bool) (base string, stop func(
 		t.Fatal(err)
 	}
 	cfg.SyncOnStart = &syncOnStart
+	if f.refreshEvery != "" {
+		cfg.Refresh = f.refreshEvery
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	eng, err := engine.FromPipeline(ctx, f.pipeline, engine.SetupOptions{})
 	if err != nil {
@@ -112,6 +126,7 @@ func (f *fixture) start(t *testing.T, syncOnStart bool) (base string, stop func(
 		eng.Close()
 	}
 	t.Cleanup(stop)
+	f.stopLast = stop
 	return base, stop
 }
 
@@ -150,7 +165,13 @@ func post(t *testing.T, url, auth, body string) (int, map[string]any) {
 // waitFor polls cond for up to 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	waitUpTo(t, 10*time.Second, what, cond)
+}
+
+// waitUpTo polls cond for up to d.
+func waitUpTo(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return
 		}
@@ -193,9 +214,24 @@ func TestUpstreamChangeRefreshesDownstreamModels(t *testing.T) {
 	m := get(t, base+"/metrics", nil)
 	for _, want := range []string{`pbisync_syncs_total{result="success"} 1`, `pbisync_refreshes_total{state="completed"} 1`,
 		`pbisync_upstream_triggers_total 1`, `pbisync_assets{type="semantic_model"} 7`, "# TYPE pbisync_refreshes_running gauge",
-		`pbisync_api_requests_total{endpoint="POST /admin/workspaces/getInfo"} 1`} {
+		`pbisync_api_requests_total{endpoint="POST /admin/workspaces/getInfo"} 1`,
+		// The Prometheus client's standard collectors.
+		"# TYPE process_resident_memory_bytes gauge", "# TYPE go_goroutines gauge", "# TYPE go_memstats_heap_alloc_bytes gauge"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q:\n%s", want, m)
+		}
+	}
+	// What a Prometheus server would scrape parses, with every family pbisync has.
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(m))
+	if err != nil {
+		t.Fatalf("the exposition does not parse: %v", err)
+	}
+	for _, name := range []string{"pbisync_syncs_total", "pbisync_last_sync_duration_seconds", "pbisync_last_sync_success_timestamp_seconds",
+		"pbisync_assets", "pbisync_api_requests_total", "pbisync_refreshes_started_total", "pbisync_refreshes_total",
+		"pbisync_refreshes_running", "pbisync_upstream_triggers_total"} {
+		if families[name] == nil {
+			t.Errorf("no %s family", name)
 		}
 	}
 	if strings.Contains(m, token) || strings.Contains(get(t, base+"/healthz", nil), token) {
@@ -255,6 +291,16 @@ func TestRestartResumesRefresh(t *testing.T) {
 		open, _ := st.OpenRefreshes(context.Background(), "serve-test")
 		return len(open) == 0
 	})
+	// The resumed refresh's events reach the outputs too.
+	stop2 := f.stopLast
+	stop2()
+	data, err := os.ReadFile(filepath.Join(f.dir, "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"requestId":"`+requestID+`","state":"completed"`) {
+		t.Errorf("events.jsonl lacks the resumed refresh's completion:\n%s", data)
+	}
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 )
 
 // benchEvents returns 100,000 spec events of about 1 KB (10,000 distinct ones,
@@ -29,10 +30,16 @@ var benchEvents = sync.OnceValue(func() []event.Event {
 // BenchmarkStream100k streams 100,000 spec events through a real plugin process,
 // from Write to the last acknowledgement and Close, and reports events/s.
 func BenchmarkStream100k(b *testing.B) {
-	for _, tc := range []struct{ name, entry string }{
-		{"noop", fmt.Sprintf("name: n\nplugin: {path: %q, args: [plugin, sink, noop]}\nauto_mtls: false\n", os.Args[0])},
-		{"jsonl", "name: j\njsonl: {path: %q}\n"},
-		{"jsonl-automtls", "name: j\njsonl: {path: %q}\nauto_mtls: true\n"},
+	for _, tc := range []struct {
+		name, entry string
+		run         sink.RunKind // begun before the stream; unspecified: no Begin, as an old host
+	}{
+		{"noop", fmt.Sprintf("name: n\nplugin: {path: %q, args: [plugin, sink, noop]}\nauto_mtls: false\n", os.Args[0]), 0},
+		{"jsonl", "name: j\njsonl: {path: %q}\n", 0},
+		{"jsonl-automtls", "name: j\njsonl: {path: %q}\nauto_mtls: true\n", 0},
+		// A sync replaces the file on commit; a stream appends and fsyncs every batch.
+		{"jsonl-sync-run", "name: j\njsonl: {path: %q}\n", sink.RunSync},
+		{"jsonl-stream-run", "name: j\njsonl: {path: %q}\n", sink.RunStream},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			out := filepath.Join(b.TempDir(), "out.jsonl")
@@ -44,6 +51,11 @@ func BenchmarkStream100k(b *testing.B) {
 			var streaming, cpu time.Duration
 			for b.Loop() {
 				s := startSink(b, entry, testOptions(nil))
+				if tc.run != sink.RunUnspecified {
+					if err := s.Begin(context.Background(), tc.run); err != nil {
+						b.Fatal(err)
+					}
+				}
 				c0 := cpuTime()
 				t0 := time.Now()
 				for i := 0; i < len(events); i += 1000 {

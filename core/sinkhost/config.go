@@ -74,7 +74,9 @@ const (
 type launch struct {
 	name       string
 	pos        config.Pos
-	builtin    string // set for built-ins
+	pathPos    config.Pos // where an external plugin's path is written
+	sumPos     config.Pos // where its sha256 pin is written
+	builtin    string     // set for built-ins
 	path       string
 	args       []string
 	env        []string
@@ -147,14 +149,18 @@ func decodeEntry(n config.Node, opts Options) (*launch, error) {
 			return nil, config.Errorf(n.Child("plugin").Child("path"), "output %q: plugin path is empty", e.Name)
 		}
 		l.path = p.Path
-		if !filepath.IsAbs(l.path) && strings.ContainsRune(l.path, filepath.Separator) {
+		l.pathPos = n.Child("plugin").Child("path").Pos()
+		// A path with a separator is a file (relative to the pipeline's folder); a
+		// bare name is looked up on PATH. Join drops "./", so decide before it.
+		isFile := strings.ContainsRune(l.path, filepath.Separator)
+		if !filepath.IsAbs(l.path) && isFile {
 			base := opts.BaseDir
 			if base == "" && n.File != "" {
 				base = filepath.Dir(n.File)
 			}
 			l.path = filepath.Join(base, l.path)
 		}
-		if strings.ContainsRune(l.path, filepath.Separator) {
+		if isFile {
 			abs, err := filepath.Abs(l.path)
 			if err != nil {
 				return nil, fmt.Errorf("%s: output %q: %w", n.Pos(), e.Name, err)
@@ -171,6 +177,7 @@ func decodeEntry(n config.Node, opts Options) (*launch, error) {
 				return nil, config.Errorf(n.Child("plugin").Child("sha256"), "output %q: sha256 must be 64 hex digits", e.Name)
 			}
 			l.checksum = sum
+			l.sumPos = n.Child("plugin").Child("sha256").Pos()
 		}
 		if e.Config.Kind != 0 {
 			l.cfg = config.Node{Node: &e.Config, File: n.File}

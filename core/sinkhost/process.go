@@ -101,10 +101,11 @@ func (in *instance) kill() {
 // start runs the plugin, configures it and opens the Write stream.
 func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) {
 	l := s.launch
-	if len(l.checksum) > 0 {
-		if err := checkSum(l.path, l.checksum); err != nil {
-			return nil, fmt.Errorf("%s: output %q: %w", l.pos, l.name, err)
-		}
+	if err := checkExecutable(l); err != nil {
+		return nil, err
+	}
+	if err := verifyPin(l); err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(l.path, l.args...)
 	cmd.Dir = l.dir
@@ -160,11 +161,18 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	live.Store(in, struct{}{})
 	defer func() {
 		if err != nil {
+			if in.copied != nil {
+				// Our copy of the pipe's write end, or kill waits for the copy in vain.
+				stdoutFile.Close()
+			}
 			in.kill()
 		}
 	}()
 	proto, err := in.client.Client()
 	if err != nil {
+		if attempt == 0 {
+			return nil, handshakeError(l, err)
+		}
 		return nil, fmt.Errorf("output %q: starting plugin %s: %w", l.name, l.path, err)
 	}
 	if rc := in.client.ReattachConfig(); rc != nil {
@@ -184,6 +192,10 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	}
 	if errs := resp.GetErrors(); len(errs) > 0 {
 		return nil, s.configErrors(errs)
+	}
+	s.setAccepts(resp.GetAccepts())
+	if err := s.resumeRun(ctx, in.rpc); err != nil {
+		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel

@@ -73,6 +73,8 @@ type Sink struct {
 	complete bool
 	wake     chan struct{} // signalled on every ack and on a stream's end
 	progress time.Time     // last ack, or the send that made the window non-empty
+	run      *run          // the open run (Begin), nil when none
+	accepts  map[event.Kind]bool
 }
 
 type pendingBatch struct {
@@ -335,7 +337,7 @@ func (s *Sink) recover(ctx context.Context, failed *instance, cause error) error
 		in, err := s.start(ctx, restarts+1)
 		if err != nil {
 			var ce *config.Error
-			if errors.As(err, &ce) || ctx.Err() != nil {
+			if errors.As(err, &ce) || isRunError(err) || ctx.Err() != nil {
 				s.mu.Lock()
 				s.failed = err
 				s.mu.Unlock()
@@ -392,8 +394,9 @@ func grpcErr(err error) error {
 	return errors.New(st.Message())
 }
 
-// Close waits until every batch is acknowledged, closes the stream, asks the sink to
-// flush and ends the plugin process. The process is ended whatever happens.
+// Close waits until every batch is acknowledged, closes the stream, commits the open
+// run, asks the sink to flush and ends the plugin process. The process is ended
+// whatever happens.
 func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -416,7 +419,7 @@ func (s *Sink) Close(ctx context.Context) error {
 	return err
 }
 
-// Abort ends the plugin process without flushing.
+// Abort ends the plugin process without flushing (AbortRun tells it first).
 func (s *Sink) Abort() {
 	s.mu.Lock()
 	s.closed = true
@@ -469,6 +472,9 @@ func (s *Sink) drainAndClose(ctx context.Context) error {
 		}
 		var err error
 		if in.err == nil {
+			if err := s.commitRun(ctx, in); err != nil {
+				return err
+			}
 			_, err = in.rpc.Close(ctx, &sinkpb.CloseRequest{})
 			if err == nil {
 				return nil

@@ -361,7 +361,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad ack timeout", "name: j\njsonl: {}\nack_timeout: soon\n", `pipeline.yaml:3:14: want a duration`},
 		{"bad sha", "name: j\nplugin: {path: /bin/true, sha256: abc}\n", `pipeline.yaml:2:35: output "j": sha256 must be 64 hex digits`},
 		{"config for builtin", "name: j\njsonl: {}\nconfig: {}\n", `pipeline.yaml:3:9: output "j": config: is for external plugins`},
-		{"missing binary", "name: j\nplugin: {path: ./no/such/plugin}\n", `output "j": starting plugin /`},
+		{"missing binary", "name: j\nplugin: {path: ./no/such/plugin}\n", `pipeline.yaml:2:16: output "j": plugin /`},
 		{"future protocol", fmt.Sprintf("name: f\nplugin: {path: %q, args: [plugin, sink, future]}\nauto_mtls: false\n", exe),
 			`incompatible API version with plugin. Plugin version: 2, Client versions: [1]`},
 	}

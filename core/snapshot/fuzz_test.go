@@ -17,6 +17,8 @@ func seedCorpus(f *testing.F) {
 	f.Add([]byte(`{"workspaces":[{"id":"w","datasets":[{"id":"d","tables":[{"name":"t","source":[{"expression":"x"}],"columns":[{"name":"c"}]}]}]}],"datasourceInstances":[{"datasourceType":"Web"}]}`))
 	f.Add([]byte(`{"version":1,"workspaces":[{"id":"w"}]}`))
 	f.Add([]byte(`{"workspaces":[{"reports":[{"id":1}]}],"datasourceInstances":[{"connectionDetails":"{"}]}`))
+	// Recorded odd shapes: a workspace's dashboards as an object, enumerations in capitals.
+	f.Add([]byte(`{"workspaces":[{"id":"w1","dashboards":{"n":1},"reports":[{"id":"r","reportType":"PAGINATEDREPORT"}]},{"id":"w2"}],"datasourceInstances":{}}`))
 }
 
 func FuzzDecodeScanResult(f *testing.F) {

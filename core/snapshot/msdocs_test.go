@@ -2,7 +2,9 @@ package snapshot
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -25,8 +27,9 @@ func msdocsValues(t *testing.T, file string) []json.RawMessage {
 		t.Fatal(err)
 	}
 	var out []json.RawMessage
-	for _, ex := range doc.Examples {
-		for _, r := range ex.Responses {
+	// In name order: a map's order would make "the first item" differ between runs.
+	for _, name := range slices.Sorted(maps.Keys(doc.Examples)) {
+		for _, r := range doc.Examples[name].Responses {
 			if r.Body != nil {
 				out = append(out, r.Body.Value...)
 			}

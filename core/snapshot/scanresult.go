@@ -64,7 +64,20 @@ func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 				start = dec.InputOffset()
 				var ww wireWorkspace
 				if err := dec.Decode(&ww); err != nil {
-					return err
+					// A field of the wrong type (dashboards not a list, say) leaves the
+					// rest of the workspace decoded and the stream at its end: keep
+					// what was read, name the workspace, and go on with the batch.
+					if !wrongType(err) {
+						return err
+					}
+					werr := fmt.Errorf("workspace %s (%s), workspaces[%d]: %w", quoteName(ww.Name), ww.ID, len(s.Workspaces), describeJSONError(err))
+					if ww.ID == "" {
+						// Nothing to name it by: left out, and which workspace it was is
+						// unknown (a plain error, so no removal is inferred at all).
+						errs = append(errs, werr)
+						return nil
+					}
+					errs = append(errs, Incomplete(ww.ID, werr))
 				}
 				ws, werrs := decodeWorkspace(ww)
 				s.Workspaces = append(s.Workspaces, ws)
@@ -82,6 +95,10 @@ func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 		default:
 			var skip json.RawMessage
 			err = dec.Decode(&skip)
+		}
+		if err != nil && wrongType(err) {
+			errs = append(errs, Incomplete("", fmt.Errorf("scanResult: %s: %w", key, describeJSONError(err))))
+			err = nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("scanResult: %s: %w", key, describeJSONError(err))
@@ -141,7 +158,7 @@ func fromScanResult(w *wireScanResult) (*Snapshot, error) {
 		for i, raw := range list {
 			ds, err := DecodeDataSource(raw)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("datasourceInstances[%d]: %w", i, describeJSONError(err)))
+				errs = append(errs, Incomplete("", fmt.Errorf("datasourceInstances[%d]%s: %w", i, itemID(raw), describeJSONError(err))))
 				continue
 			}
 			if seen[ds.ID] {
@@ -156,7 +173,7 @@ func fromScanResult(w *wireScanResult) (*Snapshot, error) {
 
 func decodeWorkspace(ww wireWorkspace) (Workspace, []error) {
 	ws := Workspace{
-		ID: ww.ID, Name: ww.Name, Description: ww.Description, Type: ww.Type, State: ww.State,
+		ID: ww.ID, Name: ww.Name, Description: ww.Description, Type: canonical(ww.Type, workspaceTypes), State: canonical(ww.State, workspaceStates),
 		IsOnDedicatedCapacity: ww.IsOnDedicatedCapacity, CapacityID: ww.CapacityID,
 		SemanticModels: make([]SemanticModel, 0, len(ww.Datasets)),
 		Reports:        make([]Report, 0, len(ww.Reports)),
@@ -164,41 +181,39 @@ func decodeWorkspace(ww wireWorkspace) (Workspace, []error) {
 		Dataflows:      make([]Dataflow, 0, len(ww.Dataflows)),
 	}
 	var errs []error
-	fail := func(kind string, i int, raw json.RawMessage, err error) {
-		errs = append(errs, fmt.Errorf("workspace %s (%s): %s[%d]%s: %w",
-			quoteName(ww.Name), ww.ID, kind, i, itemID(raw), describeJSONError(err)))
+	// fail records a malformed item; keep says whether what was decoded of it is kept
+	// (a field of the wrong type leaves the others read).
+	fail := func(kind string, i int, raw json.RawMessage, id string, err error) (keep bool) {
+		if err == nil {
+			return true
+		}
+		errs = append(errs, Incomplete(ww.ID, fmt.Errorf("workspace %s (%s): %s[%d]%s: %w",
+			quoteName(ww.Name), ww.ID, kind, i, itemID(raw), describeJSONError(err))))
+		return id != "" && wrongType(err)
 	}
 	for i, raw := range ww.Datasets {
 		m, err := decodeDataset(raw)
-		if err != nil {
-			fail("datasets", i, raw, err)
-			continue
+		if fail("datasets", i, raw, m.ID, err) {
+			ws.SemanticModels = append(ws.SemanticModels, m)
 		}
-		ws.SemanticModels = append(ws.SemanticModels, m)
 	}
 	for i, raw := range ww.Reports {
 		r, err := decodeReport(raw)
-		if err != nil {
-			fail("reports", i, raw, err)
-			continue
+		if fail("reports", i, raw, r.ID, err) {
+			ws.Reports = append(ws.Reports, r)
 		}
-		ws.Reports = append(ws.Reports, r)
 	}
 	for i, raw := range ww.Dashboards {
 		d, err := decodeDashboard(raw)
-		if err != nil {
-			fail("dashboards", i, raw, err)
-			continue
+		if fail("dashboards", i, raw, d.ID, err) {
+			ws.Dashboards = append(ws.Dashboards, d)
 		}
-		ws.Dashboards = append(ws.Dashboards, d)
 	}
 	for i, raw := range ww.Dataflows {
 		d, err := decodeDataflow(raw)
-		if err != nil {
-			fail("dataflows", i, raw, err)
-			continue
+		if fail("dataflows", i, raw, d.ID, err) {
+			ws.Dataflows = append(ws.Dataflows, d)
 		}
-		ws.Dataflows = append(ws.Dataflows, d)
 	}
 	items, marts, ferrs := decodeFabricItems(ww.wireFabricItems, ww.Name, ww.ID)
 	ws.FabricItems = items
@@ -235,6 +250,13 @@ func itemID(raw json.RawMessage) string {
 		return fmt.Sprintf(" %q", name)
 	}
 	return ""
+}
+
+// wrongType reports whether a decode failed only on a value of the wrong type, which
+// encoding/json skips while it decodes the rest.
+func wrongType(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
 }
 
 // describeJSONError adds the offset encoding/json knows to its error.

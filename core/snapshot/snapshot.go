@@ -210,8 +210,11 @@ type Report struct {
 	CertifiedBy        string `json:"certifiedBy,omitempty"`
 	SensitivityLabel   string `json:"sensitivityLabel,omitempty"`
 
-	Pages []Page          `json:"pages,omitempty"`
-	Raw   json.RawMessage `json:"raw,omitempty"`
+	Pages []Page `json:"pages,omitempty"`
+	// DataSourceIDs are the data sources a paginated report reads itself (it may have
+	// no semantic model); they join to Snapshot.DataSources.
+	DataSourceIDs []string        `json:"dataSourceIds,omitempty"`
+	Raw           json.RawMessage `json:"raw,omitempty"`
 }
 
 // Page is a page of a report.

@@ -141,12 +141,59 @@ func TestDecodeScanResultVariants(t *testing.T) {
 			},
 		},
 		{
+			// A field of the wrong type costs that field, not the item.
 			name:    "bad item is named and the rest kept",
 			doc:     `{"workspaces":[{"id":"w1","name":"Sales","reports":[{"id":"r1","name":"Good"},{"id":"r2","name":"Bad","reportType":7}]}]}`,
 			wantErr: `workspace "Sales" (w1): reports[1] "Bad" (r2): at offset`,
 			check: func(t *testing.T, s *Snapshot) {
-				if len(s.Workspaces[0].Reports) != 1 || s.Workspaces[0].Reports[0].ID != "r1" {
-					t.Errorf("good report lost: %+v", s.Workspaces[0].Reports)
+				rs := s.Workspaces[0].Reports
+				if len(rs) != 2 || rs[0].ID != "r1" || rs[1].ID != "r2" || rs[1].Name != "Bad" || rs[1].ReportType != "" {
+					t.Errorf("reports: %+v", rs)
+				}
+			},
+		},
+		{
+			// dashboards as an object, not a list: the workspace keeps the rest, and
+			// the workspaces after it are read.
+			name:    "malformed workspace is named and the batch goes on",
+			doc:     `{"workspaces":[{"id":"w1","name":"Odd","dashboards":{"id":"d1"},"reports":[{"id":"r1","name":"R"}]},{"id":"w2","name":"Fine","reports":[{"id":"r2","name":"S"}]}],"datasourceInstances":[]}`,
+			wantErr: `workspace "Odd" (w1), workspaces[0]: at offset`,
+			check: func(t *testing.T, s *Snapshot) {
+				if len(s.Workspaces) != 2 || s.Workspaces[1].ID != "w2" || len(s.Workspaces[1].Reports) != 1 {
+					t.Fatalf("workspaces: %+v", s.Workspaces)
+				}
+				if len(s.Workspaces[0].Reports) != 1 || len(s.Workspaces[0].Dashboards) != 0 {
+					t.Errorf("what could be read of w1 is lost: %+v", s.Workspaces[0])
+				}
+			},
+		},
+		{
+			name:    "datasourceInstances not a list",
+			doc:     `{"workspaces":[{"id":"w1","name":"A"}],"datasourceInstances":{"x":1}}`,
+			wantErr: `scanResult: datasourceInstances: at offset`,
+			check: func(t *testing.T, s *Snapshot) {
+				if len(s.Workspaces) != 1 {
+					t.Errorf("workspaces lost: %+v", s.Workspaces)
+				}
+			},
+		},
+		{
+			name: "enumerations in any case keep the documented spelling",
+			doc:  `{"workspaces":[{"id":"w1","type":"WORKSPACE","state":"active","reports":[{"id":"r1","reportType":"paginatedreport","endorsementDetails":{"endorsement":"CERTIFIED"}}],"datasets":[{"id":"d1","endorsementDetails":{"endorsement":"promoted"}}]}]}`,
+			check: func(t *testing.T, s *Snapshot) {
+				w := s.Workspaces[0]
+				if w.Type != "Workspace" || w.State != "Active" || w.Reports[0].ReportType != "PaginatedReport" ||
+					w.Reports[0].Endorsement != "Certified" || w.SemanticModels[0].Endorsement != "Promoted" {
+					t.Errorf("got %+v", w)
+				}
+			},
+		},
+		{
+			name: "paginated report data sources",
+			doc:  `{"workspaces":[{"id":"w1","reports":[{"id":"r1","reportType":"PaginatedReport","datasourceUsages":[{"datasourceInstanceId":"a"}]}]}],"datasourceInstances":[{"datasourceType":"Sql","datasourceId":"a"}]}`,
+			check: func(t *testing.T, s *Snapshot) {
+				if got := s.Workspaces[0].Reports[0].DataSourceIDs; len(got) != 1 || got[0] != "a" {
+					t.Errorf("report data sources: %v", got)
 				}
 			},
 		},

@@ -76,6 +76,7 @@ type wireDataset struct {
 
 type wireReport struct {
 	ID                 string           `json:"id"`
+	DatasourceUsages   []wireUsage      `json:"datasourceUsages"`
 	Name               string           `json:"name"`
 	Description        string           `json:"description"`
 	DatasetID          string           `json:"datasetId"`
@@ -158,7 +159,26 @@ func endorsement(e *wireEndorsement) (string, string) {
 	if e == nil {
 		return "", ""
 	}
-	return e.Endorsement, e.CertifiedBy
+	return canonical(e.Endorsement, endorsements), e.CertifiedBy
+}
+
+// The documented spellings of enumerations the service sends in varying case.
+var (
+	workspaceTypes  = []string{"Workspace", "PersonalGroup", "Personal", "AdminWorkspace", "Group", "AdminInsights"}
+	workspaceStates = []string{"Active", "Deleted", "Removing", "Orphaned", "NotFound"}
+	reportTypes     = []string{"PowerBIReport", "PaginatedReport"}
+	endorsements    = []string{"None", "Promoted", "Certified"}
+)
+
+// canonical spells v as the known value it matches without regard to case; an
+// unknown value is kept as sent.
+func canonical(v string, known []string) string {
+	for _, k := range known {
+		if strings.EqualFold(v, k) {
+			return k
+		}
+	}
+	return v
 }
 
 func label(l *wireLabel) string {
@@ -186,8 +206,9 @@ func rawText(b json.RawMessage) string {
 
 func decodeDataset(raw json.RawMessage) (SemanticModel, error) {
 	var w wireDataset
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return SemanticModel{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return SemanticModel{}, uerr
 	}
 	m := SemanticModel{
 		ID: w.ID, Name: w.Name, Description: w.Description, ConfiguredBy: w.ConfiguredBy,
@@ -223,39 +244,48 @@ func decodeDataset(raw json.RawMessage) (SemanticModel, error) {
 	for _, u := range w.UpstreamDatasets {
 		m.UpstreamModels = append(m.UpstreamModels, Ref{ID: u.TargetDatasetID, WorkspaceID: u.GroupID})
 	}
-	return m, nil
+	return m, uerr
 }
 
 func decodeReport(raw json.RawMessage) (Report, error) {
 	var w wireReport
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Report{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Report{}, uerr
 	}
 	r := Report{
 		ID: w.ID, Name: w.Name, Description: w.Description, DatasetID: w.DatasetID,
-		DatasetWorkspaceID: w.DatasetWorkspaceID, ReportType: w.ReportType, WebURL: w.WebURL,
+		DatasetWorkspaceID: w.DatasetWorkspaceID, ReportType: canonical(w.ReportType, reportTypes), WebURL: w.WebURL,
 		EmbedURL: w.EmbedURL, AppID: w.AppID, CreatedBy: w.CreatedBy, ModifiedBy: w.ModifiedBy,
 		CreatedDateTime: w.CreatedDateTime, ModifiedDateTime: w.ModifiedDateTime,
 		SensitivityLabel: label(w.SensitivityLabel), Raw: raw,
 	}
 	r.Endorsement, r.CertifiedBy = endorsement(w.EndorsementDetails)
-	return r, nil
+	// Paginated reports name their own data sources (no semantic model).
+	for _, u := range w.DatasourceUsages {
+		if u.DatasourceInstanceID != "" {
+			r.DataSourceIDs = appendUnique(r.DataSourceIDs, u.DatasourceInstanceID)
+		}
+	}
+	return r, uerr
 }
 
 func decodePage(raw json.RawMessage) (Page, error) {
 	var w wirePage
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Page{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Page{}, uerr
 	}
-	return Page{Name: w.Name, DisplayName: w.DisplayName, Order: int(w.Order)}, nil
+	return Page{Name: w.Name, DisplayName: w.DisplayName, Order: int(w.Order)}, uerr
 }
 
 func decodeTile(raw json.RawMessage) (Tile, error) {
 	var w wireTile
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Tile{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Tile{}, uerr
 	}
-	return tileFromWire(w), nil
+	return tileFromWire(w), uerr
 }
 
 func tileFromWire(w wireTile) Tile {
@@ -265,8 +295,9 @@ func tileFromWire(w wireTile) Tile {
 
 func decodeDashboard(raw json.RawMessage) (Dashboard, error) {
 	var w wireDashboard
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Dashboard{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Dashboard{}, uerr
 	}
 	d := Dashboard{
 		ID: w.ID, DisplayName: w.DisplayName, IsReadOnly: w.IsReadOnly, WebURL: w.WebURL,
@@ -276,13 +307,14 @@ func decodeDashboard(raw json.RawMessage) (Dashboard, error) {
 	for i, t := range w.Tiles {
 		d.Tiles[i] = tileFromWire(t)
 	}
-	return d, nil
+	return d, uerr
 }
 
 func decodeDataflow(raw json.RawMessage) (Dataflow, error) {
 	var w wireDataflow
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Dataflow{}, err
+	uerr := json.Unmarshal(raw, &w)
+	if uerr != nil && !wrongType(uerr) {
+		return Dataflow{}, uerr
 	}
 	id := w.ObjectID
 	if id == "" {
@@ -298,7 +330,7 @@ func decodeDataflow(raw json.RawMessage) (Dataflow, error) {
 	for _, u := range w.UpstreamDataflows {
 		d.UpstreamDataflows = append(d.UpstreamDataflows, Ref{ID: u.TargetDataflowID, WorkspaceID: u.GroupID})
 	}
-	return d, nil
+	return d, uerr
 }
 
 // DecodeDataSource decodes one data source object as the datasources and scanResult

@@ -127,3 +127,20 @@ func BenchmarkStart(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTermination measures what wazero's close-on-context-done costs a CPU-bound
+// guest (spin: 1,000 loop rounds per asset): wazero's check at every loop iteration
+// leaves native code. "stop-global" is pbisync's default (stopcheck.go), "unstoppable"
+// has no check at all, to show what each costs.
+func BenchmarkTermination(b *testing.B) {
+	for _, m := range []struct {
+		name string
+		mode termination
+	}{{"stop-global", stopByGlobal}, {"close-on-context-done", closeOnContextDone}, {"unstoppable", unstoppable}} {
+		b.Run(m.name, func(b *testing.B) {
+			terminationMode = m.mode
+			defer func() { terminationMode = stopByGlobal }()
+			benchWASM(b, "testdata/wat/spin.wasm", "")
+		})
+	}
+}

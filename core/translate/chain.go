@@ -2,6 +2,8 @@ package translate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,29 +76,52 @@ type Chain struct {
 
 // New decodes and loads the pipeline's `translators:` entries, in order. WASM modules
 // are compiled once (with a file cache keyed by content) and started, so bad modules,
-// bad config and a failing pbisync_init are reported here.
+// bad config and a failing pbisync_init are reported here. Every entry is tried: the
+// error lists each entry that cannot run, each at its place in the YAML.
 func New(ctx context.Context, entries []config.Node, opts Options) (*Chain, error) {
 	c := &Chain{}
 	seen := map[string]config.Pos{}
+	var errs []error
 	for _, n := range entries {
 		e, err := DecodeEntry(n)
 		if err != nil {
-			_ = c.Close(ctx)
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		if prev, dup := seen[e.Name]; dup {
-			_ = c.Close(ctx)
-			return nil, config.Errorf(n, "translator name %q is already used at %s", e.Name, prev)
+			errs = append(errs, config.Errorf(n, "translator name %q is already used at %s", e.Name, prev))
+			continue
 		}
 		seen[e.Name] = n.Pos()
 		t, err := c.load(ctx, &e, &opts)
 		if err != nil {
-			_ = c.Close(ctx)
-			return nil, fmt.Errorf("%s: %w", n.Pos(), err)
+			// What the pipeline names cannot run: a missing or foreign module, a
+			// package that does not build, a config its pbisync_init refuses.
+			at := n
+			var ke *keyError
+			if errors.As(err, &ke) && n.Child(ke.key).Node != nil {
+				at = n.Child(ke.key) // the value the error is about
+			}
+			errs = append(errs, &config.Error{Pos: at.Pos(), Msg: err.Error()})
+			continue
 		}
 		c.steps = append(c.steps, t)
 	}
+	if len(errs) > 0 {
+		_ = c.Close(ctx)
+		return nil, errors.Join(errs...)
+	}
 	return c, nil
+}
+
+// Check loads every entry as New does, then closes them: `pbisync validate` checks
+// what a sync would load, with the same errors.
+func Check(ctx context.Context, entries []config.Node, opts Options) error {
+	c, err := New(ctx, entries, opts)
+	if err != nil {
+		return err
+	}
+	return c.Close(ctx)
 }
 
 // Load loads one decoded entry on its own. Close the result when done.
@@ -115,27 +140,21 @@ func (c *Chain) load(ctx context.Context, e *Entry, opts *Options) (Translator, 
 	if e.Translation != nil {
 		return newNoCode(e), nil
 	}
-	if c.cache == nil {
-		dir, err := opts.cacheDir()
-		if err != nil {
-			return nil, err
-		}
-		if dir == "" {
-			c.cache = wazero.NewCompilationCache()
-		} else if c.cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wazero")); err != nil {
-			return nil, fmt.Errorf("compilation cache: %w", err)
-		}
+	cacheRoot, err := opts.cacheDir()
+	if err != nil {
+		return nil, err
 	}
 	base := opts.BaseDir
 	if base == "" && e.pos.File != "" {
 		base = filepath.Dir(e.pos.File)
 	}
+	e.Grant = resolveGrants(e.Grant, base)
 	path, source := e.WASM, ""
 	if e.GoPackage != "" {
 		pkg := resolve(base, e.GoPackage)
 		var err error
 		if path, err = buildGoPackage(ctx, pkg, opts); err != nil {
-			return nil, fmt.Errorf("translator %q: %w", e.Name, err)
+			return nil, &keyError{key: "go_package", err: fmt.Errorf("translator %q: %w", e.Name, err)}
 		}
 		source = "Go package " + e.GoPackage
 	} else {
@@ -144,9 +163,33 @@ func (c *Chain) load(ctx context.Context, e *Entry, opts *Options) (Translator, 
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
+		return nil, &keyError{key: "wasm", err: fmt.Errorf("translator %q: %w", e.Name, err)}
+	}
+	if cacheRoot == "" { // no file cache: one in memory for the chain
+		if c.cache == nil {
+			c.cache = wazero.NewCompilationCache()
+		}
+		return loadWASM(ctx, e, data, source, c.cache, opts)
+	}
+	sum := sha256.Sum256(data)
+	cc, err := openCodeCache(filepath.Join(cacheRoot, "wazero"), hex.EncodeToString(sum[:]), opts.logger())
+	if err != nil {
 		return nil, fmt.Errorf("translator %q: %w", e.Name, err)
 	}
-	return loadWASM(ctx, e, data, source, c.cache, opts)
+	cache, err := wazero.NewCompilationCacheWithDir(cc.dir)
+	if err != nil {
+		return nil, fmt.Errorf("translator %q: compilation cache: %w", e.Name, err)
+	}
+	w, err := loadWASM(ctx, e, data, source, cache, opts)
+	if err != nil {
+		_ = cache.Close(ctx)
+		return nil, err
+	}
+	w.ownCache = cache
+	if err := cc.seal(); err != nil {
+		opts.logger().Warn("compiled-code cache: cannot write its manifest", "translator", e.Name, "error", err)
+	}
+	return w, nil
 }
 
 func resolve(base, p string) string {
@@ -192,3 +235,13 @@ func (c *Chain) Close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// keyError is a load error about the value of one key of the entry (wasm, go_package,
+// sha256), so the pipeline error can point at that value.
+type keyError struct {
+	key string
+	err error
+}
+
+func (e *keyError) Error() string { return e.err.Error() }
+func (e *keyError) Unwrap() error { return e.err }

@@ -3,6 +3,8 @@ package translate
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -34,11 +36,19 @@ type Entry struct {
 	pos config.Pos
 }
 
-// LimitsConfig caps what one WASM translator may use.
+// LimitsConfig caps what one WASM translator may use (sdk/ABI.md, "Limits").
 type LimitsConfig struct {
-	Memory       string        `yaml:"memory"`        // e.g. 64MiB (default)
-	BatchTimeout time.Duration `yaml:"batch_timeout"` // e.g. 10s (default)
-	MaxOutput    string        `yaml:"max_output"`    // bytes of edits per asset, e.g. 1MiB (default)
+	Memory        string        `yaml:"memory"`          // linear memory per instance, e.g. 64MiB (default)
+	AssetTimeout  time.Duration `yaml:"asset_timeout"`   // time per asset, e.g. 2s (default)
+	MaxOutput     string        `yaml:"max_output"`      // bytes of edits per asset, e.g. 1MiB (default)
+	MaxCalls      int           `yaml:"max_calls"`       // host calls per asset (default 1,000,000)
+	MaxHostMemory string        `yaml:"max_host_memory"` // host bytes one asset's calls may allocate, e.g. 64MiB (default)
+	StageMemory   string        `yaml:"stage_memory"`    // the whole translator: instances' memory and held edits, e.g. 2GiB (default)
+	MaxLogLines   int           `yaml:"max_log_lines"`   // guest log and output lines per asset (default 20)
+	MaxRunLines   int           `yaml:"max_run_lines"`   // guest log and output lines per run (default 1000)
+
+	// BatchTimeout is the key of earlier versions, refused with a pointer to asset_timeout.
+	BatchTimeout time.Duration `yaml:"batch_timeout"`
 }
 
 // Grant opens the sandbox. The zero value grants nothing.
@@ -61,16 +71,28 @@ const (
 
 // Limits are an entry's limits, parsed and with defaults applied.
 type Limits struct {
-	MemoryBytes  uint64
-	BatchTimeout time.Duration
-	MaxOutput    int
+	MemoryBytes   uint64
+	AssetTimeout  time.Duration
+	MaxOutput     int
+	MaxCalls      int
+	MaxHostMemory int64
+	StageMemory   int64
+	MaxLogLines   int
+	MaxRunLines   int
 }
 
 // Default limits.
 const (
-	DefaultMemory       = 64 << 20
-	DefaultBatchTimeout = 10 * time.Second
-	DefaultMaxOutput    = 1 << 20
+	DefaultMemory        = 64 << 20
+	DefaultAssetTimeout  = 2 * time.Second
+	DefaultMaxOutput     = 1 << 20
+	DefaultMaxCalls      = 1_000_000
+	DefaultMaxHostMemory = 64 << 20
+	DefaultStageMemory   = 2 << 30
+	DefaultMaxLogLines   = 20
+	DefaultMaxRunLines   = 1000
+	// startTimeout is the least time an instance gets to start (_initialize, pbisync_init).
+	startTimeout = 10 * time.Second
 )
 
 // DecodeEntry decodes one entry of `translators:` strictly; errors name file:line:col.
@@ -109,6 +131,14 @@ func DecodeEntry(n config.Node) (Entry, error) {
 	if e.Translation != nil && (e.SHA256 != "" || e.Config.Kind != 0 || e.Grant.Clock || e.Grant.Random || e.Grant.Env != nil || e.Grant.FS != nil) {
 		return e, config.Errorf(n, "translator %q: sha256, config and grant apply to WASM translators only", e.Name)
 	}
+	for i, dir := range e.Grant.FS {
+		if !filepath.IsAbs(dir) {
+			continue // relative to the pipeline's directory: checked when the translator loads
+		}
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return e, config.Errorf(n.Child("grant").Child("fs").Item(i), "translator %q: grant.fs: %q is not a directory", e.Name, dir)
+		}
+	}
 	for i := range e.Translation {
 		if err := e.Translation[i].compile(n.Child("translation").Item(i)); err != nil {
 			return e, err
@@ -125,7 +155,9 @@ func (e *Entry) policy() Policy {
 }
 
 func (e *Entry) limits() (Limits, error) {
-	l := Limits{MemoryBytes: DefaultMemory, BatchTimeout: DefaultBatchTimeout, MaxOutput: DefaultMaxOutput}
+	l := Limits{MemoryBytes: DefaultMemory, AssetTimeout: DefaultAssetTimeout, MaxOutput: DefaultMaxOutput,
+		MaxCalls: DefaultMaxCalls, MaxHostMemory: DefaultMaxHostMemory, StageMemory: DefaultStageMemory,
+		MaxLogLines: DefaultMaxLogLines, MaxRunLines: DefaultMaxRunLines}
 	if e.Limits.Memory != "" {
 		n, err := parseSize(e.Limits.Memory)
 		if err != nil {
@@ -136,11 +168,55 @@ func (e *Entry) limits() (Limits, error) {
 		}
 		l.MemoryBytes = n
 	}
-	if e.Limits.BatchTimeout < 0 {
-		return l, fmt.Errorf("batch_timeout must be positive")
+	if e.Limits.BatchTimeout != 0 {
+		return l, fmt.Errorf("batch_timeout is gone: time limits are per asset now; use asset_timeout (default %s)", DefaultAssetTimeout)
 	}
-	if e.Limits.BatchTimeout > 0 {
-		l.BatchTimeout = e.Limits.BatchTimeout
+	if e.Limits.AssetTimeout < 0 {
+		return l, fmt.Errorf("asset_timeout must be positive")
+	}
+	if e.Limits.AssetTimeout > 0 {
+		l.AssetTimeout = e.Limits.AssetTimeout
+	}
+	if e.Limits.MaxCalls < 0 {
+		return l, fmt.Errorf("max_calls must be positive")
+	}
+	if e.Limits.MaxCalls > 0 {
+		l.MaxCalls = e.Limits.MaxCalls
+	}
+	for _, c := range []struct {
+		name string
+		n    int
+		dst  *int
+	}{{"max_log_lines", e.Limits.MaxLogLines, &l.MaxLogLines}, {"max_run_lines", e.Limits.MaxRunLines, &l.MaxRunLines}} {
+		if c.n < 0 {
+			return l, fmt.Errorf("%s must be 0 or more", c.name)
+		}
+		if c.n > 0 {
+			*c.dst = c.n
+		}
+	}
+	for _, c := range []struct {
+		name, text string
+		lo, hi     uint64
+		dst        *int64
+	}{
+		{"max_host_memory", e.Limits.MaxHostMemory, 64 << 10, 16 << 30, &l.MaxHostMemory},
+		{"stage_memory", e.Limits.StageMemory, 1 << 20, 1 << 40, &l.StageMemory},
+	} {
+		if c.text == "" {
+			continue
+		}
+		n, err := parseSize(c.text)
+		if err != nil {
+			return l, fmt.Errorf("%s: %w", c.name, err)
+		}
+		if n < c.lo || n > c.hi {
+			return l, fmt.Errorf("%s must be between %s and %s, got %s", c.name, sizeText(c.lo), sizeText(c.hi), c.text)
+		}
+		*c.dst = int64(n)
+	}
+	if l.MemoryBytes > uint64(l.StageMemory)/2 && e.Limits.StageMemory != "" {
+		return l, fmt.Errorf("memory (%s) must be at most half of stage_memory (%s): one instance must fit", sizeText(l.MemoryBytes), e.Limits.StageMemory)
 	}
 	if e.Limits.MaxOutput != "" {
 		n, err := parseSize(e.Limits.MaxOutput)
@@ -153,6 +229,19 @@ func (e *Entry) limits() (Limits, error) {
 		l.MaxOutput = int(n)
 	}
 	return l, nil
+}
+
+// sizeText renders a byte count the way parseSize reads it.
+func sizeText(n uint64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatUint(n>>30, 10) + "GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatUint(n>>20, 10) + "MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatUint(n>>10, 10) + "KiB"
+	}
+	return strconv.FormatUint(n, 10) + "B"
 }
 
 // parseSize reads a byte count such as 1048576, 512KiB, 64MiB, 1GiB, 10MB.

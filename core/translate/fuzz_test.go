@@ -3,8 +3,13 @@ package translate
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/pbisync/pbisync/core/config"
 )
@@ -62,7 +67,7 @@ func FuzzGuestOutput(f *testing.F) {
 
 // FuzzDecodeEntry checks the entry parser returns errors, never panics.
 func FuzzDecodeEntry(f *testing.F) {
-	f.Add("name: a\nwasm: x.wasm\nlimits: {memory: 1MiB, max_output: 10KB, batch_timeout: 1s}\n")
+	f.Add("name: a\nwasm: x.wasm\nlimits: {memory: 1MiB, max_output: 10KB, asset_timeout: 1s, max_calls: 10, stage_memory: 1GiB}\n")
 	f.Add("name: a\ntranslation: [{match: {type: [report]}, key: \"{{.Name}}\", metadata: {a: {type: int, value: 1}}}]\n")
 	f.Add("name: a\ngo_package: ./p\nconfig: {a: [1, {b: c}]}\non_error: skip\n")
 	f.Fuzz(func(t *testing.T, doc string) {
@@ -108,5 +113,44 @@ func FuzzLookup(f *testing.F) {
 		_, _ = b.lookup(fieldRaw, path)
 		_, _ = b.lookup(fieldConfig, path)
 		_, _ = b.lookup(fieldInput, path)
+	})
+}
+
+// FuzzInstrument checks the stop-check rewriter never panics, and that whatever valid
+// module it rewrites stays valid, with the same function and memory exports.
+func FuzzInstrument(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/wat/*.wasm")
+	for _, s := range seeds {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		_, _ = initialMemoryPages(wasm)
+		out, err := instrument(wasm)
+		if err != nil {
+			if !errors.Is(err, errCannotInstrument) {
+				t.Fatalf("error %v is not errCannotInstrument", err)
+			}
+			return
+		}
+		orig, err := rt.CompileModule(ctx, wasm)
+		if err != nil {
+			return // not valid to begin with
+		}
+		defer orig.Close(ctx)
+		cm, err := rt.CompileModule(ctx, out)
+		if err != nil {
+			t.Fatalf("a valid module became invalid: %v", err)
+		}
+		defer cm.Close(ctx)
+		if len(cm.ExportedFunctions()) != len(orig.ExportedFunctions()) || len(cm.ExportedMemories()) != len(orig.ExportedMemories()) {
+			t.Fatal("exports changed")
+		}
 	})
 }

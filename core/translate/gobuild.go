@@ -5,10 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
-	"go/parser"
-	"go/token"
 	"hash"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,9 +18,11 @@ import (
 )
 
 // buildGoPackage builds a Go package directory for wasip1 (c-shared, so it is a reactor
-// exporting _initialize) into the cache, keyed by a hash of the Go version and of the
-// sources of the package and of the packages it imports from its own module. A second
-// run with unchanged sources does not start the compiler.
+// exporting _initialize) into the cache, keyed by everything the build reads: the Go
+// version and build settings, and the content of every file of every non-standard
+// package `go list -deps` names, wherever it lives (the module, a `replace`d directory
+// such as a kit next to it, the module cache), with the go.mod and go.sum files of
+// their modules. A second run with unchanged inputs does not start the compiler.
 func buildGoPackage(ctx context.Context, dir string, opts *Options) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -33,20 +35,16 @@ func buildGoPackage(ctx context.Context, dir string, opts *Options) (string, err
 	if gocmd == "" {
 		gocmd = "go"
 	}
-	ver, err := exec.CommandContext(ctx, gocmd, "env", "GOVERSION").Output()
+	env := append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	goEnv := exec.CommandContext(ctx, gocmd, "env", "GOVERSION", "GOFLAGS", "GOEXPERIMENT", "GOWASM", "GOROOT")
+	goEnv.Env = env
+	ver, err := goEnv.Output()
 	if err != nil {
 		return "", fmt.Errorf("go_package %s needs the Go toolchain (%s env GOVERSION: %v); build the module yourself and use wasm: instead", dir, gocmd, err)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\nwasip1/wasm c-shared trimpath\n", bytes.TrimSpace(ver))
-	root, modPath, err := findModule(abs)
-	if err != nil {
-		return "", fmt.Errorf("go_package %s: %w", dir, err)
-	}
-	for _, f := range []string{"go.mod", "go.sum"} {
-		hashFile(h, root, filepath.Join(root, f))
-	}
-	if err := hashPackage(h, root, modPath, abs, map[string]bool{}); err != nil {
+	if err := hashDeps(ctx, h, gocmd, abs, env); err != nil {
 		return "", fmt.Errorf("go_package %s: %w", dir, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
@@ -67,7 +65,7 @@ func buildGoPackage(ctx context.Context, dir string, opts *Options) (string, err
 	tmp := out + ".tmp" + strconv.Itoa(os.Getpid())
 	cmd := exec.CommandContext(ctx, gocmd, "build", "-buildmode=c-shared", "-trimpath", "-o", tmp, ".")
 	cmd.Dir = abs
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	opts.logger().Info("building Go translator for wasip1", "package", dir)
@@ -79,6 +77,91 @@ func buildGoPackage(ctx context.Context, dir string, opts *Options) (string, err
 		return "", err
 	}
 	return out, nil
+}
+
+// listedPackage is what hashDeps reads of `go list -json`.
+type listedPackage struct {
+	ImportPath string
+	Dir        string
+	Standard   bool
+	GoFiles    []string
+	CgoFiles   []string
+	EmbedFiles []string
+	OtherFiles []string
+	SFiles     []string
+	Module     *listedModule
+	Error      *struct{ Err string }
+}
+
+type listedModule struct {
+	Path, Version, Dir, GoMod string
+	Replace                   *listedModule
+}
+
+// hashDeps hashes every file the build of the package in dir reads, as `go list -deps`
+// reports them for wasip1: each non-standard package's import path, directory and
+// files (content), and each module's go.mod and go.sum (content). Standard packages
+// are covered by the Go version and GOROOT in the key.
+func hashDeps(ctx context.Context, h hash.Hash, gocmd, dir string, env []string) error {
+	cmd := exec.CommandContext(ctx, gocmd, "list", "-deps", "-json=ImportPath,Dir,Standard,GoFiles,CgoFiles,EmbedFiles,OtherFiles,SFiles,Module,Error", ".")
+	cmd.Dir, cmd.Env = dir, env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go list -deps: %v\n%s", err, strings.TrimSpace(stderr.String()))
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	modules := map[string]bool{}
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("go list -deps: %w", err)
+		}
+		if p.Error != nil {
+			return fmt.Errorf("package %s: %s", p.ImportPath, p.Error.Err)
+		}
+		if p.Standard {
+			continue
+		}
+		fmt.Fprintf(h, "package %s %s\n", p.ImportPath, p.Dir)
+		files := slices.Concat(p.GoFiles, p.CgoFiles, p.EmbedFiles, p.OtherFiles, p.SFiles)
+		slices.Sort(files)
+		for _, f := range files {
+			if err := hashFile(h, p.Dir, filepath.Join(p.Dir, f)); err != nil {
+				return err
+			}
+		}
+		for m := p.Module; m != nil; m = m.Replace {
+			if modules[m.Dir+"|"+m.GoMod] {
+				continue
+			}
+			modules[m.Dir+"|"+m.GoMod] = true
+			fmt.Fprintf(h, "module %s %s %s\n", m.Path, m.Version, m.Dir)
+			if m.GoMod != "" {
+				if err := hashFile(h, filepath.Dir(m.GoMod), m.GoMod); err != nil {
+					return err
+				}
+			}
+			if m.Dir != "" {
+				_ = hashFile(h, m.Dir, filepath.Join(m.Dir, "go.sum")) // absent in many modules
+			}
+		}
+	}
+	return nil
+}
+
+func hashFile(h hash.Hash, root, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	rel, _ := filepath.Rel(root, path)
+	fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(data))
+	h.Write(data)
+	return nil
 }
 
 // findModule walks up from dir to the go.mod and returns its directory and module path.
@@ -97,55 +180,4 @@ func findModule(dir string) (string, string, error) {
 			return "", "", fmt.Errorf("no go.mod in %s or above it", dir)
 		}
 	}
-}
-
-func hashFile(h hash.Hash, root, path string) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return
-	}
-	rel, _ := filepath.Rel(root, path)
-	fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(data))
-	h.Write(data)
-}
-
-// hashPackage hashes a package's files (not tests) and, recursively, the packages it
-// imports from the same module.
-func hashPackage(h hash.Hash, root, modPath, dir string, seen map[string]bool) error {
-	if seen[dir] {
-		return nil
-	}
-	seen[dir] = true
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	var imports []string
-	for _, e := range ents {
-		name := e.Name()
-		if !e.Type().IsRegular() || strings.HasSuffix(name, "_test.go") || strings.HasPrefix(name, ".") {
-			continue
-		}
-		path := filepath.Join(dir, name)
-		hashFile(h, root, path)
-		if strings.HasSuffix(name, ".go") {
-			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-			if err != nil {
-				return err
-			}
-			for _, imp := range f.Imports {
-				p, _ := strconv.Unquote(imp.Path.Value)
-				imports = append(imports, p)
-			}
-		}
-	}
-	slices.Sort(imports)
-	for _, p := range slices.Compact(imports) {
-		if rest, ok := strings.CutPrefix(p, modPath+"/"); ok {
-			if err := hashPackage(h, root, modPath, filepath.Join(root, filepath.FromSlash(rest)), seen); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"unicode/utf16"
 
 	"github.com/tetratelabs/wazero"
@@ -68,39 +69,56 @@ var hostFuncs = []hostFunc{
 	}},
 	{"count", 1, func(_ context.Context, _ api.Module, b *batch, s []uint64) int32 { return b.count(i32(s[0])) }},
 	{"lookup", 5, func(_ context.Context, mod api.Module, b *batch, s []uint64) int32 {
+		b.alloc(int(uint32(s[2])))
 		path := string(read(mod, uint32(s[1]), uint32(s[2])))
 		v, st := b.lookup(i32(s[0]), path)
 		return int32(reply(mod, uint32(s[3]), uint32(s[4]), v, st))
 	}},
 	{"set", 3, func(_ context.Context, mod api.Module, b *batch, s []uint64) int32 {
+		if !b.fits(uint32(s[2])) {
+			return b.tooLarge("set", i32(s[0]))
+		}
 		return b.set(i32(s[0]), string(read(mod, uint32(s[1]), uint32(s[2]))))
 	}},
 	{"set_json", 3, func(_ context.Context, mod api.Module, b *batch, s []uint64) int32 {
+		if !b.fits(uint32(s[2])) {
+			return b.tooLarge("set_json", i32(s[0]))
+		}
 		return b.setJSON(i32(s[0]), read(mod, uint32(s[1]), uint32(s[2])))
 	}},
 	{"insert", 4, func(_ context.Context, mod api.Module, b *batch, s []uint64) int32 {
+		if !b.fits(uint32(s[3])) {
+			return b.tooLarge("insert", i32(s[0]))
+		}
 		return b.insert(i32(s[0]), i32(s[1]), string(read(mod, uint32(s[2]), uint32(s[3]))))
 	}},
 	{"remove", 2, func(_ context.Context, _ api.Module, b *batch, s []uint64) int32 {
 		return b.remove(i32(s[0]), i32(s[1]))
 	}},
 	{"put", 5, func(_ context.Context, mod api.Module, b *batch, s []uint64) int32 {
+		if !b.fits(uint32(s[2]) + uint32(s[4])) {
+			return b.tooLarge("put", i32(s[0]))
+		}
 		k := string(read(mod, uint32(s[1]), uint32(s[2])))
 		return b.put(i32(s[0]), k, read(mod, uint32(s[3]), uint32(s[4])))
 	}},
 	{"delete", 3, func(_ context.Context, mod api.Module, b *batch, s []uint64) int32 {
+		b.alloc(int(uint32(s[2])))
 		return b.del(i32(s[0]), string(read(mod, uint32(s[1]), uint32(s[2]))))
 	}},
 	{"drop", 0, func(_ context.Context, _ api.Module, b *batch, _ []uint64) int32 { return b.drop() }},
 	{"fail", 2, func(_ context.Context, mod api.Module, b *batch, s []uint64) int32 {
-		return b.fail(string(read(mod, uint32(s[0]), uint32(s[1]))))
+		n := min(uint32(s[1]), maxFailMessage+4)
+		b.alloc(int(n))
+		return b.fail(string(read(mod, uint32(s[0]), n)))
 	}},
 }
 
 const maxLogLine = 4 << 10
 
 // instantiateHost adds the "pbisync" and "env" host modules to a translator's runtime.
-func instantiateHost(ctx context.Context, rt wazero.Runtime, name string, logger *slog.Logger, grant Grant) error {
+// out receives the log lines the guest's log calls pass its caps.
+func instantiateHost(ctx context.Context, rt wazero.Runtime, name string, logger *slog.Logger, caps *outputCaps) error {
 	hb := rt.NewHostModuleBuilder(hostModule)
 	for _, h := range hostFuncs {
 		params := make([]api.ValueType, h.params)
@@ -114,20 +132,27 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime, name string, logger
 				s[0] = api.EncodeI32(statusNoCurrent)
 				return
 			}
+			b.call()
 			s[0] = api.EncodeI32(fn(ctx, mod, b, s))
 		}), params, []api.ValueType{api.ValueTypeI32}).Export(h.name)
 	}
 	hb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, s []uint64) {
-		level, msg := slog.Level(i32(s[0])), read(mod, uint32(s[1]), uint32(s[2]))
-		if len(msg) > maxLogLine {
-			msg = msg[:maxLogLine]
+		level := slog.Level(i32(s[0]))
+		s[0] = 0
+		b := batchOf(ctx)
+		if b != nil {
+			b.call()
+		}
+		n := min(uint32(s[2]), maxLogLine)
+		msg := read(mod, uint32(s[1]), n)
+		if !caps.admit(b) {
+			return
 		}
 		attrs := []any{"translator", name}
-		if b := batchOf(ctx); b != nil && b.current() {
+		if b != nil && b.current() {
 			attrs = append(attrs, "asset", b.recs[b.cur].Spec.PowerBI.String())
 		}
-		logger.Log(ctx, level, string(msg), attrs...)
-		s[0] = 0
+		logger.Log(ctx, level, strings.ToValidUTF8(string(msg), "\uFFFD"), attrs...)
 	}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export("log")
 	if _, err := hb.Instantiate(ctx); err != nil {
 		return err
@@ -139,14 +164,14 @@ func instantiateHost(ctx context.Context, rt wazero.Runtime, name string, logger
 		msg, file := asString(mod, uint32(s[0])), asString(mod, uint32(s[1]))
 		panic(guestFault{fmt.Sprintf("abort: %s at %s:%d:%d", msg, file, i32(s[2]), i32(s[3]))})
 	}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, nil).Export("abort")
-	seed := 0.0
-	eb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, _ api.Module, s []uint64) {
-		if grant.Random {
-			s[0] = api.EncodeF64(float64(randomSeed()))
+	// seed is the instance's sandbox: per asset and fixed unless random is granted.
+	eb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, _ api.Module, s []uint64) {
+		b := batchOf(ctx)
+		if b == nil || b.sb == nil {
+			s[0] = api.EncodeF64(0)
 			return
 		}
-		seed++ // fixed sequence: deterministic unless random is granted
-		s[0] = api.EncodeF64(seed)
+		s[0] = api.EncodeF64(b.sb.seedF64())
 	}), nil, []api.ValueType{api.ValueTypeF64}).Export("seed")
 	_, err := eb.Instantiate(ctx)
 	return err

@@ -41,34 +41,47 @@ func (w *WASM) run(ctx context.Context, recs []record.Record, res []result, out 
 	if n == 0 {
 		return nil
 	}
+	defer w.caps.report(w.logger, w.name)
+	st := &stage{limit: w.limits.StageMemory / 2}
 	workers := min(cap(w.slots), (n+minChunk-1)/minChunk)
+	var err error
 	if workers <= 1 {
-		return w.runChunk(ctx, recs, res, out)
-	}
-	size := (n + workers - 1) / workers
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for i := range workers {
-		lo, hi := i*size, min(n, (i+1)*size)
-		if lo >= hi {
-			break
+		err = w.runChunk(ctx, st, recs, res, out)
+	} else {
+		size := (n + workers - 1) / workers
+		var wg sync.WaitGroup
+		errs := make([]error, workers)
+		for i := range workers {
+			lo, hi := i*size, min(n, (i+1)*size)
+			if lo >= hi {
+				break
+			}
+			wg.Go(func() { errs[i] = w.runChunk(ctx, st, recs[lo:hi], res[lo:hi], out[lo:hi]) })
 		}
-		wg.Go(func() { errs[i] = w.runChunk(ctx, recs[lo:hi], res[lo:hi], out[lo:hi]) })
+		wg.Wait()
+		err = errors.Join(errs...)
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	if err == nil && st.exceeded.Load() {
+		err = fmt.Errorf("translator %q: the edits of this batch passed half of limits.stage_memory (%s): the translator writes far more than its assets need, or raise the limit",
+			w.name, sizeText(uint64(w.limits.StageMemory)))
+	}
+	return err
 }
 
-// runChunk runs recs on one instance; after a trap or time-out it discards the instance
-// and runs the assets after the failed one on a fresh instance, a bounded number of times.
-func (w *WASM) runChunk(ctx context.Context, recs []record.Record, res []result, out []record.Record) error {
+// runChunk runs recs on one instance. After a trap or a time-out only the asset the
+// guest was on fails: the instance is discarded and the assets after it run on a
+// fresh one, however often that happens.
+func (w *WASM) runChunk(ctx context.Context, st *stage, recs []record.Record, res []result, out []record.Record) error {
 	start := 0
-	for attempt := 1; start < len(recs); attempt++ {
+	for start < len(recs) {
+		if st.exceeded.Load() {
+			return nil // run reports it
+		}
 		in, err := w.acquire(ctx)
 		if err != nil {
 			return fmt.Errorf("translator %q: %w", w.name, err)
 		}
-		done, broken, err := w.call(ctx, in, recs[start:], res[start:], out[start:])
+		done, broken, err := w.call(ctx, in, st, recs[start:], res[start:], out[start:])
 		if broken {
 			w.discard(ctx, in)
 		} else {
@@ -78,32 +91,46 @@ func (w *WASM) runChunk(ctx context.Context, recs []record.Record, res []result,
 			return err
 		}
 		start += done
-		if start < len(recs) && attempt >= maxAttempts {
-			for i := start; i < len(recs); i++ {
-				res[i] = result{outcome: outFail, err: fmt.Errorf("not translated: the translator failed %d times in this batch", maxAttempts)}
-			}
-			break
-		}
 	}
 	return nil
 }
 
 // call runs pbisync_translate once. It returns how many assets have a final result,
 // whether the instance must be discarded, and an error only when ctx ended.
-func (w *WASM) call(ctx context.Context, in *instance, recs []record.Record, res []result, out []record.Record) (int, bool, error) {
+func (w *WASM) call(ctx context.Context, in *instance, st *stage, recs []record.Record, res []result, out []record.Record) (int, bool, error) {
 	b := newBatch(recs, w.config, w.limits.MaxOutput)
-	b.res, b.out = res, out
-	cctx, cancel := context.WithTimeout(ctx, w.limits.BatchTimeout)
-	defer cancel()
-	cctx = context.WithValue(cctx, batchKey{}, b)
+	b.res, b.out, b.sb, b.stage = res, out, in.sb, st
+	b.maxCalls, b.maxHostMem = w.limits.MaxCalls, w.limits.MaxHostMemory
+	reused := in.used
+	in.used = true
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	in.sb.reset(nil, "before")
+	in.sb.stop = cctx.Done()
+	in.out.b = b
+	defer func() { in.out.b = nil }()
+	unhook := context.AfterFunc(cctx, func() { in.halt(b) })
+	stopWatch := watch(w.limits.AssetTimeout, &b.progress, cancel)
 	in.stack[0] = 0
-	if err := in.translate.CallWithStack(cctx, in.stack); err != nil {
+	err := in.translate.CallWithStack(context.WithValue(cctx, batchKey{}, b), in.stack)
+	stopWatch()
+	if !unhook() && err == nil { // stopped just as it returned: its results stand, the instance goes
+		return w.finishCall(in, b, recs, res), true, nil
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return 0, true, ctx.Err()
 		}
+		if st.exceeded.Load() {
+			return len(recs), true, nil
+		}
 		reason := w.describe(ctx, cctx, err, in.out, in.mod)
 		switch {
-		case b.cur < 0: // before the first asset: nothing is per-asset
+		case b.cur < 0 && reused:
+			// Before the first asset, on an instance earlier assets used: what they
+			// left may be the cause, so the batch runs again on a fresh instance.
+			return 0, true, nil
+		case b.cur < 0: // a fresh instance failed before any asset: nothing is per-asset
 			for i := range res {
 				res[i] = result{outcome: outFail, err: reason}
 			}
@@ -112,9 +139,17 @@ func (w *WASM) call(ctx context.Context, in *instance, recs []record.Record, res
 			w.logger.Warn("translator trapped after its last asset", "translator", w.name, "reason", reason)
 			return len(recs), true, nil
 		}
+		if prev := res[b.cur]; prev.outcome == outFail { // keep the first reason: it is the cause
+			reason = fmt.Errorf("%w (then: %v)", prev.err, reason)
+		}
 		res[b.cur] = result{outcome: outFail, err: reason}
 		return b.cur + 1, true, nil
 	}
+	return w.finishCall(in, b, recs, res), false, nil
+}
+
+// finishCall settles the results of a call that returned.
+func (w *WASM) finishCall(in *instance, b *batch, recs []record.Record, res []result) int {
 	if b.current() { // returned while on an asset: that asset is done
 		b.finish(b.cur)
 		b.cur++
@@ -129,7 +164,7 @@ func (w *WASM) call(ctx context.Context, in *instance, recs []record.Record, res
 			}
 		}
 	}
-	return len(recs), false, nil
+	return len(recs)
 }
 
 // applyPolicy turns results into the records to pass on and problems to report. It

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/pbisync/pbisync/sdk"
 	kits "github.com/pbisync/pbisync/sdk/translator"
 )
 
@@ -19,9 +20,20 @@ var Langs = []string{"go", "rust", "assemblyscript", "c"}
 // ScaffoldOptions configure Scaffold.
 type ScaffoldOptions struct {
 	// SDKDir is a pbisync checkout, for a Go translator outside it (its go.mod replaces
-	// github.com/pbisync/pbisync with this directory).
+	// github.com/pbisync/pbisync with this directory). Without it, a Go translator made
+	// outside a checkout gets a copy of the Go kit in kit/, and needs nothing else.
 	SDKDir string
+	// PBISync is the pbisync executable the scaffold's test.sh runs (the one that made
+	// it); the PBISYNC variable overrides it.
+	PBISync string
+	// Checkout is a pbisync checkout test.sh may build pbisync from when PBISync does
+	// not exist (a `go run` binary is deleted when it exits).
+	Checkout string
 }
+
+// goKitVersion is the Go version a scaffold's go.mod asks for: the kit needs
+// go:wasmexport, which Go 1.24 brought.
+const goKitVersion = "1.24"
 
 var translatorName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 
@@ -44,7 +56,8 @@ func Scaffold(dir, lang, name string, opts ScaffoldOptions) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := map[string]string{"Name": name, "Ident": strings.NewReplacer("-", "_").Replace(name), "Lang": lang}
+	data := map[string]string{"Name": name, "Ident": strings.NewReplacer("-", "_").Replace(name), "Lang": lang,
+		"PBISync": shellQuote(opts.PBISync), "Checkout": shellQuote(opts.Checkout)}
 	out := map[string][]byte{}
 	for path, text := range files {
 		t, err := template.New(path).Delims("{%", "%}").Parse(text)
@@ -66,20 +79,9 @@ func Scaffold(dir, lang, name string, opts ScaffoldOptions) ([]string, error) {
 	}
 	if lang == "go" {
 		if _, mod, err := findModule(abs); err != nil || mod != "github.com/pbisync/pbisync" {
-			sdk := opts.SDKDir
-			if sdk == "" {
-				return nil, fmt.Errorf("a Go translator outside a pbisync checkout needs --sdk DIR (a pbisync checkout for its go.mod to point at)")
-			}
-			if sdk, err = filepath.Abs(sdk); err != nil {
+			if err := goModule(out, name, opts.SDKDir); err != nil {
 				return nil, err
 			}
-			goVersion := "1.26"
-			if mod, err := os.ReadFile(filepath.Join(sdk, "go.mod")); err != nil {
-				return nil, fmt.Errorf("--sdk %s: not a pbisync checkout: %w", sdk, err)
-			} else if m := regexp.MustCompile(`(?m)^go (\S+)`).FindSubmatch(mod); m != nil {
-				goVersion = string(m[1]) // the kit's module needs at least this Go
-			}
-			out["go.mod"] = fmt.Appendf(nil, "module %s\n\ngo %s\n\nrequire github.com/pbisync/pbisync v0.0.0\n\nreplace github.com/pbisync/pbisync => %s\n", name, goVersion, sdk)
 		}
 	}
 	recs, err := ReadRecords(strings.NewReader(scaffoldRecords), "records")
@@ -132,14 +134,34 @@ const scaffoldTest = `#!/usr/bin/env bash
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ./build.sh {%.Ident%}.wasm
-"${PBISYNC:-pbisync}" translator test --records testdata/records.jsonl --translator {%.Ident%}.wasm \
-	--expect testdata/expected.jsonl --changed
+# The pbisync that made this scaffold, unless PBISYNC names another.
+made_by={%.PBISync%}
+pbisync="${PBISYNC:-$made_by}"
+if [[ -z "$pbisync" || ! -x "$pbisync" ]]; then
+	checkout={%.Checkout%}
+	if [[ -n "$checkout" && -f "$checkout/go.mod" ]]; then
+		# Made by "go run" in a pbisync checkout: build pbisync from it, once.
+		[[ -x .pbisync/pbisync ]] || (here="$PWD" && cd "$checkout" && go build -o "$here/.pbisync/pbisync" ./cmd/pbisync)
+		pbisync=.pbisync/pbisync
+	elif command -v pbisync >/dev/null; then
+		pbisync=pbisync
+	else
+		echo "test.sh: no pbisync to run: set PBISYNC=/path/to/pbisync, or build one from a pbisync" >&2
+		echo "checkout (go build -o ~/bin/pbisync ./cmd/pbisync) and put it on PATH" >&2
+		exit 127
+	fi
+fi
+# ./test.sh --update writes the output to testdata/expected.jsonl instead of comparing.
+"$pbisync" translator test --records testdata/records.jsonl --translator {%.Ident%}.wasm \
+	--expect testdata/expected.jsonl --changed "$@"
 `
 
 const scaffoldReadme = "# {%.Name%}\n\nA pbisync translator in {%.Lang%}. It tags every asset with `translated_by: {%.Name%}`;\n" +
 	"make it do what you need.\n\n- `./build.sh` builds `{%.Ident%}.wasm`.\n" +
 	"- `./test.sh` builds it and runs `pbisync translator test` over `testdata/records.jsonl`,\n" +
-	"  comparing the output with `testdata/expected.jsonl`.\n\nUse it in `pipeline.yaml`:\n\n" +
+	"  comparing the output with `testdata/expected.jsonl`; `./test.sh --update` writes the\n" +
+	"  output there instead, when you changed what the translator does. test.sh runs the pbisync\n" +
+	"  that made this scaffold; set `PBISYNC=/path/to/pbisync` for another.\n\nUse it in `pipeline.yaml`:\n\n" +
 	"```yaml\ntranslators:\n  - name: {%.Name%}\n    wasm: path/to/{%.Ident%}.wasm\n    config: {}\n```\n\n" +
 	"The kit's API and the ABI behind it: `sdk/translator/` and `sdk/ABI.md` in pbisync.\n"
 
@@ -260,4 +282,51 @@ node_modules/.bin/asc {%.Ident%}.ts -O3 --runtime incremental -o "${1:-{%.Ident%
 		"test.sh":   scaffoldTest,
 		"README.md": scaffoldReadme,
 	},
+}
+
+// goModule writes the go.mod of a Go translator made outside a pbisync checkout. With
+// sdk (a checkout) it points there; without, the kit travels with the scaffold in kit/.
+func goModule(out map[string][]byte, name, sdk string) error {
+	if sdk == "" {
+		if err := copyGoKit(out); err != nil {
+			return err
+		}
+		out["go.mod"] = fmt.Appendf(nil, "module %s\n\ngo %s\n\nrequire github.com/pbisync/pbisync v0.0.0\n\n"+
+			"// kit/ is pbisync's Go translator kit, copied by `pbisync translator new`.\nreplace github.com/pbisync/pbisync => ./kit\n", name, goKitVersion)
+		return nil
+	}
+	sdk, err := filepath.Abs(sdk)
+	if err != nil {
+		return err
+	}
+	goVersion := "1.26"
+	if mod, err := os.ReadFile(filepath.Join(sdk, "go.mod")); err != nil {
+		return fmt.Errorf("--sdk %s: not a pbisync checkout: %w", sdk, err)
+	} else if m := regexp.MustCompile(`(?m)^go (\S+)`).FindSubmatch(mod); m != nil {
+		goVersion = string(m[1]) // the kit's module needs at least this Go
+	}
+	out["go.mod"] = fmt.Appendf(nil, "module %s\n\ngo %s\n\nrequire github.com/pbisync/pbisync v0.0.0\n\nreplace github.com/pbisync/pbisync => %s\n", name, goVersion, sdk)
+	return nil
+}
+
+// copyGoKit adds the Go kit and the spec package it imports to a scaffold, as the
+// module github.com/pbisync/pbisync in kit/.
+func copyGoKit(out map[string][]byte) error {
+	out["kit/go.mod"] = fmt.Appendf(nil, "module github.com/pbisync/pbisync\n\ngo %s\n", goKitVersion)
+	return fs.WalkDir(sdk.GoKit, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		b, err := fs.ReadFile(sdk.GoKit, path)
+		if err != nil {
+			return err
+		}
+		out["kit/sdk/"+path] = b
+		return nil
+	})
+}
+
+// shellQuote quotes s for a POSIX shell; "" stays an empty quoted word.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/sdk/spec"
@@ -49,6 +50,10 @@ type batch struct {
 	rawParsed bool
 	cfgDoc    any
 	cfgParsed bool
+
+	budget                 // per-asset counters and the stage's ceiling (budget.go)
+	sb       *sandbox      // the instance's clock and random, reset per asset; nil in tests
+	progress atomic.Uint64 // bumped at every next(), watched for asset_timeout
 }
 
 func newBatch(recs []record.Record, config []byte, maxOutput int) *batch {
@@ -92,9 +97,17 @@ func (b *batch) next() int32 {
 	if b.cur < len(b.recs) {
 		b.cur++
 	}
+	b.progress.Add(1)
 	b.rawDoc, b.rawParsed = nil, false
+	b.startPhase()
 	if b.cur < len(b.recs) {
+		if b.sb != nil {
+			b.sb.reset(&b.recs[b.cur], "")
+		}
 		return typeCode(b.recs[b.cur].Spec.PowerBI.Type)
+	}
+	if b.sb != nil {
+		b.sb.reset(nil, "after")
 	}
 	return 0
 }
@@ -196,6 +209,12 @@ func (b *batch) reject(status int32, format string, args ...any) int32 {
 // charge counts n bytes of edits against max_output.
 func (b *batch) charge(op string, field int32, n int) bool {
 	r := &b.res[b.cur]
+	if b.maxOutput > 0 && r.written > b.maxOutput { // refused before: charge nothing more
+		return false
+	}
+	n += editOverhead
+	b.alloc(n)
+	b.holdStage(n)
 	r.written += n
 	if b.maxOutput > 0 && r.written > b.maxOutput {
 		b.reject(statusTooLarge, "%s(%s): edits of this asset exceed max_output (%d bytes)", op, fieldLabel(field), b.maxOutput)
@@ -269,9 +288,12 @@ func (b *batch) get(field, index int32) (string, int32) {
 		}
 		return string(rec.Raw), statusOK
 	case fieldInput:
-		return string(b.inputJSON()), statusOK
+		j := b.inputJSON()
+		b.alloc(2 * len(j))
+		return string(j), statusOK
 	case fieldSpec:
 		j, _ := json.Marshal(s)
+		b.alloc(2 * len(j))
 		return string(j), statusOK
 	case fieldKey:
 		return item(s.Key, index)
@@ -366,13 +388,17 @@ func (b *batch) lookup(field int32, path string) (string, int32) {
 		switch field {
 		case fieldRaw:
 			if !b.rawParsed {
+				b.alloc(parseCost * len(b.recs[b.cur].Raw))
 				b.rawDoc, b.rawParsed = parseDoc(b.recs[b.cur].Raw), true
 			}
 			doc = b.rawDoc
 		case fieldInput:
-			doc = parseDoc(b.inputJSON())
+			j := b.inputJSON()
+			b.alloc(parseCost * len(j))
+			doc = parseDoc(j)
 		case fieldSpec:
 			j, _ := json.Marshal(b.spec())
+			b.alloc(parseCost * len(j))
 			doc = parseDoc(j)
 		case fieldTags:
 			v, ok := b.spec().Tags[path]
@@ -405,6 +431,7 @@ func (b *batch) lookup(field int32, path string) (string, int32) {
 	if err != nil {
 		return "", statusInvalid
 	}
+	b.alloc(2 * len(j))
 	return string(j), statusOK
 }
 

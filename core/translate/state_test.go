@@ -10,7 +10,7 @@ import (
 
 func TestBatchReadsAndEdits(t *testing.T) {
 	recs := sampleRecords(2)
-	b := newBatch(recs, []byte(`{"prefix":"p","n":{"m":[1,"x"]}}`), 64)
+	b := newBatch(recs, []byte(`{"prefix":"p","n":{"m":[1,"x"]}}`), 128) // each edit costs its bytes + editOverhead
 	if got, st := b.get(fieldType, 0); st != statusNoCurrent || got != "" {
 		t.Fatalf("get before next: %q %d", got, st)
 	}
@@ -52,7 +52,7 @@ func TestBatchReadsAndEdits(t *testing.T) {
 		t.Fatalf("past max_output: status %d", st)
 	}
 	b.next()
-	if r := b.res[0]; r.outcome != outFail || !strings.Contains(r.err.Error(), "set(DESCRIPTION): edits of this asset exceed max_output (64 bytes)") {
+	if r := b.res[0]; r.outcome != outFail || !strings.Contains(r.err.Error(), "set(DESCRIPTION): edits of this asset exceed max_output (128 bytes)") {
 		t.Fatalf("result %+v", r)
 	}
 	if b.next() != 0 || b.next() != 0 {

@@ -2,9 +2,7 @@ package translate
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,12 +32,21 @@ type WASM struct {
 	compiled wazero.CompiledModule
 	modCfg   wazero.ModuleConfig
 	hasInit  bool
+	// hasReactorInit: the module exports _initialize, run once per instance first.
+	hasReactorInit bool
+	// stopper: the module carries the stop checks; instances stop through stopGlobal.
+	stopper bool
 	// SHA256 is the hex sha256 of the module's bytes.
 	SHA256 string
 
-	idle    chan *instance
-	slots   chan struct{} // one token per live instance
-	resPool sync.Pool     // []result slices, recycled between batches
+	grant Grant
+	caps  *outputCaps
+	roots []*os.Root // granted directories
+	// ownCache is this module's compiled-code cache, closed with it (nil: the chain's).
+	ownCache wazero.CompilationCache
+	idle     chan *instance
+	slots    chan struct{} // one token per live instance
+	resPool  sync.Pool     // []result slices, recycled between batches
 }
 
 // instance is one instantiated module with its exports looked up once.
@@ -48,15 +55,18 @@ type instance struct {
 	translate api.Function
 	stack     []uint64
 	out       *guestOutput
+	sb        *sandbox
+	stop      api.MutableGlobal // stopGlobal of an instrumented module, else nil
+	used      bool              // it has run a call: its memory holds what earlier assets left
 }
 
-// maxAttempts bounds how often one batch is retried on fresh instances after traps.
-const maxAttempts = 4
-
-func randomSeed() uint64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return binary.LittleEndian.Uint64(b[:])
+// halt makes the instance's guest stop: at its next check (instrumented modules) or,
+// through the call's context, by wazero (the others); and at its next host call.
+func (in *instance) halt(b *batch) {
+	b.stopped.Store(true)
+	if in.stop != nil {
+		in.stop.Set(1)
+	}
 }
 
 // loadWASM compiles a module and starts its first instance, so configuration errors and
@@ -65,7 +75,7 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 	sum := sha256.Sum256(wasmBytes)
 	hexSum := hex.EncodeToString(sum[:])
 	if e.SHA256 != "" && !strings.EqualFold(e.SHA256, hexSum) {
-		return nil, fmt.Errorf("translator %q: %s has sha256 %s, but the pipeline pins %s", e.Name, source, hexSum, strings.ToLower(e.SHA256))
+		return nil, &keyError{key: "sha256", err: fmt.Errorf("translator %q: %s has sha256 %s, but the pipeline pins %s", e.Name, source, hexSum, strings.ToLower(e.SHA256))}
 	}
 	limits, err := e.limits()
 	if err != nil {
@@ -76,37 +86,64 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 		return nil, fmt.Errorf("translator %q: config: %w", e.Name, err)
 	}
 	pages := uint32((limits.MemoryBytes + 65535) / 65536)
-	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true).
-		WithMemoryLimitPages(pages)
-	if cache != nil {
-		rc = rc.WithCompilationCache(cache)
-	}
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	w := &WASM{name: e.Name, policy: e.policy(), limits: limits, config: cfgJSON, logger: opts.logger(), rt: rt, SHA256: hexSum}
-	fail := func(err error) (*WASM, error) {
-		_ = rt.Close(ctx)
+	if err := checkInitialMemory(wasmBytes, limits.MemoryBytes); err != nil {
 		return nil, fmt.Errorf("translator %q (%s): %w", e.Name, source, err)
 	}
-	w.compiled, err = rt.CompileModule(ctx, wasmBytes)
-	if err != nil {
-		return fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
+	w := &WASM{name: e.Name, policy: e.policy(), limits: limits, config: cfgJSON, logger: opts.logger(), SHA256: hexSum,
+		grant: e.Grant, caps: &outputCaps{perAsset: limits.MaxLogLines, perRun: limits.MaxRunLines}}
+	fail := func(err error) (*WASM, error) {
+		_ = w.Close(ctx)
+		return nil, fmt.Errorf("translator %q (%s): %w", e.Name, source, err)
+	}
+	// A guest stuck in a loop is stopped through the checks instrument adds (see
+	// stopcheck.go), or, for a module it cannot read, wazero's close-on-context-done.
+	newRuntime := func(closeOnDone bool) wazero.Runtime {
+		rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(closeOnDone).WithMemoryLimitPages(pages)
+		if cache != nil {
+			rc = rc.WithCompilationCache(cache)
+		}
+		return wazero.NewRuntimeWithConfig(ctx, rc)
+	}
+	if terminationMode == stopByGlobal {
+		if code, ierr := instrument(wasmBytes); ierr == nil {
+			w.rt = newRuntime(false)
+			if w.compiled, err = w.rt.CompileModule(ctx, code); err == nil {
+				w.stopper = true
+			} else {
+				_ = w.rt.Close(ctx)
+			}
+		} else {
+			w.logger.Debug("translator runs with close-on-context-done", "translator", e.Name, "reason", ierr)
+		}
+	}
+	if !w.stopper {
+		w.rt = newRuntime(terminationMode != unstoppable)
+		w.compiled, err = w.rt.CompileModule(ctx, wasmBytes)
+		if err != nil {
+			mod, ferr := fail(fmt.Errorf("not a valid WebAssembly module: %w", err))
+			return mod, &keyError{key: "wasm", err: ferr}
+		}
 	}
 	if err := checkShape(w.compiled); err != nil {
 		return fail(err)
 	}
 	_, w.hasInit = w.compiled.ExportedFunctions()[exportInit]
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	_, w.hasReactorInit = w.compiled.ExportedFunctions()["_initialize"]
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, w.rt); err != nil {
 		return fail(err)
 	}
-	if err := instantiateHost(ctx, rt, e.Name, w.logger, e.Grant); err != nil {
+	if err := instantiateHost(ctx, w.rt, e.Name, w.logger, w.caps); err != nil {
 		return fail(err)
 	}
-	w.modCfg, err = moduleConfig(e.Grant)
+	if err := checkLinks(w.rt, w.compiled); err != nil {
+		return fail(err)
+	}
+	w.modCfg, err = w.moduleConfig(e.Grant)
 	if err != nil {
-		return fail(err)
+		mod, ferr := fail(err)
+		return mod, &keyError{key: "grant", err: ferr}
 	}
-	n := opts.instances()
+	n := w.poolSize(opts.instances())
 	w.idle = make(chan *instance, n)
 	w.slots = make(chan struct{}, n)
 	in, err := w.acquire(ctx)
@@ -116,6 +153,17 @@ func loadWASM(ctx context.Context, e *Entry, wasmBytes []byte, source string, ca
 	w.release(in)
 	return w, nil
 }
+
+// How guests are stopped; only BenchmarkTermination changes it, to compare.
+type termination int
+
+const (
+	stopByGlobal       termination = iota // instrumented checks (stopcheck.go), else close-on-context-done
+	closeOnContextDone                    // wazero's close-on-context-done only
+	unstoppable                           // nothing: only for measuring what the others cost
+)
+
+var terminationMode = stopByGlobal
 
 // checkShape refuses modules built for another ABI, or that miss exports or import
 // what the host does not provide, before any of their code runs.
@@ -147,6 +195,10 @@ func checkShape(cm wazero.CompiledModule) error {
 	if _, ok := cm.ExportedMemories()["memory"]; !ok {
 		return errors.New(`module exports no memory named "memory"`)
 	}
+	if _, ok := exports["_start"]; ok {
+		return errors.New("module is a WASI command (it exports _start); pbisync runs reactors, whose _initialize runs once and whose main never runs: " +
+			"build with -mexec-model=reactor (C), -buildmode=c-shared (Go), as a cdylib (Rust), or use a kit in sdk/translator")
+	}
 	known := map[string]bool{"env.abort": true, "env.seed": true, hostModule + ".log": true}
 	for _, h := range hostFuncs {
 		known[hostModule+"."+h.name] = true
@@ -166,33 +218,32 @@ func checkShape(cm wazero.CompiledModule) error {
 	return nil
 }
 
-// moduleConfig is the sandbox: wazero's defaults are deterministic (fake clocks, a fixed
-// random sequence, no environment, no filesystem); grants open parts of it.
-func moduleConfig(g Grant) (wazero.ModuleConfig, error) {
-	mc := wazero.NewModuleConfig().WithStartFunctions("_initialize").WithName("")
-	if g.Clock {
-		mc = mc.WithSysWalltime().WithSysNanotime().WithSysNanosleep()
-	}
-	if g.Random {
-		mc = mc.WithRandSource(rand.Reader)
-	}
+// moduleConfig is the sandbox shared by a translator's instances: no environment and
+// no filesystem unless granted. Clocks and randomness are per instance (sandbox.go).
+func (w *WASM) moduleConfig(g Grant) (wazero.ModuleConfig, error) {
+	mc := wazero.NewModuleConfig().WithStartFunctions().WithName("") // _initialize: see instantiate
 	for _, name := range g.Env {
 		if v, ok := os.LookupEnv(name); ok {
 			mc = mc.WithEnv(name, v)
 		}
 	}
 	if len(g.FS) > 0 {
-		fc := wazero.NewFSConfig()
-		for _, dir := range g.FS {
-			st, err := os.Stat(dir)
-			if err != nil || !st.IsDir() {
-				return nil, fmt.Errorf("grant.fs: %q is not a directory", dir)
-			}
-			fc = fc.WithReadOnlyDirMount(dir, dir)
+		fc, roots, err := fsConfig(g.FS)
+		if err != nil {
+			return nil, err
 		}
+		w.roots = roots
 		mc = mc.WithFSConfig(fc)
 	}
 	return mc, nil
+}
+
+// poolSize is how many instances may live at once: one per CPU, but no more than half
+// of limits.stage_memory holds at limits.memory each, so the stage's memory does not
+// grow with the CPU count.
+func (w *WASM) poolSize(cpus int) int {
+	byMemory := uint64(w.limits.StageMemory/2) / w.limits.MemoryBytes
+	return int(max(1, min(uint64(cpus), byMemory)))
 }
 
 // Name returns the translator's name from the pipeline.
@@ -228,17 +279,37 @@ func (w *WASM) discard(ctx context.Context, in *instance) {
 }
 
 func (w *WASM) instantiate(ctx context.Context) (*instance, error) {
-	out := &guestOutput{logger: w.logger, name: w.name}
+	sb := &sandbox{grant: w.grant}
+	sb.reset(nil, "start")
+	out := &guestOutput{logger: w.logger, name: w.name, caps: w.caps}
 	b := newBatch(nil, w.config, 0)
-	b.init = true
-	ictx, cancel := context.WithTimeout(ctx, w.limits.BatchTimeout)
+	b.init, b.sb = true, sb
+	b.maxCalls, b.maxHostMem = w.limits.MaxCalls, w.limits.MaxHostMemory
+	ictx, cancel := context.WithTimeout(ctx, max(startTimeout, w.limits.AssetTimeout))
 	defer cancel()
+	sb.stop = ictx.Done()
 	ictx = context.WithValue(ictx, batchKey{}, b)
-	mod, err := w.rt.InstantiateModule(ictx, w.compiled, w.modCfg.WithStdout(out).WithStderr(out))
+	mod, err := w.rt.InstantiateModule(ictx, w.compiled, sb.configure(w.modCfg).WithStdout(out).WithStderr(out))
 	if err != nil {
 		return nil, fmt.Errorf("start: %w", w.describe(ctx, ictx, err, out, nil))
 	}
-	in := &instance{mod: mod, translate: mod.ExportedFunction(exportTranslate), stack: make([]uint64, 1), out: out}
+	in := &instance{mod: mod, translate: mod.ExportedFunction(exportTranslate), stack: make([]uint64, 1), out: out, sb: sb}
+	if w.stopper {
+		g, ok := mod.ExportedGlobal(stopGlobal).(api.MutableGlobal)
+		if !ok {
+			_ = mod.Close(ctx)
+			return nil, fmt.Errorf("start: the instrumented module lacks %s", stopGlobal)
+		}
+		in.stop = g
+	}
+	unhook := context.AfterFunc(ictx, func() { in.halt(b) })
+	defer unhook()
+	if w.hasReactorInit {
+		if _, err := mod.ExportedFunction("_initialize").Call(ictx); err != nil {
+			_ = mod.Close(ctx)
+			return nil, fmt.Errorf("_initialize: %w", w.describe(ctx, ictx, err, out, mod))
+		}
+	}
 	if w.hasInit {
 		res, err := mod.ExportedFunction(exportInit).Call(ictx)
 		if err != nil {
@@ -263,8 +334,10 @@ func (w *WASM) describe(parent, call context.Context, err error, out *guestOutpu
 	switch {
 	case parent.Err() != nil:
 		return parent.Err()
+	case errors.Is(context.Cause(call), errAssetTimeout):
+		err = fmt.Errorf("stopped after asset_timeout %s on this asset: the translator is still running (stuck in a loop, or asleep?); raise limits.asset_timeout if it is just slow", w.limits.AssetTimeout)
 	case errors.Is(call.Err(), context.DeadlineExceeded):
-		err = fmt.Errorf("stopped after batch_timeout %s: the translator is still running (stuck in a loop?); raise limits.batch_timeout if it is just slow", w.limits.BatchTimeout)
+		err = fmt.Errorf("stopped after %s: the translator is still starting (stuck in a loop?)", max(startTimeout, w.limits.AssetTimeout))
 	case errors.As(err, &exit):
 		err = fmt.Errorf("the module exited with code %d", exit.ExitCode())
 	default:
@@ -298,47 +371,17 @@ func trapReason(err error) error {
 }
 
 // Close releases the module's instances and runtime.
-func (w *WASM) Close(ctx context.Context) error { return w.rt.Close(ctx) }
-
-// guestOutput receives a guest's stdout and stderr: it logs each line and keeps the last
-// bytes for error messages (a Go guest's panic lands there).
-type guestOutput struct {
-	mu     sync.Mutex
-	logger *slog.Logger
-	name   string
-	line   []byte
-	last   []byte
-}
-
-const outputTail = 512
-
-func (g *guestOutput) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, c := range p {
-		if c == '\n' || len(g.line) >= maxLogLine {
-			g.logger.Info(string(g.line), "translator", g.name, "stream", "guest output")
-			g.line = g.line[:0]
-			if c == '\n' {
-				g.last = append(g.last, ' ')
-				continue
-			}
-		}
-		g.line = append(g.line, c)
-		g.last = append(g.last, c)
+func (w *WASM) Close(ctx context.Context) error {
+	w.caps.report(w.logger, w.name)
+	var err error
+	if w.rt != nil {
+		err = w.rt.Close(ctx)
 	}
-	if len(g.last) > 2*outputTail {
-		g.last = append(g.last[:0], g.last[len(g.last)-outputTail:]...)
+	for _, r := range w.roots {
+		_ = r.Close()
 	}
-	return len(p), nil
-}
-
-func (g *guestOutput) tail() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	t := g.last
-	if len(t) > outputTail {
-		t = t[len(t)-outputTail:]
+	if w.ownCache != nil {
+		err = errors.Join(err, w.ownCache.Close(ctx))
 	}
-	return strings.TrimSpace(strings.ToValidUTF8(string(t), "\uFFFD"))
+	return err
 }

@@ -172,9 +172,9 @@ func TestGuestFailures(t *testing.T) {
 			map[string]string{"1": "translator trap: trap: wasm error: unreachable", "5": "wasm error: unreachable"}},
 		{"trap keeps defaults", "trap", "    on_error: keep_default\n", 4,
 			[]string{"0", "1", "2", "3"}, map[string]string{"1": "unreachable"}},
-		{"endless loop is stopped", "loop", "    on_error: skip\n    limits: {batch_timeout: 150ms}\n", 6,
+		{"endless loop is stopped", "loop", "    on_error: skip\n    limits: {asset_timeout: 150ms}\n", 6,
 			[]string{"0", "2", "3", "4"},
-			map[string]string{"1": "stopped after batch_timeout 150ms", "5": "stuck in a loop?"}},
+			map[string]string{"1": "stopped after asset_timeout 150ms", "5": "stuck in a loop"}},
 		{"memory growth hits the limit", "grow", "    on_error: skip\n    limits: {memory: 2MiB}\n", 2,
 			nil, map[string]string{"0": "its memory is at limits.memory, 2 MiB", "1": "trap: wasm error: unreachable (in .$3)"}},
 		{"garbage is refused per asset", "garbage", "    on_error: skip\n", 8,
@@ -310,5 +310,48 @@ func TestSHA256PinAccepts(t *testing.T) {
 	c := mustChain(t, fixture("noop", "    sha256: "+strings.ToUpper(hex.EncodeToString(sum[:]))+"\n"))
 	if got := c.Steps()[0].(*WASM).SHA256; got != hex.EncodeToString(sum[:]) {
 		t.Fatalf("SHA256 %s", got)
+	}
+}
+
+// TestCompiledCodeIsVerified: a compiled-code cache file changed after pbisync wrote
+// it is discarded and the module compiled again, not run.
+func TestCompiledCodeIsVerified(t *testing.T) {
+	dir := t.TempDir()
+	var logBuf bytes.Buffer
+	load := func() {
+		t.Helper()
+		c, err := newChain(t, fixture("noop", ""), Options{CacheDir: dir, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Translate(context.Background(), sampleRecords(3)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Close(context.Background())
+	}
+	load()
+	manifests, _ := filepath.Glob(filepath.Join(dir, "wazero", "*.sha256"))
+	if len(manifests) != 1 {
+		t.Fatalf("want one manifest, got %v", manifests)
+	}
+	files, _ := filepath.Glob(filepath.Join(strings.TrimSuffix(manifests[0], ".sha256"), "*", "*"))
+	if len(files) == 0 {
+		t.Fatal("no compiled code in the cache")
+	}
+	load()
+	if strings.Contains(logBuf.String(), "does not match") {
+		t.Fatalf("an untouched cache was discarded:\n%s", logBuf.String())
+	}
+	data, _ := os.ReadFile(files[0])
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(files[0], data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load()
+	if !strings.Contains(logBuf.String(), "compiled-code cache does not match its manifest") {
+		t.Fatalf("a changed cache file was not noticed:\n%s", logBuf.String())
+	}
+	if again, _ := os.ReadFile(files[0]); bytes.Equal(again, data) {
+		t.Fatal("the changed file is still in the cache")
 	}
 }

@@ -11,6 +11,9 @@ import (
 // when missing, emptied at the start of a sync unless appending, and, when resuming
 // after a restart, cut back to its last whole line (a crash may have left half of
 // one). The file is positioned at its end.
+//
+// Deprecated: it empties the file before the sync has succeeded; use OpenRunFile, which
+// replaces the file only when the run commits.
 func OpenLinesFile(path string, appendTo, resume bool) (*os.File, error) {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {

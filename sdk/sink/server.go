@@ -2,10 +2,11 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
@@ -22,7 +23,15 @@ type server struct {
 
 	mu         sync.Mutex // the protocol is sequential; this guards against a misbehaving host
 	configured bool
+	resume     bool // Configure said resume
 	lastSeq    uint64
+	// inRun is set between Begin and Commit or Abort; implicit marks a run the kit
+	// began itself, for a host that predates runs, which Close commits.
+	inRun, implicit bool
+	// explicit is set once the host began a run: it speaks runs, so a batch outside
+	// one (after an abort, say) is refused rather than given a run of its own.
+	explicit bool
+	runs     int
 }
 
 // NewServer returns the protocol server for s. Stdout and logger are handed to the sink
@@ -43,19 +52,16 @@ func (s *server) Configure(ctx context.Context, req *sinkpb.ConfigureRequest) (*
 	cfg := Config{Name: req.GetName(), Raw: req.GetConfigJson(), Resume: req.GetResume(), Stdout: s.stdout, Logger: s.logger}
 	err := s.impl.Configure(ctx, cfg)
 	if err == nil {
-		s.configured = true
-		return &sinkpb.ConfigureResponse{}, nil
-	}
-	var resp sinkpb.ConfigureResponse
-	for _, e := range flatten(err) {
-		var ce *ConfigError
-		if errors.As(e, &ce) {
-			resp.Errors = append(resp.Errors, &sinkpb.ConfigError{Path: ce.Path, Message: ce.Msg})
-		} else {
-			resp.Errors = append(resp.Errors, &sinkpb.ConfigError{Message: e.Error()})
+		s.configured, s.resume = true, req.GetResume()
+		resp := &sinkpb.ConfigureResponse{}
+		if sel, ok := s.impl.(Selective); ok {
+			for _, k := range sel.Accepts() {
+				resp.Accepts = append(resp.Accepts, string(k))
+			}
 		}
+		return resp, nil
 	}
-	return &resp, nil
+	return configResponse(err), nil
 }
 
 // flatten expands errors.Join trees so each config problem is reported.
@@ -95,6 +101,9 @@ func (s *server) writeBatch(ctx context.Context, b *sinkpb.Batch) error {
 	if !s.configured {
 		return status.Error(codes.FailedPrecondition, "write before a successful configure")
 	}
+	if err := s.beginImplicit(ctx); err != nil {
+		return err
+	}
 	events := make([]event.Event, len(b.GetEvents()))
 	for i, pe := range b.GetEvents() {
 		e, err := EventFromProto(pe)
@@ -116,9 +125,110 @@ func (s *server) Close(ctx context.Context, _ *sinkpb.CloseRequest) (*sinkpb.Clo
 	if !s.configured {
 		return &sinkpb.CloseResponse{}, nil
 	}
+	if t, ok := s.impl.(Transactional); ok && s.inRun {
+		// A run the kit began for an old host completes with Close, as such a host
+		// expects; a run the host began and left open is abandoned.
+		var err error
+		if s.implicit {
+			err = t.Commit(ctx)
+		} else {
+			err = t.Abort(ctx, "the host closed the sink without committing the run")
+		}
+		s.inRun, s.implicit = false, false
+		if err != nil {
+			return nil, status.Errorf(codes.Aborted, "close: %v", err)
+		}
+	}
 	if err := s.impl.Close(ctx); err != nil {
 		return nil, status.Errorf(codes.Aborted, "close: %v", err)
 	}
 	s.configured = false
 	return &sinkpb.CloseResponse{}, nil
+}
+
+// beginImplicit begins a run for a host that sends batches without Begin (one that
+// predates runs). Callers hold s.mu.
+func (s *server) beginImplicit(ctx context.Context) error {
+	t, ok := s.impl.(Transactional)
+	if !ok || s.inRun {
+		return nil
+	}
+	if s.explicit {
+		return status.Error(codes.FailedPrecondition, "a batch outside a run: begin one first")
+	}
+	s.runs++
+	run := Run{Kind: RunUnspecified, ID: implicitRunID(s.runs), Resume: s.resume, StartedAt: time.Now()}
+	if err := t.Begin(ctx, run); err != nil {
+		return status.Errorf(codes.Aborted, "begin: %v", err)
+	}
+	s.inRun, s.implicit = true, true
+	return nil
+}
+
+// implicitRunID names a run the kit began itself: the same in every process, so a sink
+// that an old host restarted with resume finds the files of its run again.
+func implicitRunID(n int) string { return "run" + strconv.Itoa(n) }
+
+func (s *server) Begin(ctx context.Context, req *sinkpb.BeginRequest) (*sinkpb.BeginResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.configured {
+		return nil, status.Error(codes.FailedPrecondition, "begin before a successful configure")
+	}
+	if s.inRun {
+		return nil, status.Error(codes.FailedPrecondition, "begin while a run is open: commit or abort it first")
+	}
+	s.lastSeq = 0
+	s.explicit = true
+	t, ok := s.impl.(Transactional)
+	if !ok {
+		return &sinkpb.BeginResponse{}, nil // a sink without runs writes as it always has
+	}
+	run := Run{Kind: RunKindFromProto(req.GetKind()), ID: req.GetRunId(), Resume: req.GetResume()}
+	if ns := req.GetStartedAtUnixNano(); ns != 0 {
+		run.StartedAt = time.Unix(0, ns)
+	}
+	if run.ID == "" {
+		return nil, status.Error(codes.InvalidArgument, "begin: run_id is empty")
+	}
+	if err := t.Begin(ctx, run); err != nil {
+		return nil, status.Errorf(codes.Aborted, "begin %s run: %v", run.Kind, err)
+	}
+	s.inRun, s.implicit = true, false
+	return &sinkpb.BeginResponse{}, nil
+}
+
+func (s *server) Commit(ctx context.Context, _ *sinkpb.CommitRequest) (*sinkpb.CommitResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.impl.(Transactional)
+	if !ok {
+		return &sinkpb.CommitResponse{}, nil
+	}
+	if !s.inRun {
+		return nil, status.Error(codes.FailedPrecondition, "commit without a run: call begin first")
+	}
+	s.inRun, s.implicit = false, false
+	if err := t.Commit(ctx); err != nil {
+		return nil, status.Errorf(codes.Aborted, "commit: %v", err)
+	}
+	return &sinkpb.CommitResponse{}, nil
+}
+
+func (s *server) Abort(ctx context.Context, req *sinkpb.AbortRequest) (*sinkpb.AbortResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.impl.(Transactional)
+	if !ok || !s.inRun {
+		return &sinkpb.AbortResponse{}, nil
+	}
+	s.inRun, s.implicit = false, false
+	reason := req.GetReason()
+	if reason == "" {
+		reason = "the host aborted the run"
+	}
+	if err := t.Abort(ctx, reason); err != nil {
+		return nil, status.Errorf(codes.Aborted, "abort: %v", err)
+	}
+	return &sinkpb.AbortResponse{}, nil
 }

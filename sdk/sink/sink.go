@@ -6,7 +6,10 @@
 //	func main() { sink.Serve(mysink.New()) }
 //
 // pbisync starts it through hashicorp/go-plugin, configures it with its section of
-// pipeline.yaml, streams it batches of events (see package event) and closes it.
+// pipeline.yaml, begins a run (a sync, a refresh, or serve's stream), streams it batches
+// of events (see package event), commits or aborts the run and closes it. A sink that
+// implements Transactional learns the run's kind and end; OpenRunFile gives a file
+// output the run's guarantees (a sync replaces the file only when it commits).
 // The wire protocol is sinkpb/sink.proto; sinks in other languages implement it
 // with go-plugin's handshake.
 package sink
@@ -21,7 +24,8 @@ import (
 )
 
 // Sink is what a sink implements. The kit calls Configure once, WriteBatch for each
-// batch in order, and Close at the end of a sync; never concurrently.
+// batch in order, and Close at the end; never concurrently. Sinks that implement
+// Transactional also get Begin, Commit and Abort around each run's batches.
 type Sink interface {
 	// Configure validates the config and prepares the sink. Errors about a config
 	// value should be *ConfigError (Config.Decode returns them), so pbisync can name

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -17,6 +18,7 @@ func (s *Server) registerAPI() {
 	s.Handle("GET /groups/{group}/datasets/{dataset}/datasources", s.handleDatasources)
 	s.Handle("GET /groups/{group}/reports", s.handleReports)
 	s.Handle("GET /groups/{group}/reports/{report}/pages", s.handlePages)
+	s.Handle("GET /groups/{group}/reports/{report}/datasources", s.handleReportDatasources)
 	s.Handle("GET /groups/{group}/dashboards", s.handleDashboards)
 	s.Handle("GET /groups/{group}/dashboards/{dashboard}/tiles", s.handleTiles)
 	// Admin and scanner API.
@@ -65,6 +67,10 @@ func (s *Server) handleGroups(admin bool) http.HandlerFunc {
 			}
 			skip = n
 		}
+		qk := s.currentQuirks()
+		if qk.PageSize > 0 && (top < 0 || top > qk.PageSize) {
+			top = qk.PageSize // the service caps pages below what was asked
+		}
 		var body map[string]any
 		s.read(func(t *snapshot.Snapshot, x *index) {
 			all := t.Workspaces
@@ -77,11 +83,17 @@ func (s *Server) handleGroups(admin bool) http.HandlerFunc {
 			}
 			page := make([]jGroup, 0, end-skip)
 			for i := skip; i < end; i++ {
-				page = append(page, renderGroup(&all[i], admin))
+				page = append(page, renderGroup(&all[i], admin, qk))
 			}
 			body = s.odata(r, "groups", page)
 			if !admin {
 				body["@odata.count"] = len(all)
+			}
+			if qk.NextLink && end < len(all) {
+				next := r.URL.Query()
+				next.Set("$skip", strconv.Itoa(end))
+				next.Set("$top", strconv.Itoa(end-skip))
+				body["@odata.nextLink"] = s.URL() + strings.TrimPrefix(r.URL.Path, APIPrefix) + "?" + next.Encode()
 			}
 		})
 		writeJSON(w, http.StatusOK, body)
@@ -126,6 +138,10 @@ func (s *Server) handleDatasources(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		m := &ws.SemanticModels[at[1]]
+		if s.currentQuirks().notFound("datasources") {
+			notFound(w, "Dataset", id)
+			return
+		}
 		out := make([]jDataSource, 0, len(m.DataSourceIDs))
 		for _, d := range m.DataSourceIDs {
 			if i, ok := x.dataSources[d]; ok {
@@ -144,7 +160,7 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		}
 		out := make([]jReport, len(ws.Reports))
 		for i := range ws.Reports {
-			out[i] = renderReport(ws, &ws.Reports[i], false)
+			out[i] = renderReport(ws, &ws.Reports[i], false, s.currentQuirks())
 		}
 		writeJSON(w, http.StatusOK, s.odata(r, "groups('"+ws.ID+"')/reports", out))
 	})
@@ -163,9 +179,22 @@ func (s *Server) handlePages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rep := &ws.Reports[at[1]]
-		out := make([]jPage, len(rep.Pages))
+		q := s.currentQuirks()
+		switch {
+		case q.RDLPages400 && strings.EqualFold(rep.ReportType, "PaginatedReport"):
+			WriteError(w, http.StatusBadRequest, "InvalidRequest", "Request is currently not supported for RDL reports")
+			return
+		case q.notFound("pages"):
+			notFound(w, "Report", id)
+			return
+		}
+		out := make([]any, len(rep.Pages))
 		for i, p := range rep.Pages {
-			out[i] = jPage(p)
+			if q.OddFieldTypes {
+				out[i] = map[string]any{"name": p.Name, "displayName": p.DisplayName, "order": strconv.Itoa(p.Order)}
+			} else {
+				out[i] = jPage(p)
+			}
 		}
 		writeJSON(w, http.StatusOK, s.odata(r, "pages", out))
 	})
@@ -179,7 +208,7 @@ func (s *Server) handleDashboards(w http.ResponseWriter, r *http.Request) {
 		}
 		out := make([]jDashboard, len(ws.Dashboards))
 		for i := range ws.Dashboards {
-			out[i] = renderDashboard(ws, &ws.Dashboards[i], false)
+			out[i] = renderDashboard(ws, &ws.Dashboards[i], false, Quirks{})
 		}
 		writeJSON(w, http.StatusOK, s.odata(r, "groups('"+ws.ID+"')/dashboards", out))
 	})
@@ -198,9 +227,19 @@ func (s *Server) handleTiles(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		b := &ws.Dashboards[at[1]]
-		out := make([]jTile, len(b.Tiles))
+		q := s.currentQuirks()
+		if q.notFound("tiles") {
+			notFound(w, "Dashboard", id)
+			return
+		}
+		out := make([]any, len(b.Tiles))
 		for i := range b.Tiles {
-			out[i] = renderTile(ws, b, &b.Tiles[i], false)
+			jt := renderTile(ws, b, &b.Tiles[i], false)
+			if q.OddFieldTypes {
+				out[i] = oddTile(jt)
+			} else {
+				out[i] = jt
+			}
 		}
 		writeJSON(w, http.StatusOK, s.odata(r, "tiles", out))
 	})
@@ -245,11 +284,11 @@ func (s *Server) handleGetInfo(w http.ResponseWriter, r *http.Request) {
 	s.scans[sc.ID] = sc
 	s.mu.Unlock()
 	w.Header().Set("Location", s.URL()+"/admin/workspaces/scanStatus/"+sc.ID)
-	writeJSON(w, http.StatusAccepted, scanStatusBody(sc, ""))
+	writeJSON(w, http.StatusAccepted, scanStatusBody(sc, "", s.currentQuirks()))
 }
 
-func scanStatusBody(sc *scan, failure string) map[string]any {
-	b := map[string]any{"id": sc.ID, "createdDateTime": sc.Created.Format("2006-01-02T15:04:05.0000000Z"), "status": sc.Status}
+func scanStatusBody(sc *scan, failure string, q Quirks) map[string]any {
+	b := map[string]any{"id": sc.ID, "createdDateTime": sc.Created.Format("2006-01-02T15:04:05.0000000Z"), "status": q.enum(sc.Status)}
 	if sc.Status == "Failed" {
 		b["error"] = map[string]any{"code": "ScanFailed", "message": failure, "target": sc.ID}
 	}
@@ -280,7 +319,7 @@ func (s *Server) handleScanStatus(w http.ResponseWriter, r *http.Request) {
 	if sc.Status == "Failed" {
 		failure = "The scan could not be completed (injected by the emulator)"
 	}
-	body := scanStatusBody(sc, failure)
+	body := scanStatusBody(sc, failure, s.quirks)
 	s.mu.Unlock()
 	w.Header().Set("Location", s.URL()+"/admin/workspaces/scanResult/"+id)
 	writeJSON(w, http.StatusOK, body)
@@ -317,7 +356,7 @@ func (s *Server) handleScanResult(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	s.read(func(t *snapshot.Snapshot, x *index) {
-		_ = writeScanResult(w, t, x, ids) // a write error means the client went away
+		_ = writeScanResult(w, t, x, ids, s.currentQuirks()) // a write error means the client went away
 	})
 }
 
@@ -355,4 +394,41 @@ func (s *Server) handleModified(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	writeJSON(w, http.StatusOK, out) // a bare array, as live
+}
+
+// handleReportDatasources answers a report's own data sources: those of a paginated
+// report (a Power BI report reads its semantic model's, and has none here).
+func (s *Server) handleReportDatasources(w http.ResponseWriter, r *http.Request) {
+	s.read(func(t *snapshot.Snapshot, x *index) {
+		ws := s.workspace(w, r, t, x)
+		if ws == nil {
+			return
+		}
+		id := r.PathValue("report")
+		at, ok := x.reports[id]
+		if !ok || at[0] != x.workspaces[ws.ID] || s.currentQuirks().notFound("report-datasources") {
+			notFound(w, "Report", id)
+			return
+		}
+		rep := &ws.Reports[at[1]]
+		out := make([]jDataSource, 0, len(rep.DataSourceIDs))
+		for _, d := range rep.DataSourceIDs {
+			if i, ok := x.dataSources[d]; ok {
+				out = append(out, renderDataSource(&t.DataSources[i]))
+			}
+		}
+		writeJSON(w, http.StatusOK, s.odata(r, "datasources", out))
+	})
+}
+
+// oddTile renders a tile with its spans as strings.
+func oddTile(t jTile) map[string]any {
+	m := map[string]any{"id": t.ID, "title": t.Title, "embedUrl": t.EmbedURL, "reportId": t.ReportID, "datasetId": t.DatasetID}
+	if t.RowSpan != nil {
+		m["rowSpan"] = strconv.Itoa(*t.RowSpan)
+	}
+	if t.ColSpan != nil {
+		m["colSpan"] = strconv.Itoa(*t.ColSpan)
+	}
+	return m
 }

@@ -2,9 +2,13 @@ package powerbitest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -55,6 +59,8 @@ type refreshes struct {
 	now     func() time.Time
 	// dataflows holds the refreshes of dataflows, oldest first.
 	dataflows map[string][]*dataflowRun
+	// skew is how far the service's clock is off the local one (the ClockSkew quirk).
+	skew atomic.Int64
 }
 
 func (rf *refreshes) init() {
@@ -63,7 +69,7 @@ func (rf *refreshes) init() {
 		rf.byID = map[string]*refreshRun{}
 		rf.scripts = map[string][]RefreshScript{}
 		rf.dataflows = map[string][]*dataflowRun{}
-		rf.now = time.Now
+		rf.now = func() time.Time { return time.Now().Add(time.Duration(rf.skew.Load())) }
 	}
 }
 
@@ -204,11 +210,12 @@ func (s *Server) handleDataflowTransactions(w http.ResponseWriter, r *http.Reque
 	now := s.rf.now()
 	runs := s.rf.dataflows[r.PathValue("dataflow")]
 	out := []map[string]any{}
+	q := s.currentQuirks()
 	for i := len(runs) - 1; i >= 0; i-- {
 		run := runs[i]
-		e := map[string]any{"id": run.id, "refreshType": "Scheduled", "startTime": stamp(run.start), "status": "Success"}
+		e := map[string]any{"id": run.id, "refreshType": q.enum("Scheduled"), "startTime": stamp(run.start), "status": q.enum("Success")}
 		if now.Before(run.end) {
-			e["status"] = "InProgress"
+			e["status"] = q.enum("InProgress")
 		} else {
 			e["endTime"] = stamp(run.end)
 		}
@@ -270,7 +277,17 @@ func (s *Server) handleTriggerRefresh(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, "InvalidRequest", "notifyOption "+n+" is not supported for enhanced refresh")
 		return
 	}
-	if p, ok := body["applyRefreshPolicy"].(bool); ok && p && body["commitMode"] == "PartialBatch" {
+	// The service reads its enumerations without regard to case ("full" is Full).
+	for field, allowed := range map[string][]string{
+		"type":       {"Full", "ClearValues", "Calculate", "DataOnly", "Automatic", "Defragment"},
+		"commitMode": {"Transactional", "PartialBatch"},
+	} {
+		if v, ok := body[field].(string); ok && !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, v) }) {
+			WriteError(w, http.StatusBadRequest, "InvalidRequest", fmt.Sprintf("%s %q is not valid", field, v))
+			return
+		}
+	}
+	if p, ok := body["applyRefreshPolicy"].(bool); ok && p && strings.EqualFold(fmt.Sprint(body["commitMode"]), "PartialBatch") {
 		WriteError(w, http.StatusBadRequest, "InvalidRequest", "applyRefreshPolicy must be false with commitMode PartialBatch")
 		return
 	}
@@ -305,14 +322,16 @@ func (s *Server) handleTriggerRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 type jRefresh struct {
-	RequestID            string `json:"requestId"`
-	ID                   int64  `json:"id"`
-	RefreshType          string `json:"refreshType"`
-	StartTime            string `json:"startTime,omitempty"`
-	EndTime              string `json:"endTime,omitempty"`
-	Status               string `json:"status"`
-	ExtendedStatus       string `json:"extendedStatus,omitempty"`
-	ServiceExceptionJSON string `json:"serviceExceptionJson,omitempty"`
+	RequestID      string `json:"requestId"`
+	ID             int64  `json:"id"`
+	RefreshType    string `json:"refreshType"`
+	StartTime      string `json:"startTime,omitempty"`
+	EndTime        string `json:"endTime,omitempty"`
+	Status         string `json:"status"`
+	ExtendedStatus string `json:"extendedStatus,omitempty"`
+	// ServiceExceptionJSON is a string holding JSON, as documented, or the object
+	// itself (the ServiceExceptionObject quirk).
+	ServiceExceptionJSON any `json:"serviceExceptionJson,omitempty"`
 }
 
 const serviceTimeLayout = "2006-01-02T15:04:05.000Z"
@@ -342,23 +361,42 @@ func (s *Server) handleRefreshHistory(w http.ResponseWriter, r *http.Request) {
 	s.rf.init()
 	now := s.rf.now()
 	runs := s.rf.byModel[ds]
-	out := []jRefresh{}
+	q := s.currentQuirks()
+	out := []any{}
+	if q.OddHistoryEntry && len(runs) > 0 {
+		// An entry of another shape ahead of the rest: an XMLA refresh without a
+		// requestId, its id as a string, fields pbisync does not know.
+		out = append(out, map[string]any{"id": "7", "refreshType": q.enum("ViaXmlaEndpoint"), "startTime": stamp(runs[0].created.Add(-time.Hour)),
+			"endTime": stamp(runs[0].created.Add(-30 * time.Minute)), "status": q.enum("Completed"),
+			"refreshAttempts": []map[string]any{{"attemptId": 1, "type": "Data"}}, "serviceExceptionJson": map[string]any{}})
+	}
 	for i := len(runs) - 1; i >= 0 && len(out) < top; i-- {
 		run := runs[i]
 		if now.Sub(run.created) < run.script.HiddenFor {
 			continue
 		}
 		st, ext, start, end := run.state(now)
-		e := jRefresh{RequestID: run.requestID, ID: run.seq, RefreshType: run.refreshType,
-			StartTime: stamp(start), EndTime: stamp(end), Status: st, ExtendedStatus: ext}
+		e := jRefresh{RequestID: run.requestID, ID: run.seq, RefreshType: q.enum(run.refreshType),
+			StartTime: stamp(start), EndTime: stamp(end), Status: q.enum(st), ExtendedStatus: q.enum(ext)}
 		if e.StartTime == "" {
 			e.StartTime = stamp(run.created) // the service lists the request time before it starts
 		}
+		exc := ""
 		if st == "Failed" {
-			e.ServiceExceptionJSON = run.script.ServiceException
-			if e.ServiceExceptionJSON == "" {
-				e.ServiceExceptionJSON = `{"errorCode":"ModelRefreshFailed","errorDescription":"The refresh failed."}`
+			exc = run.script.ServiceException
+			if exc == "" {
+				exc = `{"errorCode":"ModelRefreshFailed","errorDescription":"The refresh failed."}`
 			}
+		}
+		switch {
+		case q.ServiceExceptionObject && !end.IsZero():
+			obj := map[string]any{}
+			if json.Unmarshal([]byte(exc), &obj) != nil && exc != "" {
+				obj = map[string]any{"errorDescription": exc}
+			}
+			e.ServiceExceptionJSON = obj
+		case exc != "":
+			e.ServiceExceptionJSON = exc
 		}
 		out = append(out, e)
 	}
@@ -413,7 +451,7 @@ func (s *Server) handleRefreshDetails(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := map[string]any{
-		"startTime": stamp(start), "type": typ, "commitMode": commit, "status": st, "extendedStatus": ext,
+		"startTime": stamp(start), "type": typ, "commitMode": commit, "status": s.currentQuirks().enum(st), "extendedStatus": s.currentQuirks().enum(ext),
 		"currentRefreshType": typ, "numberOfAttempts": 1, "objects": objects,
 	}
 	if start.IsZero() {

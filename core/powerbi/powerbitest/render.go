@@ -46,11 +46,11 @@ type jLabel struct {
 	LabelID string `json:"labelId"`
 }
 
-func endorsementOf(e, by string) *jEndorsement {
+func endorsementOf(e, by string, q Quirks) *jEndorsement {
 	if e == "" {
 		return nil
 	}
-	return &jEndorsement{Endorsement: e, CertifiedBy: by}
+	return &jEndorsement{Endorsement: q.enum(e), CertifiedBy: by}
 }
 
 func labelOf(id string) *jLabel {
@@ -71,10 +71,10 @@ type jGroup struct {
 	Description           string `json:"description,omitempty"`
 }
 
-func renderGroup(w *snapshot.Workspace, admin bool) jGroup {
-	g := jGroup{ID: w.ID, IsOnDedicatedCapacity: w.IsOnDedicatedCapacity, CapacityID: w.CapacityID, Type: w.Type, Name: w.Name, Description: w.Description}
+func renderGroup(w *snapshot.Workspace, admin bool, q Quirks) jGroup {
+	g := jGroup{ID: w.ID, IsOnDedicatedCapacity: w.IsOnDedicatedCapacity, CapacityID: w.CapacityID, Type: q.enum(w.Type), Name: w.Name, Description: w.Description}
 	if admin {
-		g.State = w.State
+		g.State = q.enum(w.State)
 	}
 	return g
 }
@@ -176,13 +176,13 @@ type jReport struct {
 }
 
 // renderReport renders a report; the regular API sends urls, the scanner the audit fields.
-func renderReport(w *snapshot.Workspace, r *snapshot.Report, scan bool) jReport {
-	j := jReport{ID: r.ID, ReportType: r.ReportType, Name: r.Name, Description: r.Description,
+func renderReport(w *snapshot.Workspace, r *snapshot.Report, scan bool, q Quirks) jReport {
+	j := jReport{ID: r.ID, ReportType: q.enum(r.ReportType), Name: r.Name, Description: r.Description,
 		DatasetID: r.DatasetID, DatasetWorkspaceID: r.DatasetWorkspaceID, AppID: r.AppID}
 	if scan {
 		j.CreatedDateTime, j.ModifiedDateTime = r.CreatedDateTime, r.ModifiedDateTime
 		j.CreatedBy, j.ModifiedBy = r.CreatedBy, r.ModifiedBy
-		j.EndorsementDetails = endorsementOf(r.Endorsement, r.CertifiedBy)
+		j.EndorsementDetails = endorsementOf(r.Endorsement, r.CertifiedBy, q)
 		j.SensitivityLabel = labelOf(r.SensitivityLabel)
 		return j
 	}
@@ -236,7 +236,7 @@ type jDashboard struct {
 	SensitivityLabel *jLabel `json:"sensitivityLabel,omitempty"`
 }
 
-func renderDashboard(w *snapshot.Workspace, b *snapshot.Dashboard, scan bool) jDashboard {
+func renderDashboard(w *snapshot.Workspace, b *snapshot.Dashboard, scan bool, _ Quirks) jDashboard {
 	j := jDashboard{ID: b.ID, DisplayName: b.DisplayName, IsReadOnly: b.IsReadOnly, AppID: b.AppID}
 	if scan {
 		j.SensitivityLabel = labelOf(b.SensitivityLabel)

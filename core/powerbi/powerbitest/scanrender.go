@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"slices"
 
 	"github.com/pbisync/pbisync/core/snapshot"
 )
@@ -86,10 +87,10 @@ func ownerUsers(email string) []jUser {
 	return []jUser{{EmailAddress: email, AccessRight: "ReadWriteReshareExplore", Identifier: email, PrincipalType: "User"}}
 }
 
-func renderScanDataset(t *snapshot.Snapshot, x *index, m *snapshot.SemanticModel) jScanDataset {
+func renderScanDataset(t *snapshot.Snapshot, x *index, m *snapshot.SemanticModel, q Quirks) jScanDataset {
 	d := jScanDataset{ID: m.ID, Name: m.Name, Description: m.Description, ConfiguredBy: m.ConfiguredBy,
 		CreatedDate: m.CreatedDate, ContentProviderType: m.ContentProviderType, TargetStorageMode: m.TargetStorageMode,
-		SchemaRetrievalError: m.SchemaRetrievalError, EndorsementDetails: endorsementOf(m.Endorsement, m.CertifiedBy),
+		SchemaRetrievalError: m.SchemaRetrievalError, EndorsementDetails: endorsementOf(m.Endorsement, m.CertifiedBy, q),
 		SensitivityLabel: labelOf(m.SensitivityLabel), Users: ownerUsers(m.ConfiguredBy)}
 	if len(m.Tables) > 0 {
 		d.Tables = make([]jTable, len(m.Tables))
@@ -159,20 +160,20 @@ type jScanWorkspace struct {
 	jFabricItems
 }
 
-func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace) jScanWorkspace {
-	j := jScanWorkspace{ID: w.ID, Name: w.Name, Description: w.Description, Type: w.Type, State: w.State,
+func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace, q Quirks) jScanWorkspace {
+	j := jScanWorkspace{ID: w.ID, Name: w.Name, Description: w.Description, Type: q.enum(w.Type), State: q.enum(w.State),
 		IsOnDedicatedCapacity: w.IsOnDedicatedCapacity, CapacityID: w.CapacityID,
 		Reports: make([]jReport, len(w.Reports)), Dashboards: make([]jDashboard, len(w.Dashboards)),
 		Datasets: make([]jScanDataset, len(w.SemanticModels)), Dataflows: make([]jScanDataflow, 0, len(w.Dataflows)),
 		Datamarts: []jScanDataflow{}, Users: []jUser{}, jFabricItems: renderFabricItems(w)}
 	for i := range w.Reports {
-		j.Reports[i] = renderReport(w, &w.Reports[i], true)
+		j.Reports[i] = renderReport(w, &w.Reports[i], true, q)
 	}
 	for i := range w.Dashboards {
-		j.Dashboards[i] = renderDashboard(w, &w.Dashboards[i], true)
+		j.Dashboards[i] = renderDashboard(w, &w.Dashboards[i], true, q)
 	}
 	for i := range w.SemanticModels {
-		j.Datasets[i] = renderScanDataset(t, x, &w.SemanticModels[i])
+		j.Datasets[i] = renderScanDataset(t, x, &w.SemanticModels[i], q)
 	}
 	for _, f := range w.Dataflows {
 		jf := jScanDataflow{ObjectID: f.ID, Name: f.Name, Description: f.Description, ConfiguredBy: f.ConfiguredBy,
@@ -195,7 +196,7 @@ func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace) 
 
 // writeScanResult streams the scanResult of the given workspaces to out, one workspace
 // rendered at a time, so a large tenant is never rendered whole.
-func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs []string) error {
+func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs []string, q Quirks) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -205,7 +206,7 @@ func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs
 	first := true
 	for _, id := range workspaceIDs {
 		i, ok := x.workspaces[id]
-		if !ok {
+		if !ok || slices.Contains(q.OmitFromScan, id) {
 			continue
 		}
 		w := &t.Workspaces[i]
@@ -213,7 +214,11 @@ func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs
 			bw.WriteByte(',')
 		}
 		first = false
-		if err := enc.Encode(renderScanWorkspace(t, x, w)); err != nil {
+		var item any = renderScanWorkspace(t, x, w, q)
+		if slices.Contains(q.MalformedWorkspaces, id) {
+			item = malformed(item.(jScanWorkspace))
+		}
+		if err := enc.Encode(item); err != nil {
 			return err
 		}
 		for _, m := range w.SemanticModels {
@@ -250,4 +255,25 @@ func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs
 	}
 	bw.WriteString(`],"misconfiguredDatasourceInstances":[]}`)
 	return bw.Flush()
+}
+
+// WriteScanResult writes the scanResult document the emulator would answer for these
+// workspaces of t (all of them when workspaceIDs is empty), for decoder tests and
+// benchmarks.
+func WriteScanResult(out io.Writer, t *snapshot.Snapshot, workspaceIDs []string) error {
+	if len(workspaceIDs) == 0 {
+		for i := range t.Workspaces {
+			workspaceIDs = append(workspaceIDs, t.Workspaces[i].ID)
+		}
+	}
+	return writeScanResult(out, t, buildIndex(t), workspaceIDs, Quirks{})
+}
+
+// malformed renders a scanned workspace with "dashboards" as an object, not a list.
+func malformed(j jScanWorkspace) map[string]any {
+	var m map[string]any
+	b, _ := json.Marshal(j)
+	_ = json.Unmarshal(b, &m)
+	m["dashboards"] = map[string]any{"count": len(j.Dashboards)}
+	return m
 }

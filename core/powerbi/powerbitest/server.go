@@ -63,6 +63,7 @@ type Server struct {
 	maxRunning    int
 	log           []Request
 	endpoints     []string
+	quirks        Quirks
 
 	rf refreshes // the refreshes of datasets, with their own lock
 
@@ -94,6 +95,7 @@ type settings struct {
 	failScans         []string
 	refuseAdmin       bool
 	quotas            []Quota
+	quirks            Quirks
 }
 
 // WithAddr sets the API listener's address (default 127.0.0.1:0, a free port).
@@ -163,7 +165,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 		clientID: st.clientID, clientSecret: st.secret, clientCert: cert, clientCertPEM: certPEM,
 		tenant: tenant, idx: buildIndex(tenant), modifiedAt: map[string]time.Time{}, started: time.Now().UTC(), tokens: map[string]time.Time{}, tokenLifetime: st.tokenLifetime,
 		requests: map[string]int64{}, scans: map[string]*scan{}, scanPolls: st.scanPolls,
-		failScans: map[string]bool{}, refuseAdmin: st.refuseAdmin, maxRunning: 16,
+		failScans: map[string]bool{}, refuseAdmin: st.refuseAdmin, maxRunning: 16, quirks: st.quirks,
 		quotas: st.quotas, accepted: map[string][]time.Time{}, throttled: map[string]int64{},
 	}
 	for _, id := range st.failScans {
@@ -172,6 +174,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	for _, f := range st.faults {
 		s.AddFault(f)
 	}
+	s.rf.skew.Store(int64(st.quirks.ClockSkew))
 	s.registerAPI()
 	s.mux.HandleFunc("POST /emulator/change", s.handleChange)
 

@@ -220,8 +220,8 @@ func TestAdminGroupsPaging(t *testing.T) {
 			break
 		}
 	}
-	if len(ids) != 4 {
-		t.Errorf("paged %d workspaces, want 4", len(ids))
+	if len(ids) != 7 {
+		t.Errorf("paged %d workspaces, want 7", len(ids))
 	}
 }
 

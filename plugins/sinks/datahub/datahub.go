@@ -28,7 +28,10 @@ type Config struct {
 	// Token is a DataHub access token, sent as "Authorization: Bearer".
 	Token sink.Secret `json:"token"`
 	// File receives the MCPs as a JSON array, for `datahub ingest` with the file source.
+	// A sync replaces it whole when it completes; a failed one leaves it as it was.
 	File string `json:"file"`
+	// KeepPartial keeps a failed sync's unfinished file as FILE.partial.
+	KeepPartial bool `json:"keep_partial"`
 	// Env is the environment of dataset URNs (default PROD).
 	Env string `json:"env"`
 	// PlatformInstance prefixes entity names, as DataHub's platform_instance does.
@@ -85,14 +88,17 @@ func (u upstreamConfig) lowercase() bool { return u.Lowercase == nil || *u.Lower
 // emitter delivers MCPs.
 type emitter interface {
 	emit(ctx context.Context, mcps []MCP) error
-	close() error
 }
 
 // Sink sends MCPs to DataHub.
 type Sink struct {
 	cfg    Config
+	n      namer
+	opt    options
 	m      *mapper
-	out    emitter
+	rest   *restEmitter // server mode
+	file   *fileEmitter // file mode, while a sync runs
+	out    emitter      // rest or file; nil when the run writes nothing
 	logger *slog.Logger
 	warned bool
 }
@@ -100,10 +106,17 @@ type Sink struct {
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{} }
 
-// Configure checks the config and opens the target.
-func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+// Check checks the config without opening the target (`pbisync validate`).
+func (s *Sink) Check(_ context.Context, c sink.Config) error {
+	_, err := New().decode(c)
+	return err
+}
+
+// decode decodes and checks the config, applies defaults and reads the state file:
+// everything Configure does (it opens nothing: Begin does). It returns the retry count.
+func (s *Sink) decode(c sink.Config) (int, error) {
 	if err := c.Decode(&s.cfg); err != nil {
-		return err
+		return 0, err
 	}
 	cfg := &s.cfg
 	s.logger = c.Logger
@@ -112,9 +125,9 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	}
 	switch {
 	case cfg.Server == "" && cfg.File == "":
-		return sink.ConfigErrorf("", "give server (a DataHub GMS URL) or file")
+		return 0, sink.ConfigErrorf("", "give server (a DataHub GMS URL) or file")
 	case cfg.Server != "" && cfg.File != "":
-		return sink.ConfigErrorf("file", "give server or file, not both")
+		return 0, sink.ConfigErrorf("file", "give server or file, not both")
 	}
 	if cfg.Env == "" {
 		cfg.Env = "PROD"
@@ -125,7 +138,7 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	retries := 3
 	if cfg.Retries != nil {
 		if *cfg.Retries < 0 {
-			return sink.ConfigErrorf("retries", "retries must be 0 or more")
+			return 0, sink.ConfigErrorf("retries", "retries must be 0 or more")
 		}
 		retries = *cfg.Retries
 	}
@@ -133,41 +146,101 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 		cfg.Workers = 4
 	}
 	if cfg.Workers < 1 || cfg.Workers > 64 {
-		return sink.ConfigErrorf("workers", "workers must be between 1 and 64")
+		return 0, sink.ConfigErrorf("workers", "workers must be between 1 and 64")
 	}
-	n := namer{env: cfg.Env, instance: cfg.PlatformInstance, lowercase: cfg.LowercaseURNs, workspaceID: cfg.WorkspaceIDAsURNPart}
-	opt := options{datasetsToContainers: cfg.DatasetsToContainers, useEmail: cfg.UsePowerBIEmail == nil || *cfg.UsePowerBIEmail,
+	s.n = namer{env: cfg.Env, instance: cfg.PlatformInstance, lowercase: cfg.LowercaseURNs, workspaceID: cfg.WorkspaceIDAsURNPart}
+	s.opt = options{datasetsToContainers: cfg.DatasetsToContainers, useEmail: cfg.UsePowerBIEmail == nil || *cfg.UsePowerBIEmail,
 		removeEmailSuffix: cfg.RemoveEmailSuffix, specTags: cfg.SpecTags, pbisyncProperties: cfg.PbisyncProperties}
-	tables, err := loadState(cfg.StateFile)
-	if err != nil {
-		return sink.ConfigErrorf("state_file", "%v", err)
+	if _, err := loadState(cfg.StateFile); err != nil {
+		return 0, sink.ConfigErrorf("state_file", "%v", err)
 	}
-	s.m = newMapper(n, cfg.Upstream, opt, tables)
 	if cfg.Server != "" {
 		u, err := url.Parse(cfg.Server)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return sink.ConfigErrorf("server", "want an http(s) URL such as http://localhost:8080, got %q", cfg.Server)
+			return 0, sink.ConfigErrorf("server", "want an http(s) URL such as http://localhost:8080, got %q", cfg.Server)
 		}
-		s.out = newRESTEmitter(strings.TrimRight(cfg.Server, "/"), cfg.Token, time.Duration(cfg.Timeout), retries, cfg.Workers)
+		return retries, nil
+	}
+	if st, err := os.Stat(cfg.File); err == nil && st.IsDir() {
+		return 0, sink.ConfigErrorf("file", "%s is a folder", cfg.File)
+	}
+	return retries, nil
+}
+
+// Configure checks the config. The target is opened by Begin.
+func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+	retries, err := s.decode(c)
+	if err != nil {
+		return err
+	}
+	if cfg := &s.cfg; cfg.Server != "" {
+		s.rest = newRESTEmitter(strings.TrimRight(cfg.Server, "/"), cfg.Token, time.Duration(cfg.Timeout), retries, cfg.Workers)
+	}
+	return nil
+}
+
+// Accepts says that only specs and removals become MCPs: a refresh never opens the file.
+func (s *Sink) Accepts() []event.Kind { return []event.Kind{event.KindSpec, event.KindRemoved} }
+
+// Begin starts a run. In file mode a sync writes a new file beside the target (renamed
+// over it on Commit); other runs carry nothing DataHub takes, and leave it alone.
+func (s *Sink) Begin(_ context.Context, run sink.Run) error {
+	tables, err := loadState(s.cfg.StateFile)
+	if err != nil {
+		return fmt.Errorf("state_file: %w", err)
+	}
+	s.m, s.warned = newMapper(s.n, s.cfg.Upstream, s.opt, tables), false
+	if s.rest != nil {
+		s.out = s.rest
 		return nil
 	}
-	if dir := filepath.Dir(cfg.File); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return sink.ConfigErrorf("file", "%v", err)
+	s.out = nil
+	if !run.Kind.Replaces() {
+		return nil
+	}
+	fe, err := newFileEmitter(s.cfg.File, run, sink.FileOptions{KeepPartial: s.cfg.KeepPartial, Logger: s.logger})
+	if err != nil {
+		return err
+	}
+	s.file, s.out = fe, fe
+	return nil
+}
+
+// Commit puts a sync's file in place and then its state file (in server mode every
+// batch was delivered, and the state saved, already).
+func (s *Sink) Commit(context.Context) error {
+	s.out = nil
+	if s.file == nil {
+		return nil
+	}
+	fe := s.file
+	s.file = nil
+	if err := fe.commit(); err != nil {
+		return err
+	}
+	if s.cfg.StateFile != "" {
+		if err := saveState(s.cfg.StateFile, s.m.children); err != nil {
+			return fmt.Errorf("state_file: %w", err)
 		}
 	}
-	fe, err := newFileEmitter(cfg.File, c.Resume)
-	if err != nil {
-		return sink.ConfigErrorf("file", "%v", err)
-	}
-	s.out = fe
 	return nil
+}
+
+// Abort leaves the target file (and the state file) as they were.
+func (s *Sink) Abort(_ context.Context, reason string) error {
+	s.out = nil
+	if s.file == nil {
+		return nil
+	}
+	fe := s.file
+	s.file = nil
+	return fe.abort(reason)
 }
 
 // WriteBatch maps the batch to MCPs and delivers them all before acknowledging.
 func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
-	if s.out == nil {
-		return errors.New("datahub: not configured")
+	if s.m == nil {
+		return errors.New("datahub: no run is open")
 	}
 	var mcps []MCP
 	for i := range events {
@@ -183,10 +256,16 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 		}
 		mcps = append(mcps, ms...)
 	}
+	if s.out == nil {
+		if len(mcps) > 0 {
+			return errors.New("catalog metadata outside a sync: the DataHub file takes it only from a sync")
+		}
+		return nil
+	}
 	if err := s.out.emit(ctx, mcps); err != nil {
 		return err
 	}
-	if s.cfg.StateFile != "" {
+	if s.rest != nil && s.cfg.StateFile != "" {
 		if err := saveState(s.cfg.StateFile, s.m.children); err != nil {
 			return fmt.Errorf("state_file: %w", err)
 		}
@@ -194,14 +273,16 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 	return nil
 }
 
-// Close finishes the file (or releases the HTTP client).
-func (s *Sink) Close(context.Context) error {
-	if s.out == nil {
-		return nil
+// Close releases the HTTP client; a file still open is abandoned (the kit commits or
+// aborts a run before Close).
+func (s *Sink) Close(ctx context.Context) error {
+	if s.file != nil {
+		return s.Abort(ctx, "closed with the run open")
 	}
-	err := s.out.close()
-	s.out = nil
-	return err
+	if s.rest != nil {
+		return s.rest.close()
+	}
+	return nil
 }
 
 func loadState(path string) (map[string][]string, error) {
@@ -234,8 +315,25 @@ func saveState(path string, tables map[string][]string) error {
 		}
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := writeSynced(tmp, data); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// writeSynced writes a file and flushes it to disk, so a rename of it survives a crash.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/sink/sinktest"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
@@ -169,21 +170,47 @@ func TestRESTErrorsKeepTheTokenOut(t *testing.T) {
 }
 
 func TestFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mcps.json")
-	cfg := `{"file":"` + path + `","env":"DEV","platform_instance":"tenant1","lowercase_urns":false}`
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mcps.json")
+	cfg := `{"file":"` + path + `","env":"DEV","platform_instance":"tenant1","lowercase_urns":false,"keep_partial":true}`
 	sample := sinktest.Sample()
-	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg}, sample[:3]); err != nil {
+	previous := []byte("[\n]\n")
+	os.WriteFile(path, previous, 0o644)
+	// A sync that fails leaves the file as it was and keeps its partial one.
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg, RunID: "r1", AbortWith: "the source failed"}, sample[:3]); err != nil {
 		t.Fatal(err)
 	}
-	// A crash left a partial line; the restarted sink resumes the array.
-	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	data, _ := os.ReadFile(path)
-	data = data[:len(data)-3] // drop "\n]\n": as if the sink died before closing
-	os.WriteFile(path, data, 0o644)
+	if got, _ := os.ReadFile(path); string(got) != string(previous) {
+		t.Fatalf("an aborted sync changed the file: %s", got)
+	}
+	// As if the sink had crashed in that run: its replacement, with a partial line,
+	// is resumed by the restarted sink and committed.
+	resumed := filepath.Join(dir, ".mcps.json.r1.partial")
+	if err := os.Rename(path+".partial", resumed); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(resumed, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(",\n{\"entityType\":\"dat")
 	f.Close()
-	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg, Resume: true}, sample[3:]); err != nil {
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg, RunID: "r1", Resume: true}, sample[3:]); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(resumed); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the replacement was not renamed into place: %v", err)
+	}
+	// A refresh takes nothing DataHub writes: the file is not touched.
+	before, _ := os.ReadFile(path)
+	var refreshes []event.Event
+	for _, e := range sample {
+		if e.Kind == event.KindRefresh {
+			refreshes = append(refreshes, e)
+		}
+	}
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg, Kind: sink.RunRefresh}, refreshes); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Fatal("a refresh run changed the DataHub file")
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -135,36 +134,40 @@ func (r *restEmitter) close() error {
 }
 
 // fileEmitter writes a JSON array of MCPs in the form DataHub's file sink writes and
-// its file source reads: one MCP per line, aspects as {"json": {...}}.
+// its file source reads: one MCP per line, aspects as {"json": {...}}. The file is a
+// sync's replacement of the target (sink.OpenRunFile), renamed over it on commit.
 type fileEmitter struct {
-	f     *os.File
+	rf    *sink.RunFile
 	w     *bufio.Writer
 	count int
 }
 
-func newFileEmitter(path string, resume bool) (*fileEmitter, error) {
-	if resume {
-		if fe, err := resumeFile(path); err == nil {
-			return fe, nil
-		}
-	}
-	f, err := os.Create(path)
+func newFileEmitter(path string, run sink.Run, opts sink.FileOptions) (*fileEmitter, error) {
+	fe := &fileEmitter{}
+	opts.Trim = fe.trim
+	rf, err := sink.OpenRunFile(path, run, opts)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.WriteString("["); err != nil {
-		f.Close()
-		return nil, err
+	fe.rf, fe.w = rf, bufio.NewWriter(rf)
+	if rf.Fresh() {
+		fe.w.WriteString("[")
 	}
-	return &fileEmitter{f: f, w: bufio.NewWriter(f)}, nil
+	return fe, nil
 }
 
-// resumeFile reopens an unfinished file after a restart, cutting a partial last line.
-// Items are written as ",\n{...}", so a kept file ends with a whole item or "[".
-func resumeFile(path string) (*fileEmitter, error) {
-	data, err := os.ReadFile(path)
-	if err != nil || len(data) == 0 || data[0] != '[' {
-		return nil, errors.New("nothing to resume")
+// trim cuts what a crash left of a resumed file after its last whole item. Items are
+// written as ",\n{...}", so a kept file ends with a whole item or "[".
+func (fe *fileEmitter) trim(f *os.File) error {
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if data[0] != '[' {
+		return f.Truncate(0) // not ours: start the array again
 	}
 	keep := 1
 	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
@@ -175,19 +178,8 @@ func resumeFile(path string) (*fileEmitter, error) {
 		}
 	}
 	kept := bytes.TrimRight(data[:keep], ",")
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Truncate(int64(len(kept))); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(int64(len(kept)), io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &fileEmitter{f: f, w: bufio.NewWriter(f), count: bytes.Count(kept, []byte("\n"))}, nil
+	fe.count = bytes.Count(kept, []byte("\n"))
+	return f.Truncate(int64(len(kept)))
 }
 
 func (fe *fileEmitter) emit(_ context.Context, mcps []MCP) error {
@@ -207,16 +199,19 @@ func (fe *fileEmitter) emit(_ context.Context, mcps []MCP) error {
 		fe.count++
 	}
 	if err := fe.w.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", fe.f.Name(), err)
+		return fmt.Errorf("%s: %w", fe.rf.Path(), err)
 	}
-	return nil
+	return fe.rf.Sync()
 }
 
-func (fe *fileEmitter) close() error {
+// commit ends the array and puts the file in place of the target.
+func (fe *fileEmitter) commit() error {
 	fe.w.WriteString("\n]\n")
 	if err := fe.w.Flush(); err != nil {
-		fe.f.Close()
-		return fmt.Errorf("%s: %w", fe.f.Name(), err)
+		fe.rf.Abort(err.Error())
+		return fmt.Errorf("%s: %w", fe.rf.Path(), err)
 	}
-	return fe.f.Close()
+	return fe.rf.Commit()
 }
+
+func (fe *fileEmitter) abort(reason string) error { return fe.rf.Abort(reason) }

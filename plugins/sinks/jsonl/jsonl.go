@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/pbisync/pbisync/sdk/event"
@@ -19,9 +20,11 @@ import (
 type Config struct {
 	// Path is the file to write; "-" or empty means pbisync's standard output.
 	Path string `json:"path"`
-	// Append keeps what the file holds and adds to it; by default each sync starts
-	// the file afresh.
+	// Append keeps what the file holds and adds to it; by default a sync replaces the
+	// file whole when it completes (a refresh adds its events to it).
 	Append bool `json:"append"`
+	// KeepPartial keeps a failed sync's unfinished file as PATH.partial.
+	KeepPartial bool `json:"keep_partial"`
 	// Fsync makes every acknowledged batch durable on disk, not only in the OS cache.
 	Fsync bool `json:"fsync"`
 	// Kinds limits the events written (spec, removed, refresh, summary); empty means all.
@@ -33,19 +36,26 @@ type Config struct {
 
 // Sink writes events as JSON Lines.
 type Sink struct {
-	cfg   Config
-	f     *os.File  // nil when writing to stdout
-	w     io.Writer // f or stdout
-	kinds map[event.Kind]bool
-	buf   bytes.Buffer
-	enc   *json.Encoder
+	cfg    Config
+	stdout io.Writer
+	logger *slog.Logger
+	f      *sink.RunFile // the open run's file; nil when writing to stdout or between runs
+	w      io.Writer     // f or stdout, while a run is open
+	kinds  map[event.Kind]bool
+	buf    bytes.Buffer
+	enc    *json.Encoder
 }
 
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{} }
 
-// Configure opens the output.
-func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+// Check checks the config without opening the output (`pbisync validate`).
+func (s *Sink) Check(_ context.Context, c sink.Config) error {
+	return New().decode(c)
+}
+
+// decode decodes and checks the config: everything Configure does before it opens.
+func (s *Sink) decode(c sink.Config) error {
 	if err := c.Decode(&s.cfg); err != nil {
 		return err
 	}
@@ -67,24 +77,98 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 	default:
 		return sink.ConfigErrorf("format", "format must be events or specs, got %q", s.cfg.Format)
 	}
+	return nil
+}
+
+// Configure opens the output.
+func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+	if err := s.decode(c); err != nil {
+		return err
+	}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
-	if s.cfg.Path == "" || s.cfg.Path == "-" {
-		s.w = c.Stdout
+	s.stdout, s.logger = c.Stdout, c.Logger
+	if s.toStdout() {
+		if s.stdout == nil {
+			s.stdout = io.Discard
+		}
+	} else if err := checkPath(s.cfg.Path); err != nil {
+		return sink.ConfigErrorf("path", "%v", err)
+	}
+	return nil
+}
+
+func (s *Sink) toStdout() bool { return s.cfg.Path == "" || s.cfg.Path == "-" }
+
+// checkPath refuses a path that no run could write, before any run begins.
+func checkPath(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a folder", path)
+	}
+	return nil
+}
+
+// Accepts names the event kinds the sink writes, so pbisync opens it only for runs
+// that carry them (a file of specs is not opened by a refresh).
+func (s *Sink) Accepts() []event.Kind {
+	if s.kinds == nil {
 		return nil
 	}
-	f, err := sink.OpenLinesFile(s.cfg.Path, s.cfg.Append, c.Resume)
+	var out []event.Kind
+	for _, k := range []event.Kind{event.KindSpec, event.KindRemoved, event.KindRefresh, event.KindSummary} {
+		if s.kinds[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Begin opens the run's file: a sync writes a replacement beside the path, renamed over
+// it on Commit; a refresh, a stream or an appending output adds to the path.
+func (s *Sink) Begin(_ context.Context, run sink.Run) error {
+	if s.enc == nil {
+		return errors.New("jsonl: not configured")
+	}
+	if s.toStdout() {
+		s.w = s.stdout
+		return nil
+	}
+	f, err := sink.OpenRunFile(s.cfg.Path, run, sink.FileOptions{
+		Append: s.cfg.Append, Fsync: s.cfg.Fsync, KeepPartial: s.cfg.KeepPartial, Logger: s.logger,
+	})
 	if err != nil {
-		return sink.ConfigErrorf("path", "%v", err)
+		return err
 	}
 	s.f, s.w = f, f
 	return nil
 }
 
+// Commit puts the run's file in place (a sync's replaces the path whole).
+func (s *Sink) Commit(context.Context) error {
+	if s.f == nil {
+		s.w = nil
+		return nil
+	}
+	err := s.f.Commit()
+	s.f, s.w = nil, nil
+	return err
+}
+
+// Abort leaves the path as it was before a sync (or with the whole lines a refresh added).
+func (s *Sink) Abort(_ context.Context, reason string) error {
+	if s.f == nil {
+		s.w = nil
+		return nil
+	}
+	err := s.f.Abort(reason)
+	s.f, s.w = nil, nil
+	return err
+}
+
 // WriteBatch writes the batch's lines with one write call.
 func (s *Sink) WriteBatch(_ context.Context, events []event.Event) error {
 	if s.w == nil {
-		return errors.New("jsonl: not configured")
+		return errors.New("jsonl: no run is open")
 	}
 	s.buf.Reset()
 	var ls lineSpec
@@ -107,10 +191,8 @@ func (s *Sink) WriteBatch(_ context.Context, events []event.Event) error {
 	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
 		return fmt.Errorf("writing %s: %w", s.name(), err)
 	}
-	if s.cfg.Fsync && s.f != nil {
-		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("syncing %s: %w", s.name(), err)
-		}
+	if s.f != nil {
+		return s.f.Sync()
 	}
 	return nil
 }
@@ -122,18 +204,14 @@ func (s *Sink) name() string {
 	return s.cfg.Path
 }
 
-// Close closes the file.
-func (s *Sink) Close(context.Context) error {
-	if s.f == nil {
-		if f, ok := s.w.(interface{ Sync() error }); ok {
-			_ = f.Sync()
-		}
-		return nil
+// Close ends the sink. A run still open is abandoned, as Abort would (the kit commits
+// or aborts it before Close).
+func (s *Sink) Close(ctx context.Context) error {
+	if s.f != nil {
+		return s.Abort(ctx, "closed with the run open")
 	}
-	err := s.f.Close()
-	s.f, s.w = nil, nil
-	if err != nil {
-		return fmt.Errorf("closing %s: %w", s.cfg.Path, err)
+	if f, ok := s.stdout.(interface{ Sync() error }); ok && s.toStdout() {
+		_ = f.Sync()
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,8 +33,11 @@ type Config struct {
 	Endpoint string `json:"endpoint"`
 	// APIKey is sent as "Authorization: Bearer".
 	APIKey sink.Secret `json:"api_key"`
-	// File receives the events as JSON Lines instead.
+	// File receives the events as JSON Lines instead. A sync replaces it whole when it
+	// completes (a failed one leaves it as it was); refreshes add their runs to it.
 	File string `json:"file"`
+	// KeepPartial keeps a failed sync's unfinished file as FILE.partial.
+	KeepPartial bool `json:"keep_partial"`
 	// Namespace is the namespace of refresh jobs (default pbisync).
 	Namespace string `json:"namespace"`
 	// DatasetNamespace is the namespace of Power BI datasets (default powerbi).
@@ -69,16 +73,23 @@ type Sink struct {
 	client  *http.Client
 	target  string
 	retries int
-	f       *os.File
+	f       *sink.RunFile // the run's file, in file mode
 	w       *bufio.Writer
+	logger  *slog.Logger
 	now     func() time.Time
 }
 
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{now: time.Now} }
 
-// Configure checks the config and opens the target.
-func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+// Check checks the config without opening the target (`pbisync validate`).
+func (s *Sink) Check(_ context.Context, c sink.Config) error {
+	return New().decode(c)
+}
+
+// decode decodes and checks the config, applies defaults and loads the state file:
+// everything Configure does before it opens the target.
+func (s *Sink) decode(c sink.Config) error {
 	if err := c.Decode(&s.cfg); err != nil {
 		return err
 	}
@@ -117,11 +128,8 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 		}
 		s.retries = *cfg.Retries
 	}
-	s.b = newBuilder(cfg)
-	if c.Logger != nil {
-		s.b.warn = c.Logger.Warn
-	}
-	if err := s.b.loadState(cfg.StateFile); err != nil {
+	s.logger = c.Logger
+	if err := newBuilder(cfg).loadState(cfg.StateFile); err != nil {
 		return sink.ConfigErrorf("state_file", "%v", err)
 	}
 	if cfg.URL != "" {
@@ -129,27 +137,104 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return sink.ConfigErrorf("url", "want an http(s) URL such as http://localhost:5000, got %q", cfg.URL)
 		}
+	}
+	return nil
+}
+
+// Configure checks the config and opens the target.
+func (s *Sink) Configure(_ context.Context, c sink.Config) error {
+	if err := s.decode(c); err != nil {
+		return err
+	}
+	cfg := &s.cfg
+	if cfg.URL != "" {
 		s.target = strings.TrimRight(cfg.URL, "/") + cfg.Endpoint
 		s.client = &http.Client{Timeout: time.Duration(cfg.Timeout)}
 		return nil
 	}
-	f, err := sink.OpenLinesFile(cfg.File, false, c.Resume)
+	if st, err := os.Stat(cfg.File); err == nil && st.IsDir() {
+		return sink.ConfigErrorf("file", "%s is a folder", cfg.File)
+	}
+	return nil
+}
+
+// Accepts names the events that become OpenLineage events.
+func (s *Sink) Accepts() []event.Kind {
+	if s.cfg.Specs != nil && !*s.cfg.Specs {
+		return []event.Kind{event.KindRefresh}
+	}
+	return []event.Kind{event.KindSpec, event.KindRemoved, event.KindRefresh}
+}
+
+// Begin starts a run with the state the last committed run left. In file mode a sync
+// writes a new file beside the target, renamed over it on Commit; a refresh or a
+// stream appends its events to the target.
+func (s *Sink) Begin(_ context.Context, run sink.Run) error {
+	b := newBuilder(&s.cfg)
+	if s.logger != nil {
+		b.warn = s.logger.Warn
+	}
+	if err := b.loadState(s.cfg.StateFile); err != nil {
+		return fmt.Errorf("state_file: %w", err)
+	}
+	s.b = b
+	if s.cfg.File == "" {
+		return nil
+	}
+	f, err := sink.OpenRunFile(s.cfg.File, run, sink.FileOptions{KeepPartial: s.cfg.KeepPartial, Logger: s.logger})
 	if err != nil {
-		return sink.ConfigErrorf("file", "%v", err)
+		return err
 	}
 	s.f, s.w = f, bufio.NewWriter(f)
 	return nil
 }
 
+// Commit puts the run's file in place, then the state it leaves.
+func (s *Sink) Commit(context.Context) error {
+	if s.f != nil {
+		f, w := s.f, s.w
+		s.f, s.w = nil, nil
+		if err := w.Flush(); err != nil {
+			f.Abort(err.Error())
+			return fmt.Errorf("%s: %w", f.Path(), err)
+		}
+		if err := f.Commit(); err != nil {
+			return err
+		}
+	}
+	if s.b == nil {
+		return nil
+	}
+	return s.b.saveState(s.cfg.StateFile)
+}
+
+// Abort leaves a sync's target file, and the state file, as they were.
+func (s *Sink) Abort(_ context.Context, reason string) error {
+	if s.f == nil {
+		return nil
+	}
+	f := s.f
+	s.f, s.w = nil, nil
+	return f.Abort(reason)
+}
+
 // WriteBatch sends the batch's events in order; the batch is acknowledged when all were accepted.
 func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 	if s.b == nil {
-		return errors.New("openlineage: not configured")
+		return errors.New("openlineage: no run is open")
 	}
 	now := s.now()
 	for i := range events {
 		e := &events[i]
 		if (e.Kind == event.KindSpec || e.Kind == event.KindRemoved) && s.cfg.Specs != nil && !*s.cfg.Specs {
+			continue
+		}
+		if e.Kind == event.KindRefresh && e.Refresh.RequestID == "" {
+			// A refresh refused before it started (the model was refreshing already,
+			// say) is no run; failing the batch would lose the others with it.
+			if s.logger != nil {
+				s.logger.Warn("a refresh that never started is not an OpenLineage run: skipped", "model", e.Refresh.Model.String(), "error", e.Refresh.Error)
+			}
 			continue
 		}
 		ols, err := s.b.events(e, now)
@@ -161,7 +246,7 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 			if err != nil {
 				return fmt.Errorf("event %d: %w", i, err)
 			}
-			if s.w != nil {
+			if s.f != nil {
 				s.w.Write(body)
 				s.w.WriteByte('\n')
 				continue
@@ -171,11 +256,13 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 			}
 		}
 	}
-	if s.w != nil {
+	if s.f != nil {
 		if err := s.w.Flush(); err != nil {
-			return fmt.Errorf("%s: %w", s.cfg.File, err)
+			return fmt.Errorf("%s: %w", s.f.Path(), err)
 		}
+		return s.f.Sync()
 	}
+	// Over HTTP every event was delivered: the state follows at once.
 	if err := s.b.saveState(s.cfg.StateFile); err != nil {
 		return fmt.Errorf("state_file: %w", err)
 	}
@@ -221,18 +308,14 @@ func (s *Sink) post(ctx context.Context, body []byte) error {
 	return fmt.Errorf("after %d attempts: %w", s.retries+1, last)
 }
 
-// Close closes the file or the HTTP client.
-func (s *Sink) Close(context.Context) error {
+// Close releases the HTTP client; a file still open is abandoned (the kit commits or
+// aborts a run before Close).
+func (s *Sink) Close(ctx context.Context) error {
 	if s.client != nil {
 		s.client.CloseIdleConnections()
 	}
-	if s.f == nil {
-		return nil
+	if s.f != nil {
+		return s.Abort(ctx, "closed with the run open")
 	}
-	err := s.w.Flush()
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
-	}
-	s.f, s.w = nil, nil
-	return err
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/sink/sinktest"
 )
 
@@ -164,11 +165,11 @@ func TestEveryStateAndFile(t *testing.T) {
 	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg}, evs); err != nil {
 		t.Fatal(err)
 	}
-	// A crash left half a line: the restarted sink cuts it and appends.
+	// A crash left half a line: a refresh run cuts it and appends.
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"eventTime":"2026-`)
 	f.Close()
-	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg, Resume: true}, sample); err != nil {
+	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg, Kind: sink.RunRefresh}, sample); err != nil {
 		t.Fatal(err)
 	}
 	reg := registry(t)

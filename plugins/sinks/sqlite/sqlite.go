@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,10 +32,12 @@ type Config struct {
 
 // Sink writes the catalog.
 type Sink struct {
-	cfg   Config
-	db    *sql.DB
-	now   func() time.Time
-	stmts map[string]*sql.Stmt // prepared once: parsing SQL per row costs more than the row
+	cfg    Config
+	logger *slog.Logger
+	tx     *sql.Tx // a sync's transaction
+	db     *sql.DB
+	now    func() time.Time
+	stmts  map[string]*sql.Stmt // prepared once: parsing SQL per row costs more than the row
 }
 
 // txn is one batch's transaction with the sink's prepared statements.
@@ -56,40 +59,136 @@ func (t *txn) exec(ctx context.Context, query string, args ...any) error {
 // New returns an unconfigured sink.
 func New() *Sink { return &Sink{now: time.Now} }
 
-// Configure opens the database and creates the schema.
+// Check checks the config without creating or changing the database (`pbisync
+// validate`): what Configure checks.
+func (s *Sink) Check(ctx context.Context, c sink.Config) error {
+	return New().decode(ctx, c)
+}
+
+// Configure checks the config and, when the database exists, that it is a catalog
+// this sink can write. The database is opened by Begin.
 func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
+	s.logger = c.Logger
+	return s.decode(ctx, c)
+}
+
+// decode decodes and checks the config, and reads (never writes) an existing database's
+// schema version.
+func (s *Sink) decode(ctx context.Context, c sink.Config) error {
 	if err := c.Decode(&s.cfg); err != nil {
 		return err
 	}
 	if strings.TrimSpace(s.cfg.Path) == "" {
 		return sink.ConfigErrorf("path", "path is empty")
 	}
+	st, err := os.Stat(s.cfg.Path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return sink.ConfigErrorf("path", "%v", err)
+	case st.IsDir():
+		return sink.ConfigErrorf("path", "%s is a folder", s.cfg.Path)
+	}
+	db, err := sql.Open("sqlite", "file:"+s.cfg.Path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return sink.ConfigErrorf("path", "%v", err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return sink.ConfigErrorf("path", "%s is not a readable SQLite database: %v", s.cfg.Path, err)
+	}
+	if v > schemaVersion {
+		return sink.ConfigErrorf("path", "%s has catalog schema version %d; this sink knows %d", s.cfg.Path, v, schemaVersion)
+	}
+	return nil
+}
+
+// Begin opens the database (creating it and its schema when missing). A sync is one
+// transaction, committed by Commit: a sync that fails leaves the catalog as the last
+// completed one left it. A refresh or a stream commits every batch.
+func (s *Sink) Begin(ctx context.Context, run sink.Run) error {
+	if run.Kind.Replaces() && run.Resume {
+		return fmt.Errorf("%s: this sync's transaction ended with the sink process that held it; the catalog is as the last completed sync left it (run the sync again)", s.cfg.Path)
+	}
+	if s.db == nil {
+		if err := s.open(ctx); err != nil {
+			return err
+		}
+	}
+	if !run.Kind.Replaces() {
+		return nil
+	}
+	// The transaction outlives this call: database/sql would roll it back when ctx ends.
+	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.cfg.Path, err)
+	}
+	s.tx = tx
+	return nil
+}
+
+// Commit commits a sync's transaction.
+func (s *Sink) Commit(context.Context) error {
+	if s.tx == nil {
+		return nil
+	}
+	tx := s.tx
+	s.tx = nil
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", s.cfg.Path, err)
+	}
+	return nil
+}
+
+// Abort rolls a sync's transaction back.
+func (s *Sink) Abort(_ context.Context, reason string) error {
+	if s.tx == nil {
+		return nil
+	}
+	tx := s.tx
+	s.tx = nil
+	if err := tx.Rollback(); err != nil {
+		return fmt.Errorf("%s: rolling back: %w", s.cfg.Path, err)
+	}
+	if s.logger != nil {
+		s.logger.Warn("sync aborted: the catalog is left as the last completed sync left it", "file", s.cfg.Path, "reason", reason)
+	}
+	return nil
+}
+
+func (s *Sink) open(ctx context.Context) error {
 	if dir := filepath.Dir(s.cfg.Path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return sink.ConfigErrorf("path", "%v", err)
+			return err
 		}
 	}
 	db, err := sql.Open("sqlite", "file:"+s.cfg.Path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate")
 	if err != nil {
-		return sink.ConfigErrorf("path", "%v", err)
+		return err
 	}
 	db.SetMaxOpenConns(1)
 	var v int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		db.Close()
-		return sink.ConfigErrorf("path", "%s is not a readable SQLite database: %v", s.cfg.Path, err)
+		return fmt.Errorf("%s is not a readable SQLite database: %w", s.cfg.Path, err)
 	}
 	if v > schemaVersion {
 		db.Close()
-		return sink.ConfigErrorf("path", "%s has catalog schema version %d; this sink knows %d", s.cfg.Path, v, schemaVersion)
+		return fmt.Errorf("%s has catalog schema version %d; this sink knows %d", s.cfg.Path, v, schemaVersion)
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return fmt.Errorf("%s: creating the schema: %w", s.cfg.Path, err)
-	}
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-		db.Close()
-		return fmt.Errorf("%s: %w", s.cfg.Path, err)
+	if v < schemaVersion {
+		// Only a new or older catalog is written here: a current one is left byte for
+		// byte as it is until a run writes to it.
+		if _, err := db.ExecContext(ctx, schema); err != nil {
+			db.Close()
+			return fmt.Errorf("%s: creating the schema: %w", s.cfg.Path, err)
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+			db.Close()
+			return fmt.Errorf("%s: %w", s.cfg.Path, err)
+		}
 	}
 	s.db = db
 	s.stmts = map[string]*sql.Stmt{}
@@ -97,6 +196,7 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 		st, err := db.PrepareContext(ctx, q)
 		if err != nil {
 			db.Close()
+			s.db = nil
 			return fmt.Errorf("%s: %w", s.cfg.Path, err)
 		}
 		s.stmts[q] = st
@@ -104,19 +204,24 @@ func (s *Sink) Configure(ctx context.Context, c sink.Config) error {
 	return nil
 }
 
-// WriteBatch applies the batch in one transaction. Every statement is an upsert or an
-// idempotent update, so a batch sent again after a restart changes nothing twice.
+// WriteBatch applies the batch: within a sync's transaction, or in a transaction of its
+// own. Every statement is an upsert or an idempotent update, so a batch sent again after
+// a restart changes nothing twice.
 func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 	if s.db == nil {
-		return errors.New("sqlite: not configured")
+		return errors.New("sqlite: no run is open")
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: %w", s.cfg.Path, err)
+	tx := s.tx
+	if tx == nil {
+		var err error
+		if tx, err = s.db.BeginTx(ctx, nil); err != nil {
+			return fmt.Errorf("%s: %w", s.cfg.Path, err)
+		}
+		defer tx.Rollback()
 	}
-	defer tx.Rollback()
 	t := &txn{tx: tx, stmts: s.stmts}
 	now := s.now().UTC().Format(time.RFC3339Nano)
+	var err error
 	for i := range events {
 		e := &events[i]
 		switch e.Kind {
@@ -125,6 +230,14 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 		case event.KindRemoved:
 			err = s.removeAsset(ctx, t, e.Removed, now)
 		case event.KindRefresh:
+			if e.Refresh.RequestID == "" {
+				// A refresh refused before it started has no run to record; failing
+				// the batch would lose the others with it.
+				if s.logger != nil {
+					s.logger.Warn("a refresh that never started has no refresh_runs row: skipped", "model", e.Refresh.Model.String(), "error", e.Refresh.Error)
+				}
+				continue
+			}
 			err = upsertRefresh(ctx, t, e.Refresh, now)
 		case event.KindSummary:
 			err = insertSync(ctx, t, e.Summary)
@@ -133,14 +246,20 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 			return fmt.Errorf("%s: event %d (%s): %w", s.cfg.Path, i, e.Kind, err)
 		}
 	}
+	if tx == s.tx {
+		return nil
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%s: %w", s.cfg.Path, err)
 	}
 	return nil
 }
 
-// Close closes the database.
-func (s *Sink) Close(context.Context) error {
+// Close closes the database; a sync still open is rolled back.
+func (s *Sink) Close(ctx context.Context) error {
+	if s.tx != nil {
+		s.Abort(ctx, "closed with the run open")
+	}
 	if s.db == nil {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,8 +54,9 @@ func TestCatalog(t *testing.T) {
 	if err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, BatchSize: 3}, sample); err != nil {
 		t.Fatal(err)
 	}
-	// At least once: the same stream again (a restarted sink) changes nothing.
-	if err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, BatchSize: 4, Resume: true}, sample); err != nil {
+	// At least once: the same stream again (a restarted sink, each batch committed on
+	// its own) changes nothing.
+	if err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, BatchSize: 4, Resume: true, Kind: sink.RunStream}, sample); err != nil {
 		t.Fatal(err)
 	}
 	db, err := sql.Open("sqlite", path)
@@ -120,10 +122,10 @@ func TestCatalog(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		`{}`:                         "",
-		`{"path":""}`:                "path",
-		`{"path":"x.db","delete":1}`: "delete",
-		`{"path":"/proc/nope/x.db"}`: "path",
+		`{}`:                              "",
+		`{"path":""}`:                     "path",
+		`{"path":"x.db","delete":1}`:      "delete",
+		`{"path":"` + os.TempDir() + `"}`: "path",
 	} {
 		err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: in}, nil)
 		var ce sinktest.ConfigErrors
@@ -157,4 +159,49 @@ func BenchmarkWriteBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "events/s")
+}
+
+// dumpCatalog renders every row of the catalog's tables.
+func dumpCatalog(t *testing.T, path string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var out []string
+	for _, table := range []string{"assets", "asset_deps", "asset_metadata", "asset_tags", "asset_columns", "refresh_runs", "refresh_tables", "syncs"} {
+		out = append(out, table+":\n"+query(t, db, "SELECT * FROM "+table+" ORDER BY 1, 2"))
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestSyncIsOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	cfg := `{"path":"` + path + `"}`
+	sample := sinktest.Sample()
+	if err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, BatchSize: 3}, sample[:4]); err != nil {
+		t.Fatal(err)
+	}
+	before := dumpCatalog(t, path)
+	// A sync that fails after several acknowledged batches changes nothing.
+	if err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, BatchSize: 2, AbortWith: "the source failed"}, sample); err != nil {
+		t.Fatal(err)
+	}
+	if after := dumpCatalog(t, path); after != before {
+		t.Fatalf("an aborted sync changed the catalog:\n%s\nwas\n%s", after, before)
+	}
+	// A restarted sink cannot resume a sync whose transaction died with its process.
+	err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, Resume: true}, sample)
+	if err == nil || !strings.Contains(err.Error(), "run the sync again") {
+		t.Fatalf("resumed sync: %v", err)
+	}
+	// A refresh commits as it goes: aborting it keeps what it wrote.
+	if err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, Kind: sink.RunRefresh, AbortWith: "x"}, sample[6:8]); err != nil {
+		t.Fatal(err)
+	}
+	if after := dumpCatalog(t, path); after == before || !strings.Contains(after, "refresh_runs:\nr-") {
+		t.Fatalf("the refresh's rows are missing:\n%s", after)
+	}
 }

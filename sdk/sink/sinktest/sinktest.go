@@ -35,8 +35,17 @@ type Options struct {
 	Config string
 	// BatchSize is the most events per batch (default 500).
 	BatchSize int
-	// Resume configures the sink as if restarted within a sync.
+	// Resume configures the sink as if restarted within a run.
 	Resume bool
+	// Kind is the run's kind (default sink.RunSync); RunID names it (default "test").
+	Kind  sink.RunKind
+	RunID string
+	// AbortWith, when set, aborts the run with this reason after the last batch
+	// instead of committing it.
+	AbortWith string
+	// LegacyHost drives the sink as a host that predates runs does: no Begin, no
+	// Commit, only Close.
+	LegacyHost bool
 	// Stdout receives what the sink writes to pbisync's standard output.
 	Stdout io.Writer
 	// Logger receives the sink's logs (default: discarded).
@@ -54,8 +63,8 @@ func (e ConfigErrors) Error() string {
 	return "config: " + strings.Join(msgs, "; ")
 }
 
-// Run configures s, streams events in batches, checks every acknowledgement and
-// closes the sink.
+// Run configures s, begins a run, streams events in batches, checks every
+// acknowledgement, commits (or aborts) the run and closes the sink.
 func Run(ctx context.Context, s sink.Sink, opts Options, events []event.Event) error {
 	if opts.Name == "" {
 		opts.Name = "test"
@@ -90,6 +99,17 @@ func Run(ctx context.Context, s sink.Sink, opts Options, events []event.Event) e
 			ce = append(ce, &sink.ConfigError{Path: e.GetPath(), Msg: e.GetMessage()})
 		}
 		return ce
+	}
+	if !opts.LegacyHost {
+		if opts.Kind == sink.RunUnspecified {
+			opts.Kind = sink.RunSync
+		}
+		if opts.RunID == "" {
+			opts.RunID = "test"
+		}
+		if _, err := c.Begin(ctx, &sinkpb.BeginRequest{Kind: opts.Kind.ToProto(), RunId: opts.RunID, Resume: opts.Resume}); err != nil {
+			return fmt.Errorf("begin: %w", plain(err))
+		}
 	}
 	stream, err := c.Write(ctx)
 	if err != nil {
@@ -126,6 +146,17 @@ func Run(ctx context.Context, s sink.Sink, opts Options, events []event.Event) e
 	}
 	if _, err := stream.Recv(); err != io.EOF {
 		return fmt.Errorf("write stream did not end cleanly: %w", plain(err))
+	}
+	switch {
+	case opts.LegacyHost:
+	case opts.AbortWith != "":
+		if _, err := c.Abort(ctx, &sinkpb.AbortRequest{Reason: opts.AbortWith}); err != nil {
+			return fmt.Errorf("abort: %w", plain(err))
+		}
+	default:
+		if _, err := c.Commit(ctx, &sinkpb.CommitRequest{}); err != nil {
+			return fmt.Errorf("commit: %w", plain(err))
+		}
 	}
 	if _, err := c.Close(ctx, &sinkpb.CloseRequest{}); err != nil {
 		return plain(err)

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
+)
+
+// runSink is a sink that takes part in runs (sinkhost.Sink): it says which event kinds
+// it writes, begins a run of a kind, commits it in Close and aborts it in AbortRun.
+type runSink interface {
+	Sink
+	Begin(ctx context.Context, kind sink.RunKind) error
+	Takes(kinds ...event.Kind) bool
+	AbortRun(ctx context.Context, cause error)
+}
+
+// aborter ends a sink without flushing it.
+type aborter interface{ Abort() }
+
+// syncKinds are the events a sync sends.
+var syncKinds = []event.Kind{event.KindSpec, event.KindRemoved, event.KindSummary}
+
+// openOutputs opens the outputs that take any of kinds and begins a run of kind on each.
+// Outputs that take none are ended unopened, so a command never touches an output its
+// events do not go to. Without OpenSinks, the engine's fixed Sinks take every run.
+func (e *Engine) openOutputs(ctx context.Context, kind sink.RunKind, kinds []event.Kind) ([]Sink, error) {
+	if e.OpenSinks == nil {
+		return e.Sinks, nil
+	}
+	all, err := e.OpenSinks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Sink
+	for i, s := range all {
+		rs, ok := s.(runSink)
+		if !ok {
+			out = append(out, s)
+			continue
+		}
+		if !rs.Takes(kinds...) {
+			if e.Logger != nil {
+				e.Logger.Debug("the output takes none of this run's events: not opened", "output", s.Name(), "run", kind.String())
+			}
+			endUnopened(ctx, s)
+			continue
+		}
+		if err := rs.Begin(ctx, kind); err != nil {
+			for _, o := range out {
+				abortSink(ctx, o, err)
+			}
+			for _, o := range all[i:] {
+				endUnopened(ctx, o)
+			}
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func endUnopened(ctx context.Context, s Sink) {
+	if a, ok := s.(aborter); ok {
+		a.Abort()
+		return
+	}
+	_ = s.Close(context.WithoutCancel(ctx))
+}
+
+// abortSink ends a sink's run as failed; a sink without runs is closed.
+func abortSink(ctx context.Context, s Sink, cause error) {
+	if rs, ok := s.(runSink); ok {
+		rs.AbortRun(context.WithoutCancel(ctx), cause)
+		return
+	}
+	_ = s.Close(context.WithoutCancel(ctx))
+}
+
+// open begins a run of kind on the outputs that take kinds, unless one is open already
+// (the fixed Sinks of an engine without OpenSinks stay open across both runs of `run`).
+func (r *run) open(ctx context.Context, kind sink.RunKind, kinds []event.Kind) error {
+	if r.out != nil {
+		return nil
+	}
+	out, err := r.e.openOutputs(ctx, kind, kinds)
+	if err != nil {
+		return err
+	}
+	r.out = out
+	r.sinks = make([]SinkResult, len(out))
+	for i, s := range out {
+		r.sinks[i].Name = s.Name()
+	}
+	return nil
+}
+
+// end ends the open run on every output: committed when cause is nil, aborted (each
+// output left as it was before the run) otherwise. What each received joins r.all.
+func (r *run) end(ctx context.Context, cause error) {
+	closeCtx := context.WithoutCancel(ctx)
+	for i, s := range r.out {
+		why := cause
+		if why == nil {
+			why = r.sinks[i].Err // this output failed on its own: the others commit
+		}
+		if why != nil {
+			abortSink(ctx, s, why)
+			r.sinks[i].Aborted = true
+			continue
+		}
+		if err := s.Close(closeCtx); err != nil && r.sinks[i].Err == nil {
+			r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
+		}
+	}
+	for i, s := range r.out {
+		if dr, ok := s.(deliveryReporter); ok {
+			st := dr.Status()
+			r.sinks[i].Complete, r.sinks[i].Restarts = st.Complete, st.Restarts
+		} else {
+			r.sinks[i].Complete = !r.sinks[i].Aborted && r.sinks[i].Err == nil
+		}
+	}
+	for _, got := range r.sinks {
+		merged := false
+		for j := range r.all {
+			if a := &r.all[j]; a.Name == got.Name {
+				a.Events += got.Events
+				a.Restarts += got.Restarts
+				a.Complete = a.Complete && got.Complete
+				a.Aborted = got.Aborted // what the output's last run did
+				if a.Err == nil {
+					a.Err = got.Err
+				}
+				merged = true
+			}
+		}
+		if !merged {
+			r.all = append(r.all, got)
+		}
+	}
+	r.out, r.sinks = nil, nil
+}
+
+// results is what every output received in the runs that ended.
+func (r *run) results() []SinkResult { return r.all }

@@ -1,0 +1,30 @@
+package snapshot_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/snapshot"
+)
+
+// BenchmarkDecodeScanResult decodes the scanResult of one full scan batch: 100 large
+// generated workspaces (10,000 tables, 100,000 columns), as the scanner path does.
+func BenchmarkDecodeScanResult(b *testing.B) {
+	size := powerbitest.LargeSize()
+	size.Workspaces = 100
+	tenant := powerbitest.Generate(1, size)
+	var doc bytes.Buffer
+	if err := powerbitest.WriteScanResult(&doc, tenant, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(doc.Len()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := snapshot.DecodeScanResult(bytes.NewReader(doc.Bytes()))
+		if err != nil || len(s.Workspaces) != 100 {
+			b.Fatalf("decoded %v workspaces: %v", s, err)
+		}
+	}
+}

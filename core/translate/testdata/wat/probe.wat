@@ -1,0 +1,35 @@
+;; probe records, per asset, what the sandbox's clocks and random sources give:
+;; DESCRIPTION = hex(random_get 16 bytes, env.seed), GROUP = hex(realtime, monotonic).
+(module
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (import "env" "seed" (func $seed (result f64)))
+  (import "pbisync" "next" (func $next (result i32)))
+  (import "pbisync" "set" (func $set (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "0123456789abcdef")
+  (func (export "pbisync_abi_version_1"))
+  ;; hex writes n bytes from src as 2n hex digits at dst.
+  (func $hex (param $src i32) (param $n i32) (param $dst i32)
+    (local $i i32) (local $b i32) (local $o i32)
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $b (i32.load8_u (i32.add (local.get $src) (local.get $i))))
+      (local.set $o (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1))))
+      (i32.store8 (local.get $o) (i32.load8_u (i32.shr_u (local.get $b) (i32.const 4))))
+      (i32.store8 (i32.add (local.get $o) (i32.const 1)) (i32.load8_u (i32.and (local.get $b) (i32.const 15))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l))))
+  (func (export "pbisync_translate") (result i32)
+    (block $done (loop $l
+      (br_if $done (i32.eqz (call $next)))
+      (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 64)))
+      (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 72)))
+      (drop (call $random (i32.const 80) (i32.const 16)))
+      (f64.store (i32.const 96) (call $seed))
+      (call $hex (i32.const 80) (i32.const 24) (i32.const 256))
+      (drop (call $set (i32.const 21) (i32.const 256) (i32.const 48)))
+      (call $hex (i32.const 64) (i32.const 16) (i32.const 512))
+      (drop (call $set (i32.const 22) (i32.const 512) (i32.const 32)))
+      (br $l)))
+    (i32.const 0)))
