@@ -91,3 +91,59 @@ func TestEstateCommitOfNothingKeepsTheGeneration(t *testing.T) {
 		t.Fatalf("generation %d with %d rows after an empty commit", gen, n)
 	}
 }
+
+// Commits replace and remove rows in place: each generation shows, per asset, its latest
+// committed row, and a run's staged rows stay invisible until it commits.
+func TestEstateCommitsInPlace(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	summaries := func() map[string]string {
+		gen, _, _ := st.EstateGeneration(ctx, "p")
+		out := map[string]string{}
+		_ = st.EstateSummaries(ctx, "p", gen, func(_, id, sum string) error { out[id] = sum; return nil })
+		return out
+	}
+	commit := func(rows ...EstateRow) {
+		run, err := st.BeginEstate(ctx, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Stage(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(EstateRow{Type: "report", ID: "a", Summary: "a1", Page: "pa1"}, EstateRow{Type: "report", ID: "b", Summary: "b1", Page: "pb1"})
+	commit(EstateRow{Type: "report", ID: "b", Summary: "b2", Page: "pb2"}, EstateRow{Type: "report", ID: "a", Removed: true})
+	if got := summaries(); len(got) != 1 || got["b"] != "b2" {
+		t.Fatalf("after replacing b and removing a: %v", got)
+	}
+	run, _ := st.BeginEstate(ctx, "p")
+	_ = run.Stage(ctx, []EstateRow{{Type: "report", ID: "c", Summary: "c3", Page: "pc3"}, {Type: "report", ID: "b", Summary: "b3", Page: "pb3"}})
+	if got := summaries(); len(got) != 1 || got["b"] != "b2" {
+		t.Fatalf("a staging run shows through: %v", got)
+	}
+	if p, _ := st.EstatePage(ctx, "p", "report", "b"); p != "pb2" {
+		t.Fatalf("page of b while staging: %q", p)
+	}
+	if err := run.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := summaries(); len(got) != 2 || got["b"] != "b3" || got["c"] != "c3" {
+		t.Fatalf("after the third commit: %v", got)
+	}
+	if p, _ := st.EstatePage(ctx, "p", "report", "b"); p != "pb3" {
+		t.Fatalf("page of b: %q", p)
+	}
+	var rows int
+	_ = st.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM estate_assets`).Scan(&rows)
+	if rows != 2 {
+		t.Fatalf("%d rows kept for 2 assets", rows)
+	}
+}

@@ -22,8 +22,12 @@ CREATE TABLE sync_resume (
 	PRIMARY KEY (pipeline, source, seq)
 );`
 
+// estateByAssetSchema (version 13) lets an estate commit find an asset's older row by its
+// identity, so it replaces rows in place instead of copying the estate (estate.go).
+const estateByAssetSchema = `CREATE INDEX estate_assets_asset ON estate_assets (pipeline, type, id, gen);`
+
 func init() {
-	migrations = append(migrations, migration{12, resumeSchema})
+	migrations = append(migrations, migration{12, resumeSchema}, migration{13, estateByAssetSchema})
 	slices.SortFunc(migrations, func(a, b migration) int { return a.version - b.version })
 	SchemaVersion = migrations[len(migrations)-1].version
 }
