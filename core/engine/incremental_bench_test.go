@@ -34,6 +34,8 @@ func BenchmarkIncrementalSync(b *testing.B) {
 		cfg := powerbi.Config{APIURL: srv.URL(), AuthorityHost: srv.AuthorityURL(), TenantID: srv.TenantID,
 			Credentials: powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}}
 		cfg.Scanner.PollInterval = 50 * time.Millisecond
+		on := true
+		cfg.Incremental.Enabled = &on
 		c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()))
 		if err != nil {
 			b.Fatal(err)

@@ -23,6 +23,8 @@ func emulatorTestSource(t testing.TB, srv *powerbitest.Server, name string) *pow
 		Credentials: powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}}
 	cfg.Scanner.PollInterval = 20 * time.Millisecond
 	cfg.Scanner.BatchSize = 5
+	on := true
+	cfg.Incremental.Enabled = &on
 	c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()))
 	if err != nil {
 		t.Fatal(err)

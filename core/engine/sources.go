@@ -36,6 +36,9 @@ type EmulatorConfig struct {
 	// Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with
 	// definitions, datamarts; the client then reads dataflow definitions too.
 	Fabric bool `yaml:"fabric"`
+	// Incremental syncs only the workspaces modified since the last complete sync, as a
+	// powerbi source's incremental.enabled (default false).
+	Incremental bool `yaml:"incremental"`
 }
 
 // GeneratedTenant is the shape of a generated emulator tenant.
@@ -232,6 +235,9 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 		cfg.Credentials = powerbi.Credentials{Token: config.NewSecret(srv.IssueToken(srv.TokenLifetime()))}
 	}
 	cfg.Scanner.Enabled = ec.Scanner
+	if ec.Incremental {
+		cfg.Incremental.Enabled = &ec.Incremental
+	}
 	if ec.Fabric {
 		cfg.Scanner.DataflowDefinitions = &ec.Fabric
 	}

@@ -34,6 +34,8 @@ func TestPlan(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := baseConfig(srv, withSecret)
+			on := true
+			cfg.Incremental.Enabled = &on
 			if tc.disable {
 				cfg.Incremental.Enabled = &off
 			}
