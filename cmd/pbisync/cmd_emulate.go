@@ -48,6 +48,7 @@ func emulateCommand() *command {
 			failScans := fs.String("fail-scans", "", "comma-separated workspace ids whose scans fail (* for all)")
 			refuseAdmin := fs.Bool("refuse-admin", false, "answer 403 on admin endpoints (as for a principal without admin API access)")
 			quotas := fs.Bool("quotas", false, "enforce the admin APIs' documented hourly limits per tenant (429 with Retry-After past them)")
+			failRefreshes := fs.String("fail-refreshes", "", "comma-separated semantic model ids whose refreshes end Failed (* for all)")
 			fabric := fs.Bool("fabric", false, "add Microsoft Fabric content: Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with definitions, datamarts")
 			var faults faultFlags
 			var quirks powerbitest.Quirks
@@ -75,6 +76,9 @@ func emulateCommand() *command {
 				}
 				if *failScans != "" {
 					opts = append(opts, powerbitest.WithFailedScans(strings.Split(*failScans, ",")...))
+				}
+				if *failRefreshes != "" {
+					opts = append(opts, powerbitest.WithFailedRefreshes(strings.Split(*failRefreshes, ",")...))
 				}
 				if v := os.Getenv(*secretEnv); v != "" {
 					opts = append(opts, powerbitest.WithClient("", v))
@@ -155,6 +159,7 @@ func serveEmulator(ctx context.Context, g *globals, srv *powerbitest.Server, dir
 		{"certificate", certFile + " (certificate and key, for certificate_file)"},
 		{"CA file", caFile},
 		{"change workspaces", "POST " + strings.TrimSuffix(srv.URL(), powerbitest.APIPrefix) + "/emulator/change?modify=N&delete=N&add=N"},
+		{"api_token", srv.APIToken() + " (a static bearer token, for any Power BI client: credentials: {token: ...})"},
 	}
 	source := []emulatorSetting{
 		{"api_url", srv.URL()},

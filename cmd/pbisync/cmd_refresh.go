@@ -26,26 +26,47 @@ func refreshCommand() *command {
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			file := fs.String("f", pipeline.DefaultFile, "pipeline file")
 			return func(ctx context.Context, args []string) error {
-				p, err := pipeline.Load(*file)
+				// Launched by Dagster (Pipes): report to it as well.
+				rep, err := openPipes(g)
 				if err != nil {
 					return err
 				}
-				eng, err := engine.FromPipeline(ctx, p, engine.SetupOptions{Logger: g.logger, Stdout: g.stdout})
-				if err != nil {
-					return err
+				if rep == nil {
+					return refreshModels(ctx, g, *file, args, nil)
 				}
-				defer eng.Close()
-				view := newRefreshView(g)
-				var outs []*refresh.Outcome
-				_, err = eng.Run(ctx, engine.RunOptions{NoSpecs: true, After: eng.RefreshStep(args, view.update, &outs)})
-				view.done()
-				if err != nil {
-					return err
-				}
-				return refreshResult(g, outs)
+				return rep.run(ctx, g, *file, args)
 			}
 		},
 	}
+}
+
+// refreshModels refreshes the models named (or the pipeline's selection) and follows
+// them; onEvent, when set, sees every refresh event and outs receives the outcomes.
+func refreshModels(ctx context.Context, g *globals, file string, args []string, onEvent func(event.Refresh), outs ...*[]*refresh.Outcome) error {
+	p, err := pipeline.Load(file)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.FromPipeline(ctx, p, engine.SetupOptions{Logger: g.logger, Stdout: g.stdout})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	view := newRefreshView(g)
+	update := view.update
+	if onEvent != nil {
+		update = func(ev event.Refresh) { view.update(ev); onEvent(ev) }
+	}
+	var got []*refresh.Outcome
+	_, err = eng.Run(ctx, engine.RunOptions{NoSpecs: true, After: eng.RefreshStep(args, update, &got)})
+	view.done()
+	for _, o := range outs {
+		*o = got
+	}
+	if err != nil {
+		return err
+	}
+	return refreshResult(g, got)
 }
 
 // runConfiguredRefreshes returns the Run step of `pbisync run`: the pipeline's selection,

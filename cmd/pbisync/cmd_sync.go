@@ -39,13 +39,15 @@ func syncCommand() *command {
 		summary: "Sync assets: snapshot the sources, build specs, run translators, write outputs.\n" +
 			"With --snapshot FILE it needs no pipeline: it turns a snapshot or raw scanResult file\n" +
 			"into specs in JSON Lines (standard output, or --out FILE).",
-		usage: "[-f pipeline.yaml] [--full] [--no-wait] | --snapshot FILE [--out FILE]",
+		usage: "[-f pipeline.yaml] [--full] [--no-wait] [--source NAME] [--specs-out FILE] | --snapshot FILE [--out FILE]",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			file := fs.String("f", pipeline.DefaultFile, "pipeline file")
 			snap := fs.String("snapshot", "", "snapshot or raw scanResult file to turn into specs, without a pipeline")
 			out := fs.String("out", "-", "with --snapshot: JSON Lines output file ('-' for standard output)")
 			full := fs.Bool("full", false, "scan every workspace, whatever changed since the last sync (default: only the workspaces modified since the last complete sync, when the source and state_dir allow it)")
 			noWait := fs.Bool("no-wait", false, noWaitUsage)
+			source := fs.String("source", "", "sync only the pipeline source of this name")
+			specsOut := fs.String("specs-out", "", "also write the final specs, one per line, to FILE; it is replaced only when the sync succeeds (the Dagster bridge's cached state)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments: %s", strings.Join(args, " "))
@@ -53,7 +55,10 @@ func syncCommand() *command {
 				if *snap != "" {
 					return syncSnapshotFile(ctx, g, *snap, *out)
 				}
-				return runPipeline(ctx, g, *file, runFlags{full: *full, noWait: *noWait})
+				if *source == "" && *specsOut == "" {
+					return runPipeline(ctx, g, *file, runFlags{full: *full, noWait: *noWait})
+				}
+				return syncWithSpecsOut(ctx, g, *file, *source, *specsOut)
 			}
 		},
 	}

@@ -67,6 +67,11 @@ func TestRunSyncsThenRefreshes(t *testing.T) {
 				t.Errorf("refreshed %q", e.Refresh.Model.Name)
 			}
 			states = append(states, e.Refresh.State)
+			// Self-contained: the event carries the model's spec (its tables) and the
+			// model's related assets (its data sources).
+			if ms := e.Refresh.ModelSpec; ms == nil || ms.PowerBI.ID != e.Refresh.Model.ID || len(ms.Metadata) == 0 || len(e.Related) == 0 {
+				t.Errorf("refresh event without its model's spec or related assets: %+v, related %v", ms, e.Related)
+			}
 		}
 	}
 	if strings.Join(kinds, ",") != "spec,summary,refresh" {

@@ -3,6 +3,7 @@ package assets
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,12 +27,12 @@ const (
 	NamespacePowerBI = "powerbi/"
 )
 
-// Kind names. dagster-powerbi writes the semantic model kind with a space.
+// Kind names, as dagster-powerbi writes them (its 0.29 kinds are powerbi plus the type).
 const (
 	KindPowerBI       = "powerbi"
 	KindDashboard     = "dashboard"
 	KindReport        = "report"
-	KindSemanticModel = "semantic model"
+	KindSemanticModel = "semantic_model"
 )
 
 // refKind says what a dependency points at.
@@ -122,6 +123,8 @@ type asset struct {
 	item        any // the normalized item, as raw properties when the API sent none
 	workspace   record.Workspace
 	refs        []ref
+	// also are assets the spec names by id without depending on them (a tile's model).
+	also []record.Ref
 }
 
 // record assembles an asset's built record: tags, owners and raw properties are made the
@@ -147,7 +150,36 @@ func (a asset) record(problems []record.Problem) (built, []record.Problem) {
 		},
 		Raw:       raw,
 		Workspace: a.workspace,
+		Refs:      a.recordRefs(),
 	}, refs: a.refs}, problems
+}
+
+// recordRefs lists the Power BI assets the spec refers to, each once.
+func (a asset) recordRefs() []record.Ref {
+	var out []record.Ref
+	add := func(r record.Ref) {
+		if r.ID != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	for _, r := range a.refs {
+		switch r.kind {
+		case refDataSource:
+			add(record.Ref{Type: spec.DataSource, ID: r.id})
+		case refModel:
+			add(record.Ref{Type: spec.SemanticModel, ID: r.id})
+		case refReport:
+			add(record.Ref{Type: spec.Report, ID: r.id})
+		case refDataflow, refFabricItem:
+			// A dataflow or datamart, a lakehouse, warehouse or SQL endpoint: the id
+			// alone names it (its type is known once it is seen).
+			add(record.Ref{ID: r.id})
+		}
+	}
+	for _, r := range a.also {
+		add(r)
+	}
+	return out
 }
 
 // reportPath is where the portal shows a report: paginated (RDL) reports live under
@@ -197,6 +229,7 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 	}
 	commonMeta(m, d.ID, w)
 	var refs []ref
+	var also []record.Ref
 	titles := make([]string, 0, len(d.Tiles))
 	for _, t := range d.Tiles {
 		if t.Title != "" {
@@ -208,6 +241,9 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 		case t.DatasetID != "":
 			// A tile pinned from a semantic model (Q&A, a streaming tile) rather than a report.
 			refs = append(refs, ref{kind: refModel, id: t.DatasetID, note: fmt.Sprintf("tile %q", t.Title)})
+		}
+		if t.DatasetID != "" {
+			also = append(also, record.Ref{Type: spec.SemanticModel, ID: t.DatasetID})
 		}
 	}
 	m[NamespacePowerBI+"tile_count"] = spec.Int(int64(len(d.Tiles)))
@@ -224,7 +260,7 @@ func (b *Builder) dashboardSpec(ws *snapshot.Workspace, d *snapshot.Dashboard) (
 	}
 
 	return asset{who: who, key: key, meta: m, kinds: []string{KindPowerBI, KindDashboard},
-		raw: d.Raw, item: d, workspace: w, refs: refs}.record(problems)
+		raw: d.Raw, item: d, workspace: w, refs: refs, also: also}.record(problems)
 }
 
 func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built, []record.Problem) {

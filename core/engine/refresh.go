@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -64,15 +65,24 @@ func (e *Engine) RefreshStep(names []string, onEvent func(event.Refresh), outs *
 			}
 			groups[m.Source] = append(groups[m.Source], &m.Record)
 		}
+		byID := make(map[string]*Model, len(picked))
+		for i := range picked {
+			byID[picked[i].Record.Spec.PowerBI.ID] = &picked[i]
+		}
 		var mu sync.Mutex
 		var sendErr error
 		emit := func(ev event.Refresh) {
 			if onEvent != nil {
 				onEvent(ev)
 			}
+			// Self-contained: the event carries its model's spec and related assets.
+			out := event.Event{Kind: event.KindRefresh, Refresh: &ev}
+			if m := byID[ev.Model.ID]; m != nil {
+				ev.ModelSpec, out.Related = m.refreshSpec(), m.related
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			if err := send(event.Event{Kind: event.KindRefresh, Refresh: &ev}); err != nil && sendErr == nil {
+			if err := send(out); err != nil && sendErr == nil {
 				sendErr = err
 			}
 		}
@@ -232,6 +242,19 @@ func (e *Engine) RefreshAPIs() (names []string, apis map[string]refresh.API) {
 		}
 	}
 	return names, apis
+}
+
+// refreshSpec decodes the model's spec as its refresh events carry it (nil when the
+// model was not built by this engine's sync).
+func (m *Model) refreshSpec() *spec.AssetSpec {
+	if len(m.spec) == 0 {
+		return nil
+	}
+	var s spec.AssetSpec
+	if json.Unmarshal(m.spec, &s) != nil {
+		return nil
+	}
+	return &s
 }
 
 // SelectionError says that the models a command names cannot be refreshed as asked:

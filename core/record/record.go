@@ -21,6 +21,18 @@ type Record struct {
 	Spec      spec.AssetSpec
 	Raw       json.RawMessage
 	Workspace Workspace
+	// Refs are the Power BI assets the record refers to (its deps, and the ids its
+	// metadata names, such as a dashboard's tiles' reports and models), as the builder
+	// found them. The engine resolves them into the related assets of the record's
+	// event; translators neither see nor keep them.
+	Refs []Ref
+}
+
+// Ref names a Power BI asset by type and id; an empty Type means any asset with the id
+// (Power BI and Fabric ids are unique across types).
+type Ref struct {
+	Type spec.ContentType
+	ID   string
 }
 
 // Problem is a per-asset failure that did not stop the sync: a translator error under

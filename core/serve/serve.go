@@ -217,7 +217,8 @@ func (s *Server) sync(ctx context.Context, trigger string) {
 		return
 	}
 	start := time.Now()
-	res, err := s.eng.Sync(ctx)
+	// Keep the models' specs: the refreshes it triggers later send them with their events.
+	res, err := s.eng.Run(ctx, engine.RunOptions{ModelSpecs: true})
 	s.metrics.sync(err == nil, time.Since(start), res)
 	if err != nil {
 		s.log.Error("sync failed", "trigger", trigger, "error", err)

@@ -38,6 +38,10 @@ var testSinks = map[string]func() sink.Sink{
 	"poison": func() sink.Sink { return &poisonSink{} },
 	// sleepy is jsonl that hangs in its second batch, unless resumed after a restart.
 	"sleepy": func() sink.Sink { return &sleepySink{Sink: jsonl.New()} },
+	// hangconfig never answers Configure.
+	"hangconfig": func() sink.Sink { return &hangSink{inConfigure: true} },
+	// hangclose is jsonl whose Close hangs, unless resumed after a restart.
+	"hangclose": func() sink.Sink { return &hangSink{Sink: jsonl.New()} },
 	// strict checks its config like a real sink and logs a line.
 	"strict": func() sink.Sink { return &strictSink{} },
 }
@@ -146,4 +150,25 @@ func (s *sleepySink) WriteBatch(ctx context.Context, ev []event.Event) error {
 		time.Sleep(time.Hour) // a catalog that stopped answering
 	}
 	return s.Sink.WriteBatch(ctx, ev)
+}
+
+type hangSink struct {
+	*jsonl.Sink
+	inConfigure bool
+	resume      bool
+}
+
+func (s *hangSink) Configure(ctx context.Context, c sink.Config) error {
+	if s.inConfigure {
+		time.Sleep(time.Hour)
+	}
+	s.resume = c.Resume
+	return s.Sink.Configure(ctx, c)
+}
+
+func (s *hangSink) Close(ctx context.Context) error {
+	if !s.resume {
+		time.Sleep(time.Hour) // a flush that never ends
+	}
+	return s.Sink.Close(ctx)
 }

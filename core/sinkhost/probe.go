@@ -52,6 +52,11 @@ func Probe(ctx context.Context, entry config.Node, opts Options) error {
 	cmd.Dir = l.dir
 	cmd.Env = append(os.Environ(), l.env...)
 	setParentDeathSignal(cmd)
+	sockDir, err := newSocketDir(s.log)
+	if err != nil {
+		return fmt.Errorf("%s: output %q: %w", l.pos, l.name, err)
+	}
+	cmd.Env = append(cmd.Env, socketEnv(sockDir))
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sink.Handshake,
 		VersionedPlugins: sink.PluginSets(&sink.GRPCPlugin{}),
@@ -62,7 +67,11 @@ func Probe(ctx context.Context, entry config.Node, opts Options) error {
 		StartTimeout:     l.timeout,
 		Logger:           newSlogger(s.log),
 	})
-	defer client.Kill()
+	// Ended as a sink's plugin is: killed by its pid when it does not exit, its socket
+	// directory removed.
+	in := &instance{client: client, cmd: cmd, sockDir: sockDir}
+	live.Store(in, struct{}{})
+	defer in.kill()
 	proto, err := client.Client()
 	if err != nil {
 		return handshakeError(l, err)
@@ -71,7 +80,9 @@ func Probe(ctx context.Context, entry config.Node, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("%s: output %q: plugin %s: %w", l.pos, l.name, l.path, err)
 	}
-	resp, err := raw.(sinkpb.SinkClient).Check(ctx, &sinkpb.ConfigureRequest{Name: l.name, ConfigJson: l.cfgJSON})
+	cctx, cancel := context.WithTimeout(ctx, l.timeout) // as Configure: within start_timeout
+	defer cancel()
+	resp, err := raw.(sinkpb.SinkClient).Check(cctx, &sinkpb.ConfigureRequest{Name: l.name, ConfigJson: l.cfgJSON})
 	if status.Code(err) == codes.Unimplemented {
 		return fmt.Errorf("%s: output %q: %w", l.pos, l.name, ErrUnchecked)
 	}

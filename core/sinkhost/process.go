@@ -27,6 +27,8 @@ type instance struct {
 	stream   sinkpb.Sink_WriteClient
 	cancel   context.CancelFunc
 	pid      int
+	cmd      *exec.Cmd     // the plugin process, to kill it by its pid
+	sockDir  string        // the directory of the plugin's unix socket, removed with it
 	lifeline *os.File      // our end; the plugin exits when it closes
 	copied   chan struct{} // closed when the stdout pipe is drained; nil without a pipe
 
@@ -69,22 +71,51 @@ func (in *instance) closeSend() { in.closeOnce.Do(func() { close(in.sendq) }) }
 // live holds every running instance, so KillAll can end them on any exit path.
 var live sync.Map // *instance -> struct{}
 
-// KillAll ends every plugin process this package started that is still running. The
-// CLI defers it in main, so no path out of pbisync leaves a plugin behind.
+// KillAll ends every plugin process this package started that is still running, and
+// removes their socket directory. The CLI defers it in main, so no path out of pbisync
+// leaves a plugin or a socket behind.
 func KillAll() {
+	var wg sync.WaitGroup
 	live.Range(func(k, _ any) bool {
-		k.(*instance).kill()
+		wg.Go(k.(*instance).kill)
 		return true
 	})
+	wg.Wait()
+	RemoveSocketDir()
 }
 
-// kill ends the process (gracefully, then by force after 2 s) and releases its pipes.
+// Deadlines of ending a plugin. go-plugin's Kill asks the plugin to shut down over gRPC
+// without a deadline, so a frozen plugin (SIGSTOP, or busy threads) would block it for
+// ever: past killGrace the process is killed by its pid, and past killWait more the host
+// stops waiting for go-plugin's goroutines.
+const (
+	killGrace = 3 * time.Second
+	killWait  = 5 * time.Second
+)
+
+// kill ends the process: gracefully, then by its pid after killGrace. It returns within
+// killGrace + killWait (+ the stdout copy's 5 s) whatever the plugin does, and removes the
+// plugin's socket directory.
 func (in *instance) kill() {
 	in.killOnce.Do(func() {
 		if in.cancel != nil {
 			in.cancel()
 		}
-		in.client.Kill()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			in.client.Kill()
+		}()
+		select {
+		case <-done:
+		case <-time.After(killGrace):
+			in.killProcess()
+			select {
+			case <-done:
+			case <-time.After(killWait):
+			}
+		}
+		in.killProcess() // a no-op when it exited; go-plugin's own kill may not have run
 		if in.lifeline != nil {
 			in.lifeline.Close()
 		}
@@ -94,8 +125,19 @@ func (in *instance) kill() {
 			case <-time.After(5 * time.Second):
 			}
 		}
+		if in.sockDir != "" {
+			_ = os.RemoveAll(in.sockDir)
+		}
 		live.Delete(in)
 	})
+}
+
+// killProcess sends SIGKILL (on Windows, TerminateProcess) to the plugin process; it also
+// ends a stopped one.
+func (in *instance) killProcess() {
+	if in.cmd != nil && in.cmd.Process != nil {
+		_ = in.cmd.Process.Kill()
+	}
 }
 
 // start runs the plugin, configures it and opens the Write stream.
@@ -117,7 +159,12 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 		return nil, fmt.Errorf("output %q: %w", l.name, err)
 	}
 	defer lifeR.Close() // the child holds its own copy once started
-	in := &instance{lifeline: lifeW, dead: make(chan struct{})}
+	in := &instance{lifeline: lifeW, dead: make(chan struct{}), cmd: cmd}
+	if in.sockDir, err = newSocketDir(s.log); err != nil {
+		lifeW.Close()
+		return nil, fmt.Errorf("output %q: %w", l.name, err)
+	}
+	cmd.Env = append(cmd.Env, socketEnv(in.sockDir))
 
 	var stdoutFile *os.File
 	if f, ok := s.opts.Stdout.(*os.File); ok {
@@ -126,6 +173,7 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 		r, w, err := os.Pipe()
 		if err != nil {
 			lifeW.Close()
+			os.RemoveAll(in.sockDir)
 			return nil, fmt.Errorf("output %q: %w", l.name, err)
 		}
 		defer w.Close()
@@ -184,9 +232,20 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	}
 	in.rpc = raw.(sinkpb.SinkClient)
 
-	resp, err := in.rpc.Configure(ctx, &sinkpb.ConfigureRequest{
+	// A plugin that does not answer Configure within start_timeout is as dead as one
+	// that never completed the handshake.
+	cctx, ccancel := context.WithTimeout(ctx, l.timeout)
+	resp, err := in.rpc.Configure(cctx, &sinkpb.ConfigureRequest{
 		Name: l.name, ConfigJson: l.cfgJSON, Resume: attempt > 0, Attempt: uint32(attempt),
 	})
+	// The plugin's gRPC server may end the call at the deadline a moment before the
+	// host's own timer does, with another code: near the deadline, it is the deadline.
+	deadline, _ := cctx.Deadline()
+	timedOut := ctx.Err() == nil && (cctx.Err() != nil || time.Until(deadline) < 100*time.Millisecond)
+	ccancel()
+	if err != nil && timedOut {
+		return nil, fmt.Errorf("output %q: configure: the plugin did not answer within %s (start_timeout)", l.name, l.timeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("output %q: configure: %w", l.name, grpcErr(err))
 	}

@@ -272,6 +272,15 @@ func (s *Sink) stallTimer() (<-chan time.Time, func()) {
 	return t.C, func() { t.Stop() }
 }
 
+// ackDeadline fires after the ack timeout (never when it is off).
+func (s *Sink) ackDeadline() (<-chan time.Time, func()) {
+	if s.launch.ackTimeout <= 0 {
+		return nil, func() {}
+	}
+	t := time.NewTimer(s.launch.ackTimeout)
+	return t.C, func() { t.Stop() }
+}
+
 func (s *Sink) stalled() error {
 	return fmt.Errorf("the sink acknowledged nothing for %s (ack_timeout)", s.launch.ackTimeout)
 }
@@ -463,11 +472,20 @@ func (s *Sink) drainAndClose(ctx context.Context) error {
 			stop()
 			continue
 		}
-		// Everything is acknowledged: end the stream, then flush.
+		// Everything is acknowledged: end the stream, then flush. Both waits have the
+		// ack timeout as their deadline: a plugin frozen now is restarted and closed again.
 		in.closeSend()
+		ended, stop := s.ackDeadline()
 		select {
 		case <-in.dead:
+			stop()
+		case <-ended:
+			if err := s.recover(ctx, in, fmt.Errorf("the sink did not end its write stream within %s (ack_timeout)", s.launch.ackTimeout)); err != nil {
+				return err
+			}
+			continue
 		case <-ctx.Done():
+			stop()
 			return fmt.Errorf("output %q: closing: %w", s.Name(), ctx.Err())
 		}
 		var err error
@@ -475,12 +493,21 @@ func (s *Sink) drainAndClose(ctx context.Context) error {
 			if err := s.commitRun(ctx, in); err != nil {
 				return err
 			}
-			_, err = in.rpc.Close(ctx, &sinkpb.CloseRequest{})
+			cctx, cancel := ctx, context.CancelFunc(func() {})
+			if s.launch.ackTimeout > 0 {
+				cctx, cancel = context.WithTimeout(ctx, s.launch.ackTimeout)
+			}
+			_, err = in.rpc.Close(cctx, &sinkpb.CloseRequest{})
+			timedOut := cctx.Err() != nil && ctx.Err() == nil
+			cancel()
 			if err == nil {
 				return nil
 			}
 			if st, ok := status.FromError(err); ok && st.Code() == codes.Aborted {
 				return fmt.Errorf("output %q: %s", s.Name(), st.Message())
+			}
+			if timedOut {
+				err = fmt.Errorf("the sink did not finish closing within %s (ack_timeout)", s.launch.ackTimeout)
 			}
 		} else {
 			err = in.err

@@ -27,6 +27,47 @@ type Event struct {
 	Removed *Removed        `json:"removed,omitempty"`
 	Refresh *Refresh        `json:"refresh,omitempty"`
 	Summary *Summary        `json:"summary,omitempty"`
+	// Related are the assets the event refers to, resolved by the host from the synced
+	// estate, so that a sink writes every event on its own (the same output whatever
+	// came before, in this process or a restarted one). For a spec: its deps that are
+	// Power BI assets and the assets its metadata names by id (tiles' reports and
+	// models); for a refresh: its model's (see Refresh.ModelSpec). A dep without an
+	// entry is not a Power BI asset of the sync (a warehouse table, or an asset that was
+	// not synced or was dropped).
+	Related []Related `json:"related,omitempty"`
+}
+
+// Related is one asset an event refers to, as the sync sent it.
+type Related struct {
+	Key     spec.Key      `json:"key"` // after translators: what deps name
+	PowerBI spec.Identity `json:"powerbi"`
+	WebURL  string        `json:"webUrl,omitempty"` // its dagster-powerbi/web_url
+	// Tables are a semantic model's tables, sorted, by the names of its column-schema
+	// metadata (dagster-powerbi's convention: lower-cased in a model of several tables).
+	Tables []string `json:"tables,omitempty"`
+	// TableNames are the same tables in their own case (from its powerbi/tables
+	// metadata), when the spec has them.
+	TableNames []string `json:"tableNames,omitempty"`
+}
+
+// RelatedByKey returns the related asset whose key is k.
+func (e *Event) RelatedByKey(k spec.Key) (*Related, bool) {
+	for i := range e.Related {
+		if e.Related[i].Key.Equal(k) {
+			return &e.Related[i], true
+		}
+	}
+	return nil, false
+}
+
+// RelatedByID returns the related asset of that type and Power BI id.
+func (e *Event) RelatedByID(t spec.ContentType, id string) (*Related, bool) {
+	for i := range e.Related {
+		if r := &e.Related[i]; r.PowerBI.Type == t && r.PowerBI.ID == id {
+			return r, true
+		}
+	}
+	return nil, false
 }
 
 // Removed names an asset that was in the pipeline's previous sync and is gone now.
@@ -61,6 +102,10 @@ type Refresh struct {
 	EndedAt     time.Time      `json:"endedAt,omitzero"`
 	Error       string         `json:"error,omitempty"`
 	Tables      []TableRefresh `json:"tables,omitempty"`
+	// ModelSpec is the model's spec as this sync sent it (tables, column schemas, table
+	// lineage, deps), when the host has it; the event's Related are that spec's. A
+	// refresh followed again by a later process (serve after a restart) may lack it.
+	ModelSpec *spec.AssetSpec `json:"modelSpec,omitempty"`
 }
 
 // TableRefresh is the outcome of one table or partition in an enhanced refresh.

@@ -23,7 +23,7 @@ func EventToProto(e *event.Event) (*sinkpb.Event, error) {
 		if err != nil {
 			return nil, fmt.Errorf("asset %s: %w", e.Spec.Key, err)
 		}
-		return &sinkpb.Event{Kind: &sinkpb.Event_Spec{Spec: s}}, nil
+		return withRelated(&sinkpb.Event{Kind: &sinkpb.Event_Spec{Spec: s}}, e.Related), nil
 	case event.KindRemoved:
 		if e.Removed == nil {
 			return nil, fmt.Errorf("removed event without its asset")
@@ -48,7 +48,14 @@ func EventToProto(e *event.Event) (*sinkpb.Event, error) {
 		for _, t := range r.Tables {
 			p.Tables = append(p.Tables, &sinkpb.TableRefresh{Table: t.Table, Partition: t.Partition, Status: t.Status})
 		}
-		return &sinkpb.Event{Kind: &sinkpb.Event_Refresh{Refresh: p}}, nil
+		if r.ModelSpec != nil {
+			ms, err := specToProto(r.ModelSpec)
+			if err != nil {
+				return nil, fmt.Errorf("refresh %s: model spec: %w", r.RequestID, err)
+			}
+			p.ModelSpec = ms
+		}
+		return withRelated(&sinkpb.Event{Kind: &sinkpb.Event_Refresh{Refresh: p}}, e.Related), nil
 	case event.KindSummary:
 		if e.Summary == nil {
 			return nil, fmt.Errorf("summary event without its summary")
@@ -70,8 +77,38 @@ func EventToProto(e *event.Event) (*sinkpb.Event, error) {
 	return nil, fmt.Errorf("unknown event kind %q", e.Kind)
 }
 
+func withRelated(p *sinkpb.Event, rel []event.Related) *sinkpb.Event {
+	if len(rel) == 0 {
+		return p
+	}
+	p.Related = make([]*sinkpb.Related, len(rel))
+	for i, r := range rel {
+		p.Related[i] = &sinkpb.Related{Key: keyToProto(r.Key), Powerbi: identityToProto(r.PowerBI), WebUrl: r.WebURL, Tables: r.Tables, TableNames: r.TableNames}
+	}
+	return p
+}
+
+func relatedFromProto(p []*sinkpb.Related) []event.Related {
+	if len(p) == 0 {
+		return nil
+	}
+	out := make([]event.Related, len(p))
+	for i, r := range p {
+		out[i] = event.Related{Key: keyFromProto(r.GetKey()), PowerBI: identityFromProto(r.GetPowerbi()), WebURL: r.GetWebUrl(), Tables: r.GetTables(), TableNames: r.GetTableNames()}
+	}
+	return out
+}
+
 // EventFromProto converts an event from its protocol form.
 func EventFromProto(p *sinkpb.Event) (event.Event, error) {
+	e, err := eventFromProto(p)
+	if err == nil {
+		e.Related = relatedFromProto(p.GetRelated())
+	}
+	return e, err
+}
+
+func eventFromProto(p *sinkpb.Event) (event.Event, error) {
 	switch k := p.GetKind().(type) {
 	case *sinkpb.Event_Spec:
 		s, err := specFromProto(k.Spec)
@@ -97,6 +134,13 @@ func EventFromProto(p *sinkpb.Event) (event.Event, error) {
 		}
 		for _, t := range r.GetTables() {
 			out.Tables = append(out.Tables, event.TableRefresh{Table: t.GetTable(), Partition: t.GetPartition(), Status: t.GetStatus()})
+		}
+		if r.ModelSpec != nil {
+			ms, err := specFromProto(r.ModelSpec)
+			if err != nil {
+				return event.Event{}, fmt.Errorf("refresh %s: model spec: %w", r.GetRequestId(), err)
+			}
+			out.ModelSpec = ms
 		}
 		return event.Event{Kind: event.KindRefresh, Refresh: out}, nil
 	case *sinkpb.Event_Summary:

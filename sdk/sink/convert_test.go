@@ -46,6 +46,12 @@ func TestRoundTrip(t *testing.T) {
 		{Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: "q", State: event.RefreshFailed, Model: spec.Identity{Type: spec.SemanticModel, ID: "m"},
 			Key: spec.Key{"m"}, RefreshType: "Full", Enhanced: true, RequestedAt: at, StartedAt: at, EndedAt: at.Add(time.Minute), Error: "boom",
 			Tables: []event.TableRefresh{{Table: "t", Partition: "p", Status: "Failed"}}}},
+		// Self-contained events: what the host resolved travels with them.
+		{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"report", "R"}, Deps: []spec.Key{{"semantic_model", "M"}}},
+			Related: []event.Related{{Key: spec.Key{"semantic_model", "M"}, PowerBI: spec.Identity{Type: spec.SemanticModel, ID: "m", Name: "M", WorkspaceID: "w2"},
+				WebURL: "https://app.powerbi.com/groups/w2/datasets/m", Tables: []string{"a", "b"}, TableNames: []string{"A", "b"}}}},
+		{Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: "q2", State: event.RefreshStarted, Model: spec.Identity{Type: spec.SemanticModel, ID: "m"},
+			ModelSpec: benchSpec(2).Spec}, Related: []event.Related{{Key: spec.Key{"ds"}, PowerBI: spec.Identity{Type: spec.DataSource, ID: "d"}}}},
 		{Kind: event.KindSummary, Summary: &event.Summary{StartedAt: at, EndedAt: at, Workspaces: 2, Assets: map[string]int{"report": 3},
 			Dropped: 1, Removed: 2, Problems: []string{"x"}, Requests: map[string]int64{"GET /groups": 4}}},
 	}

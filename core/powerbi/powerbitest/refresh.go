@@ -32,6 +32,10 @@ type RefreshScript struct {
 	OnlyRequestID bool
 }
 
+// FailedRefreshException is the serviceExceptionJson of a refresh that
+// WithFailedRefreshes fails, shaped like the live service's for a data source error.
+const FailedRefreshException = `{"errorCode":"ModelRefresh_ShortMessage_ProcessingError","errorDescription":"Data source error: The credentials provided for the SQL source are invalid. (emulated)"}`
+
 // DefaultRefreshRun is how long a refresh runs when its script does not say.
 const DefaultRefreshRun = 3 * time.Second
 
@@ -305,6 +309,8 @@ func (s *Server) handleTriggerRefresh(w http.ResponseWriter, r *http.Request) {
 	var sc RefreshScript
 	if q := s.rf.scripts[ds]; len(q) > 0 {
 		sc, s.rf.scripts[ds] = q[0], q[1:]
+	} else if s.failRefresh[ds] || s.failRefresh["*"] {
+		sc = RefreshScript{Outcome: "Failed", ServiceException: FailedRefreshException}
 	}
 	typ := "ViaApi"
 	if enhanced {

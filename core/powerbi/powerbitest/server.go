@@ -40,6 +40,7 @@ type Server struct {
 	pki             *pki
 
 	clientID, clientSecret string
+	apiToken               string // the static bearer token, never expires
 	clientCert             *x509.Certificate
 	clientCertPEM          []byte
 
@@ -60,6 +61,7 @@ type Server struct {
 	scanPolls     int
 	failScans     map[string]bool // workspace ids whose scans fail; "*" fails every scan
 	refuseAdmin   bool
+	failRefresh   map[string]bool // dataset ids whose refreshes fail; "*" fails every refresh
 	maxRunning    int
 	log           []Request
 	endpoints     []string
@@ -90,9 +92,11 @@ type settings struct {
 	tokenLifetime     time.Duration
 	scanPolls         int
 	clientID, secret  string
+	apiToken          string
 	tenantID          string
 	faults            []Fault
 	failScans         []string
+	failRefreshes     []string
 	refuseAdmin       bool
 	quotas            []Quota
 	quirks            Quirks
@@ -127,6 +131,16 @@ func WithClient(clientID, secret string) Option {
 	}
 }
 
+// WithAPIToken sets the static bearer token the API accepts besides the tokens the
+// authority issues (default: a random one; see APIToken).
+func WithAPIToken(token string) Option {
+	return func(s *settings) {
+		if token != "" {
+			s.apiToken = token
+		}
+	}
+}
+
 // WithTenantID sets the Entra ID tenant id.
 func WithTenantID(id string) Option { return func(s *settings) { s.tenantID = id } }
 
@@ -138,6 +152,12 @@ func WithFailedScans(workspaceIDs ...string) Option {
 	return func(s *settings) { s.failScans = append(s.failScans, workspaceIDs...) }
 }
 
+// WithFailedRefreshes makes every refresh of these datasets ("*": all) that no
+// RefreshScript scripts end Failed, with FailedRefreshException as its serviceExceptionJson.
+func WithFailedRefreshes(datasetIDs ...string) Option {
+	return func(s *settings) { s.failRefreshes = append(s.failRefreshes, datasetIDs...) }
+}
+
 // WithRefusedAdmin makes every admin endpoint answer 403, as for a service principal
 // that is not allowed to use the admin APIs.
 func WithRefusedAdmin(on bool) Option { return func(s *settings) { s.refuseAdmin = on } }
@@ -145,7 +165,7 @@ func WithRefusedAdmin(on bool) Option { return func(s *settings) { s.refuseAdmin
 // NewServer starts an emulator serving tenant (which it keeps and reads; see Tenant).
 func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	st := settings{apiAddr: "127.0.0.1:0", authAddr: "127.0.0.1:0", tokenLifetime: time.Hour, scanPolls: 2,
-		clientID: newID(), secret: "emu-" + randHex(16), tenantID: newID()}
+		clientID: newID(), secret: "emu-" + randHex(16), apiToken: "emu-static." + randHex(24), tenantID: newID()}
 	for _, o := range opts {
 		o(&st)
 	}
@@ -162,7 +182,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	}
 	s := &Server{
 		TenantID: st.tenantID, pki: p, mux: http.NewServeMux(),
-		clientID: st.clientID, clientSecret: st.secret, clientCert: cert, clientCertPEM: certPEM,
+		clientID: st.clientID, clientSecret: st.secret, apiToken: st.apiToken, clientCert: cert, clientCertPEM: certPEM,
 		tenant: tenant, idx: buildIndex(tenant), modifiedAt: map[string]time.Time{}, started: time.Now().UTC(), tokens: map[string]time.Time{}, tokenLifetime: st.tokenLifetime,
 		requests: map[string]int64{}, scans: map[string]*scan{}, scanPolls: st.scanPolls,
 		failScans: map[string]bool{}, refuseAdmin: st.refuseAdmin, maxRunning: 16, quirks: st.quirks,
@@ -170,6 +190,10 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	}
 	for _, id := range st.failScans {
 		s.failScans[id] = true
+	}
+	s.failRefresh = map[string]bool{}
+	for _, id := range st.failRefreshes {
+		s.failRefresh[id] = true
 	}
 	for _, f := range st.faults {
 		s.AddFault(f)
@@ -269,6 +293,12 @@ func (s *Server) Credentials() Credentials {
 	return Credentials{ClientID: s.clientID, ClientSecret: s.clientSecret, CertificatePEM: append([]byte(nil), s.clientCertPEM...)}
 }
 
+// APIToken is a static bearer token the API accepts without a sign-in, as a Power BI
+// client configured with a raw access token (dagster-powerbi's PowerBIToken, pbisync's
+// `credentials: {token: ...}`) sends it. Unlike issued tokens it never expires, and
+// ExpireTokens leaves it alone.
+func (s *Server) APIToken() string { return s.apiToken }
+
 // IssueToken returns a fresh access token valid for lifetime, as if the authority had
 // issued it (for the static-token credential and for tests).
 func (s *Server) IssueToken(lifetime time.Duration) string {
@@ -310,6 +340,9 @@ func (s *Server) CheckToken(r *http.Request) (status int, code, message string) 
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
 		return http.StatusUnauthorized, "PowerBINotAuthorizedException", "Authorization header with a bearer token is required"
+	}
+	if tok == s.apiToken {
+		return 0, "", ""
 	}
 	s.mu.Lock()
 	exp, known := s.tokens[tok]

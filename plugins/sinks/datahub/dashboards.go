@@ -3,7 +3,9 @@ package datahub
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
+	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -13,28 +15,52 @@ func dashboardKey(id string) map[string]any {
 	return map[string]any{"dashboardTool": Platform, "dashboardId": "powerbi.linkedin.com/dashboards/" + id}
 }
 
-// modelTablesOf lists the table datasets of a model, as far as this sink knows them.
-func (m *mapper) modelTablesOf(modelID string) []string {
-	if modelID == "" {
+// modelTablesOf lists the table datasets of a model the event refers to, from its
+// related assets (named as modelMCPs names them: the tables in their own case when the
+// model's spec has them).
+func (m *mapper) modelTablesOf(e *event.Event, modelID string) []string {
+	r, ok := e.RelatedByID(spec.SemanticModel, modelID)
+	if !ok || modelID == "" {
 		return nil
 	}
-	return m.children[modelID]
+	name := r.PowerBI.Name
+	if name == "" {
+		name = r.PowerBI.ID
+	}
+	tables := r.TableNames
+	if len(tables) == 0 {
+		tables = r.Tables
+	}
+	out := make([]string, 0, len(tables))
+	for _, t := range tables {
+		out = append(out, m.n.tableURN(name, t))
+	}
+	return out
+}
+
+// relatedURL is the web URL of an asset the event refers to.
+func relatedURL(e *event.Event, t spec.ContentType, id string) string {
+	if r, ok := e.RelatedByID(t, id); ok {
+		return r.WebURL
+	}
+	return ""
 }
 
 // reportMCPs follows DataHub's report_to_dashboard and pages_to_chart: a report is a
 // dashboard (subtype Report or PaginatedReport) whose charts are its pages and whose
 // datasetEdges are its model's tables.
-func (m *mapper) reportMCPs(s *spec.AssetSpec) []MCP {
+func (m *mapper) reportMCPs(e *event.Event) []MCP {
+	s := e.Spec
 	id := s.PowerBI
 	urn := m.n.reportURN(id.ID)
 	wsURN := m.containerOf(id)
 	model := text(s, "powerbi/semantic_model_id")
 	for _, d := range s.Deps {
-		if id, ok := m.modelByKey[d.String()]; ok && model == "" {
-			model = id
+		if r, ok := e.RelatedByKey(d); ok && r.PowerBI.Type == spec.SemanticModel && model == "" {
+			model = r.PowerBI.ID
 		}
 	}
-	datasets := m.modelTablesOf(model)
+	datasets := m.modelTablesOf(e, model)
 	var out []MCP
 	var charts []string
 	for _, p := range jsonList(s, "powerbi/pages") {
@@ -108,7 +134,8 @@ func stringInputs(urns []string) []map[string]any {
 // dashboardMCPs follows DataHub's to_datahub_work_units: a dashboard's tiles are charts
 // (subtype PowerBI Tile) with what they were made from; the dashboard links to the
 // reports its tiles come from.
-func (m *mapper) dashboardMCPs(s *spec.AssetSpec) []MCP {
+func (m *mapper) dashboardMCPs(e *event.Event) []MCP {
+	s := e.Spec
 	id := s.PowerBI
 	urn := m.n.powerbiDashboardURN(id.ID)
 	wsURN := m.containerOf(id)
@@ -130,16 +157,16 @@ func (m *mapper) dashboardMCPs(s *spec.AssetSpec) []MCP {
 		if d := str(t, "datasetId"); d != "" {
 			props["createdFrom"] = "Dataset"
 			props["datasetId"] = d
-			if u := m.byID[string(spec.SemanticModel)+"/"+d].url; u != "" {
-				props["datasetWebUrl"] = u
+			if u := relatedURL(e, spec.SemanticModel, d); u != "" {
+				props["datasetWebUrl"] = strings.TrimSuffix(u, "/") + "/details" // as modelDetailsURL
 			}
-			inputs = m.modelTablesOf(d)
+			inputs = m.modelTablesOf(e, d)
 		}
 		if r := str(t, "reportId"); r != "" {
 			// A tile with both a report and a dataset counts as made from the report.
 			props["createdFrom"] = "Report"
 			props["reportId"] = r
-			if u := m.byID[string(spec.Report)+"/"+r].url; u != "" {
+			if u := relatedURL(e, spec.Report, r); u != "" {
 				props["reportWebUrl"] = u
 				info["externalUrl"] = u
 			}

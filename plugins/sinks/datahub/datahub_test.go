@@ -271,12 +271,12 @@ func TestConfigErrors(t *testing.T) {
 func TestUnknownTypesAndDataSourcesMakeNothing(t *testing.T) {
 	m := newMapper(namer{env: "PROD"}, upstreamConfig{}, options{}, nil)
 	for _, typ := range []spec.ContentType{spec.DataSource, "dataflow"} {
-		mcps, err := m.specMCPs(&spec.AssetSpec{Key: spec.Key{"x"}, PowerBI: spec.Identity{Type: typ, ID: "1"}})
+		mcps, err := m.specMCPs(&event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"x"}, PowerBI: spec.Identity{Type: typ, ID: "1"}}})
 		if err != nil || len(mcps) != 0 {
 			t.Fatalf("%s: %v %v", typ, mcps, err)
 		}
 	}
-	if _, err := m.specMCPs(&spec.AssetSpec{Key: spec.Key{"x"}, PowerBI: spec.Identity{Type: spec.Report}}); err == nil {
+	if _, err := m.specMCPs(&event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"x"}, PowerBI: spec.Identity{Type: spec.Report}}}); err == nil {
 		t.Fatal("a report without an id must fail")
 	}
 }
@@ -299,7 +299,7 @@ func TestTableLevelLineage(t *testing.T) {
 		},
 		PowerBI: spec.Identity{Type: spec.SemanticModel, ID: "m1", Name: "Sales", WorkspaceID: "w1", WorkspaceName: "Finance"},
 	}
-	mcps, err := m.specMCPs(s)
+	mcps, err := m.specMCPs(&event.Event{Kind: event.KindSpec, Spec: s})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,12 +43,6 @@ func fieldType(powerbiType string) map[string]any {
 	return map[string]any{"type": map[string]any{"com.linkedin.schema." + t: map[string]any{}}}
 }
 
-// known is what the mapper remembers of an asset it has seen in this sync.
-type known struct {
-	id  spec.Identity
-	url string
-}
-
 // options are the sink's choices where DataHub's Power BI source has a config option.
 type options struct {
 	datasetsToContainers bool // extract_datasets_to_containers
@@ -58,14 +52,16 @@ type options struct {
 	pbisyncProperties    bool // also pbisync's customProperties
 }
 
-// mapper turns pbisync events into MCPs.
+// mapper turns pbisync events into MCPs. Each event is mapped from itself and its
+// related assets alone (a report's model tables, a tile's report and model URLs), so the
+// output does not depend on what came before, in this process or an earlier one;
+// workspaces only saves writing a container's aspects twice, and children is for removals
+// (and the state file).
 type mapper struct {
 	n          namer
 	upstream   upstreamConfig
 	opt        options
-	byID       map[string]known  // by type/id
-	modelByKey map[string]string // model key -> model id
-	workspaces map[string]bool   // containers already emitted
+	workspaces map[string]bool // containers already emitted
 	// children lists, per asset, the entities pbisync made under it, so that a removal
 	// soft-deletes them all: a model's tables (keyed by the model id, the state file's
 	// first form), "report/<id>" pages, "dashboard/<id>" tiles.
@@ -76,7 +72,7 @@ func newMapper(n namer, up upstreamConfig, opt options, children map[string][]st
 	if children == nil {
 		children = map[string][]string{}
 	}
-	return &mapper{n: n, upstream: up, opt: opt, byID: map[string]known{}, modelByKey: map[string]string{}, workspaces: map[string]bool{}, children: children}
+	return &mapper{n: n, upstream: up, opt: opt, workspaces: map[string]bool{}, children: children}
 }
 
 // mcps returns the proposals for one event. Refresh and summary events carry no
@@ -84,7 +80,7 @@ func newMapper(n namer, up upstreamConfig, opt options, children map[string][]st
 func (m *mapper) mcps(e *event.Event) ([]MCP, error) {
 	switch e.Kind {
 	case event.KindSpec:
-		return m.specMCPs(e.Spec)
+		return m.specMCPs(e)
 	case event.KindRemoved:
 		return m.removedMCPs(e.Removed), nil
 	}
@@ -251,7 +247,8 @@ func (m *mapper) tags(urn, entityType string, s *spec.AssetSpec) []MCP {
 	return []MCP{{entityType, urn, "globalTags", map[string]any{"tags": tags}}}
 }
 
-func (m *mapper) specMCPs(s *spec.AssetSpec) ([]MCP, error) {
+func (m *mapper) specMCPs(e *event.Event) ([]MCP, error) {
+	s := e.Spec
 	id := s.PowerBI
 	if id.ID == "" {
 		return nil, fmt.Errorf("asset %s has no Power BI id", s.Key)
@@ -262,21 +259,15 @@ func (m *mapper) specMCPs(s *spec.AssetSpec) ([]MCP, error) {
 		// DataHub's Power BI source makes no entity for a data source: it is lineage only.
 		return nil, nil
 	case spec.SemanticModel:
-		m.modelByKey[s.Key.String()] = id.ID
 		out = append(m.workspaceMCPs(s), m.modelMCPs(s)...)
 	case spec.Report:
-		out = append(m.workspaceMCPs(s), m.reportMCPs(s)...)
+		out = append(m.workspaceMCPs(s), m.reportMCPs(e)...)
 	case spec.Dashboard:
-		out = append(m.workspaceMCPs(s), m.dashboardMCPs(s)...)
+		out = append(m.workspaceMCPs(s), m.dashboardMCPs(e)...)
 	default:
 		// A content type this sink does not know yet: nothing DataHub's source would make.
 		return nil, nil
 	}
-	k := known{id: id, url: webURL(s)}
-	if id.Type == spec.SemanticModel {
-		k.url = modelDetailsURL(s)
-	}
-	m.byID[string(id.Type)+"/"+id.ID] = k
 	return out, nil
 }
 

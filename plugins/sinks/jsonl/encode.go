@@ -9,11 +9,12 @@ import (
 // encoding/json then encodes in one pass instead of marshalling and re-compacting
 // each spec, which doubles the sink's speed. The bytes are the same (a test checks).
 type lineEvent struct {
-	Kind    event.Kind     `json:"kind"`
-	Spec    *lineSpec      `json:"spec,omitempty"`
-	Removed *event.Removed `json:"removed,omitempty"`
-	Refresh *event.Refresh `json:"refresh,omitempty"`
-	Summary *event.Summary `json:"summary,omitempty"`
+	Kind    event.Kind      `json:"kind"`
+	Spec    *lineSpec       `json:"spec,omitempty"`
+	Removed *event.Removed  `json:"removed,omitempty"`
+	Refresh *event.Refresh  `json:"refresh,omitempty"`
+	Summary *event.Summary  `json:"summary,omitempty"`
+	Related []event.Related `json:"related,omitempty"`
 }
 
 type lineSpec struct {
@@ -29,7 +30,7 @@ type lineSpec struct {
 }
 
 func toLine(e *event.Event, ls *lineSpec) lineEvent {
-	le := lineEvent{Kind: e.Kind, Removed: e.Removed, Refresh: e.Refresh, Summary: e.Summary}
+	le := lineEvent{Kind: e.Kind, Removed: e.Removed, Refresh: e.Refresh, Summary: e.Summary, Related: e.Related}
 	if s := e.Spec; s != nil {
 		*ls = lineSpec(*s)
 		if ls.Key == nil {

@@ -63,21 +63,21 @@ type known struct {
 	Name          string           `json:"name,omitempty"`
 }
 
-// builder turns pbisync events into OpenLineage events.
+// builder turns pbisync events into OpenLineage events. Each event is mapped from
+// itself and its related assets (a report's model and its tables; a refresh's model
+// spec), so the output does not depend on what came before, in this process or an
+// earlier one. models and workspaces are fallbacks for refresh and removed events that
+// do not carry what they concern (the state file's content, and what this process saw).
 type builder struct {
 	cfg        *Config
 	models     map[string]*known // by model id
 	changed    bool              // models changed since the state file was written
-	byKey      map[string]spec.Identity
-	tables     map[string][]dataset // model key -> its datasets (for reports' lineage)
-	workspaces map[string]string    // workspace id -> name, for refresh job names
-	started    map[string]bool      // refresh request ids that already have a START
+	workspaces map[string]string // workspace id -> name, for refresh job names
 	warn       func(msg string, args ...any)
 }
 
 func newBuilder(cfg *Config) *builder {
-	return &builder{cfg: cfg, models: map[string]*known{}, byKey: map[string]spec.Identity{},
-		tables: map[string][]dataset{}, workspaces: map[string]string{}, started: map[string]bool{},
+	return &builder{cfg: cfg, models: map[string]*known{}, workspaces: map[string]string{},
 		warn: func(string, ...any) {}}
 }
 
@@ -135,11 +135,11 @@ func (b *builder) tableDataset(model spec.Identity, table string) dataset {
 func (b *builder) events(e *event.Event, now time.Time) ([]Event, error) {
 	switch e.Kind {
 	case event.KindSpec:
-		return b.specEvents(e.Spec, now)
+		return b.specEvents(e, now)
 	case event.KindRemoved:
 		return b.removedEvents(e.Removed, now), nil
 	case event.KindRefresh:
-		return b.refreshEvents(e.Refresh, now)
+		return b.refreshEvents(e, now)
 	}
 	return nil, nil
 }
@@ -189,17 +189,20 @@ func (b *builder) lineageFacet(inputs []dataset) map[string]any {
 }
 
 // assetInputs maps a report's or dashboard's dependencies to the datasets this sink
-// emitted for them: a model's tables, a report. A dependency not seen is left out, not
-// guessed at.
-func (b *builder) assetInputs(s *spec.AssetSpec) []dataset {
+// emits for them, from the event's related assets: a model's tables, a report. A
+// dependency the event does not relate is left out, not guessed at.
+func (b *builder) assetInputs(e *event.Event, s *spec.AssetSpec) []dataset {
 	var out []dataset
 	for _, d := range s.Deps {
-		if t, ok := b.tables[d.String()]; ok && len(t) > 0 {
-			out = append(out, t...)
-			continue
-		}
-		if id, ok := b.byKey[d.String()]; ok && id.Type != spec.DataSource {
-			out = append(out, b.datasetOf(id, d))
+		r, ok := e.RelatedByKey(d)
+		switch {
+		case !ok || r.PowerBI.Type == spec.DataSource:
+		case r.PowerBI.Type == spec.SemanticModel && len(r.Tables) > 0:
+			for _, t := range r.Tables {
+				out = append(out, b.tableDataset(r.PowerBI, t))
+			}
+		default:
+			out = append(out, b.datasetOf(r.PowerBI, d))
 		}
 	}
 	return out
@@ -208,13 +211,13 @@ func (b *builder) assetInputs(s *spec.AssetSpec) []dataset {
 // warehouseInputs names a model's warehouse dependency keys in upstream_namespace, when
 // it is set: the fallback for a model none of whose tables' M resolved. Keys of pbisync's
 // own assets are not warehouse tables.
-func (b *builder) warehouseInputs(s *spec.AssetSpec) []dataset {
+func (b *builder) warehouseInputs(e *event.Event, s *spec.AssetSpec) []dataset {
 	if b.cfg.UpstreamNamespace == "" {
 		return nil
 	}
 	var out []dataset
 	for _, d := range s.Deps {
-		if _, ok := b.byKey[d.String()]; ok || len(d) < 2 {
+		if _, ok := e.RelatedByKey(d); ok || len(d) < 2 {
 			continue
 		}
 		switch d[0] {
@@ -274,12 +277,12 @@ func (b *builder) datasetEvent(d dataset, facets map[string]any, now time.Time) 
 	return ev
 }
 
-func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) {
+func (b *builder) specEvents(e *event.Event, now time.Time) ([]Event, error) {
+	s := e.Spec
 	id := s.PowerBI
 	if id.ID == "" {
 		return nil, fmt.Errorf("asset %s has no Power BI id", s.Key)
 	}
-	b.byKey[s.Key.String()] = id
 	if id.WorkspaceID != "" && id.WorkspaceName != "" {
 		b.workspaces[id.WorkspaceID] = id.WorkspaceName
 	}
@@ -290,10 +293,13 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 		facets["dataSource"] = b.facet(sourceFacetURL, map[string]any{"name": s.Key.String(), "uri": "urn:powerbi:datasource:" + id.ID})
 		return []Event{b.datasetEvent(d, facets, now)}, nil
 	case spec.SemanticModel:
-		return b.modelEvents(s, now), nil
+		out, k := b.modelEvents(e, s, now)
+		b.models[id.ID] = k
+		b.changed = true
+		return out, nil
 	case spec.Report, spec.Dashboard:
 		facets := b.commonFacets(s)
-		if inputs := b.assetInputs(s); len(inputs) > 0 {
+		if inputs := b.assetInputs(e, s); len(inputs) > 0 {
 			facets["lineage"] = b.lineageFacet(inputs)
 		}
 		return []Event{b.datasetEvent(b.datasetOf(id, s.Key), facets, now)}, nil
@@ -302,14 +308,15 @@ func (b *builder) specEvents(s *spec.AssetSpec, now time.Time) ([]Event, error) 
 }
 
 // modelEvents gives a dataset per model table, with the lineage of that table's own M,
-// and remembers the model's datasets and inputs for its refresh runs and its removal.
-func (b *builder) modelEvents(s *spec.AssetSpec, now time.Time) []Event {
+// and what the model's refresh runs read and write (kept for its removal and for refresh
+// events without the model's spec); e holds the spec's related assets.
+func (b *builder) modelEvents(e *event.Event, s *spec.AssetSpec, now time.Time) ([]Event, *known) {
 	id := s.PowerBI
 	perTable := b.tableInputs(s)
 	tables := modelTables(s)
 	fallback := []dataset(nil)
 	if len(perTable) == 0 {
-		fallback = b.warehouseInputs(s)
+		fallback = b.warehouseInputs(e, s)
 	}
 	// The refresh run reads what its tables read.
 	all := append([]dataset(nil), fallback...)
@@ -322,10 +329,8 @@ func (b *builder) modelEvents(s *spec.AssetSpec, now time.Time) []Event {
 	}
 	k := &known{Inputs: all, WorkspaceName: b.workspaceOf(id), Name: nameOf(id)}
 	var out []Event
-	var names []dataset
 	for _, t := range tables {
 		d := b.tableDataset(id, t.name)
-		names = append(names, d)
 		facets := b.commonFacets(s)
 		facets["schema"] = b.schemaFacet(t.schema)
 		own, resolved := perTable[strings.ToLower(t.name)]
@@ -349,7 +354,6 @@ func (b *builder) modelEvents(s *spec.AssetSpec, now time.Time) []Event {
 	}
 	if len(tables) == 0 {
 		d := b.datasetOf(id, s.Key)
-		names = append(names, d)
 		facets := b.commonFacets(s)
 		if len(fallback) > 0 {
 			facets["lineage"] = b.lineageFacet(fallback)
@@ -357,10 +361,7 @@ func (b *builder) modelEvents(s *spec.AssetSpec, now time.Time) []Event {
 		out = append(out, b.datasetEvent(d, facets, now))
 		k.Outputs = append(k.Outputs, d.ref())
 	}
-	b.tables[s.Key.String()] = names
-	b.models[id.ID] = k
-	b.changed = true
-	return out
+	return out, k
 }
 
 // removedEvents marks the datasets emitted for a removed asset as dropped, with the

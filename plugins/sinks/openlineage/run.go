@@ -33,7 +33,8 @@ func (b *builder) jobName(model spec.Identity) string {
 	return ws + "/" + name + "/refresh"
 }
 
-func (b *builder) refreshEvents(r *event.Refresh, now time.Time) ([]Event, error) {
+func (b *builder) refreshEvents(e *event.Event, now time.Time) ([]Event, error) {
+	r := e.Refresh
 	if r.RequestID == "" {
 		return nil, fmt.Errorf("refresh of %s without a request id", r.Model)
 	}
@@ -42,13 +43,12 @@ func (b *builder) refreshEvents(r *event.Refresh, now time.Time) ([]Event, error
 	switch r.State {
 	case event.RefreshRequested:
 		eventType, when = "START", r.RequestedAt
-		b.started[r.RequestID] = true
 	case event.RefreshStarted:
-		// A refresh pbisync did not request (or requested in an earlier process) starts here.
+		// A refresh pbisync requested had its START with the request (in this process
+		// or an earlier one); one it did not request starts here.
 		eventType, when = "RUNNING", r.StartedAt
-		if !b.started[r.RequestID] {
+		if r.RequestedAt.IsZero() {
 			eventType = "START"
-			b.started[r.RequestID] = true
 		}
 	case event.RefreshCompleted:
 		eventType, when = "COMPLETE", r.EndedAt
@@ -98,11 +98,25 @@ func (b *builder) refreshEvents(r *event.Refresh, now time.Time) ([]Event, error
 	ev := b.base(runEventURL, when)
 	ev["eventType"] = eventType
 	ev["run"] = map[string]any{"runId": runID(r.RequestID), "facets": runFacets}
-	ev["job"] = map[string]any{"namespace": b.cfg.Namespace, "name": b.jobName(r.Model), "facets": map[string]any{
+	// The event carries its model's spec (and its related assets): the run's inputs and
+	// outputs come from it; without it, from the state file or what this process saw.
+	k, known := b.models[r.Model.ID]
+	jobModel := r.Model
+	if ms := r.ModelSpec; ms != nil && ms.PowerBI.ID == r.Model.ID {
+		_, k = b.modelEvents(e, ms, when)
+		known = true
+		if jobModel.Name == "" {
+			jobModel.Name = ms.PowerBI.Name
+		}
+		if jobModel.WorkspaceName == "" {
+			jobModel.WorkspaceName = ms.PowerBI.WorkspaceName
+		}
+	}
+	ev["job"] = map[string]any{"namespace": b.cfg.Namespace, "name": b.jobName(jobModel), "facets": map[string]any{
 		"jobType": b.facet(jobTypeFacetURL, map[string]any{"processingType": "BATCH", "integration": "POWERBI", "jobType": "SEMANTIC_MODEL_REFRESH"}),
 	}}
 	inputs, outputs := []map[string]any{}, []map[string]any{}
-	if k, ok := b.models[r.Model.ID]; ok {
+	if known {
 		for _, d := range k.Inputs {
 			inputs = append(inputs, d.ref())
 		}

@@ -34,10 +34,11 @@ type Config struct {
 type Sink struct {
 	cfg    Config
 	logger *slog.Logger
-	tx     *sql.Tx // a sync's transaction
-	db     *sql.DB
-	now    func() time.Time
-	stmts  map[string]*sql.Stmt // prepared once: parsing SQL per row costs more than the row
+	// staging is the id of the sync being staged; "" outside a sync.
+	staging string
+	db      *sql.DB
+	now     func() time.Time
+	stmts   map[string]*sql.Stmt // prepared once: parsing SQL per row costs more than the row
 }
 
 // txn is one batch's transaction with the sink's prepared statements.
@@ -105,52 +106,40 @@ func (s *Sink) decode(ctx context.Context, c sink.Config) error {
 	return nil
 }
 
-// Begin opens the database (creating it and its schema when missing). A sync is one
-// transaction, committed by Commit: a sync that fails leaves the catalog as the last
-// completed one left it. A refresh or a stream commits every batch.
+// Begin opens the database (creating it and its schema when missing). A sync is staged
+// (staging.go): each batch is committed into the staging tables, and Commit applies the
+// whole sync to the catalog in one transaction, so a sync that fails leaves the catalog
+// as the last completed one left it, and a sink restarted within a sync (run.Resume)
+// carries on with what its earlier process staged. A refresh or a stream commits every
+// batch to the catalog.
 func (s *Sink) Begin(ctx context.Context, run sink.Run) error {
-	if run.Kind.Replaces() && run.Resume {
-		return fmt.Errorf("%s: this sync's transaction ended with the sink process that held it; the catalog is as the last completed sync left it (run the sync again)", s.cfg.Path)
-	}
 	if s.db == nil {
 		if err := s.open(ctx); err != nil {
 			return err
 		}
 	}
+	s.staging = ""
 	if !run.Kind.Replaces() {
 		return nil
 	}
-	// The transaction outlives this call: database/sql would roll it back when ctx ends.
-	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), nil)
-	if err != nil {
-		return fmt.Errorf("%s: %w", s.cfg.Path, err)
-	}
-	s.tx = tx
-	return nil
+	return s.beginStaging(ctx, run)
 }
 
-// Commit commits a sync's transaction.
-func (s *Sink) Commit(context.Context) error {
-	if s.tx == nil {
+// Commit applies a staged sync to the catalog, in one transaction.
+func (s *Sink) Commit(ctx context.Context) error {
+	if s.staging == "" {
 		return nil
 	}
-	tx := s.tx
-	s.tx = nil
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: %w", s.cfg.Path, err)
-	}
-	return nil
+	return s.commitStaging(ctx)
 }
 
-// Abort rolls a sync's transaction back.
-func (s *Sink) Abort(_ context.Context, reason string) error {
-	if s.tx == nil {
+// Abort drops a sync's staging: the catalog stays as the last completed sync left it.
+func (s *Sink) Abort(ctx context.Context, reason string) error {
+	if s.staging == "" {
 		return nil
 	}
-	tx := s.tx
-	s.tx = nil
-	if err := tx.Rollback(); err != nil {
-		return fmt.Errorf("%s: rolling back: %w", s.cfg.Path, err)
+	if err := s.abortStaging(ctx); err != nil {
+		return err
 	}
 	if s.logger != nil {
 		s.logger.Warn("sync aborted: the catalog is left as the last completed sync left it", "file", s.cfg.Path, "reason", reason)
@@ -164,7 +153,7 @@ func (s *Sink) open(ctx context.Context) error {
 			return err
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+s.cfg.Path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file:"+s.cfg.Path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate")
 	if err != nil {
 		return err
 	}
@@ -204,23 +193,33 @@ func (s *Sink) open(ctx context.Context) error {
 	return nil
 }
 
-// WriteBatch applies the batch: within a sync's transaction, or in a transaction of its
-// own. Every statement is an upsert or an idempotent update, so a batch sent again after
-// a restart changes nothing twice.
+// WriteBatch stages a sync's batch, or applies a refresh's or a stream's batch to the
+// catalog; either way it is committed (and synced to disk) before WriteBatch returns,
+// so an acknowledged batch survives the process. Every statement is an upsert or an
+// idempotent update, so a batch sent again after a restart changes nothing twice.
 func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 	if s.db == nil {
 		return errors.New("sqlite: no run is open")
 	}
-	tx := s.tx
-	if tx == nil {
-		var err error
-		if tx, err = s.db.BeginTx(ctx, nil); err != nil {
-			return fmt.Errorf("%s: %w", s.cfg.Path, err)
-		}
-		defer tx.Rollback()
+	if s.staging != "" {
+		return s.stageBatch(ctx, events)
 	}
-	t := &txn{tx: tx, stmts: s.stmts}
-	now := s.now().UTC().Format(time.RFC3339Nano)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.cfg.Path, err)
+	}
+	defer tx.Rollback()
+	if err := s.apply(ctx, &txn{tx: tx, stmts: s.stmts}, events, s.now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", s.cfg.Path, err)
+	}
+	return nil
+}
+
+// apply writes events to the catalog tables within t.
+func (s *Sink) apply(ctx context.Context, t *txn, events []event.Event, now string) error {
 	var err error
 	for i := range events {
 		e := &events[i]
@@ -246,18 +245,12 @@ func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 			return fmt.Errorf("%s: event %d (%s): %w", s.cfg.Path, i, e.Kind, err)
 		}
 	}
-	if tx == s.tx {
-		return nil
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: %w", s.cfg.Path, err)
-	}
 	return nil
 }
 
-// Close closes the database; a sync still open is rolled back.
+// Close closes the database; a sync still open is aborted.
 func (s *Sink) Close(ctx context.Context) error {
-	if s.tx != nil {
+	if s.staging != "" {
 		s.Abort(ctx, "closed with the run open")
 	}
 	if s.db == nil {

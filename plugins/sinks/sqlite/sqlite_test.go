@@ -135,32 +135,6 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-func BenchmarkWriteBatch(b *testing.B) {
-	s := New()
-	ctx := context.Background()
-	var batch []event.Event
-	for i := 0; len(batch) < 500; i++ {
-		for _, e := range sinktest.Sample() {
-			if e.Kind == event.KindSpec {
-				c := *e.Spec
-				c.Key = append(spec.Key{strings.Repeat("x", i%7+1), string(rune('a' + i%26))}, c.Key...)
-				c.PowerBI.ID += string(rune('a'+i%26)) + strings.Repeat("y", i%7)
-				batch = append(batch, event.Event{Kind: event.KindSpec, Spec: &c})
-			}
-		}
-	}
-	if err := s.Configure(ctx, sink.Config{Raw: []byte(`{"path":"` + filepath.Join(b.TempDir(), "c.db") + `"}`)}); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close(ctx)
-	for b.Loop() {
-		if err := s.WriteBatch(ctx, batch[:500]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "events/s")
-}
-
 // dumpCatalog renders every row of the catalog's tables.
 func dumpCatalog(t *testing.T, path string) string {
 	t.Helper()
@@ -174,34 +148,4 @@ func dumpCatalog(t *testing.T, path string) string {
 		out = append(out, table+":\n"+query(t, db, "SELECT * FROM "+table+" ORDER BY 1, 2"))
 	}
 	return strings.Join(out, "\n")
-}
-
-func TestSyncIsOneTransaction(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "catalog.db")
-	cfg := `{"path":"` + path + `"}`
-	sample := sinktest.Sample()
-	if err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, BatchSize: 3}, sample[:4]); err != nil {
-		t.Fatal(err)
-	}
-	before := dumpCatalog(t, path)
-	// A sync that fails after several acknowledged batches changes nothing.
-	if err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, BatchSize: 2, AbortWith: "the source failed"}, sample); err != nil {
-		t.Fatal(err)
-	}
-	if after := dumpCatalog(t, path); after != before {
-		t.Fatalf("an aborted sync changed the catalog:\n%s\nwas\n%s", after, before)
-	}
-	// A restarted sink cannot resume a sync whose transaction died with its process.
-	err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, Resume: true}, sample)
-	if err == nil || !strings.Contains(err.Error(), "run the sync again") {
-		t.Fatalf("resumed sync: %v", err)
-	}
-	// A refresh commits as it goes: aborting it keeps what it wrote.
-	if err := sinktest.Run(ctx, New(), sinktest.Options{Config: cfg, Kind: sink.RunRefresh, AbortWith: "x"}, sample[6:8]); err != nil {
-		t.Fatal(err)
-	}
-	if after := dumpCatalog(t, path); after == before || !strings.Contains(after, "refresh_runs:\nr-") {
-		t.Fatalf("the refresh's rows are missing:\n%s", after)
-	}
 }

@@ -748,7 +748,16 @@ type Event struct {
 	//	*Event_Removed
 	//	*Event_Refresh
 	//	*Event_Summary
-	Kind          isEvent_Kind `protobuf_oneof:"kind"`
+	Kind isEvent_Kind `protobuf_oneof:"kind"`
+	// The assets the event refers to, resolved by the host from the synced estate, so a
+	// sink can write every event on its own: the same event gives the same output whatever
+	// came before it, in this plugin process or an earlier one. For a spec: its deps that
+	// are Power BI assets, and the assets its metadata names by id (a dashboard's tiles'
+	// reports and models), wherever they are in the estate. For a refresh: the refreshed
+	// model's. An asset that the sync did not produce (not synced, or dropped by a
+	// translator) is absent; a dep without a Related entry is not a Power BI asset (a
+	// warehouse table).
+	Related       []*Related `protobuf:"bytes,5,rep,name=related,proto3" json:"related,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -826,6 +835,13 @@ func (x *Event) GetSummary() *Summary {
 	return nil
 }
 
+func (x *Event) GetRelated() []*Related {
+	if x != nil {
+		return x.Related
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -854,6 +870,86 @@ func (*Event_Refresh) isEvent_Kind() {}
 
 func (*Event_Summary) isEvent_Kind() {}
 
+// Related is one asset an event refers to, as the sync sent it.
+type Related struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Key     *Key                   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"` // its key after translators: what deps name
+	Powerbi *Identity              `protobuf:"bytes,2,opt,name=powerbi,proto3" json:"powerbi,omitempty"`
+	WebUrl  string                 `protobuf:"bytes,3,opt,name=web_url,json=webUrl,proto3" json:"web_url,omitempty"` // its dagster-powerbi/web_url, if any
+	// A semantic model's tables, sorted: by the names of its column-schema metadata
+	// (dagster-powerbi's convention, lower-cased in a model of several tables), and in
+	// their own case (from its powerbi/tables metadata, when it has it).
+	Tables        []string `protobuf:"bytes,4,rep,name=tables,proto3" json:"tables,omitempty"`
+	TableNames    []string `protobuf:"bytes,5,rep,name=table_names,json=tableNames,proto3" json:"table_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Related) Reset() {
+	*x = Related{}
+	mi := &file_sink_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Related) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Related) ProtoMessage() {}
+
+func (x *Related) ProtoReflect() protoreflect.Message {
+	mi := &file_sink_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Related.ProtoReflect.Descriptor instead.
+func (*Related) Descriptor() ([]byte, []int) {
+	return file_sink_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Related) GetKey() *Key {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *Related) GetPowerbi() *Identity {
+	if x != nil {
+		return x.Powerbi
+	}
+	return nil
+}
+
+func (x *Related) GetWebUrl() string {
+	if x != nil {
+		return x.WebUrl
+	}
+	return ""
+}
+
+func (x *Related) GetTables() []string {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *Related) GetTableNames() []string {
+	if x != nil {
+		return x.TableNames
+	}
+	return nil
+}
+
 type Key struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Parts         []string               `protobuf:"bytes,1,rep,name=parts,proto3" json:"parts,omitempty"`
@@ -863,7 +959,7 @@ type Key struct {
 
 func (x *Key) Reset() {
 	*x = Key{}
-	mi := &file_sink_proto_msgTypes[15]
+	mi := &file_sink_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +971,7 @@ func (x *Key) String() string {
 func (*Key) ProtoMessage() {}
 
 func (x *Key) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[15]
+	mi := &file_sink_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +984,7 @@ func (x *Key) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Key.ProtoReflect.Descriptor instead.
 func (*Key) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{15}
+	return file_sink_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Key) GetParts() []string {
@@ -911,7 +1007,7 @@ type Identity struct {
 
 func (x *Identity) Reset() {
 	*x = Identity{}
-	mi := &file_sink_proto_msgTypes[16]
+	mi := &file_sink_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1019,7 @@ func (x *Identity) String() string {
 func (*Identity) ProtoMessage() {}
 
 func (x *Identity) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[16]
+	mi := &file_sink_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1032,7 @@ func (x *Identity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identity.ProtoReflect.Descriptor instead.
 func (*Identity) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{16}
+	return file_sink_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Identity) GetType() string {
@@ -991,7 +1087,7 @@ type AssetSpec struct {
 
 func (x *AssetSpec) Reset() {
 	*x = AssetSpec{}
-	mi := &file_sink_proto_msgTypes[17]
+	mi := &file_sink_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1003,7 +1099,7 @@ func (x *AssetSpec) String() string {
 func (*AssetSpec) ProtoMessage() {}
 
 func (x *AssetSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[17]
+	mi := &file_sink_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1016,7 +1112,7 @@ func (x *AssetSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssetSpec.ProtoReflect.Descriptor instead.
 func (*AssetSpec) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{17}
+	return file_sink_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AssetSpec) GetKey() *Key {
@@ -1100,7 +1196,7 @@ type Metadata struct {
 
 func (x *Metadata) Reset() {
 	*x = Metadata{}
-	mi := &file_sink_proto_msgTypes[18]
+	mi := &file_sink_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1208,7 @@ func (x *Metadata) String() string {
 func (*Metadata) ProtoMessage() {}
 
 func (x *Metadata) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[18]
+	mi := &file_sink_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1221,7 @@ func (x *Metadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Metadata.ProtoReflect.Descriptor instead.
 func (*Metadata) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{18}
+	return file_sink_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Metadata) GetValue() isMetadata_Value {
@@ -1253,7 +1349,7 @@ type TableSchema struct {
 
 func (x *TableSchema) Reset() {
 	*x = TableSchema{}
-	mi := &file_sink_proto_msgTypes[19]
+	mi := &file_sink_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1361,7 @@ func (x *TableSchema) String() string {
 func (*TableSchema) ProtoMessage() {}
 
 func (x *TableSchema) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[19]
+	mi := &file_sink_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1374,7 @@ func (x *TableSchema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableSchema.ProtoReflect.Descriptor instead.
 func (*TableSchema) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{19}
+	return file_sink_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TableSchema) GetColumns() []*TableColumn {
@@ -1299,7 +1395,7 @@ type TableColumn struct {
 
 func (x *TableColumn) Reset() {
 	*x = TableColumn{}
-	mi := &file_sink_proto_msgTypes[20]
+	mi := &file_sink_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1311,7 +1407,7 @@ func (x *TableColumn) String() string {
 func (*TableColumn) ProtoMessage() {}
 
 func (x *TableColumn) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[20]
+	mi := &file_sink_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1324,7 +1420,7 @@ func (x *TableColumn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableColumn.ProtoReflect.Descriptor instead.
 func (*TableColumn) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{20}
+	return file_sink_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TableColumn) GetName() string {
@@ -1358,7 +1454,7 @@ type Removed struct {
 
 func (x *Removed) Reset() {
 	*x = Removed{}
-	mi := &file_sink_proto_msgTypes[21]
+	mi := &file_sink_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1466,7 @@ func (x *Removed) String() string {
 func (*Removed) ProtoMessage() {}
 
 func (x *Removed) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[21]
+	mi := &file_sink_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1383,7 +1479,7 @@ func (x *Removed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Removed.ProtoReflect.Descriptor instead.
 func (*Removed) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{21}
+	return file_sink_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Removed) GetKey() *Key {
@@ -1413,13 +1509,17 @@ type Refresh struct {
 	EndedAtUnixNano     int64                  `protobuf:"varint,9,opt,name=ended_at_unix_nano,json=endedAtUnixNano,proto3" json:"ended_at_unix_nano,omitempty"`
 	Error               string                 `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
 	Tables              []*TableRefresh        `protobuf:"bytes,11,rep,name=tables,proto3" json:"tables,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The refreshed model's spec as this sync sent it (its tables, column schemas, table
+	// lineage and deps), when the host has it; the event's related are that spec's. A
+	// refresh followed again by a later process (serve after a restart) may lack it.
+	ModelSpec     *AssetSpec `protobuf:"bytes,12,opt,name=model_spec,json=modelSpec,proto3" json:"model_spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Refresh) Reset() {
 	*x = Refresh{}
-	mi := &file_sink_proto_msgTypes[22]
+	mi := &file_sink_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1531,7 @@ func (x *Refresh) String() string {
 func (*Refresh) ProtoMessage() {}
 
 func (x *Refresh) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[22]
+	mi := &file_sink_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1544,7 @@ func (x *Refresh) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refresh.ProtoReflect.Descriptor instead.
 func (*Refresh) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{22}
+	return file_sink_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Refresh) GetRequestId() string {
@@ -1524,6 +1624,13 @@ func (x *Refresh) GetTables() []*TableRefresh {
 	return nil
 }
 
+func (x *Refresh) GetModelSpec() *AssetSpec {
+	if x != nil {
+		return x.ModelSpec
+	}
+	return nil
+}
+
 type TableRefresh struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Table         string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
@@ -1535,7 +1642,7 @@ type TableRefresh struct {
 
 func (x *TableRefresh) Reset() {
 	*x = TableRefresh{}
-	mi := &file_sink_proto_msgTypes[23]
+	mi := &file_sink_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1547,7 +1654,7 @@ func (x *TableRefresh) String() string {
 func (*TableRefresh) ProtoMessage() {}
 
 func (x *TableRefresh) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[23]
+	mi := &file_sink_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1560,7 +1667,7 @@ func (x *TableRefresh) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableRefresh.ProtoReflect.Descriptor instead.
 func (*TableRefresh) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{23}
+	return file_sink_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TableRefresh) GetTable() string {
@@ -1600,7 +1707,7 @@ type Summary struct {
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_sink_proto_msgTypes[24]
+	mi := &file_sink_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1719,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_sink_proto_msgTypes[24]
+	mi := &file_sink_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +1732,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_sink_proto_rawDescGZIP(), []int{24}
+	return file_sink_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Summary) GetStartedAtUnixNano() int64 {
@@ -1721,13 +1828,21 @@ const file_sink_proto_rawDesc = "" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
-	"\rCloseResponse\"\xe3\x01\n" +
+	"\rCloseResponse\"\x97\x02\n" +
 	"\x05Event\x120\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1a.pbisync.sink.v1.AssetSpecH\x00R\x04spec\x124\n" +
 	"\aremoved\x18\x02 \x01(\v2\x18.pbisync.sink.v1.RemovedH\x00R\aremoved\x124\n" +
 	"\arefresh\x18\x03 \x01(\v2\x18.pbisync.sink.v1.RefreshH\x00R\arefresh\x124\n" +
-	"\asummary\x18\x04 \x01(\v2\x18.pbisync.sink.v1.SummaryH\x00R\asummaryB\x06\n" +
-	"\x04kind\"\x1b\n" +
+	"\asummary\x18\x04 \x01(\v2\x18.pbisync.sink.v1.SummaryH\x00R\asummary\x122\n" +
+	"\arelated\x18\x05 \x03(\v2\x18.pbisync.sink.v1.RelatedR\arelatedB\x06\n" +
+	"\x04kind\"\xb8\x01\n" +
+	"\aRelated\x12&\n" +
+	"\x03key\x18\x01 \x01(\v2\x14.pbisync.sink.v1.KeyR\x03key\x123\n" +
+	"\apowerbi\x18\x02 \x01(\v2\x19.pbisync.sink.v1.IdentityR\apowerbi\x12\x17\n" +
+	"\aweb_url\x18\x03 \x01(\tR\x06webUrl\x12\x16\n" +
+	"\x06tables\x18\x04 \x03(\tR\x06tables\x12\x1f\n" +
+	"\vtable_names\x18\x05 \x03(\tR\n" +
+	"tableNames\"\x1b\n" +
 	"\x03Key\x12\x14\n" +
 	"\x05parts\x18\x01 \x03(\tR\x05parts\"\x8c\x01\n" +
 	"\bIdentity\x12\x12\n" +
@@ -1769,7 +1884,7 @@ const file_sink_proto_rawDesc = "" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\"f\n" +
 	"\aRemoved\x12&\n" +
 	"\x03key\x18\x01 \x01(\v2\x14.pbisync.sink.v1.KeyR\x03key\x123\n" +
-	"\apowerbi\x18\x02 \x01(\v2\x19.pbisync.sink.v1.IdentityR\apowerbi\"\xb6\x03\n" +
+	"\apowerbi\x18\x02 \x01(\v2\x19.pbisync.sink.v1.IdentityR\apowerbi\"\xf1\x03\n" +
 	"\aRefresh\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -1783,7 +1898,9 @@ const file_sink_proto_rawDesc = "" +
 	"\x12ended_at_unix_nano\x18\t \x01(\x03R\x0fendedAtUnixNano\x12\x14\n" +
 	"\x05error\x18\n" +
 	" \x01(\tR\x05error\x125\n" +
-	"\x06tables\x18\v \x03(\v2\x1d.pbisync.sink.v1.TableRefreshR\x06tables\"Z\n" +
+	"\x06tables\x18\v \x03(\v2\x1d.pbisync.sink.v1.TableRefreshR\x06tables\x129\n" +
+	"\n" +
+	"model_spec\x18\f \x01(\v2\x1a.pbisync.sink.v1.AssetSpecR\tmodelSpec\"Z\n" +
 	"\fTableRefresh\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\tR\tpartition\x12\x16\n" +
@@ -1832,7 +1949,7 @@ func file_sink_proto_rawDescGZIP() []byte {
 }
 
 var file_sink_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sink_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_sink_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_sink_proto_goTypes = []any{
 	(RunKind)(0),              // 0: pbisync.sink.v1.RunKind
 	(*ConfigureRequest)(nil),  // 1: pbisync.sink.v1.ConfigureRequest
@@ -1850,64 +1967,69 @@ var file_sink_proto_goTypes = []any{
 	(*CloseRequest)(nil),      // 13: pbisync.sink.v1.CloseRequest
 	(*CloseResponse)(nil),     // 14: pbisync.sink.v1.CloseResponse
 	(*Event)(nil),             // 15: pbisync.sink.v1.Event
-	(*Key)(nil),               // 16: pbisync.sink.v1.Key
-	(*Identity)(nil),          // 17: pbisync.sink.v1.Identity
-	(*AssetSpec)(nil),         // 18: pbisync.sink.v1.AssetSpec
-	(*Metadata)(nil),          // 19: pbisync.sink.v1.Metadata
-	(*TableSchema)(nil),       // 20: pbisync.sink.v1.TableSchema
-	(*TableColumn)(nil),       // 21: pbisync.sink.v1.TableColumn
-	(*Removed)(nil),           // 22: pbisync.sink.v1.Removed
-	(*Refresh)(nil),           // 23: pbisync.sink.v1.Refresh
-	(*TableRefresh)(nil),      // 24: pbisync.sink.v1.TableRefresh
-	(*Summary)(nil),           // 25: pbisync.sink.v1.Summary
-	nil,                       // 26: pbisync.sink.v1.AssetSpec.MetadataEntry
-	nil,                       // 27: pbisync.sink.v1.AssetSpec.TagsEntry
-	nil,                       // 28: pbisync.sink.v1.Summary.AssetsEntry
-	nil,                       // 29: pbisync.sink.v1.Summary.RequestsEntry
+	(*Related)(nil),           // 16: pbisync.sink.v1.Related
+	(*Key)(nil),               // 17: pbisync.sink.v1.Key
+	(*Identity)(nil),          // 18: pbisync.sink.v1.Identity
+	(*AssetSpec)(nil),         // 19: pbisync.sink.v1.AssetSpec
+	(*Metadata)(nil),          // 20: pbisync.sink.v1.Metadata
+	(*TableSchema)(nil),       // 21: pbisync.sink.v1.TableSchema
+	(*TableColumn)(nil),       // 22: pbisync.sink.v1.TableColumn
+	(*Removed)(nil),           // 23: pbisync.sink.v1.Removed
+	(*Refresh)(nil),           // 24: pbisync.sink.v1.Refresh
+	(*TableRefresh)(nil),      // 25: pbisync.sink.v1.TableRefresh
+	(*Summary)(nil),           // 26: pbisync.sink.v1.Summary
+	nil,                       // 27: pbisync.sink.v1.AssetSpec.MetadataEntry
+	nil,                       // 28: pbisync.sink.v1.AssetSpec.TagsEntry
+	nil,                       // 29: pbisync.sink.v1.Summary.AssetsEntry
+	nil,                       // 30: pbisync.sink.v1.Summary.RequestsEntry
 }
 var file_sink_proto_depIdxs = []int32{
 	9,  // 0: pbisync.sink.v1.ConfigureResponse.errors:type_name -> pbisync.sink.v1.ConfigError
 	0,  // 1: pbisync.sink.v1.BeginRequest.kind:type_name -> pbisync.sink.v1.RunKind
 	11, // 2: pbisync.sink.v1.WriteRequest.batch:type_name -> pbisync.sink.v1.Batch
 	15, // 3: pbisync.sink.v1.Batch.events:type_name -> pbisync.sink.v1.Event
-	18, // 4: pbisync.sink.v1.Event.spec:type_name -> pbisync.sink.v1.AssetSpec
-	22, // 5: pbisync.sink.v1.Event.removed:type_name -> pbisync.sink.v1.Removed
-	23, // 6: pbisync.sink.v1.Event.refresh:type_name -> pbisync.sink.v1.Refresh
-	25, // 7: pbisync.sink.v1.Event.summary:type_name -> pbisync.sink.v1.Summary
-	16, // 8: pbisync.sink.v1.AssetSpec.key:type_name -> pbisync.sink.v1.Key
-	16, // 9: pbisync.sink.v1.AssetSpec.deps:type_name -> pbisync.sink.v1.Key
-	26, // 10: pbisync.sink.v1.AssetSpec.metadata:type_name -> pbisync.sink.v1.AssetSpec.MetadataEntry
-	27, // 11: pbisync.sink.v1.AssetSpec.tags:type_name -> pbisync.sink.v1.AssetSpec.TagsEntry
-	17, // 12: pbisync.sink.v1.AssetSpec.powerbi:type_name -> pbisync.sink.v1.Identity
-	20, // 13: pbisync.sink.v1.Metadata.table_schema:type_name -> pbisync.sink.v1.TableSchema
-	21, // 14: pbisync.sink.v1.TableSchema.columns:type_name -> pbisync.sink.v1.TableColumn
-	16, // 15: pbisync.sink.v1.Removed.key:type_name -> pbisync.sink.v1.Key
-	17, // 16: pbisync.sink.v1.Removed.powerbi:type_name -> pbisync.sink.v1.Identity
-	17, // 17: pbisync.sink.v1.Refresh.model:type_name -> pbisync.sink.v1.Identity
-	16, // 18: pbisync.sink.v1.Refresh.key:type_name -> pbisync.sink.v1.Key
-	24, // 19: pbisync.sink.v1.Refresh.tables:type_name -> pbisync.sink.v1.TableRefresh
-	28, // 20: pbisync.sink.v1.Summary.assets:type_name -> pbisync.sink.v1.Summary.AssetsEntry
-	29, // 21: pbisync.sink.v1.Summary.requests:type_name -> pbisync.sink.v1.Summary.RequestsEntry
-	19, // 22: pbisync.sink.v1.AssetSpec.MetadataEntry.value:type_name -> pbisync.sink.v1.Metadata
-	1,  // 23: pbisync.sink.v1.Sink.Configure:input_type -> pbisync.sink.v1.ConfigureRequest
-	1,  // 24: pbisync.sink.v1.Sink.Check:input_type -> pbisync.sink.v1.ConfigureRequest
-	10, // 25: pbisync.sink.v1.Sink.Write:input_type -> pbisync.sink.v1.WriteRequest
-	13, // 26: pbisync.sink.v1.Sink.Close:input_type -> pbisync.sink.v1.CloseRequest
-	3,  // 27: pbisync.sink.v1.Sink.Begin:input_type -> pbisync.sink.v1.BeginRequest
-	5,  // 28: pbisync.sink.v1.Sink.Commit:input_type -> pbisync.sink.v1.CommitRequest
-	7,  // 29: pbisync.sink.v1.Sink.Abort:input_type -> pbisync.sink.v1.AbortRequest
-	2,  // 30: pbisync.sink.v1.Sink.Configure:output_type -> pbisync.sink.v1.ConfigureResponse
-	2,  // 31: pbisync.sink.v1.Sink.Check:output_type -> pbisync.sink.v1.ConfigureResponse
-	12, // 32: pbisync.sink.v1.Sink.Write:output_type -> pbisync.sink.v1.Ack
-	14, // 33: pbisync.sink.v1.Sink.Close:output_type -> pbisync.sink.v1.CloseResponse
-	4,  // 34: pbisync.sink.v1.Sink.Begin:output_type -> pbisync.sink.v1.BeginResponse
-	6,  // 35: pbisync.sink.v1.Sink.Commit:output_type -> pbisync.sink.v1.CommitResponse
-	8,  // 36: pbisync.sink.v1.Sink.Abort:output_type -> pbisync.sink.v1.AbortResponse
-	30, // [30:37] is the sub-list for method output_type
-	23, // [23:30] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	19, // 4: pbisync.sink.v1.Event.spec:type_name -> pbisync.sink.v1.AssetSpec
+	23, // 5: pbisync.sink.v1.Event.removed:type_name -> pbisync.sink.v1.Removed
+	24, // 6: pbisync.sink.v1.Event.refresh:type_name -> pbisync.sink.v1.Refresh
+	26, // 7: pbisync.sink.v1.Event.summary:type_name -> pbisync.sink.v1.Summary
+	16, // 8: pbisync.sink.v1.Event.related:type_name -> pbisync.sink.v1.Related
+	17, // 9: pbisync.sink.v1.Related.key:type_name -> pbisync.sink.v1.Key
+	18, // 10: pbisync.sink.v1.Related.powerbi:type_name -> pbisync.sink.v1.Identity
+	17, // 11: pbisync.sink.v1.AssetSpec.key:type_name -> pbisync.sink.v1.Key
+	17, // 12: pbisync.sink.v1.AssetSpec.deps:type_name -> pbisync.sink.v1.Key
+	27, // 13: pbisync.sink.v1.AssetSpec.metadata:type_name -> pbisync.sink.v1.AssetSpec.MetadataEntry
+	28, // 14: pbisync.sink.v1.AssetSpec.tags:type_name -> pbisync.sink.v1.AssetSpec.TagsEntry
+	18, // 15: pbisync.sink.v1.AssetSpec.powerbi:type_name -> pbisync.sink.v1.Identity
+	21, // 16: pbisync.sink.v1.Metadata.table_schema:type_name -> pbisync.sink.v1.TableSchema
+	22, // 17: pbisync.sink.v1.TableSchema.columns:type_name -> pbisync.sink.v1.TableColumn
+	17, // 18: pbisync.sink.v1.Removed.key:type_name -> pbisync.sink.v1.Key
+	18, // 19: pbisync.sink.v1.Removed.powerbi:type_name -> pbisync.sink.v1.Identity
+	18, // 20: pbisync.sink.v1.Refresh.model:type_name -> pbisync.sink.v1.Identity
+	17, // 21: pbisync.sink.v1.Refresh.key:type_name -> pbisync.sink.v1.Key
+	25, // 22: pbisync.sink.v1.Refresh.tables:type_name -> pbisync.sink.v1.TableRefresh
+	19, // 23: pbisync.sink.v1.Refresh.model_spec:type_name -> pbisync.sink.v1.AssetSpec
+	29, // 24: pbisync.sink.v1.Summary.assets:type_name -> pbisync.sink.v1.Summary.AssetsEntry
+	30, // 25: pbisync.sink.v1.Summary.requests:type_name -> pbisync.sink.v1.Summary.RequestsEntry
+	20, // 26: pbisync.sink.v1.AssetSpec.MetadataEntry.value:type_name -> pbisync.sink.v1.Metadata
+	1,  // 27: pbisync.sink.v1.Sink.Configure:input_type -> pbisync.sink.v1.ConfigureRequest
+	1,  // 28: pbisync.sink.v1.Sink.Check:input_type -> pbisync.sink.v1.ConfigureRequest
+	10, // 29: pbisync.sink.v1.Sink.Write:input_type -> pbisync.sink.v1.WriteRequest
+	13, // 30: pbisync.sink.v1.Sink.Close:input_type -> pbisync.sink.v1.CloseRequest
+	3,  // 31: pbisync.sink.v1.Sink.Begin:input_type -> pbisync.sink.v1.BeginRequest
+	5,  // 32: pbisync.sink.v1.Sink.Commit:input_type -> pbisync.sink.v1.CommitRequest
+	7,  // 33: pbisync.sink.v1.Sink.Abort:input_type -> pbisync.sink.v1.AbortRequest
+	2,  // 34: pbisync.sink.v1.Sink.Configure:output_type -> pbisync.sink.v1.ConfigureResponse
+	2,  // 35: pbisync.sink.v1.Sink.Check:output_type -> pbisync.sink.v1.ConfigureResponse
+	12, // 36: pbisync.sink.v1.Sink.Write:output_type -> pbisync.sink.v1.Ack
+	14, // 37: pbisync.sink.v1.Sink.Close:output_type -> pbisync.sink.v1.CloseResponse
+	4,  // 38: pbisync.sink.v1.Sink.Begin:output_type -> pbisync.sink.v1.BeginResponse
+	6,  // 39: pbisync.sink.v1.Sink.Commit:output_type -> pbisync.sink.v1.CommitResponse
+	8,  // 40: pbisync.sink.v1.Sink.Abort:output_type -> pbisync.sink.v1.AbortResponse
+	34, // [34:41] is the sub-list for method output_type
+	27, // [27:34] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_sink_proto_init() }
@@ -1921,7 +2043,7 @@ func file_sink_proto_init() {
 		(*Event_Refresh)(nil),
 		(*Event_Summary)(nil),
 	}
-	file_sink_proto_msgTypes[18].OneofWrappers = []any{
+	file_sink_proto_msgTypes[19].OneofWrappers = []any{
 		(*Metadata_Text)(nil),
 		(*Metadata_Url)(nil),
 		(*Metadata_Int)(nil),
@@ -1936,7 +2058,7 @@ func file_sink_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sink_proto_rawDesc), len(file_sink_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
