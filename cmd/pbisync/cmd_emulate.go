@@ -47,6 +47,7 @@ func emulateCommand() *command {
 			scanPolls := fs.Int("scan-polls", 2, "scanStatus polls a scan takes to succeed")
 			failScans := fs.String("fail-scans", "", "comma-separated workspace ids whose scans fail (* for all)")
 			refuseAdmin := fs.Bool("refuse-admin", false, "answer 403 on admin endpoints (as for a principal without admin API access)")
+			quotas := fs.Bool("quotas", false, "enforce the admin APIs' documented hourly limits per tenant (429 with Retry-After past them)")
 			failRefreshes := fs.String("fail-refreshes", "", "comma-separated semantic model ids whose refreshes end Failed (* for all)")
 			fabric := fs.Bool("fabric", false, "add Microsoft Fabric content: Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with definitions, datamarts")
 			var faults faultFlags
@@ -69,6 +70,9 @@ func emulateCommand() *command {
 					powerbitest.WithAddr(*addr), powerbitest.WithAuthorityAddr(*authAddr), powerbitest.WithAPITLS(*apiTLS),
 					powerbitest.WithTokenLifetime(*tokenLifetime), powerbitest.WithScanPolls(*scanPolls),
 					powerbitest.WithRefusedAdmin(*refuseAdmin), powerbitest.WithFaults(faults...), powerbitest.WithQuirks(quirks),
+				}
+				if *quotas {
+					opts = append(opts, powerbitest.WithQuotas(powerbitest.DocumentedQuotas()...))
 				}
 				if *failScans != "" {
 					opts = append(opts, powerbitest.WithFailedScans(strings.Split(*failScans, ",")...))
@@ -154,6 +158,7 @@ func serveEmulator(ctx context.Context, g *globals, srv *powerbitest.Server, dir
 		{"client secret", secretHint},
 		{"certificate", certFile + " (certificate and key, for certificate_file)"},
 		{"CA file", caFile},
+		{"change workspaces", "POST " + strings.TrimSuffix(srv.URL(), powerbitest.APIPrefix) + "/emulator/change?modify=N&delete=N&add=N"},
 		{"api_token", srv.APIToken() + " (a static bearer token, for any Power BI client: credentials: {token: ...})"},
 	}
 	source := []emulatorSetting{

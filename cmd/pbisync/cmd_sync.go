@@ -18,14 +18,16 @@ func runCommand() *command {
 	return &command{
 		name:    "run",
 		summary: "Run the whole pipeline: sync the assets, then the refreshes it configures.",
-		usage:   "[-f pipeline.yaml]",
+		usage:   "[-f pipeline.yaml] [--full] [--no-wait]",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			file := fs.String("f", pipeline.DefaultFile, "pipeline file")
+			full := fs.Bool("full", false, "scan every workspace, whatever changed since the last sync")
+			noWait := fs.Bool("no-wait", false, noWaitUsage)
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments: %s", strings.Join(args, " "))
 				}
-				return runPipeline(ctx, g, *file, true)
+				return runPipeline(ctx, g, *file, runFlags{refresh: true, full: *full, noWait: *noWait})
 			}
 		},
 	}
@@ -37,11 +39,13 @@ func syncCommand() *command {
 		summary: "Sync assets: snapshot the sources, build specs, run translators, write outputs.\n" +
 			"With --snapshot FILE it needs no pipeline: it turns a snapshot or raw scanResult file\n" +
 			"into specs in JSON Lines (standard output, or --out FILE).",
-		usage: "[-f pipeline.yaml] [--source NAME] [--specs-out FILE] | --snapshot FILE [--out FILE]",
+		usage: "[-f pipeline.yaml] [--full] [--no-wait] [--source NAME] [--specs-out FILE] | --snapshot FILE [--out FILE]",
 		flags: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			file := fs.String("f", pipeline.DefaultFile, "pipeline file")
 			snap := fs.String("snapshot", "", "snapshot or raw scanResult file to turn into specs, without a pipeline")
 			out := fs.String("out", "-", "with --snapshot: JSON Lines output file ('-' for standard output)")
+			full := fs.Bool("full", false, "scan every workspace, whatever changed since the last sync (default: only the workspaces modified since the last complete sync, when the source and state_dir allow it)")
+			noWait := fs.Bool("no-wait", false, noWaitUsage)
 			source := fs.String("source", "", "sync only the pipeline source of this name")
 			specsOut := fs.String("specs-out", "", "also write the final specs, one per line, to FILE; it is replaced only when the sync succeeds (the Dagster bridge's cached state)")
 			return func(ctx context.Context, args []string) error {
@@ -52,7 +56,7 @@ func syncCommand() *command {
 					return syncSnapshotFile(ctx, g, *snap, *out)
 				}
 				if *source == "" && *specsOut == "" {
-					return runPipeline(ctx, g, *file, false)
+					return runPipeline(ctx, g, *file, runFlags{full: *full, noWait: *noWait})
 				}
 				return syncWithSpecsOut(ctx, g, *file, *source, *specsOut)
 			}
@@ -71,31 +75,42 @@ func syncSnapshotFile(ctx context.Context, g *globals, snap, out string) error {
 		return err
 	}
 	p.StateDir = "" // an ad hoc sync has no previous sync to compare with
-	return execute(ctx, g, p, false)
+	return execute(ctx, g, p, runFlags{})
 }
 
-func runPipeline(ctx context.Context, g *globals, file string, withRefresh bool) error {
+// noWaitUsage describes --no-wait.
+const noWaitUsage = "stop cleanly, instead of waiting, when the next admin API request would exceed one of the service's hourly limits; run again later to go on"
+
+// runFlags are what sync and run were asked for.
+type runFlags struct {
+	refresh bool // run the configured refreshes after the sync
+	full    bool // --full
+	noWait  bool // --no-wait
+}
+
+func runPipeline(ctx context.Context, g *globals, file string, f runFlags) error {
 	p, err := pipeline.Load(file)
 	if err != nil {
 		return err
 	}
-	return execute(ctx, g, p, withRefresh)
+	return execute(ctx, g, p, f)
 }
 
-func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, withRefresh bool) error {
+func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, f runFlags) error {
 	prog := newProgress(g)
 	eng, err := engine.FromPipeline(ctx, p, engine.SetupOptions{
 		Logger:   g.logger,
 		Stdout:   g.stdout,
 		Progress: prog.update,
+		NoWait:   f.noWait,
 	})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
 	var outs []*refresh.Outcome
-	var opts engine.RunOptions
-	if withRefresh {
+	opts := engine.RunOptions{Full: f.full}
+	if f.refresh {
 		opts.After = runConfiguredRefreshes(g, eng, p, &outs)
 	}
 	reported := false

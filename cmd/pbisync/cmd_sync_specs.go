@@ -36,7 +36,7 @@ func syncWithSpecsOut(ctx context.Context, g *globals, file, source, specsOut st
 		p.Sources = keep
 	}
 	if specsOut == "" {
-		return execute(ctx, g, p, false)
+		return execute(ctx, g, p, runFlags{})
 	}
 	abs, err := filepath.Abs(specsOut)
 	if err != nil {
@@ -52,7 +52,7 @@ func syncWithSpecsOut(ctx context.Context, g *globals, file, source, specsOut st
 		return fmt.Errorf("--specs-out: %w", err)
 	}
 	p.Outputs = append(p.Outputs, config.Node{Node: n.Content[0], File: "(--specs-out)"})
-	err = execute(ctx, g, p, false)
+	err = execute(ctx, g, p, runFlags{full: true}) // the specs file holds every spec: never an incremental sync
 	var problems *problemsError
 	if err != nil && !errors.As(err, &problems) {
 		os.Remove(tmp)

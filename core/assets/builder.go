@@ -50,6 +50,8 @@ type Builder struct {
 	pending []*pending
 	waiting map[target][]*pending
 	seq     int
+	// known are assets outside the stream (known.go), the fallback of lookup.
+	known map[target]spec.Key
 }
 
 // entry is what the builder remembers of a seen asset for the whole stream.
@@ -290,7 +292,8 @@ func (b *Builder) lookup(r ref) (spec.Key, bool) {
 		e = b.items.lookup(r)
 	}
 	if e == nil {
-		return nil, false
+		k, ok := b.known[target{r.kind, r.id}]
+		return k, ok
 	}
 	return e.key, true
 }

@@ -20,15 +20,32 @@ import (
 // Assets the sources could not read (r.unread) are not removed either: a removal needs
 // positive evidence.
 func (r *run) removals(ctx context.Context) error {
-	prev, err := r.e.State.PreviousAssets(ctx, r.e.Pipeline)
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
+	var prev map[state.AssetID]state.Asset
+	if r.cov != nil && r.cov.prev != nil {
+		prev = r.cov.prev
+	} else {
+		var err error
+		if prev, err = r.e.State.PreviousAssets(ctx, r.e.Pipeline); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
 	}
 	current := make([]spec.AssetSpec, 0, len(r.seen))
 	for _, a := range r.seen {
 		current = append(current, spec.AssetSpec{Key: a.key, PowerBI: a.id})
 	}
+	// An incremental sync keeps the assets of the workspaces it did not rescan.
+	for id, a := range prev {
+		if _, sent := r.seen[id]; !sent && r.cov.carried(a) {
+			current = append(current, spec.AssetSpec{Key: a.Key, PowerBI: a.PowerBI})
+		}
+	}
 	gone := r.unread.filter(state.Removed(prev, current), r.log)
+	if r.cov != nil && r.cov.partial {
+		r.cov.sent = current[:len(r.seen)]
+		for i := range gone {
+			r.cov.gone = append(r.cov.gone, state.IDOf(gone[i].PowerBI))
+		}
+	}
 	events := make([]event.Event, len(gone))
 	for i := range gone {
 		events[i] = event.Event{Kind: event.KindRemoved, Removed: &gone[i]}
@@ -47,10 +64,15 @@ func (r *run) saveState(ctx context.Context) error {
 			return nil
 		}
 	}
-	if err := r.e.State.SaveAssets(ctx, r.e.Pipeline, r.current); err != nil {
+	if u, ok := r.e.State.(assetUpdater); ok && r.cov != nil && r.cov.partial {
+		// An incremental sync changes only what it sent or removed.
+		if err := u.UpdateAssets(ctx, r.e.Pipeline, r.cov.sent, r.cov.gone); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+	} else if err := r.e.State.SaveAssets(ctx, r.e.Pipeline, r.current); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	return nil
+	return r.saveMarks(ctx)
 }
 
 // seenAsset is what a sync remembers of each asset it sent.

@@ -108,7 +108,10 @@ type Engine struct {
 	// Journal remembers running refreshes across restarts (optional).
 	Journal refresh.Journal
 
-	setup   *setup          // what FromPipeline started, if it built this engine
+	setup *setup // what FromPipeline started, if it built this engine
+	// kept are the semantic models of the last run, for refreshes after an incremental
+	// sync that did not rescan them (incremental.go).
+	kept    []Model
 	refresh *refresh.Config // the pipeline's refresh section, if any
 	stream  *stream         // serve's shared outputs (StartStream), if any
 }
@@ -176,6 +179,10 @@ type RunOptions struct {
 	// NoSpecs keeps spec, removed and summary events away from the sinks, for an ad hoc
 	// refresh that only needs the models.
 	NoSpecs bool
+	// Full scans every workspace of every source, whatever the sources' high-water marks
+	// say (`pbisync sync --full`); without it a source that can sync incrementally reads
+	// only what changed (incremental.go).
+	Full bool
 	// Synced, if set, is told the sync's result before After runs (for a report).
 	Synced func(*Result)
 	// After runs once the sync succeeded, before the sinks close. send hands events to
@@ -224,7 +231,13 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	builder := e.NewBuilder()
-	srcErr := r.pull(ctx, builder)
+	var srcErr error
+	if e.State != nil && !opts.NoSpecs {
+		srcErr = r.plan(ctx, opts.Full || e.needsAllModels(opts), builder)
+	}
+	if srcErr == nil {
+		srcErr = r.pull(ctx, builder)
+	}
 	r.sourceProblems()
 	if srcErr == nil {
 		recs, probs := builder.Flush()
@@ -274,6 +287,9 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if srcErr == nil && !opts.NoSpecs {
 		sum := r.res.Summary
 		srcErr = r.write(ctx, []event.Event{{Kind: event.KindSummary, Summary: &sum}})
+	}
+	if srcErr == nil {
+		r.models = r.withKeptModels()
 	}
 	if srcErr == nil && opts.Synced != nil {
 		partial := r.res
@@ -334,6 +350,8 @@ type run struct {
 	current  []spec.AssetSpec // this sync's assets, saved once the sinks have them
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
+	// cov is what the sources read, when they planned an incremental sync.
+	cov *coverage
 	// rel resolves the assets each event refers to.
 	rel *relatedIndex
 	// modelSpecs keeps each model's spec for its refresh events.

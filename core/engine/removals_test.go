@@ -103,7 +103,10 @@ func TestRemovalsNeedEvidence(t *testing.T) {
 			second := &collect{name: "c"}
 			e = newEngine([]Source{emulatorSource(t, srv, tt.scanner)}, second)
 			e.State = st
-			res, err := e.Sync(context.Background())
+			// A full scan: these cases are about what a scan's problems leave unread (an
+			// incremental sync of the unchanged tenant would rescan nothing;
+			// incremental_test.go covers those).
+			res, err := e.Run(context.Background(), RunOptions{Full: true})
 			if err != nil {
 				t.Fatal(err)
 			}

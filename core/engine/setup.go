@@ -36,6 +36,9 @@ type SetupOptions struct {
 	// Executable serves the built-in sinks (`Executable plugin sink NAME`); empty means
 	// the running binary, which is pbisync.
 	Executable string
+	// NoWait stops a sync cleanly when the next admin request would exceed one of the
+	// service's limits, instead of waiting for the quota (`--no-wait`).
+	NoWait bool
 }
 
 // setup collects what FromPipeline starts, so it can all be stopped on error.
@@ -193,6 +196,9 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		s.closers = append(s.closers, func() { st.Close() })
 		e.State = st
 		e.Journal = NewJournal(st, s.p.Name)
+	}
+	if !s.dryRun {
+		s.planQuotas(e)
 	}
 	e.OpenSinks = func(ctx context.Context) ([]Sink, error) {
 		var sinks []Sink

@@ -36,6 +36,9 @@ type EmulatorConfig struct {
 	// Lakehouses, Warehouses, SQL endpoints, Direct Lake models, dataflows with
 	// definitions, datamarts; the client then reads dataflow definitions too.
 	Fabric bool `yaml:"fabric"`
+	// Incremental syncs only the workspaces modified since the last complete sync, as a
+	// powerbi source's incremental.enabled (default false).
+	Incremental bool `yaml:"incremental"`
 }
 
 // GeneratedTenant is the shape of a generated emulator tenant.
@@ -88,12 +91,50 @@ type powerbiSource struct {
 
 	mu    sync.Mutex
 	stats powerbi.Stats
+	plan  *powerbi.SyncPlan // set by PlanSync for the next Snapshots
+	// resume replays what a stopped sync read (resume.go); nil without a state store.
+	resume *resumer
 }
 
 func (p *powerbiSource) Name() string { return p.name }
 
+// PlanSync lists the workspaces and decides which the next Snapshots scans.
+func (p *powerbiSource) PlanSync(ctx context.Context, since time.Time) (*powerbi.SyncPlan, error) {
+	plan, err := p.client.Plan(ctx, since, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	if p.resume != nil {
+		if err := p.resume.apply(ctx, p.name, plan); err != nil {
+			return nil, err
+		}
+	}
+	p.mu.Lock()
+	p.plan = plan
+	p.mu.Unlock()
+	return plan, nil
+}
+
+// FullEvery is the source's incremental.full_every.
+func (p *powerbiSource) FullEvery() time.Duration { cfg := p.client.Config(); return cfg.FullEvery() }
+
 func (p *powerbiSource) Snapshots(ctx context.Context, emit func(*snapshot.Snapshot) error) error {
-	st, err := p.client.Snapshots(ctx, emit)
+	p.mu.Lock()
+	plan := p.plan
+	p.plan = nil
+	p.mu.Unlock()
+	var st powerbi.Stats
+	var err error
+	switch {
+	case plan != nil && p.resume != nil:
+		st, err = p.resume.snapshots(ctx, p.name, plan, emit, func(rest *powerbi.SyncPlan, emit func(*snapshot.Snapshot) error) (powerbi.Stats, error) {
+			return p.client.ScanPlan(ctx, rest, emit)
+		})
+	case plan != nil:
+		st, err = p.client.ScanPlan(ctx, plan, emit)
+	default:
+		st, err = p.client.Snapshots(ctx, emit)
+	}
 	p.mu.Lock()
 	p.stats = st
 	p.mu.Unlock()
@@ -194,6 +235,9 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 		cfg.Credentials = powerbi.Credentials{Token: config.NewSecret(srv.IssueToken(srv.TokenLifetime()))}
 	}
 	cfg.Scanner.Enabled = ec.Scanner
+	if ec.Incremental {
+		cfg.Incremental.Enabled = &ec.Incremental
+	}
 	if ec.Fabric {
 		cfg.Scanner.DataflowDefinitions = &ec.Fabric
 	}

@@ -33,6 +33,7 @@ type Client struct {
 	sleep  func(ctx context.Context, d time.Duration) error
 
 	progress func(Progress)
+	quota    *Quota // plans admin requests against the service's limits (quota.go)
 
 	mu       sync.Mutex
 	requests map[string]int64
@@ -260,6 +261,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s: %w", endpoint, err)
+		}
+		if err := c.quota.take(ctx, endpoint); err != nil { // quota.go
 			return nil, fmt.Errorf("%s: %w", endpoint, err)
 		}
 		resp, err := c.send(ctx, method, target, payload, endpoint)

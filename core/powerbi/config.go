@@ -35,6 +35,8 @@ type Config struct {
 	Workspaces WorkspaceConfig `yaml:"workspaces"`
 	Scanner    ScannerConfig   `yaml:"scanner"`
 	Retry      RetryConfig     `yaml:"retry"`
+	// Incremental: scan only what changed since the last complete sync (modified.go).
+	Incremental IncrementalConfig `yaml:"incremental"`
 	// Concurrency is how many workspaces the regular API path reads at once (default 4).
 	Concurrency int `yaml:"concurrency"`
 }

@@ -10,8 +10,9 @@ import (
 // estateSchema (version 4) keeps the estate of each pipeline's last completed sync: a
 // small summary of every asset, for the lineage graph and search, and its page, for
 // a node's page (its columns, measures, lineage and metadata, compact). A sync writes its rows under the next generation as it streams; readers
-// only see the generation estate_meta names, which changes in one transaction when the sync
-// completed, so a failed sync never replaces a good estate and nothing is copied twice.
+// only see rows up to the generation estate_meta names, which changes in one transaction when
+// the sync completed (deleting the rows it replaced), so a failed sync never replaces a good
+// estate and nothing is copied.
 const estateSchema = `
 CREATE TABLE estate_assets (
 	pipeline TEXT NOT NULL,
@@ -48,16 +49,17 @@ type EstateRun struct {
 	s        *Store
 	pipeline string
 	cur, gen int64 // the committed generation, and the one this run writes
+	staged   int   // rows staged so far
 }
 
 // BeginEstate starts staging a sync's changes to the pipeline's estate. Rows that a crashed
-// pbisync left (of an uncommitted generation, or of an old one not yet deleted) go first.
+// pbisync left (of an uncommitted generation) go first.
 func (s *Store) BeginEstate(ctx context.Context, pipeline string) (*EstateRun, error) {
 	cur, _, err := s.EstateGeneration(ctx, pipeline)
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range []string{`DELETE FROM estate_assets WHERE pipeline = ? AND gen <> ?`, `DELETE FROM estate_removed WHERE pipeline = ? AND gen <> ?`} {
+	for _, q := range []string{`DELETE FROM estate_assets WHERE pipeline = ? AND gen > ?`, `DELETE FROM estate_removed WHERE pipeline = ? AND gen > ?`} {
 		if _, err := s.db.ExecContext(ctx, q, pipeline, cur); err != nil {
 			return nil, fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
 		}
@@ -70,6 +72,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	r.staged += len(rows)
 	tx, err := r.s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return r.err(err)
@@ -100,7 +103,10 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 
 // Commit makes the staged generation the estate, in one transaction: the assets this sync
 // sent, plus those of the previous estate it neither sent nor removed (a sync that read
-// only part of the tenant keeps the rest). The previous generation is deleted afterwards.
+// only part of the tenant keeps the rest). An asset's row keeps the generation that wrote
+// it: the estate of generation G is, per asset, its row of the highest generation <= G,
+// so the commit deletes the rows the sync replaced or removed and copies nothing else,
+// in time proportional to the change rather than to the estate.
 func (r *EstateRun) Commit(ctx context.Context) error {
 	tx, err := r.s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -108,16 +114,26 @@ func (r *EstateRun) Commit(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
+	if r.staged == 0 && r.cur > 0 {
+		// Nothing changed (an incremental sync that rescanned nothing): the estate stays
+		// the generation it is, without copying it.
+		if _, err := tx.ExecContext(ctx, `UPDATE estate_meta SET committed_at = ? WHERE pipeline = ?`, now, r.pipeline); err != nil {
+			return r.err(err)
+		}
+		return r.err(tx.Commit())
+	}
 	steps := []struct {
 		q    string
 		args []any
 	}{
-		{`INSERT INTO estate_assets (pipeline, gen, type, id, summary, page)
-			SELECT a.pipeline, ?3, a.type, a.id, a.summary, a.page FROM estate_assets a
-			WHERE a.pipeline = ?1 AND a.gen = ?2
-			AND NOT EXISTS (SELECT 1 FROM estate_assets b WHERE b.pipeline = ?1 AND b.gen = ?3 AND b.type = a.type AND b.id = a.id)
-			AND NOT EXISTS (SELECT 1 FROM estate_removed d WHERE d.pipeline = ?1 AND d.gen = ?3 AND d.type = a.type AND d.id = a.id)`,
-			[]any{r.pipeline, r.cur, r.gen}},
+		// Rows this sync replaced: an older row of an asset it staged.
+		{`DELETE FROM estate_assets WHERE rowid IN (SELECT a.rowid FROM estate_assets s JOIN estate_assets a
+			ON a.pipeline = s.pipeline AND a.type = s.type AND a.id = s.id AND a.gen < s.gen
+			WHERE s.pipeline = ?1 AND s.gen = ?2)`, []any{r.pipeline, r.gen}},
+		// Rows of the assets it removed.
+		{`DELETE FROM estate_assets WHERE rowid IN (SELECT a.rowid FROM estate_removed d JOIN estate_assets a
+			ON a.pipeline = d.pipeline AND a.type = d.type AND a.id = d.id AND a.gen < d.gen
+			WHERE d.pipeline = ?1 AND d.gen = ?2)`, []any{r.pipeline, r.gen}},
 		{`INSERT INTO estate_meta (pipeline, generation, committed_at) VALUES (?1, ?2, ?3)
 			ON CONFLICT (pipeline) DO UPDATE SET generation = excluded.generation, committed_at = excluded.committed_at`,
 			[]any{r.pipeline, r.gen, now}},
@@ -128,13 +144,7 @@ func (r *EstateRun) Commit(ctx context.Context) error {
 			return r.err(err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return r.err(err)
-	}
-	// Readers see the new generation now; the old rows are garbage (BeginEstate would also
-	// delete them if this did not run).
-	_, err = r.s.db.ExecContext(ctx, `DELETE FROM estate_assets WHERE pipeline = ? AND gen < ?`, r.pipeline, r.gen)
-	return r.err(err)
+	return r.err(tx.Commit())
 }
 
 // Abort drops the staged rows; the estate stays as it was.
@@ -171,9 +181,10 @@ func (s *Store) EstateGeneration(ctx context.Context, pipeline string) (int64, t
 }
 
 // EstateSummaries calls fn with the summary of every asset of generation gen of the
-// pipeline's estate (EstateGeneration says which is current).
+// pipeline's estate (EstateGeneration says which is current). Each asset has one committed
+// row (Commit deletes the ones it replaces); rows above gen are a sync's staging.
 func (s *Store) EstateSummaries(ctx context.Context, pipeline string, gen int64, fn func(typ, id, summary string) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT type, id, summary FROM estate_assets WHERE pipeline = ? AND gen = ? ORDER BY type, id`, pipeline, gen)
+	rows, err := s.db.QueryContext(ctx, `SELECT type, id, summary FROM estate_assets WHERE pipeline = ? AND gen <= ? ORDER BY type, id`, pipeline, gen)
 	if err != nil {
 		return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
 	}
@@ -195,7 +206,7 @@ func (s *Store) EstateSummaries(ctx context.Context, pipeline string, gen int64,
 func (s *Store) EstatePage(ctx context.Context, pipeline, typ, id string) (string, error) {
 	var sp string
 	err := s.db.QueryRowContext(ctx, `SELECT page FROM estate_assets WHERE pipeline = ? AND type = ? AND id = ?
-		AND gen = (SELECT generation FROM estate_meta WHERE pipeline = ?)`, pipeline, typ, id, pipeline).Scan(&sp)
+		AND gen <= (SELECT generation FROM estate_meta WHERE pipeline = ?) ORDER BY gen DESC LIMIT 1`, pipeline, typ, id, pipeline).Scan(&sp)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}

@@ -362,8 +362,10 @@ func (s *Server) handleScanResult(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleModified(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	var since time.Time
 	if v := q.Get("modifiedSince"); v != "" {
-		since, err := time.Parse(time.RFC3339Nano, v)
+		var err error
+		since, err = time.Parse(time.RFC3339Nano, v)
 		if err != nil {
 			WriteError(w, http.StatusBadRequest, "InvalidRequest", "modifiedSince must be an ISO 8601 UTC time")
 			return
@@ -383,6 +385,9 @@ func (s *Server) handleModified(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if exclInactive && ws.State != "" && ws.State != "Active" {
+				continue
+			}
+			if !since.IsZero() && s.lastModified(ws.ID).Before(since) {
 				continue
 			}
 			out = append(out, map[string]string{"id": ws.ID})

@@ -47,6 +47,10 @@ type Server struct {
 	tmu    sync.RWMutex // guards tenant and idx
 	tenant *snapshot.Snapshot
 	idx    *index
+	// modifiedAt is when each workspace last changed (changes.go); rev numbers changes.
+	modifiedAt map[string]time.Time
+	rev        int
+	started    time.Time
 
 	mu            sync.Mutex
 	tokens        map[string]time.Time
@@ -64,6 +68,12 @@ type Server struct {
 	quirks        Quirks
 
 	rf refreshes // the refreshes of datasets, with their own lock
+
+	// quotas are enforced per endpoint (quota.go): accepted holds the times of the
+	// requests each let through, throttled counts 429s.
+	quotas    []Quota
+	accepted  map[string][]time.Time
+	throttled map[string]int64
 }
 
 // Request is one API call the emulator answered, for tests.
@@ -88,6 +98,7 @@ type settings struct {
 	failScans         []string
 	failRefreshes     []string
 	refuseAdmin       bool
+	quotas            []Quota
 	quirks            Quirks
 }
 
@@ -172,9 +183,10 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	s := &Server{
 		TenantID: st.tenantID, pki: p, mux: http.NewServeMux(),
 		clientID: st.clientID, clientSecret: st.secret, apiToken: st.apiToken, clientCert: cert, clientCertPEM: certPEM,
-		tenant: tenant, idx: buildIndex(tenant), tokens: map[string]time.Time{}, tokenLifetime: st.tokenLifetime,
+		tenant: tenant, idx: buildIndex(tenant), modifiedAt: map[string]time.Time{}, started: time.Now().UTC(), tokens: map[string]time.Time{}, tokenLifetime: st.tokenLifetime,
 		requests: map[string]int64{}, scans: map[string]*scan{}, scanPolls: st.scanPolls,
 		failScans: map[string]bool{}, refuseAdmin: st.refuseAdmin, maxRunning: 16, quirks: st.quirks,
+		quotas: st.quotas, accepted: map[string][]time.Time{}, throttled: map[string]int64{},
 	}
 	for _, id := range st.failScans {
 		s.failScans[id] = true
@@ -188,6 +200,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	}
 	s.rf.skew.Store(int64(st.quirks.ClockSkew))
 	s.registerAPI()
+	s.mux.HandleFunc("POST /emulator/change", s.handleChange)
 
 	apiLn, err := listen(st.apiAddr)
 	if err != nil {
@@ -430,6 +443,9 @@ func (s *Server) Handle(pattern string, h http.HandlerFunc) {
 		s.mu.Unlock()
 		if refused {
 			WriteError(rec, http.StatusForbidden, "PowerBINotAuthorizedException", "The caller is not allowed to use the admin APIs")
+			return
+		}
+		if s.throttle(endpoint, rec) {
 			return
 		}
 		if s.takeLost(endpoint) {

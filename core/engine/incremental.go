@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pbisync/pbisync/core/powerbi"
+	"github.com/pbisync/pbisync/core/state"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// An incremental sync reads only the workspaces a source names as modified since its
+// high-water mark (kept in the state store per pipeline and source). The assets of the
+// workspaces it did not rescan are carried: neither sent nor removed, kept in the state
+// store and the estate, and known to the builder and the key check so that dependencies
+// and clashes with them are still seen. An asset whose workspace is gone from the
+// complete listing is removed.
+
+// incrementalSource is a source that can plan a sync that reads only what changed.
+type incrementalSource interface {
+	Source
+	// PlanSync lists the source's workspaces and decides which the next Snapshots reads
+	// (all of them when since is zero); the plan holds until that Snapshots ends.
+	PlanSync(ctx context.Context, since time.Time) (*powerbi.SyncPlan, error)
+	// FullEvery is how often a full scan is due anyway.
+	FullEvery() time.Duration
+}
+
+// markStore keeps the sources' high-water marks (core/state implements it).
+type markStore interface {
+	SyncMark(ctx context.Context, pipeline, source string) (state.SyncMark, error)
+	SetSyncMark(ctx context.Context, pipeline, source string, m state.SyncMark) error
+}
+
+// knower is a builder that can be told assets outside the stream (assets.Builder).
+type knower interface {
+	Know(t spec.ContentType, id string, key spec.Key)
+}
+
+// coverage is what this run's sources read, for removals.
+type coverage struct {
+	partial bool            // some source read only part of its listing
+	listed  map[string]bool // lower-case ids of every workspace an incremental source listed
+	read    map[string]bool // ... and of those it reads
+	marks   map[string]state.SyncMark
+	prev    map[state.AssetID]state.Asset // the previous sync's assets, read once
+	sent    []spec.AssetSpec              // what this sync sent, and removed, for UpdateAssets
+	gone    []state.AssetID
+}
+
+// assetUpdater saves an incremental sync's changes in place (core/state implements it).
+type assetUpdater interface {
+	UpdateAssets(ctx context.Context, pipeline string, upserts []spec.AssetSpec, removed []state.AssetID) error
+}
+
+// carried reports whether an asset of the previous sync that this run did not send keeps
+// its place: its workspace was listed but not rescanned, or it belongs to no workspace
+// (a data source) in a partial sync, where only a full scan can show it unused.
+func (c *coverage) carried(a state.Asset) bool {
+	if c == nil || !c.partial {
+		return false
+	}
+	ws := strings.ToLower(a.PowerBI.WorkspaceID)
+	if ws == "" {
+		return true
+	}
+	return c.listed[ws] && !c.read[ws]
+}
+
+// plan asks every incremental source for its plan. full forces full scans.
+func (r *run) plan(ctx context.Context, full bool, b Builder) error {
+	ms, ok := r.e.State.(markStore)
+	if !ok || ms == nil {
+		return nil
+	}
+	now := time.Now
+	if r.e.Now != nil {
+		now = r.e.Now
+	}
+	cov := &coverage{listed: map[string]bool{}, read: map[string]bool{}, marks: map[string]state.SyncMark{}}
+	for _, src := range r.e.Sources {
+		is, ok := src.(incrementalSource)
+		if !ok {
+			continue
+		}
+		m, err := ms.SyncMark(ctx, r.e.Pipeline, src.Name())
+		if err != nil {
+			return err
+		}
+		since := m.Mark
+		reason := ""
+		switch {
+		case full:
+			since, reason = time.Time{}, "--full"
+		case !m.FullAt.IsZero() && now().Sub(m.FullAt) >= is.FullEvery():
+			since, reason = time.Time{}, fmt.Sprintf("the last full scan (%s) is older than full_every %s", m.FullAt.UTC().Format(time.RFC3339), is.FullEvery())
+		}
+		p, err := is.PlanSync(ctx, since)
+		var apiErr *powerbi.APIError
+		if errors.As(err, &apiErr) && apiErr.Refused() {
+			// The admin API was refused: the source's own path falls back and reads all.
+			r.log.Warn("incremental sync needs the admin API, which was refused; reading everything", "source", src.Name(), "error", err.Error())
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("source %s: %w", src.Name(), err)
+		}
+		if reason == "" {
+			reason = p.Reason
+		}
+		r.log.Info("sync plan", "source", src.Name(), "full", p.Full, "workspaces", len(p.Listed), "scanned", len(p.Read), "why", reason)
+		next := state.SyncMark{Mark: p.Mark, FullAt: m.FullAt}
+		if p.Full {
+			next.FullAt = p.Mark
+		} else {
+			cov.partial = true
+		}
+		cov.marks[src.Name()] = next
+		for _, w := range p.Listed {
+			cov.listed[strings.ToLower(w.ID)] = true
+		}
+		for _, w := range p.Read {
+			cov.read[strings.ToLower(w.ID)] = true
+		}
+	}
+	r.cov = cov
+	if !cov.partial {
+		return nil
+	}
+	prev, err := r.e.State.PreviousAssets(ctx, r.e.Pipeline)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	cov.prev = prev
+	kn, _ := b.(knower)
+	for _, a := range prev {
+		if !cov.carried(a) {
+			continue
+		}
+		if kn != nil {
+			kn.Know(a.PowerBI.Type, a.PowerBI.ID, a.Key)
+		}
+		if r.e.Keys != nil {
+			r.e.Keys.Add(&spec.AssetSpec{Key: a.Key, PowerBI: a.PowerBI})
+		}
+	}
+	return nil
+}
+
+// saveMarks records the sources' marks once the sync completed and its assets were saved.
+func (r *run) saveMarks(ctx context.Context) error {
+	ms, ok := r.e.State.(markStore)
+	if !ok || r.cov == nil {
+		return nil
+	}
+	for src, m := range r.cov.marks {
+		if err := ms.SetSyncMark(ctx, r.e.Pipeline, src, m); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+	}
+	// What a stopped sync kept is in this complete one now.
+	if rs, ok := r.e.State.(resumeStore); ok {
+		for _, src := range r.e.Sources {
+			if ps, ok := src.(*powerbiSource); ok && ps.resume != nil {
+				if err := rs.ClearResume(ctx, r.e.Pipeline, src.Name()); err != nil {
+					return fmt.Errorf("state: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// needsAllModels reports whether this run must scan everything because refreshes follow
+// and the engine knows no models from an earlier run: refresh selection needs every
+// model, and an incremental sync yields only the changed ones.
+func (e *Engine) needsAllModels(opts RunOptions) bool {
+	return e.kept == nil && (opts.After != nil || e.refresh != nil)
+}
+
+// withKeptModels adds to this run's models those of the previous run that it carried,
+// and keeps the result for the next run.
+func (r *run) withKeptModels() []Model {
+	models := r.models
+	if r.cov != nil && r.cov.partial {
+		sent := make(map[string]bool, len(models))
+		for _, m := range models {
+			sent[m.Record.Spec.PowerBI.ID] = true
+		}
+		for _, m := range r.e.kept {
+			if !sent[m.Record.Spec.PowerBI.ID] && r.cov.carried(state.Asset{Key: m.Record.Spec.Key, PowerBI: m.Record.Spec.PowerBI}) {
+				models = append(models, m)
+			}
+		}
+	}
+	if models == nil {
+		models = []Model{}
+	}
+	r.e.kept = models
+	return models
+}
+
+// planQuotas makes every Power BI source plan its admin requests against the service's
+// documented limits, counted per tenant in the state store (this process only without
+// one).
+func (s *setup) planQuotas(e *Engine) {
+	var ledger powerbi.QuotaLedger
+	if st, ok := e.State.(*state.Store); ok && st != nil {
+		ledger = st
+	}
+	for _, src := range e.Sources {
+		if ps, ok := src.(*powerbiSource); ok {
+			cfg := ps.client.Config()
+			log := s.opts.Logger
+			if log != nil {
+				log = log.With("source", ps.name)
+			}
+			ps.client.UseQuota(powerbi.NewQuota(cfg.TenantID, ledger, s.opts.NoWait, log))
+			if ledger != nil {
+				ps.resume = &resumer{store: e.State.(*state.Store), pipeline: e.Pipeline, save: s.opts.NoWait, log: s.opts.Logger}
+			}
+		}
+	}
+}

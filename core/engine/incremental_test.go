@@ -1,0 +1,263 @@
+package engine
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/powerbi"
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/state"
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// emulatorSource returns a source reading srv through the real client.
+func emulatorTestSource(t testing.TB, srv *powerbitest.Server, name string) *powerbiSource {
+	t.Helper()
+	cr := srv.Credentials()
+	cfg := powerbi.Config{APIURL: srv.URL(), AuthorityHost: srv.AuthorityURL(), TenantID: srv.TenantID,
+		Credentials: powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}}
+	cfg.Scanner.PollInterval = 20 * time.Millisecond
+	cfg.Scanner.BatchSize = 5
+	on := true
+	cfg.Incremental.Enabled = &on
+	c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &powerbiSource{name: name, client: c}
+}
+
+// syncOnce runs one sync as a new pbisync process would: a new client and engine over
+// the same state store, with the estate sink.
+func syncOnce(t *testing.T, srv *powerbitest.Server, st *state.Store, opts RunOptions) (*collect, *Result, map[string]int64) {
+	t.Helper()
+	src := emulatorTestSource(t, srv, "tenant")
+	sink := &collect{name: "c"}
+	e := newEngine([]Source{src}, sink)
+	e.State = st
+	e.Sinks = e.withEstate(e.Sinks)
+	res, err := e.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors() > 0 {
+		t.Fatalf("sync problems: %v", res.Problems)
+	}
+	return sink, res, src.Requests()
+}
+
+type sent struct {
+	specs   map[state.AssetID]*spec.AssetSpec
+	removed map[state.AssetID]spec.Identity
+}
+
+func sentBy(c *collect) sent {
+	s := sent{specs: map[state.AssetID]*spec.AssetSpec{}, removed: map[state.AssetID]spec.Identity{}}
+	for _, ev := range c.events {
+		switch ev.Kind {
+		case event.KindSpec:
+			s.specs[state.IDOf(ev.Spec.PowerBI)] = ev.Spec
+		case event.KindRemoved:
+			s.removed[state.IDOf(ev.Removed.PowerBI)] = ev.Removed.PowerBI
+		}
+	}
+	return s
+}
+
+func total(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestIncrementalSyncEndToEnd: a full sync, then the emulator's tenant changes (two
+// workspaces modified, one deleted, one added), then an incremental sync sends exactly the
+// assets of the changed workspaces and removes exactly those of the deleted one; with
+// nothing changed a sync sends nothing in a few requests; --full sends everything again.
+func TestIncrementalSyncEndToEnd(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 20
+	srv, err := powerbitest.NewServer(powerbitest.Generate(3, size), powerbitest.WithScanPolls(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := openState(t)
+	ctx := context.Background()
+
+	c1, _, req1 := syncOnce(t, srv, st, RunOptions{})
+	first := sentBy(c1)
+	if len(first.specs) == 0 || len(first.removed) != 0 {
+		t.Fatalf("first sync: %d specs, %d removed", len(first.specs), len(first.removed))
+	}
+	if req1["POST /admin/workspaces/getInfo"] != 4 {
+		t.Fatalf("first sync: want 4 getInfo batches of 5, got %v", req1)
+	}
+
+	modified := srv.ModifyWorkspaces(2)
+	deleted := srv.DeleteWorkspace()
+	added := srv.AddWorkspace()
+	changed := map[string]bool{modified[0]: true, modified[1]: true, added: true}
+
+	c2, res2, req2 := syncOnce(t, srv, st, RunOptions{})
+	second := sentBy(c2)
+	// Exactly the changed workspaces' assets, and the data sources their scan names.
+	for id, s := range second.specs {
+		ws := s.PowerBI.WorkspaceID
+		if ws == "" && s.PowerBI.Type == spec.DataSource {
+			if first.specs[id] == nil {
+				t.Errorf("second sync sent a data source the first did not have: %s", id.ID)
+			}
+			continue
+		}
+		if !changed[ws] {
+			t.Errorf("second sync re-sent %s %s of unchanged workspace %s", id.Type, id.ID, ws)
+		}
+	}
+	var addedN int
+	for id, s := range first.specs {
+		ws := s.PowerBI.WorkspaceID
+		if (ws == modified[0] || ws == modified[1]) && second.specs[id] == nil {
+			t.Errorf("second sync did not send %s %s of modified workspace %s", id.Type, id.ID, ws)
+		}
+		if _, gone := second.removed[id]; gone != (ws == deleted) {
+			t.Errorf("%s %s of workspace %s: removed=%v, want %v", id.Type, id.ID, ws, gone, ws == deleted)
+		}
+	}
+	for _, s := range second.specs {
+		if s.PowerBI.WorkspaceID == added {
+			addedN++
+		}
+	}
+	if addedN != 2 {
+		t.Errorf("the added workspace's model and report: sent %d assets", addedN)
+	}
+	// A modified workspace's assets come out as before, deps on unchanged workspaces included.
+	deps := 0
+	for id, s := range second.specs {
+		if prev := first.specs[id]; prev != nil && s.PowerBI.WorkspaceID != "" {
+			if !slices.EqualFunc(prev.Deps, s.Deps, slices.Equal) {
+				t.Errorf("%s %s: deps %v, first sync had %v", id.Type, id.ID, s.Deps, prev.Deps)
+			}
+			deps += len(s.Deps)
+		}
+	}
+	if deps == 0 {
+		t.Error("the modified workspaces' assets have no deps; the cross-workspace case is not exercised")
+	}
+	if req2["POST /admin/workspaces/getInfo"] != 1 || req2["GET /admin/workspaces/modified"] != 1 {
+		t.Errorf("second sync: want one getInfo batch and one modified call, got %v", req2)
+	}
+	if res2.Summary.Removed != len(second.removed) {
+		t.Errorf("summary says %d removed, sinks got %d", res2.Summary.Removed, len(second.removed))
+	}
+
+	// The state store and the estate keep the whole estate, not just what was sent.
+	want := map[state.AssetID]bool{}
+	for id := range first.specs {
+		if _, gone := second.removed[id]; !gone {
+			want[id] = true
+		}
+	}
+	for id := range second.specs {
+		want[id] = true
+	}
+	prev, err := st.PreviousAssets(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Collect(maps.Keys(prev)); len(got) != len(want) {
+		t.Errorf("state keeps %d assets, want %d", len(got), len(want))
+	}
+	gen, _, _ := st.EstateGeneration(ctx, "test")
+	estateN := 0
+	_ = st.EstateSummaries(ctx, "test", gen, func(typ, id, _ string) error {
+		if !want[state.AssetID{Type: spec.ContentType(typ), ID: id}] {
+			t.Errorf("estate has %s %s, which should be gone", typ, id)
+		}
+		estateN++
+		return nil
+	})
+	if estateN != len(want) {
+		t.Errorf("estate holds %d assets, want %d", estateN, len(want))
+	}
+
+	// Nothing changed (the changes are now older than the modified window's minimum).
+	srv.Age(time.Hour)
+	c3, _, req3 := syncOnce(t, srv, st, RunOptions{})
+	third := sentBy(c3)
+	if len(third.specs) != 0 || len(third.removed) != 0 {
+		t.Errorf("nothing changed, yet %d specs and %d removals were sent", len(third.specs), len(third.removed))
+	}
+	if n := total(req3); n > 10 || req3["POST /admin/workspaces/getInfo"] != 0 {
+		t.Errorf("nothing changed: %d API requests (%v), want at most 10 and no scan", n, req3)
+	}
+
+	// --full sends everything; it removes only the data sources that just the deleted
+	// workspace used (a partial sync cannot tell that no other workspace uses them).
+	c4, _, req4 := syncOnce(t, srv, st, RunOptions{Full: true})
+	fourth := sentBy(c4)
+	if len(fourth.specs)+len(fourth.removed) != len(want) || req4["GET /admin/workspaces/modified"] != 0 {
+		t.Errorf("--full: %d specs and %d removed, want %d in all; requests %v", len(fourth.specs), len(fourth.removed), len(want), req4)
+	}
+	for id := range fourth.removed {
+		if id.Type != spec.DataSource || !want[id] {
+			t.Errorf("--full removed %s %s", id.Type, id.ID)
+		}
+	}
+}
+
+// TestIncrementalSyncKeepsModelsForRefreshes: an engine that runs many syncs (serve)
+// reports every model after an incremental sync, not just the rescanned ones, so
+// refreshes still find the unchanged models.
+func TestIncrementalSyncKeepsModelsForRefreshes(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 8
+	srv, err := powerbitest.NewServer(powerbitest.Generate(5, size), powerbitest.WithScanPolls(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := openState(t)
+	src := emulatorTestSource(t, srv, "tenant")
+	sink := &collect{name: "c"}
+	e := newEngine([]Source{src}, sink)
+	e.State = st
+	res1, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.ModifyWorkspaces(1)
+	deleted := srv.DeleteWorkspace()
+	before := len(sink.events)
+	res2, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sentModels int
+	for _, ev := range sink.events[before:] {
+		if ev.Kind == event.KindSpec && ev.Spec.PowerBI.Type == spec.SemanticModel {
+			sentModels++
+		}
+	}
+	want := map[string]bool{}
+	for _, m := range res1.Models {
+		if m.Record.Spec.PowerBI.WorkspaceID != deleted {
+			want[m.Record.Spec.PowerBI.ID] = true
+		}
+	}
+	got := map[string]bool{}
+	for _, m := range res2.Models {
+		got[m.Record.Spec.PowerBI.ID] = true
+	}
+	if sentModels != size.ModelsPerWorkspace || !maps.Equal(got, want) {
+		t.Fatalf("incremental sync sent %d models and reports %d (want %d: all but the deleted workspace's)", sentModels, len(got), len(want))
+	}
+}

@@ -1,0 +1,130 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// syncMarksSchema (version 10) keeps, per pipeline and source, the high-water mark of
+// incremental syncs: when the last complete sync listed the tenant (the next asks the
+// service for the workspaces modified since), and when the last full scan was.
+const syncMarksSchema = `
+CREATE TABLE sync_marks (
+	pipeline TEXT NOT NULL,
+	source   TEXT NOT NULL,
+	mark     TEXT NOT NULL,
+	full_at  TEXT NOT NULL,
+	PRIMARY KEY (pipeline, source)
+) WITHOUT ROWID;`
+
+// This file's name sorts after refresh.go, so its init runs after the migrations there
+// were added; sorting keeps the order whatever the files.
+func init() {
+	migrations = append(migrations, migration{10, syncMarksSchema})
+	slices.SortFunc(migrations, func(a, b migration) int { return a.version - b.version })
+	SchemaVersion = migrations[len(migrations)-1].version
+}
+
+// SyncMark is a source's high-water mark.
+type SyncMark struct {
+	// Mark is when the last complete sync listed the tenant; zero: never.
+	Mark time.Time
+	// FullAt is when the last complete full scan listed it; zero: never.
+	FullAt time.Time
+}
+
+// SyncMark returns the source's mark in the pipeline (zero when it never completed).
+func (s *Store) SyncMark(ctx context.Context, pipeline, source string) (SyncMark, error) {
+	var mark, full string
+	err := s.db.QueryRowContext(ctx, `SELECT mark, full_at FROM sync_marks WHERE pipeline = ? AND source = ?`, pipeline, source).Scan(&mark, &full)
+	if err == sql.ErrNoRows {
+		return SyncMark{}, nil
+	}
+	if err != nil {
+		return SyncMark{}, fmt.Errorf("state %s: sync mark of %q source %q: %w", s.path, pipeline, source, err)
+	}
+	var m SyncMark
+	if m.Mark, err = parseMarkTime(mark); err == nil {
+		m.FullAt, err = parseMarkTime(full)
+	}
+	if err != nil {
+		return SyncMark{}, fmt.Errorf("state %s: sync mark of %q source %q: %w", s.path, pipeline, source, err)
+	}
+	return m, nil
+}
+
+// SetSyncMark records a source's mark after a complete sync.
+func (s *Store) SetSyncMark(ctx context.Context, pipeline, source string, m SyncMark) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sync_marks (pipeline, source, mark, full_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (pipeline, source) DO UPDATE SET mark = excluded.mark, full_at = excluded.full_at`,
+		pipeline, source, formatMarkTime(m.Mark), formatMarkTime(m.FullAt))
+	if err != nil {
+		return fmt.Errorf("state %s: sync mark of %q source %q: %w", s.path, pipeline, source, err)
+	}
+	return nil
+}
+
+func formatMarkTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseMarkTime(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, v)
+}
+
+// UpdateAssets changes the pipeline's remembered assets in place, in one transaction:
+// upserts are set, removed are deleted, the rest stay. An incremental sync saves this way,
+// in time proportional to what changed rather than to the estate.
+func (s *Store) UpdateAssets(ctx context.Context, pipeline string, upserts []spec.AssetSpec, removed []AssetID) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	defer tx.Rollback()
+	up, err := tx.PrepareContext(ctx, `INSERT INTO pipeline_assets (pipeline, type, id, key, name, workspace_id, workspace_name)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline, type, id) DO UPDATE SET key = excluded.key,
+		name = excluded.name, workspace_id = excluded.workspace_id, workspace_name = excluded.workspace_name`)
+	if err != nil {
+		return fmt.Errorf("state %s: %w", s.path, err)
+	}
+	defer up.Close()
+	for i := range upserts {
+		id := upserts[i].PowerBI
+		if id.Type == "" || id.ID == "" {
+			return fmt.Errorf("state %s: pipeline %q: asset %s has no Power BI identity", s.path, pipeline, upserts[i].Key)
+		}
+		key, err := json.Marshal(upserts[i].Key)
+		if err != nil {
+			return err
+		}
+		if _, err := up.ExecContext(ctx, pipeline, string(id.Type), id.ID, string(key), id.Name, id.WorkspaceID, id.WorkspaceName); err != nil {
+			return fmt.Errorf("state %s: pipeline %q: asset %s: %w", s.path, pipeline, upserts[i].Key, err)
+		}
+	}
+	for _, id := range removed {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pipeline_assets WHERE pipeline = ? AND type = ? AND id = ?`, pipeline, string(id.Type), id.ID); err != nil {
+			return fmt.Errorf("state %s: pipeline %q: asset %s %s: %w", s.path, pipeline, id.Type, id.ID, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO pipeline_syncs (pipeline, synced_at, assets) VALUES (?1, ?2, (SELECT COUNT(*) FROM pipeline_assets WHERE pipeline = ?1))
+		ON CONFLICT (pipeline) DO UPDATE SET synced_at = excluded.synced_at, assets = excluded.assets`,
+		pipeline, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
+	}
+	return nil
+}
