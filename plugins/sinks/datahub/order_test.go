@@ -1,21 +1,18 @@
 package datahub
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/sink/sinktest"
 )
 
 // mcpSet reads a file the sink wrote as its distinct MCPs.
-func mcpSet(t *testing.T, path string) []string {
+func mcpSet(t testing.TB, path string) []string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -37,24 +34,8 @@ func mcpSet(t *testing.T, path string) []string {
 // reverse order (restarts at worst), gives together the MCPs that the whole stream in one
 // process gives: nothing depends on what the process saw before.
 func TestOutputIsAFunctionOfTheEstate(t *testing.T) {
-	dir := t.TempDir()
-	whole := filepath.Join(dir, "whole.json")
 	cfg := func(file string) string { return `{"file":"` + file + `","upstream":{"platform":"mssql"}}` }
-	evs := sinktest.Sample()
-	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg(whole)}, evs); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for i := len(evs) - 1; i >= 0; i-- {
-		file := filepath.Join(dir, fmt.Sprintf("event-%d.json", i))
-		if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg(file)}, []event.Event{evs[i]}); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, mcpSet(t, file)...)
-	}
-	slices.Sort(got)
-	got = slices.Compact(got)
-	want := mcpSet(t, whole)
+	want, got := sinktest.Apart(t, func() sink.Sink { return New() }, cfg, sinktest.Sample(), mcpSet)
 	if !slices.Equal(want, got) {
 		t.Errorf("apart, the MCPs differ:\n got %d: %q\nwant %d: %q", len(got), got, len(want), want)
 	}

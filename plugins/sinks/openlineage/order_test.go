@@ -2,22 +2,19 @@ package openlineage
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/sink/sinktest"
 )
 
 // eventSet reads a file the sink wrote as its distinct events, without their eventTime
 // (a dataset event is stamped when it is written).
-func eventSet(t *testing.T, path string) []string {
+func eventSet(t testing.TB, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -47,24 +44,8 @@ func eventSet(t *testing.T, path string) []string {
 // one process gives, refresh runs included (their inputs and outputs come from the
 // event's model spec, without a state file).
 func TestOutputIsAFunctionOfTheEstate(t *testing.T) {
-	dir := t.TempDir()
 	cfg := func(file string) string { return `{"file":"` + file + `","upstream_namespace":"mssql://sql1:1433"}` }
-	evs := sinktest.Sample()
-	whole := filepath.Join(dir, "whole.jsonl")
-	if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg(whole)}, evs); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for i := len(evs) - 1; i >= 0; i-- {
-		file := filepath.Join(dir, fmt.Sprintf("event-%d.jsonl", i))
-		if err := sinktest.Run(context.Background(), New(), sinktest.Options{Config: cfg(file)}, []event.Event{evs[i]}); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, eventSet(t, file)...)
-	}
-	slices.Sort(got)
-	got = slices.Compact(got)
-	want := eventSet(t, whole)
+	want, got := sinktest.Apart(t, func() sink.Sink { return New() }, cfg, sinktest.Sample(), eventSet)
 	if !slices.Equal(want, got) {
 		t.Errorf("apart, the events differ:\n got %d: %q\nwant %d: %q", len(got), got, len(want), want)
 	}
