@@ -135,6 +135,7 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the command to this file (for go tool pprof)")
+	memProfile := fs.String("mem-profile", "", "write heap profiles of the command to this file (at its end) and FILE.peak (at its largest heap), for go tool pprof")
 	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 350MiB, 2GiB; off for none); the GOMEMLIMIT variable wins")
 	runFn := c.flags(fs, g)
 	positional, err := parseInterspersed(fs, args)
@@ -169,6 +170,18 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 			return exitUsage
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		h, err := startHeapProfile(*memProfile)
+		if err != nil {
+			fmt.Fprintf(g.stderr, "%s: --mem-profile: %v\n", path, err)
+			return exitUsage
+		}
+		defer func() {
+			if err := h.Stop(); err != nil {
+				fmt.Fprintf(g.stderr, "%s: --mem-profile: %v\n", path, err)
+			}
+		}()
 	}
 	err = runFn(ctx, positional)
 	if err == nil {
