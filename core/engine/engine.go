@@ -391,11 +391,16 @@ func (r *run) pull(ctx context.Context, b Builder) error {
 			for i := range s.Workspaces {
 				r.wsSource[s.Workspaces[i].ID] = src
 			}
-			recs, probs := b.Add(s)
-			r.problems(probs)
 			r.res.Summary.Workspaces += len(s.Workspaces)
-			if procErr = r.process(ctx, recs); procErr != nil {
-				cancel()
+			// Lineage has seen the whole batch (it links items across its workspaces);
+			// the rest goes a part at a time (split.go).
+			for _, part := range splitSnapshot(s, partWorkspaces) {
+				recs, probs := b.Add(part)
+				r.problems(probs)
+				if procErr = r.process(ctx, recs); procErr != nil {
+					cancel()
+					break
+				}
 			}
 			if r.e.Progress != nil {
 				r.e.Progress(Progress{Workspaces: r.res.Summary.Workspaces, Assets: len(r.seen), Batches: r.batches})

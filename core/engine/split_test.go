@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/pbisync/pbisync/core/assets"
+	"github.com/pbisync/pbisync/core/lineage"
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/core/snapshot"
+)
+
+// build runs snapshots through a fresh builder and returns every record (as JSON, with
+// its raw data and workspace) and problem, by asset.
+func build(t *testing.T, snaps []*snapshot.Snapshot) (map[string]string, int) {
+	t.Helper()
+	b := assets.NewBuilder(assets.Options{})
+	out := map[string]string{}
+	problems := 0
+	add := func(recs []record.Record, probs []record.Problem) {
+		problems += len(probs)
+		for _, r := range recs {
+			j, err := json.Marshal(struct {
+				Spec      any
+				Raw       json.RawMessage
+				Workspace record.Workspace
+				Refs      []record.Ref
+			}{r.Spec, r.Raw, r.Workspace, r.Refs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := string(r.Spec.PowerBI.Type) + "/" + r.Spec.PowerBI.ID
+			if _, dup := out[id]; dup {
+				t.Fatalf("%s built twice", id)
+			}
+			out[id] = string(j)
+		}
+	}
+	for _, s := range snaps {
+		add(b.Add(s))
+	}
+	add(b.Flush())
+	return out, problems
+}
+
+// TestSplitSnapshotBuildsTheSame: the builder makes the same records, raw data, workspaces
+// and references from a batch's parts as from the whole batch, for generated tenants (each
+// workspace's own data sources), a tenant whose data sources are shared across parts and
+// used by nothing, with Fabric items and dataflows, and the sample tenant.
+func TestSplitSnapshotBuildsTheSame(t *testing.T) {
+	shared := powerbitest.Generate(3, powerbitest.SmallSize())
+	// The first workspace's data sources are used by models far away, in other parts,
+	// and one data source is used by nothing.
+	ws0 := shared.Workspaces[0].SemanticModels[0].DataSourceIDs
+	for _, wi := range []int{4, 9} {
+		m := &shared.Workspaces[wi].SemanticModels[0]
+		m.DataSourceIDs = append(m.DataSourceIDs, ws0...)
+	}
+	shared.DataSources = append(shared.DataSources, snapshot.DataSource{ID: "unused", Type: "Sql"})
+	big := powerbitest.SmallSize()
+	big.Workspaces = 35
+	for _, tc := range []struct {
+		name string
+		snap *snapshot.Snapshot
+		n    int
+	}{
+		{"generated 35 workspaces, parts of 10", powerbitest.Generate(1, big), 10},
+		{"shared data sources, parts of 3", shared, 3},
+		{"fabric, parts of 2", powerbitest.AddFabric(powerbitest.Generate(2, powerbitest.SmallSize())), 2},
+		{"sample, parts of 1", powerbitest.SampleTenant(), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := lineage.NewResolver(lineage.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.ResolveSnapshot(tc.snap)
+			parts := splitSnapshot(tc.snap, tc.n)
+			if want := (len(tc.snap.Workspaces) + tc.n - 1) / tc.n; len(parts) != want {
+				t.Fatalf("%d parts of %d workspaces, want %d", len(parts), len(tc.snap.Workspaces), want)
+			}
+			i := 0
+			for _, p := range parts {
+				for wi := range p.Workspaces {
+					if p.Workspaces[wi].ID != tc.snap.Workspaces[i].ID {
+						t.Fatalf("workspace %d of the parts is %s, want %s", i, p.Workspaces[wi].ID, tc.snap.Workspaces[i].ID)
+					}
+					i++
+				}
+			}
+			if i != len(tc.snap.Workspaces) {
+				t.Fatalf("parts hold %d workspaces, want %d", i, len(tc.snap.Workspaces))
+			}
+			whole, wholeProblems := build(t, []*snapshot.Snapshot{tc.snap})
+			split, splitProblems := build(t, parts)
+			if len(whole) != len(split) || wholeProblems != splitProblems {
+				t.Fatalf("parts built %d records and %d problems, the whole batch %d and %d", len(split), splitProblems, len(whole), wholeProblems)
+			}
+			for id, w := range whole {
+				if split[id] != w {
+					t.Errorf("%s differs:\nwhole: %s\nparts: %s", id, w, split[id])
+				}
+			}
+		})
+	}
+}
+
+func TestSplitSnapshotSmallBatchIsWhole(t *testing.T) {
+	s := powerbitest.Generate(1, powerbitest.SmallSize())
+	if parts := splitSnapshot(s, 10); len(parts) != 1 || parts[0] != s {
+		t.Fatalf("a batch of 10 workspaces was split into %d parts", len(parts))
+	}
+}
