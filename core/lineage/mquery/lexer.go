@@ -2,8 +2,8 @@ package mquery
 
 import (
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
