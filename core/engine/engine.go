@@ -358,6 +358,9 @@ type run struct {
 	modelSpecs bool
 	// unread is what the sources could not read: no evidence that it is gone.
 	unread unread
+	// refreshable is the isRefreshable of the models of the part being built, by id,
+	// as the snapshot decoded it from their raw properties (refreshableOf).
+	refreshable map[string]*bool
 }
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.
@@ -395,9 +398,12 @@ func (r *run) pull(ctx context.Context, b Builder) error {
 			// Lineage has seen the whole batch (it links items across its workspaces);
 			// the rest goes a part at a time (split.go).
 			for _, part := range splitSnapshot(s, partWorkspaces) {
+				r.noteRefreshable(part)
 				recs, probs := b.Add(part)
 				r.problems(probs)
-				if procErr = r.process(ctx, recs); procErr != nil {
+				procErr = r.process(ctx, recs)
+				clear(r.refreshable)
+				if procErr != nil {
 					cancel()
 					break
 				}
@@ -501,7 +507,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 				kept.Metadata = map[string]spec.Metadata{refresh.UpstreamDataflowsKey: df}
 			}
 			m := Model{
-				Record:  record.Record{Spec: kept, Raw: refreshableOnly(recs[i].Raw), Workspace: recs[i].Workspace},
+				Record:  record.Record{Spec: kept, Raw: r.refreshableOf(s.PowerBI.ID, recs[i].Raw), Workspace: recs[i].Workspace},
 				Source:  r.wsSource[s.PowerBI.WorkspaceID],
 				related: r.rel.related(refs[state.IDOf(s.PowerBI)]),
 			}
@@ -551,6 +557,38 @@ func (r *run) remapDeps(recs []record.Record, defaults map[spec.Identity]string)
 			}
 		}
 	}
+}
+
+// noteRefreshable remembers the isRefreshable of a part's models.
+func (r *run) noteRefreshable(s *snapshot.Snapshot) {
+	if r.refreshable == nil {
+		r.refreshable = map[string]*bool{}
+	}
+	for wi := range s.Workspaces {
+		for _, m := range s.Workspaces[wi].SemanticModels {
+			if m.ID != "" {
+				r.refreshable[m.ID] = m.IsRefreshable
+			}
+		}
+	}
+}
+
+// refreshableOf is refreshableOnly(raw) for a model whose raw properties the snapshot
+// decoded (translators do not change raw): the snapshot read isRefreshable from the same
+// bytes, and decoding a large model's raw again (tables, columns) only for it cost as much
+// as a tenth of a sync. A model from elsewhere (the state store) has its raw read.
+func (r *run) refreshableOf(id string, raw json.RawMessage) json.RawMessage {
+	v, ok := r.refreshable[id]
+	if !ok {
+		return refreshableOnly(raw)
+	}
+	if v == nil {
+		return nil
+	}
+	if *v {
+		return json.RawMessage(`{"isRefreshable":true}`)
+	}
+	return json.RawMessage(`{"isRefreshable":false}`)
 }
 
 // refreshableOnly keeps the one raw property that refresh selection reads, so the

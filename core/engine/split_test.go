@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -111,4 +113,69 @@ func TestSplitSnapshotSmallBatchIsWhole(t *testing.T) {
 	if parts := splitSnapshot(s, 10); len(parts) != 1 || parts[0] != s {
 		t.Fatalf("a batch of 10 workspaces was split into %d parts", len(parts))
 	}
+}
+
+// TestModelsKeepIsRefreshable: the models a sync keeps for refreshes carry isRefreshable
+// as their raw properties say, whether it is true, false or absent, and wherever their
+// part of the batch is.
+func TestModelsKeepIsRefreshable(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 25
+	snap := powerbitest.Generate(4, size)
+	want := map[string]string{}
+	n := 0
+	for wi := range snap.Workspaces {
+		for mi := range snap.Workspaces[wi].SemanticModels {
+			m := &snap.Workspaces[wi].SemanticModels[mi]
+			raw := map[string]any{"id": m.ID, "name": m.Name}
+			if len(m.Raw) > 0 {
+				if err := json.Unmarshal(m.Raw, &raw); err != nil {
+					t.Fatal(err)
+				}
+			}
+			switch n % 3 {
+			case 0:
+				raw["isRefreshable"], want[m.ID] = false, `{"isRefreshable":false}`
+			case 1:
+				raw["isRefreshable"], want[m.ID] = true, `{"isRefreshable":true}`
+			default:
+				delete(raw, "isRefreshable")
+				want[m.ID] = ""
+			}
+			n++
+			b, err := json.Marshal(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// As the scanner decodes it: the model from its raw properties.
+			wire := []byte(`{"workspaces":[{"id":"w","datasets":[` + string(b) + `]}]}`)
+			dec, err := snapshot.DecodeScanResult(bytes.NewReader(wire))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.IsRefreshable, m.Raw = dec.Workspaces[0].SemanticModels[0].IsRefreshable, b
+		}
+	}
+	e := &Engine{Sources: []Source{&sliceSource{batches: []*snapshot.Snapshot{snap}}},
+		NewBuilder: func() Builder { return assets.NewBuilder(assets.Options{}) }, Sinks: []Sink{&collect{name: "c"}}}
+	res, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Models) != len(want) {
+		t.Fatalf("%d models kept, want %d", len(res.Models), len(want))
+	}
+	for _, m := range res.Models {
+		if got := string(m.Record.Raw); got != want[m.Record.Spec.PowerBI.ID] {
+			t.Errorf("model %s keeps raw %q, want %q", m.Record.Spec.PowerBI.ID, got, want[m.Record.Spec.PowerBI.ID])
+		}
+		if refreshable(m.Record.Raw) != (want[m.Record.Spec.PowerBI.ID] != `{"isRefreshable":false}`) {
+			t.Errorf("model %s: refreshable %v", m.Record.Spec.PowerBI.ID, refreshable(m.Record.Raw))
+		}
+	}
+}
+
+func refreshable(raw json.RawMessage) bool {
+	var p struct{ IsRefreshable *bool }
+	return len(raw) == 0 || json.Unmarshal(raw, &p) != nil || p.IsRefreshable == nil || *p.IsRefreshable
 }
