@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -157,6 +158,17 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 	if err := setMemoryLimit(*memLimit); err != nil {
 		fmt.Fprintf(g.stderr, "%s: --memory-limit: %v\n", path, err)
 		return exitUsage
+	}
+	if dir := os.Getenv("PBISYNC_PROFILE_DIR"); dir != "" {
+		// Every pbisync process profiles itself, sink plugins included (the host starts
+		// them without flags): cpu-<command>-<pid>.prof and heap-<command>-<pid>.prof.
+		name := strings.ReplaceAll(path, " ", "-") + "-" + strconv.Itoa(os.Getpid())
+		if *cpuProfile == "" {
+			*cpuProfile = filepath.Join(dir, "cpu-"+name+".prof")
+		}
+		if *memProfile == "" {
+			*memProfile = filepath.Join(dir, "heap-"+name+".prof")
+		}
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

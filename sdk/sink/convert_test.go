@@ -134,3 +134,39 @@ func BenchmarkPluginSide(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestRawJSONMetadata: a sink that takes json values raw gets the host's bytes, which
+// encode as the decoded values do, in a refresh's model spec too; bad JSON is refused.
+func TestRawJSONMetadata(t *testing.T) {
+	for _, ev := range []event.Event{benchSpec(3), {Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: "q", ModelSpec: benchSpec(4).Spec}}} {
+		p, err := EventToProto(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := EventFromProtoRawJSON(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded, err := EventFromProto(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := raw.Spec
+		if s == nil {
+			s = raw.Refresh.ModelSpec
+		}
+		if v, ok := s.Metadata["extra"].Value.(json.RawMessage); !ok || string(v) != `{"a":[1,"x"]}` {
+			t.Errorf("json value %#v, want the host's bytes", s.Metadata["extra"].Value)
+		}
+		a, _ := json.Marshal(&raw)
+		b, _ := json.Marshal(&decoded)
+		if string(a) != string(b) {
+			t.Errorf("raw and decoded events encode differently:\n%s\n%s", a, b)
+		}
+	}
+	bad := &sinkpb.Event{Kind: &sinkpb.Event_Spec{Spec: &sinkpb.AssetSpec{Key: &sinkpb.Key{Parts: []string{"k"}},
+		Metadata: map[string]*sinkpb.Metadata{"x": {Value: &sinkpb.Metadata_Json{Json: []byte(`{"a":`)}}}}}}
+	if _, err := EventFromProtoRawJSON(bad); err == nil {
+		t.Error("invalid JSON accepted")
+	}
+}
