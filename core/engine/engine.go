@@ -579,7 +579,9 @@ func (r *run) noteRefreshable(s *snapshot.Snapshot) {
 // as a tenth of a sync. A model from elsewhere (the state store) has its raw read.
 func (r *run) refreshableOf(id string, raw json.RawMessage) json.RawMessage {
 	v, ok := r.refreshable[id]
-	if !ok {
+	if !ok || (v == nil && containsFoldASCII(raw, "isrefreshable")) {
+		// Not from this part, or the snapshot has no value where the raw properties
+		// may (a snapshot file written by hand): the raw properties say.
 		return refreshableOnly(raw)
 	}
 	if v == nil {
@@ -589,6 +591,20 @@ func (r *run) refreshableOf(id string, raw json.RawMessage) json.RawMessage {
 		return json.RawMessage(`{"isRefreshable":true}`)
 	}
 	return json.RawMessage(`{"isRefreshable":false}`)
+}
+
+// containsFoldASCII reports whether b holds lower (lower-case ASCII) in any case.
+func containsFoldASCII(b []byte, lower string) bool {
+	for i := 0; i+len(lower) <= len(b); i++ {
+		j := 0
+		for j < len(lower) && b[i+j]|0x20 == lower[j] {
+			j++
+		}
+		if j == len(lower) {
+			return true
+		}
+	}
+	return false
 }
 
 // refreshableOnly keeps the one raw property that refresh selection reads, so the

@@ -117,7 +117,7 @@ func TestSplitSnapshotSmallBatchIsWhole(t *testing.T) {
 
 // TestModelsKeepIsRefreshable: the models a sync keeps for refreshes carry isRefreshable
 // as their raw properties say, whether it is true, false or absent, and wherever their
-// part of the batch is.
+// part of the batch is, also when only the raw properties have it.
 func TestModelsKeepIsRefreshable(t *testing.T) {
 	size := powerbitest.SmallSize()
 	size.Workspaces = 25
@@ -133,6 +133,7 @@ func TestModelsKeepIsRefreshable(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			handWritten := n%4 == 3 // the raw properties say, the snapshot does not
 			switch n % 3 {
 			case 0:
 				raw["isRefreshable"], want[m.ID] = false, `{"isRefreshable":false}`
@@ -154,6 +155,9 @@ func TestModelsKeepIsRefreshable(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.IsRefreshable, m.Raw = dec.Workspaces[0].SemanticModels[0].IsRefreshable, b
+			if handWritten {
+				m.IsRefreshable = nil
+			}
 		}
 	}
 	e := &Engine{Sources: []Source{&sliceSource{batches: []*snapshot.Snapshot{snap}}},
