@@ -31,7 +31,7 @@ import (
 // tree's build, so that a before/after comparison on a noisy machine is one run:
 //
 //	git worktree add /tmp/base main && (cd /tmp/base && go build -o /tmp/pbisync-main ./cmd/pbisync)
-//	PBISYNC_BENCH_BASELINE=/tmp/pbisync-main go test ./cmd/pbisync -run '^$' -bench FullSyncProcess -benchtime 3x
+//	PBISYNC_BENCH_BASELINE=/tmp/pbisync-main go test ./cmd/pbisync -run '^$' -bench FullSyncProcess -benchtime 3x -timeout 1h
 //
 // PBISYNC_BENCH_POLL sets the scanner's poll_interval (below), PBISYNC_BENCH_WORKSPACES changes the tenant's size (default 1000).
 func BenchmarkFullSyncProcess(b *testing.B) {

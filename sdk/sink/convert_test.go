@@ -1,8 +1,10 @@
 package sink
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -169,4 +171,42 @@ func TestRawJSONMetadata(t *testing.T) {
 	if _, err := EventFromProtoRawJSON(bad); err == nil {
 		t.Error("invalid JSON accepted")
 	}
+}
+
+// FuzzRawJSONMetadata: whatever bytes a json metadata value holds, a sink that takes it
+// raw gets it only when it is JSON, and then the same value a decoding sink gets.
+func FuzzRawJSONMetadata(f *testing.F) {
+	for _, s := range []string{`{"a":[1,"x"]}`, `[{"name":"t","columns":[{"n":"c"}]}]`, `"<&>"`, `1e400`, `{"a":1} x`, `nul`, ` [ ] `, `{"a":{"a":{}}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := &sinkpb.Event{Kind: &sinkpb.Event_Spec{Spec: &sinkpb.AssetSpec{Key: &sinkpb.Key{Parts: []string{"k"}},
+			Metadata: map[string]*sinkpb.Metadata{"x": {Value: &sinkpb.Metadata_Json{Json: b}}}}}}
+		raw, err := EventFromProtoRawJSON(p)
+		if err != nil {
+			return
+		}
+		decoded, err := EventFromProto(p)
+		if err != nil {
+			t.Fatalf("raw accepted %q, decoding refused it: %v", b, err)
+		}
+		var a, d any
+		ra, err := json.Marshal(raw.Spec.Metadata["x"].Value)
+		if err != nil {
+			t.Fatalf("raw value %q does not encode: %v", b, err)
+		}
+		rd, err := json.Marshal(decoded.Spec.Metadata["x"].Value)
+		if err != nil {
+			t.Fatalf("decoded value %q does not encode: %v", b, err)
+		}
+		if numbers(ra, &a) != nil || numbers(rd, &d) != nil || !reflect.DeepEqual(a, d) {
+			t.Fatalf("%q: raw encodes as %s, decoded as %s", b, ra, rd)
+		}
+	})
+}
+
+func numbers(b []byte, v *any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
