@@ -43,6 +43,8 @@ type knower interface {
 // coverage is what this run's sources read, for removals.
 type coverage struct {
 	partial bool            // some source read only part of its listing
+	// unchanged is set on a partial sync that reads no workspace and removes none.
+	unchanged bool
 	listed  map[string]bool // lower-case ids of every workspace an incremental source listed
 	read    map[string]bool // ... and of those it reads
 	marks   map[string]state.SyncMark
@@ -81,6 +83,19 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		now = r.e.Now
 	}
 	cov := &coverage{listed: map[string]bool{}, read: map[string]bool{}, marks: map[string]state.SyncMark{}}
+	fullWhy := "--full"
+	if !full {
+		// An incremental sync sends outputs that need every asset the unchanged ones
+		// from the estate: without it, only a full scan can.
+		ok, why, err := r.feedable(ctx)
+		if err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+		if !ok && why != "" && r.hasMarks(ctx, ms) {
+			r.log.Info("a full scan: the estate cannot stand in for the service", "why", why)
+		}
+		full, fullWhy = !ok, why
+	}
 	for _, src := range r.e.Sources {
 		is, ok := src.(incrementalSource)
 		if !ok {
@@ -94,7 +109,7 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		reason := ""
 		switch {
 		case full:
-			since, reason = time.Time{}, "--full"
+			since, reason = time.Time{}, fullWhy
 		case !m.FullAt.IsZero() && now().Sub(m.FullAt) >= is.FullEvery():
 			since, reason = time.Time{}, fmt.Sprintf("the last full scan (%s) is older than full_every %s", m.FullAt.UTC().Format(time.RFC3339), is.FullEvery())
 		}
@@ -135,6 +150,13 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		return fmt.Errorf("state: %w", err)
 	}
 	cov.prev = prev
+	cov.unchanged = len(cov.read) == 0
+	for _, a := range prev {
+		if ws := strings.ToLower(a.PowerBI.WorkspaceID); ws != "" && !cov.listed[ws] {
+			cov.unchanged = false // its workspace is gone: a removal
+			break
+		}
+	}
 	kn, _ := b.(knower)
 	for _, a := range prev {
 		if !cov.carried(a) {
@@ -148,6 +170,19 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		}
 	}
 	return nil
+}
+
+// hasMarks reports whether any incremental source has a mark: a sync after the first.
+func (r *run) hasMarks(ctx context.Context, ms markStore) bool {
+	for _, src := range r.e.Sources {
+		if _, ok := src.(incrementalSource); !ok {
+			continue
+		}
+		if m, err := ms.SyncMark(ctx, r.e.Pipeline, src.Name()); err == nil && !m.Mark.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // saveMarks records the sources' marks once the sync completed and its assets were saved.

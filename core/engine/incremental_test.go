@@ -230,6 +230,7 @@ func TestIncrementalSyncKeepsModelsForRefreshes(t *testing.T) {
 	sink := &collect{name: "c"}
 	e := newEngine([]Source{src}, sink)
 	e.State = st
+	e.Sinks = e.withEstate(e.Sinks) // an incremental sync needs the estate
 	res1, err := e.Sync(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -87,6 +87,7 @@ func quotaSync(t *testing.T, srv *powerbitest.Server, st *state.Store, limits []
 	sink := &collect{name: "c"}
 	e := newEngine([]Source{src}, sink)
 	e.State = st
+	e.Sinks = e.withEstate(e.Sinks) // an incremental sync needs the estate
 	res, err := e.Run(context.Background(), RunOptions{})
 	return sink, res, err
 }

@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/estate"
+	"github.com/pbisync/pbisync/core/state"
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
+	"gopkg.in/yaml.v3"
+)
+
+// An incremental sync sends each output what it needs, from what it read and from the
+// estate, never asking the service for the workspaces it did not rescan:
+//
+//   - An output that committed the estate's current generation with its current
+//     configuration is offered the sync's changes only (sink.Run.ChangesOnly). A sink that
+//     upserts (a catalog, a database, an appending file) takes them; one whose output a
+//     sync replaces takes a run only when nothing changed, and leaves its output as it is.
+//   - Every other output (new, reconfigured, behind after a failure, its file deleted, or a
+//     sink that replaces its output) is sent every asset: what the sync built, and the spec
+//     events the estate kept of the assets it carried, exactly as they were sent.
+//
+// After the sync, each output that completed is marked with the estate's new generation.
+
+// changesSink is a sink that can be offered a sync of changes only (sinkhost.Sink).
+type changesSink interface {
+	BeginChanges(ctx context.Context, unchanged bool) (bool, error)
+}
+
+// feedable reports whether the estate can stand in for the service for the assets an
+// incremental sync carries: it is kept, and it holds the spec event of every asset of the
+// previous sync. It says why not otherwise.
+func (r *run) feedable(ctx context.Context) (bool, string, error) {
+	st, ok := r.e.State.(*state.Store)
+	if !ok || st == nil {
+		return false, "", nil
+	}
+	if r.e.setup != nil && r.e.setup.p.NoEstate {
+		return false, "the pipeline keeps no estate (estate: false), so an output that needs every asset could only get them from the service", nil
+	}
+	gen, _, err := st.EstateGeneration(ctx, r.e.Pipeline)
+	if err != nil {
+		return false, "", err
+	}
+	r.estateGen = gen
+	if gen == 0 {
+		return false, "the state store has no estate yet", nil
+	}
+	gaps, err := st.EstateGaps(ctx, r.e.Pipeline)
+	if err != nil {
+		return false, "", err
+	}
+	if gaps > 0 {
+		return false, fmt.Sprintf("the estate keeps no spec of %d assets of the last sync (written by an older pbisync, or with estate: false)", gaps), nil
+	}
+	return true, "", nil
+}
+
+// offer says whether an output is offered the sync's changes only: it committed the
+// estate's current generation with the configuration it has now. unchanged says that the
+// sync has no changes.
+func (r *run) offer(s Sink) (changes, unchanged bool) {
+	st, ok := r.e.State.(*state.Store)
+	if !ok || r.estateGen == 0 {
+		return false, false
+	}
+	m, err := st.OutputMark(context.Background(), r.e.Pipeline, s.Name())
+	if err != nil {
+		r.log.Warn("output mark unreadable: the output is sent every asset", "output", s.Name(), "error", err.Error())
+		return false, false
+	}
+	fp := r.e.outputFP[s.Name()]
+	switch {
+	case m.Generation == 0:
+		r.log.Info("a new output: it is sent every asset, from the estate for the workspaces not rescanned", "output", s.Name())
+		return false, false
+	case m.Fingerprint != fp:
+		r.log.Info("the output's configuration changed since its last sync: it is sent every asset", "output", s.Name())
+		return false, false
+	case m.Generation != r.estateGen:
+		r.log.Info("the output missed a sync (it failed or was not run): it is sent every asset", "output", s.Name())
+		return false, false
+	}
+	return true, r.cov.unchanged
+}
+
+// sendCarried sends the outputs that need every asset the spec events the estate kept of
+// the assets this incremental sync carried (neither rescanned nor removed).
+func (r *run) sendCarried(ctx context.Context) error {
+	if r.cov == nil || !r.cov.partial || !slices.Contains(r.whole, true) {
+		return nil
+	}
+	st := r.e.State.(*state.Store)
+	want := 0
+	for id, a := range r.cov.prev {
+		if _, sent := r.seen[id]; !sent && r.cov.carried(a) {
+			want++
+		}
+	}
+	var names []string
+	for i, s := range r.out {
+		if r.whole[i] {
+			names = append(names, s.Name())
+		}
+	}
+	r.log.Info("sending the outputs that need every asset the unchanged ones, from the estate", "outputs", strings.Join(names, ", "), "assets", want)
+	got := 0
+	batch := make([]event.Event, 0, r.batch)
+	err := st.EstateEvents(ctx, r.e.Pipeline, r.estateGen, func(typ, id string, kept []byte) error {
+		aid := state.AssetID{Type: spec.ContentType(typ), ID: id}
+		a, ok := r.cov.prev[aid]
+		if !ok || !r.cov.carried(a) {
+			return nil
+		}
+		if _, sent := r.seen[aid]; sent {
+			return nil
+		}
+		ev, err := estate.DecodeEvent(kept)
+		if err != nil {
+			return fmt.Errorf("estate of %q: %s %s: %w", r.e.Pipeline, typ, id, err)
+		}
+		got++
+		batch = append(batch, ev)
+		if len(batch) < r.batch {
+			return nil
+		}
+		err = r.writeTo(ctx, batch, r.whole)
+		batch = make([]event.Event, 0, r.batch) // a sink may hold a batch until it is acknowledged
+		return err
+	})
+	if err == nil {
+		err = r.writeTo(ctx, batch, r.whole)
+	}
+	if err != nil {
+		return err
+	}
+	r.res.Summary.Unchanged = want
+	if got < want {
+		// The estate lost rows since feedable looked: these outputs would be short.
+		for i := range r.out {
+			if r.whole[i] && r.sinks[i].Err == nil {
+				r.sinks[i].Err = fmt.Errorf("sink %s: the estate holds %d of the %d unchanged assets this output needs; run `pbisync sync --full`", r.out[i].Name(), got, want)
+			}
+		}
+	}
+	return nil
+}
+
+// writeTo hands events to the open outputs that to selects, as write does to every one.
+func (r *run) writeTo(ctx context.Context, events []event.Event, to []bool) error {
+	if len(events) == 0 {
+		return nil
+	}
+	var wg sync.WaitGroup
+	for i, s := range r.out {
+		if !to[i] || r.sinks[i].Err != nil {
+			continue
+		}
+		wg.Go(func() {
+			if err := s.Write(ctx, events); err != nil {
+				r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
+				r.log.Error("sink failed", "sink", s.Name(), "error", err)
+				return
+			}
+			r.sinks[i].Events += len(events)
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// saveOutputMarks marks every output that completed this sync with the estate's new
+// generation and its configuration.
+func (r *run) saveOutputMarks(ctx context.Context) error {
+	st, ok := r.e.State.(*state.Store)
+	if !ok || st == nil {
+		return nil
+	}
+	gen, _, err := st.EstateGeneration(ctx, r.e.Pipeline)
+	if err != nil || gen == 0 {
+		return err
+	}
+	for _, s := range r.all {
+		if !s.Complete || s.Name == estateSinkName {
+			continue
+		}
+		if err := st.SetOutputMark(ctx, r.e.Pipeline, s.Name, state.OutputMark{Fingerprint: r.e.outputFP[s.Name], Generation: gen}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outputFingerprint names an output's configuration: its YAML, so that any change to it
+// (another path, another plugin, other options) makes it a new output.
+func outputFingerprint(n config.Node) string {
+	b, err := yaml.Marshal(n.Node)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
