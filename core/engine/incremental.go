@@ -157,6 +157,9 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 			break
 		}
 	}
+	if err := r.knowCarriedRelated(ctx); err != nil {
+		return err
+	}
 	kn, _ := b.(knower)
 	for _, a := range prev {
 		if !cov.carried(a) {

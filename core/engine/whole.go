@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -152,6 +153,26 @@ func (r *run) sendCarried(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// knowCarriedRelated tells the related index what the estate says of the assets this
+// incremental sync carries, so that a rescanned report whose model was not rescanned
+// still names its tables.
+func (r *run) knowCarriedRelated(ctx context.Context) error {
+	st, ok := r.e.State.(*state.Store)
+	if !ok || r.estateGen == 0 {
+		return nil
+	}
+	return st.EstateRelated(ctx, r.e.Pipeline, r.estateGen, func(js string) error {
+		var rel event.Related
+		if err := json.Unmarshal([]byte(js), &rel); err != nil {
+			return fmt.Errorf("state: estate of %q: %w", r.e.Pipeline, err)
+		}
+		if a, ok := r.cov.prev[state.IDOf(rel.PowerBI)]; ok && r.cov.carried(a) {
+			r.rel.knowCarried(rel)
+		}
+		return nil
+	})
 }
 
 // writeTo hands events to the open outputs that to selects, as write does to every one.

@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"github.com/klauspost/compress/s2"
+	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/spec"
 )
 
 // The estate keeps each asset's spec event as the outputs received it (its spec and the
@@ -14,6 +16,18 @@ import (
 // form is the event's JSON (the JSON Lines format), S2-compressed: specs are mostly
 // repeated keys and column names, which S2 shrinks about 4x at a cost well under the
 // JSON encoding's.
+
+// RelatedOf is what other events say of an asset that refers to it (event.Related).
+func RelatedOf(s *spec.AssetSpec) event.Related {
+	r := event.Related{Key: s.Key, PowerBI: s.PowerBI}
+	if u, ok := s.Metadata[assets.MetaWebURL].Value.(string); ok {
+		r.WebURL = u
+	}
+	if s.PowerBI.Type == spec.SemanticModel {
+		r.Tables, r.TableNames = assets.TableNames(s), assets.TableNamesAsNamed(s)
+	}
+	return r
+}
 
 // EncodeEvent is the kept form of a spec event.
 func EncodeEvent(ev *event.Event) ([]byte, error) {

@@ -43,7 +43,9 @@ type EstateRow struct {
 	Summary, Page string
 	// Event is the asset's spec event as the outputs received it (encoded and compressed
 	// by the caller), so that an output needing the whole estate can be sent it.
-	Event   []byte
+	Event []byte
+	// Related is what other events say of the asset (event.Related, JSON).
+	Related string
 	Removed bool
 }
 
@@ -81,7 +83,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		return r.err(err)
 	}
 	defer tx.Rollback()
-	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, page, event) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, page, event, related) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return r.err(err)
 	}
@@ -95,7 +97,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		if row.Removed {
 			_, err = rm.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID)
 		} else {
-			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page, row.Event)
+			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page, row.Event, nullable(row.Related))
 		}
 		if err != nil {
 			return fmt.Errorf("state %s: estate of %q: %s %s: %w", r.s.path, r.pipeline, row.Type, row.ID, err)
