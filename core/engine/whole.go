@@ -96,16 +96,20 @@ func (r *run) offer(s Sink) (changes, unchanged bool) {
 // sendCarried sends the outputs that need every asset the spec events the estate kept of
 // the assets this incremental sync carried (neither rescanned nor removed).
 func (r *run) sendCarried(ctx context.Context) error {
-	if r.cov == nil || !r.cov.partial || !slices.Contains(r.whole, true) {
+	if r.cov == nil || !r.cov.partial {
 		return nil
 	}
-	st := r.e.State.(*state.Store)
 	want := 0
 	for id, a := range r.cov.prev {
 		if _, sent := r.seen[id]; !sent && r.cov.carried(a) {
 			want++
 		}
 	}
+	r.res.Summary.Unchanged = want
+	if !slices.Contains(r.whole, true) {
+		return nil
+	}
+	st := r.e.State.(*state.Store)
 	var names []string
 	for i, s := range r.out {
 		if r.whole[i] {
@@ -143,7 +147,6 @@ func (r *run) sendCarried(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.res.Summary.Unchanged = want
 	if got < want {
 		// The estate lost rows since feedable looked: these outputs would be short.
 		for i := range r.out {
