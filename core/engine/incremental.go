@@ -42,15 +42,15 @@ type knower interface {
 
 // coverage is what this run's sources read, for removals.
 type coverage struct {
-	partial bool            // some source read only part of its listing
+	partial bool // some source read only part of its listing
 	// unchanged is set on a partial sync that reads no workspace and removes none.
 	unchanged bool
-	listed  map[string]bool // lower-case ids of every workspace an incremental source listed
-	read    map[string]bool // ... and of those it reads
-	marks   map[string]state.SyncMark
-	prev    map[state.AssetID]state.Asset // the previous sync's assets, read once
-	sent    []spec.AssetSpec              // what this sync sent, and removed, for UpdateAssets
-	gone    []state.AssetID
+	listed    map[string]bool // lower-case ids of every workspace an incremental source listed
+	read      map[string]bool // ... and of those it reads
+	marks     map[string]state.SyncMark
+	prev      map[state.AssetID]state.Asset // the previous sync's assets, read once
+	sent      []spec.AssetSpec              // what this sync sent, and removed, for UpdateAssets
+	gone      []state.AssetID
 }
 
 // assetUpdater saves an incremental sync's changes in place (core/state implements it).

@@ -66,7 +66,7 @@ func BenchmarkIncrementalSync(b *testing.B) {
 	}
 	sync(b, true, false) // the first complete sync, which later ones build on
 	for _, bc := range []struct {
-		name   string
+		name      string
 		full      bool
 		change    int
 		replacing bool
@@ -102,5 +102,5 @@ func BenchmarkIncrementalSync(b *testing.B) {
 type replacingSink struct{ *countSink }
 
 func (replacingSink) Begin(context.Context, sink.RunKind) error { return nil }
-func (replacingSink) Takes(...event.Kind) bool                 { return true }
-func (replacingSink) AbortRun(context.Context, error)          {}
+func (replacingSink) Takes(...event.Kind) bool                  { return true }
+func (replacingSink) AbortRun(context.Context, error)           {}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -166,9 +165,9 @@ func (r *run) knowCarriedRelated(ctx context.Context) error {
 	if !ok || r.estateGen == 0 {
 		return nil
 	}
-	return st.EstateRelated(ctx, r.e.Pipeline, r.estateGen, func(js string) error {
-		var rel event.Related
-		if err := json.Unmarshal([]byte(js), &rel); err != nil {
+	return st.EstateRelated(ctx, r.e.Pipeline, r.estateGen, func(b []byte) error {
+		rel, err := estate.DecodeRelated(b)
+		if err != nil {
 			return fmt.Errorf("state: estate of %q: %w", r.e.Pipeline, err)
 		}
 		if a, ok := r.cov.prev[state.IDOf(rel.PowerBI)]; ok && r.cov.carried(a) {

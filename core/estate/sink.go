@@ -52,12 +52,12 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
-			rel, err := json.Marshal(RelatedOf(ev.Spec))
+			rel, err := EncodeRelated(RelatedOf(ev.Spec))
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
 			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Spec.PowerBI.Type), ID: ev.Spec.PowerBI.ID, Summary: string(sum), Page: string(page),
-				Event: kept, Related: string(rel)})
+				Event: kept, Related: rel})
 		case event.KindRemoved:
 			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Removed.PowerBI.Type), ID: ev.Removed.PowerBI.ID, Removed: true})
 		case event.KindSummary:

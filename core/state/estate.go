@@ -44,8 +44,8 @@ type EstateRow struct {
 	// Event is the asset's spec event as the outputs received it (encoded and compressed
 	// by the caller), so that an output needing the whole estate can be sent it.
 	Event []byte
-	// Related is what other events say of the asset (event.Related, JSON).
-	Related string
+	// Related is what other events say of the asset (encoded by the caller).
+	Related []byte
 	Removed bool
 }
 
@@ -97,7 +97,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		if row.Removed {
 			_, err = rm.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID)
 		} else {
-			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page, row.Event, nullable(row.Related))
+			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page, row.Event, row.Related)
 		}
 		if err != nil {
 			return fmt.Errorf("state %s: estate of %q: %s %s: %w", r.s.path, r.pipeline, row.Type, row.ID, err)

@@ -16,7 +16,7 @@ import (
 // behind is sent every asset.
 const outputsSchema = `
 ALTER TABLE estate_assets ADD COLUMN event BLOB;
-ALTER TABLE estate_assets ADD COLUMN related TEXT;
+ALTER TABLE estate_assets ADD COLUMN related BLOB;
 CREATE TABLE output_marks (
 	pipeline     TEXT NOT NULL,
 	output       TEXT NOT NULL,
@@ -78,15 +78,15 @@ func (s *Store) EstateGaps(ctx context.Context, pipeline string) (int, error) {
 }
 
 // EstateRelated calls fn with what other events say of every asset of generation gen of
-// the pipeline's estate (event.Related, JSON), for rows that keep it.
-func (s *Store) EstateRelated(ctx context.Context, pipeline string, gen int64, fn func(related string) error) error {
+// the pipeline's estate (as the caller encoded it), for rows that keep it.
+func (s *Store) EstateRelated(ctx context.Context, pipeline string, gen int64, fn func(related []byte) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT related FROM estate_assets WHERE pipeline = ? AND gen <= ? AND related IS NOT NULL`, pipeline, gen)
 	if err != nil {
 		return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var rel string
+		var rel []byte
 		if err := rows.Scan(&rel); err != nil {
 			return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
 		}
@@ -95,13 +95,6 @@ func (s *Store) EstateRelated(ctx context.Context, pipeline string, gen int64, f
 		}
 	}
 	return rows.Err()
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // EstateEvents calls fn with the kept spec event of every asset of generation gen of the
