@@ -13,6 +13,8 @@ import (
 	"github.com/pbisync/pbisync/core/estate"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
+	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 	"github.com/pbisync/pbisync/sdk/spec"
 	"gopkg.in/yaml.v3"
 )
@@ -116,8 +118,33 @@ func (r *run) sendCarried(ctx context.Context) error {
 		}
 	}
 	r.log.Info("sending the outputs that need every asset the unchanged ones, from the estate", "outputs", strings.Join(names, ", "), "assets", want)
+	// Plugins are sent the kept events as they are kept, in the protocol's form; other
+	// outputs get them decoded.
+	asProto := make([]bool, len(r.out))
+	asEvents := make([]bool, len(r.out))
+	anyEvents := false
+	for i, s := range r.out {
+		if !r.whole[i] {
+			continue
+		}
+		if _, ok := s.(protoWriter); ok {
+			asProto[i] = true
+		} else {
+			asEvents[i], anyEvents = true, true
+		}
+	}
 	got := 0
-	batch := make([]event.Event, 0, r.batch)
+	protos := make([]*sinkpb.Event, 0, r.batch)
+	var events []event.Event
+	flush := func() error {
+		err := r.writeProtoTo(ctx, protos, asProto)
+		if err == nil && anyEvents {
+			err = r.writeTo(ctx, events, asEvents)
+		}
+		// A sink may hold a batch until it is acknowledged: the next one is new.
+		protos, events = make([]*sinkpb.Event, 0, r.batch), nil
+		return err
+	}
 	err := st.EstateEvents(ctx, r.e.Pipeline, r.estateGen, func(typ, id string, kept []byte) error {
 		aid := state.AssetID{Type: spec.ContentType(typ), ID: id}
 		a, ok := r.cov.prev[aid]
@@ -127,21 +154,25 @@ func (r *run) sendCarried(ctx context.Context) error {
 		if _, sent := r.seen[aid]; sent {
 			return nil
 		}
-		ev, err := estate.DecodeEvent(kept)
+		p, err := estate.DecodeEventProto(kept)
+		if err == nil && anyEvents {
+			var ev event.Event
+			if ev, err = sink.EventFromProto(p); err == nil {
+				events = append(events, ev)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("estate of %q: %s %s: %w", r.e.Pipeline, typ, id, err)
 		}
 		got++
-		batch = append(batch, ev)
-		if len(batch) < r.batch {
+		protos = append(protos, p)
+		if len(protos) < r.batch {
 			return nil
 		}
-		err = r.writeTo(ctx, batch, r.whole)
-		batch = make([]event.Event, 0, r.batch) // a sink may hold a batch until it is acknowledged
-		return err
+		return flush()
 	})
 	if err == nil {
-		err = r.writeTo(ctx, batch, r.whole)
+		err = flush()
 	}
 	if err != nil {
 		return err
@@ -162,8 +193,8 @@ func (r *run) sendCarried(ctx context.Context) error {
 // still names its tables.
 func (r *run) knowCarriedRelated(ctx context.Context) error {
 	st, ok := r.e.State.(*state.Store)
-	if !ok || r.estateGen == 0 {
-		return nil
+	if !ok || r.estateGen == 0 || len(r.cov.read) == 0 {
+		return nil // nothing is rescanned: no event will refer to anything
 	}
 	return st.EstateRelated(ctx, r.e.Pipeline, r.estateGen, func(b []byte) error {
 		rel, err := estate.DecodeRelated(b)
@@ -175,6 +206,35 @@ func (r *run) knowCarriedRelated(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// protoWriter is a sink that takes events in the protocol's form (sinkhost.Sink).
+type protoWriter interface {
+	WriteProto(ctx context.Context, events []*sinkpb.Event) error
+}
+
+// writeProtoTo hands events in the protocol's form to the open outputs that to selects
+// (each a protoWriter).
+func (r *run) writeProtoTo(ctx context.Context, events []*sinkpb.Event, to []bool) error {
+	if len(events) == 0 {
+		return nil
+	}
+	var wg sync.WaitGroup
+	for i, s := range r.out {
+		if !to[i] || r.sinks[i].Err != nil {
+			continue
+		}
+		wg.Go(func() {
+			if err := s.(protoWriter).WriteProto(ctx, events); err != nil {
+				r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
+				r.log.Error("sink failed", "sink", s.Name(), "error", err)
+				return
+			}
+			r.sinks[i].Events += len(events)
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
 }
 
 // writeTo hands events to the open outputs that to selects, as write does to every one.

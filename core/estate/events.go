@@ -45,17 +45,30 @@ func EncodeEvent(ev *event.Event) ([]byte, error) {
 	return s2.Encode(nil, b), nil
 }
 
-// DecodeEvent reads an event kept by EncodeEvent.
-func DecodeEvent(b []byte) (event.Event, error) {
+// DecodeEventProto reads an event kept by EncodeEvent in the protocol's form, as a sink
+// plugin is sent it.
+func DecodeEventProto(b []byte) (*sinkpb.Event, error) {
 	raw, err := s2.Decode(nil, b)
 	if err != nil {
-		return event.Event{}, fmt.Errorf("kept event: %w", err)
+		return nil, fmt.Errorf("kept event: %w", err)
 	}
-	var p sinkpb.Event
-	if err := proto.Unmarshal(raw, &p); err != nil {
-		return event.Event{}, fmt.Errorf("kept event: %w", err)
+	p := &sinkpb.Event{}
+	if err := proto.Unmarshal(raw, p); err != nil {
+		return nil, fmt.Errorf("kept event: %w", err)
 	}
-	ev, err := sink.EventFromProto(&p)
+	if p.GetSpec() == nil {
+		return nil, fmt.Errorf("kept event: not a spec event")
+	}
+	return p, nil
+}
+
+// DecodeEvent reads an event kept by EncodeEvent.
+func DecodeEvent(b []byte) (event.Event, error) {
+	p, err := DecodeEventProto(b)
+	if err != nil {
+		return event.Event{}, err
+	}
+	ev, err := sink.EventFromProto(p)
 	if err != nil {
 		return ev, fmt.Errorf("kept event: %w", err)
 	}
