@@ -228,7 +228,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	var srcErr error
 	if e.State != nil && !opts.NoSpecs {
 		// The plan comes first: what each output is offered depends on it.
-		srcErr = r.plan(ctx, opts.Full || e.needsAllModels(opts), builder)
+		srcErr = r.plan(ctx, opts.Full, builder)
 	}
 	if !opts.NoSpecs && srcErr == nil {
 		// A sync opens the outputs that take a sync's events; a refresh opens its own
@@ -294,7 +294,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		srcErr = r.write(ctx, []event.Event{{Kind: event.KindSummary, Summary: &sum}})
 	}
 	if srcErr == nil {
-		r.models = r.withKeptModels()
+		r.models, srcErr = r.withKeptModels(ctx, opts.After != nil || opts.ModelSpecs)
 	}
 	if srcErr == nil && opts.Synced != nil {
 		partial := r.res

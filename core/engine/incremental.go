@@ -43,6 +43,8 @@ type knower interface {
 // coverage is what this run's sources read, for removals.
 type coverage struct {
 	partial bool // some source read only part of its listing
+	// source is the source that listed each workspace (lower-case id).
+	source map[string]Source
 	// unchanged is set on a partial sync that reads no workspace and removes none.
 	unchanged bool
 	listed    map[string]bool // lower-case ids of every workspace an incremental source listed
@@ -82,7 +84,7 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 	if r.e.Now != nil {
 		now = r.e.Now
 	}
-	cov := &coverage{listed: map[string]bool{}, read: map[string]bool{}, marks: map[string]state.SyncMark{}}
+	cov := &coverage{listed: map[string]bool{}, read: map[string]bool{}, marks: map[string]state.SyncMark{}, source: map[string]Source{}}
 	fullWhy := "--full"
 	if !full {
 		// An incremental sync sends outputs that need every asset the unchanged ones
@@ -136,6 +138,7 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		cov.marks[src.Name()] = next
 		for _, w := range p.Listed {
 			cov.listed[strings.ToLower(w.ID)] = true
+			cov.source[strings.ToLower(w.ID)] = src
 		}
 		for _, w := range p.Read {
 			cov.read[strings.ToLower(w.ID)] = true
@@ -212,18 +215,18 @@ func (r *run) saveMarks(ctx context.Context) error {
 	return nil
 }
 
-// needsAllModels reports whether this run must scan everything because refreshes follow
-// and the engine knows no models from an earlier run: refresh selection needs every
-// model, and an incremental sync yields only the changed ones.
-func (e *Engine) needsAllModels(opts RunOptions) bool {
-	return e.kept == nil && (opts.After != nil || e.refresh != nil)
-}
-
 // withKeptModels adds to this run's models those of the previous run that it carried,
-// and keeps the result for the next run.
-func (r *run) withKeptModels() []Model {
+// and keeps the result for the next run. The first run of a process takes them from the
+// estate, when refreshes may follow (refresh selection needs every model).
+func (r *run) withKeptModels(ctx context.Context, refreshes bool) ([]Model, error) {
 	models := r.models
-	if r.cov != nil && r.cov.partial {
+	if r.cov != nil && r.cov.partial && r.e.kept == nil && refreshes {
+		carried, err := r.estateModels(ctx)
+		if err != nil {
+			return nil, err
+		}
+		models = append(models, carried...)
+	} else if r.cov != nil && r.cov.partial {
 		sent := make(map[string]bool, len(models))
 		for _, m := range models {
 			sent[m.Record.Spec.PowerBI.ID] = true
@@ -238,7 +241,7 @@ func (r *run) withKeptModels() []Model {
 		models = []Model{}
 	}
 	r.e.kept = models
-	return models
+	return models, nil
 }
 
 // planQuotas makes every Power BI source plan its admin requests against the service's

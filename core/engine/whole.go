@@ -3,14 +3,18 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/estate"
+	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink"
@@ -206,6 +210,54 @@ func (r *run) knowCarriedRelated(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// estateModels are the semantic models this incremental sync carried, from the spec
+// events the estate kept of them, for refresh selection in a process that has not synced
+// them itself.
+func (r *run) estateModels(ctx context.Context) ([]Model, error) {
+	st, ok := r.e.State.(*state.Store)
+	if !ok || r.estateGen == 0 {
+		return nil, nil
+	}
+	var out []Model
+	err := st.EstateEventsOfType(ctx, r.e.Pipeline, r.estateGen, string(spec.SemanticModel), func(id string, kept []byte) error {
+		aid := state.AssetID{Type: spec.SemanticModel, ID: id}
+		a, ok := r.cov.prev[aid]
+		if !ok || !r.cov.carried(a) {
+			return nil
+		}
+		if _, sent := r.seen[aid]; sent {
+			return nil
+		}
+		ev, err := estate.DecodeEvent(kept)
+		if err != nil {
+			return fmt.Errorf("estate of %q: semantic model %s: %w", r.e.Pipeline, id, err)
+		}
+		s := ev.Spec
+		m := Model{
+			Record: record.Record{Spec: spec.AssetSpec{Key: s.Key, Deps: s.Deps, Tags: s.Tags, PowerBI: s.PowerBI},
+				Workspace: record.Workspace{ID: s.PowerBI.WorkspaceID, Name: s.PowerBI.WorkspaceName}},
+			Source:  r.cov.source[strings.ToLower(s.PowerBI.WorkspaceID)],
+			related: ev.Related,
+		}
+		if df, ok := s.Metadata[refresh.UpstreamDataflowsKey]; ok {
+			m.Record.Spec.Metadata = map[string]spec.Metadata{refresh.UpstreamDataflowsKey: df}
+		}
+		if v, ok := s.Metadata[assets.NamespacePowerBI+"refreshable"].Value.(bool); ok {
+			m.Record.Raw = json.RawMessage(fmt.Sprintf(`{"isRefreshable":%t}`, v))
+		}
+		if r.modelSpecs {
+			m.spec = refreshSpec(s)
+		}
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.log.Debug("models of the workspaces not rescanned, from the estate", "models", len(out))
+	return out, nil
 }
 
 // protoWriter is a sink that takes events in the protocol's form (sinkhost.Sink).

@@ -97,6 +97,27 @@ func (s *Store) EstateRelated(ctx context.Context, pipeline string, gen int64, f
 	return rows.Err()
 }
 
+// EstateEventsOfType calls fn with the id and kept spec event of every asset of one type
+// of generation gen of the pipeline's estate.
+func (s *Store) EstateEventsOfType(ctx context.Context, pipeline string, gen int64, typ string, fn func(id string, event []byte) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, event FROM estate_assets WHERE pipeline = ? AND type = ? AND gen <= ? AND event IS NOT NULL ORDER BY id`, pipeline, typ, gen)
+	if err != nil {
+		return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var ev []byte
+		if err := rows.Scan(&id, &ev); err != nil {
+			return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
+		}
+		if err := fn(id, ev); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // EstateEvents calls fn with the kept spec event of every asset of generation gen of the
 // pipeline's estate, in (type, id) order.
 func (s *Store) EstateEvents(ctx context.Context, pipeline string, gen int64, fn func(typ, id string, event []byte) error) error {
