@@ -222,6 +222,15 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		e.stream.acquire(ctx)
 		defer e.stream.release()
 	}
+	if st, ok := e.State.(*state.Store); ok && st != nil && !opts.NoSpecs {
+		// One sync of a pipeline at a time: two would write its outputs and state over
+		// each other.
+		unlock, err := st.LockSync(e.Pipeline)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	builder := e.NewBuilder()
