@@ -26,9 +26,10 @@ import (
 // the sync's CPU seconds and peak RSS (its getrusage, which covers the jsonl plugin it
 // waited for: CPU added, RSS the largest of the two), and the emulator's CPU seconds apart.
 //
-// It builds pbisync from this tree. PBISYNC_BENCH_BASELINE=path/to/pbisync adds a
-// sub-benchmark that runs that binary against the same emulator, alternating with this
-// tree's build, so that a before/after comparison on a noisy machine is one run:
+// It builds pbisync from this tree. PBISYNC_BENCH_BASELINE=path/to/pbisync[,path...] adds
+// a sub-benchmark per binary (named by its file name), run against the same emulator in
+// the same invocation as this tree's build, so that a before/after comparison on a noisy
+// machine is one run:
 //
 //	git worktree add /tmp/base main && (cd /tmp/base && go build -o /tmp/pbisync-main ./cmd/pbisync)
 //	PBISYNC_BENCH_BASELINE=/tmp/pbisync-main go test ./cmd/pbisync -run '^$' -bench FullSyncProcess -benchtime 3x -timeout 1h
@@ -44,10 +45,13 @@ func BenchmarkFullSyncProcess(b *testing.B) {
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	bins := []struct{ name, path string }{{"build=tree", bin}}
+	var bins []struct{ name, path string }
 	if base := os.Getenv("PBISYNC_BENCH_BASELINE"); base != "" {
-		bins = append([]struct{ name, path string }{{"build=baseline", base}}, bins...)
+		for _, p := range strings.Split(base, ",") {
+			bins = append(bins, struct{ name, path string }{"build=" + filepath.Base(p), p})
+		}
 	}
+	bins = append(bins, struct{ name, path string }{"build=tree", bin})
 	workspaces := "1000"
 	if v := os.Getenv("PBISYNC_BENCH_WORKSPACES"); v != "" {
 		workspaces = v
