@@ -539,6 +539,13 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 	if r.noSpecs {
 		return nil
 	}
+	// Each spec is converted to the sink protocol's form once, for every output that
+	// takes it in that form (sink plugins, the estate).
+	for i := range events {
+		if events[i].Kind == event.KindSpec && events[i].Shared == nil {
+			events[i].Shared = &event.Shared{}
+		}
+	}
 	return r.write(ctx, events)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/snapshot"
+	"github.com/pbisync/pbisync/sdk/event"
 )
 
 // build runs snapshots through a fresh builder and returns every record (as JSON, with
@@ -160,11 +161,18 @@ func TestModelsKeepIsRefreshable(t *testing.T) {
 			}
 		}
 	}
+	c := &collect{name: "c"}
 	e := &Engine{Sources: []Source{&sliceSource{batches: []*snapshot.Snapshot{snap}}},
-		NewBuilder: func() Builder { return assets.NewBuilder(assets.Options{}) }, Sinks: []Sink{&collect{name: "c"}}}
+		NewBuilder: func() Builder { return assets.NewBuilder(assets.Options{}) }, Sinks: []Sink{c}}
 	res, err := e.Sync(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Spec events come with a conversion that the outputs share (event.Shared).
+	for _, ev := range c.events {
+		if ev.Kind == event.KindSpec && ev.Shared == nil {
+			t.Fatalf("spec event %s without Shared", ev.Spec.Key)
+		}
 	}
 	if len(res.Models) != len(want) {
 		t.Fatalf("%d models kept, want %d", len(res.Models), len(want))

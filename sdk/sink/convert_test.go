@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,4 +217,41 @@ func numbers(b []byte, v *any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	return dec.Decode(v)
+}
+
+// TestEventToProtoShared: outputs that share an event share one conversion of it, even
+// when they ask at once; an event without Shared is converted each time.
+func TestEventToProtoShared(t *testing.T) {
+	ev := benchSpec(5)
+	ev.Shared = &event.Shared{}
+	want, err := EventToProto(&ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]*sinkpb.Event, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			p, err := EventToProtoShared(&ev)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = p
+		})
+	}
+	wg.Wait()
+	for i, p := range got {
+		if p != got[0] {
+			t.Fatalf("output %d got a conversion of its own", i)
+		}
+	}
+	if !proto.Equal(got[0], want) {
+		t.Error("the shared conversion differs from EventToProto's")
+	}
+	ev.Shared = nil
+	a, _ := EventToProtoShared(&ev)
+	b, _ := EventToProtoShared(&ev)
+	if a == b || !proto.Equal(a, want) {
+		t.Error("an event without Shared was not converted anew")
+	}
 }
