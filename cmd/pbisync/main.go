@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -135,6 +136,7 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the command to this file (for go tool pprof)")
+	memProfile := fs.String("mem-profile", "", "write heap profiles of the command to this file (at its end) and FILE.peak (at its largest heap), for go tool pprof")
 	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 350MiB, 2GiB; off for none); the GOMEMLIMIT variable wins")
 	runFn := c.flags(fs, g)
 	positional, err := parseInterspersed(fs, args)
@@ -157,6 +159,17 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 		fmt.Fprintf(g.stderr, "%s: --memory-limit: %v\n", path, err)
 		return exitUsage
 	}
+	if dir := os.Getenv("PBISYNC_PROFILE_DIR"); dir != "" {
+		// Every pbisync process profiles itself, sink plugins included (the host starts
+		// them without flags): cpu-<command>-<pid>.prof and heap-<command>-<pid>.prof.
+		name := strings.ReplaceAll(path, " ", "-") + "-" + strconv.Itoa(os.Getpid())
+		if *cpuProfile == "" {
+			*cpuProfile = filepath.Join(dir, "cpu-"+name+".prof")
+		}
+		if *memProfile == "" {
+			*memProfile = filepath.Join(dir, "heap-"+name+".prof")
+		}
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -169,6 +182,18 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 			return exitUsage
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		h, err := startHeapProfile(*memProfile)
+		if err != nil {
+			fmt.Fprintf(g.stderr, "%s: --mem-profile: %v\n", path, err)
+			return exitUsage
+		}
+		defer func() {
+			if err := h.Stop(); err != nil {
+				fmt.Fprintf(g.stderr, "%s: --mem-profile: %v\n", path, err)
+			}
+		}()
 	}
 	err = runFn(ctx, positional)
 	if err == nil {

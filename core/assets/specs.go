@@ -319,8 +319,9 @@ func (b *Builder) reportSpec(ws *snapshot.Workspace, r *snapshot.Report) (built,
 		owner: r.CreatedBy, raw: r.Raw, item: r, workspace: w, refs: refs}.record(problems)
 }
 
-// measureInfo is one measure in the powerbi/measures metadata.
-type measureInfo struct {
+// MeasureInfo is one measure in the powerbi/measures metadata (a []MeasureInfo in a
+// spec built in this process).
+type MeasureInfo struct {
 	Table       string `json:"table"`
 	Name        string `json:"name"`
 	Expression  string `json:"expression,omitempty"`
@@ -451,7 +452,7 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 	m.text(NamespacePowerBI+"sensitivity_label", sm.SensitivityLabel)
 	m.text(NamespacePowerBI+"schema_retrieval_error", sm.SchemaRetrievalError)
 	columns := 0
-	var measures []measureInfo
+	var measures []MeasureInfo
 	measureNames := map[string]bool{}
 	for _, t := range sm.Tables {
 		for _, ms := range t.Measures {
@@ -462,7 +463,7 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 		t := &sm.Tables[i]
 		columns += len(t.Columns)
 		for _, ms := range t.Measures {
-			measures = append(measures, measureInfo{Table: t.Name, Name: ms.Name, Expression: ms.Expression, Description: ms.Description,
+			measures = append(measures, MeasureInfo{Table: t.Name, Name: ms.Name, Expression: ms.Expression, Description: ms.Description,
 				References: measureRefs(t, ms.Expression, measureNames)})
 		}
 	}

@@ -372,6 +372,9 @@ type run struct {
 	modelSpecs bool
 	// unread is what the sources could not read: no evidence that it is gone.
 	unread unread
+	// refreshable is the isRefreshable of the models of the part being built, by id,
+	// as the snapshot decoded it from their raw properties (refreshableOf).
+	refreshable map[string]*bool
 	// whole marks the open outputs that must be sent every asset (whole.go), and
 	// estateGen is the estate generation this sync started from.
 	whole     []bool
@@ -409,11 +412,19 @@ func (r *run) pull(ctx context.Context, b Builder) error {
 			for i := range s.Workspaces {
 				r.wsSource[s.Workspaces[i].ID] = src
 			}
-			recs, probs := b.Add(s)
-			r.problems(probs)
 			r.res.Summary.Workspaces += len(s.Workspaces)
-			if procErr = r.process(ctx, recs); procErr != nil {
-				cancel()
+			// Lineage has seen the whole batch (it links items across its workspaces);
+			// the rest goes a part at a time (split.go).
+			for _, part := range splitSnapshot(s, partWorkspaces) {
+				r.noteRefreshable(part)
+				recs, probs := b.Add(part)
+				r.problems(probs)
+				procErr = r.process(ctx, recs)
+				clear(r.refreshable)
+				if procErr != nil {
+					cancel()
+					break
+				}
 			}
 			if r.e.Progress != nil {
 				r.e.Progress(Progress{Workspaces: r.res.Summary.Workspaces, Assets: len(r.seen), Batches: r.batches})
@@ -514,7 +525,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 				kept.Metadata = map[string]spec.Metadata{refresh.UpstreamDataflowsKey: df}
 			}
 			m := Model{
-				Record:  record.Record{Spec: kept, Raw: refreshableOnly(recs[i].Raw), Workspace: recs[i].Workspace},
+				Record:  record.Record{Spec: kept, Raw: r.refreshableOf(s.PowerBI.ID, recs[i].Raw), Workspace: recs[i].Workspace},
 				Source:  r.wsSource[s.PowerBI.WorkspaceID],
 				related: r.rel.related(refs[state.IDOf(s.PowerBI)]),
 			}
@@ -527,6 +538,13 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 	}
 	if r.noSpecs {
 		return nil
+	}
+	// Each spec is converted to the sink protocol's form once, for every output that
+	// takes it in that form (sink plugins, the estate).
+	for i := range events {
+		if events[i].Kind == event.KindSpec && events[i].Shared == nil {
+			events[i].Shared = &event.Shared{}
+		}
 	}
 	return r.write(ctx, events)
 }
@@ -564,6 +582,54 @@ func (r *run) remapDeps(recs []record.Record, defaults map[spec.Identity]string)
 			}
 		}
 	}
+}
+
+// noteRefreshable remembers the isRefreshable of a part's models.
+func (r *run) noteRefreshable(s *snapshot.Snapshot) {
+	if r.refreshable == nil {
+		r.refreshable = map[string]*bool{}
+	}
+	for wi := range s.Workspaces {
+		for _, m := range s.Workspaces[wi].SemanticModels {
+			if m.ID != "" {
+				r.refreshable[m.ID] = m.IsRefreshable
+			}
+		}
+	}
+}
+
+// refreshableOf is refreshableOnly(raw) for a model whose raw properties the snapshot
+// decoded (translators do not change raw): the snapshot read isRefreshable from the same
+// bytes, and decoding a large model's raw again (tables, columns) only for it cost as much
+// as a tenth of a sync. A model from elsewhere (the state store) has its raw read.
+func (r *run) refreshableOf(id string, raw json.RawMessage) json.RawMessage {
+	v, ok := r.refreshable[id]
+	if !ok || (v == nil && containsFoldASCII(raw, "isrefreshable")) {
+		// Not from this part, or the snapshot has no value where the raw properties
+		// may (a snapshot file written by hand): the raw properties say.
+		return refreshableOnly(raw)
+	}
+	if v == nil {
+		return nil
+	}
+	if *v {
+		return json.RawMessage(`{"isRefreshable":true}`)
+	}
+	return json.RawMessage(`{"isRefreshable":false}`)
+}
+
+// containsFoldASCII reports whether b holds lower (lower-case ASCII) in any case.
+func containsFoldASCII(b []byte, lower string) bool {
+	for i := 0; i+len(lower) <= len(b); i++ {
+		j := 0
+		for j < len(lower) && b[i+j]|0x20 == lower[j] {
+			j++
+		}
+		if j == len(lower) {
+			return true
+		}
+	}
+	return false
 }
 
 // refreshableOnly keeps the one raw property that refresh selection reads, so the

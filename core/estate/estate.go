@@ -8,6 +8,7 @@ package estate
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/pbisync/pbisync/core/assets"
@@ -120,7 +121,9 @@ func PageOf(s *spec.AssetSpec) Page {
 		name  string // as the model names it (schemas may lower-case it)
 		reads []string
 	}
-	reads := map[string]*colReads{}
+	// Keyed by table and lower-cased column: no key string is built per column.
+	type colKey struct{ table, column string }
+	reads := map[colKey]*colReads{}
 	if m, ok := s.Metadata["powerbi/table_lineage"]; ok {
 		if v, ok := m.Value.([]snapshot.TableLineage); ok {
 			lineage = v
@@ -137,7 +140,7 @@ func PageOf(s *spec.AssetSpec) Page {
 					if u.Table == "" || u.Column == "" {
 						continue
 					}
-					k := l.Table + "\x00" + strings.ToLower(c.Column)
+					k := colKey{l.Table, strings.ToLower(c.Column)}
 					if reads[k] == nil {
 						reads[k] = &colReads{name: c.Column}
 					}
@@ -159,9 +162,10 @@ func PageOf(s *spec.AssetSpec) Page {
 	for _, ti := range own {
 		t := table(ti.Name)
 		t.Expression = ti.Source
+		t.Columns = slices.Grow(t.Columns, len(ti.Columns))
 		for _, c := range ti.Columns {
 			col := Column{Name: c.Name, Type: c.DataType}
-			if r := reads[ti.Name+"\x00"+strings.ToLower(c.Name)]; r != nil {
+			if r := reads[colKey{ti.Name, strings.ToLower(c.Name)}]; r != nil {
 				col.Reads = r.reads
 			}
 			t.Columns = append(t.Columns, col)
@@ -188,15 +192,23 @@ func PageOf(s *spec.AssetSpec) Page {
 			if t == nil {
 				t = table(name)
 			}
+			t.Columns = slices.Grow(t.Columns, len(ts.Columns))
 			for _, c := range ts.Columns {
 				col := Column{Name: c.Name, Type: c.Type}
-				if r := reads[t.Name+"\x00"+strings.ToLower(c.Name)]; r != nil {
+				if r := reads[colKey{t.Name, strings.ToLower(c.Name)}]; r != nil {
 					col.Name, col.Reads = r.name, r.reads
 				}
 				t.Columns = append(t.Columns, col)
 			}
 		case k == "powerbi/measures":
-			remarshal(m.Value, &p.Measures)
+			if v, ok := m.Value.([]assets.MeasureInfo); ok {
+				p.Measures = make([]Measure, len(v))
+				for i, mi := range v {
+					p.Measures[i] = Measure{Table: mi.Table, Name: mi.Name, Expression: mi.Expression, References: mi.References}
+				}
+			} else {
+				remarshal(m.Value, &p.Measures)
+			}
 		case k == "powerbi/table_lineage" || k == "powerbi/tables" || k == "dagster/table_name":
 		default:
 			p.Metadata[k] = m.Value
@@ -210,7 +222,7 @@ func PageOf(s *spec.AssetSpec) Page {
 		}
 		for _, c := range l.Columns {
 			col := Column{Name: c.Column}
-			if r := reads[l.Table+"\x00"+strings.ToLower(c.Column)]; r != nil {
+			if r := reads[colKey{l.Table, strings.ToLower(c.Column)}]; r != nil {
 				col.Reads = r.reads
 			}
 			t.Columns = append(t.Columns, col)

@@ -34,7 +34,7 @@ func RelatedOf(s *spec.AssetSpec) event.Related {
 
 // EncodeEvent is the kept form of a spec event.
 func EncodeEvent(ev *event.Event) ([]byte, error) {
-	p, err := sink.EventToProto(ev)
+	p, err := sink.EventToProtoShared(ev)
 	if err != nil {
 		return nil, err
 	}

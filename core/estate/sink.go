@@ -1,6 +1,7 @@
 package estate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,22 @@ type Sink struct {
 	run    *state.EstateRun
 	rows   []state.EstateRow
 	commit bool
+	// buf and enc encode summaries and pages: the text is copied once, into the row,
+	// where json.Marshal would copy it once more.
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// text is v's JSON, as json.Marshal gives it.
+func (s *Sink) text(v any) (string, error) {
+	if s.enc == nil {
+		s.enc = json.NewEncoder(&s.buf)
+	}
+	s.buf.Reset()
+	if err := s.enc.Encode(v); err != nil {
+		return "", err
+	}
+	return string(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n"))), nil
 }
 
 // NewSink returns the estate sink of a pipeline on a state store.
@@ -40,11 +57,11 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 	for _, ev := range events {
 		switch ev.Kind {
 		case event.KindSpec:
-			sum, err := json.Marshal(Summarize(ev.Spec))
+			sum, err := s.text(Summarize(ev.Spec))
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
-			page, err := json.Marshal(PageOf(ev.Spec))
+			page, err := s.text(PageOf(ev.Spec))
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
@@ -56,7 +73,7 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
-			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Spec.PowerBI.Type), ID: ev.Spec.PowerBI.ID, Summary: string(sum), Page: string(page),
+			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Spec.PowerBI.Type), ID: ev.Spec.PowerBI.ID, Summary: sum, Page: page,
 				Event: kept, Related: rel})
 		case event.KindRemoved:
 			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Removed.PowerBI.Type), ID: ev.Removed.PowerBI.ID, Removed: true})

@@ -167,7 +167,7 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 		n := min(len(events)-off, s.launch.batchSize)
 		b := &sinkpb.Batch{Events: make([]*sinkpb.Event, 0, n)}
 		for i := off; i < off+n; i++ {
-			pe, err := sink.EventToProto(&events[i])
+			pe, err := sink.EventToProtoShared(&events[i])
 			if err != nil {
 				return fmt.Errorf("output %q: event %d of %d: %w", s.Name(), i, len(events), err)
 			}

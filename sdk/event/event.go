@@ -4,6 +4,7 @@
 package event
 
 import (
+	"sync"
 	"time"
 
 	"github.com/pbisync/pbisync/sdk/spec"
@@ -35,6 +36,29 @@ type Event struct {
 	// entry is not a Power BI asset of the sync (a warehouse table, or an asset that was
 	// not synced or was dropped).
 	Related []Related `json:"related,omitempty"`
+	// Shared, if set, keeps a conversion of the event that several outputs make (the
+	// sink protocol's message, see sdk/sink's EventToProtoShared), so it is made once
+	// per event, not once per output. The engine sets it on the spec events it sends;
+	// whoever changes such an event afterwards must set it to nil. Not part of the JSON.
+	Shared *Shared `json:"-"`
+}
+
+// Shared is a once-computed value shared by the outputs an event goes to; it is safe
+// for concurrent use.
+type Shared struct {
+	once sync.Once
+	v    any
+	err  error
+}
+
+// Get returns the value, computing it with make on the first call. A nil Shared
+// computes it every time.
+func (s *Shared) Get(make func() (any, error)) (any, error) {
+	if s == nil {
+		return make()
+	}
+	s.once.Do(func() { s.v, s.err = make() })
+	return s.v, s.err
 }
 
 // Related is one asset an event refers to, as the sync sent it.

@@ -1,8 +1,11 @@
 package sink
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,4 +136,122 @@ func BenchmarkPluginSide(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestRawJSONMetadata: a sink that takes json values raw gets the host's bytes, which
+// encode as the decoded values do, in a refresh's model spec too; bad JSON is refused.
+func TestRawJSONMetadata(t *testing.T) {
+	for _, ev := range []event.Event{benchSpec(3), {Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: "q", ModelSpec: benchSpec(4).Spec}}} {
+		p, err := EventToProto(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := EventFromProtoRawJSON(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded, err := EventFromProto(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := raw.Spec
+		if s == nil {
+			s = raw.Refresh.ModelSpec
+		}
+		if v, ok := s.Metadata["extra"].Value.(json.RawMessage); !ok || string(v) != `{"a":[1,"x"]}` {
+			t.Errorf("json value %#v, want the host's bytes", s.Metadata["extra"].Value)
+		}
+		a, _ := json.Marshal(&raw)
+		b, _ := json.Marshal(&decoded)
+		if string(a) != string(b) {
+			t.Errorf("raw and decoded events encode differently:\n%s\n%s", a, b)
+		}
+	}
+	bad := &sinkpb.Event{Kind: &sinkpb.Event_Spec{Spec: &sinkpb.AssetSpec{Key: &sinkpb.Key{Parts: []string{"k"}},
+		Metadata: map[string]*sinkpb.Metadata{"x": {Value: &sinkpb.Metadata_Json{Json: []byte(`{"a":`)}}}}}}
+	e, err := EventFromProtoRawJSON(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := json.Marshal(&e); err == nil {
+		t.Error("an event with invalid raw JSON encodes")
+	}
+}
+
+// FuzzRawJSONMetadata: whatever bytes a json metadata value holds, a sink that takes it
+// raw can write it only when it is JSON, and then writes the value a decoding sink gets.
+func FuzzRawJSONMetadata(f *testing.F) {
+	for _, s := range []string{`{"a":[1,"x"]}`, `[{"name":"t","columns":[{"n":"c"}]}]`, `"<&>"`, `1e400`, `{"a":1} x`, `nul`, ` [ ] `, `{"a":{"a":{}}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := &sinkpb.Event{Kind: &sinkpb.Event_Spec{Spec: &sinkpb.AssetSpec{Key: &sinkpb.Key{Parts: []string{"k"}},
+			Metadata: map[string]*sinkpb.Metadata{"x": {Value: &sinkpb.Metadata_Json{Json: b}}}}}}
+		raw, err := EventFromProtoRawJSON(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, d any
+		ra, err := json.Marshal(raw.Spec.Metadata["x"].Value)
+		if err != nil {
+			if json.Valid(b) {
+				t.Fatalf("valid raw value %q does not encode: %v", b, err)
+			}
+			return
+		}
+		decoded, err := EventFromProto(p)
+		if err != nil {
+			t.Fatalf("raw %q encodes, decoding refused it: %v", b, err)
+		}
+		rd, err := json.Marshal(decoded.Spec.Metadata["x"].Value)
+		if err != nil {
+			t.Fatalf("decoded value %q does not encode: %v", b, err)
+		}
+		if numbers(ra, &a) != nil || numbers(rd, &d) != nil || !reflect.DeepEqual(a, d) {
+			t.Fatalf("%q: raw encodes as %s, decoded as %s", b, ra, rd)
+		}
+	})
+}
+
+func numbers(b []byte, v *any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// TestEventToProtoShared: outputs that share an event share one conversion of it, even
+// when they ask at once; an event without Shared is converted each time.
+func TestEventToProtoShared(t *testing.T) {
+	ev := benchSpec(5)
+	ev.Shared = &event.Shared{}
+	want, err := EventToProto(&ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]*sinkpb.Event, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			p, err := EventToProtoShared(&ev)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = p
+		})
+	}
+	wg.Wait()
+	for i, p := range got {
+		if p != got[0] {
+			t.Fatalf("output %d got a conversion of its own", i)
+		}
+	}
+	if !proto.Equal(got[0], want) {
+		t.Error("the shared conversion differs from EventToProto's")
+	}
+	ev.Shared = nil
+	a, _ := EventToProtoShared(&ev)
+	b, _ := EventToProtoShared(&ev)
+	if a == b || !proto.Equal(a, want) {
+		t.Error("an event without Shared was not converted anew")
+	}
 }

@@ -105,8 +105,12 @@ func (s *server) writeBatch(ctx context.Context, b *sinkpb.Batch) error {
 		return err
 	}
 	events := make([]event.Event, len(b.GetEvents()))
+	from := EventFromProto
+	if _, ok := s.impl.(RawJSONMetadata); ok {
+		from = EventFromProtoRawJSON
+	}
 	for i, pe := range b.GetEvents() {
-		e, err := EventFromProto(pe)
+		e, err := from(pe)
 		if err != nil {
 			return status.Errorf(codes.InvalidArgument, "batch %d, event %d: %v", b.GetSeq(), i, err)
 		}

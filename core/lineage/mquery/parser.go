@@ -10,21 +10,23 @@ const MaxDepth = 400
 
 // Parse parses an M document: a single expression, or a section document.
 func Parse(src string) (*Document, error) {
-	toks, err := Lex(src)
+	toks, err := lexPooled(src)
+	defer releaseTokens(toks)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: src, toks: toks}
+	p := &parser{src: src, toks: *toks}
 	return p.document()
 }
 
 // ParseExpr parses a single M expression.
 func ParseExpr(src string) (Expr, error) {
-	toks, err := Lex(src)
+	toks, err := lexPooled(src)
+	defer releaseTokens(toks)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: src, toks: toks}
+	p := &parser{src: src, toks: *toks}
 	e, err := p.expr()
 	if err != nil {
 		return nil, err
