@@ -61,10 +61,8 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
-			page, err := s.text(PageOf(ev.Spec))
-			if err != nil {
-				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
-			}
+			// No page is written: a page is made from the kept event when it is read
+			// (one at a time, by the UI), which costs the sync nothing.
 			kept, err := EncodeEvent(&ev)
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
@@ -73,7 +71,7 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
-			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Spec.PowerBI.Type), ID: ev.Spec.PowerBI.ID, Summary: sum, Page: page,
+			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Spec.PowerBI.Type), ID: ev.Spec.PowerBI.ID, Summary: sum,
 				Event: kept, Related: rel})
 		case event.KindRemoved:
 			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Removed.PowerBI.Type), ID: ev.Removed.PowerBI.ID, Removed: true})

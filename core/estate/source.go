@@ -85,9 +85,21 @@ func (s *StoreSource) Page(ctx context.Context, n *Node) (*Page, error) {
 	if n.Type == TypeTable {
 		return nil, nil
 	}
-	raw, err := s.St.EstatePage(ctx, s.Pipeline, n.Type, n.ID)
-	if err != nil || raw == "" {
+	raw, kept, err := s.St.EstatePage(ctx, s.Pipeline, n.Type, n.ID)
+	if err != nil {
 		return nil, err
+	}
+	if raw == "" && kept != nil {
+		// The page is made from the spec event the estate keeps (see Sink.Write).
+		ev, err := DecodeEvent(kept)
+		if err != nil {
+			return nil, fmt.Errorf("estate of %q: asset %s: %w", s.Pipeline, n.Key, err)
+		}
+		p := PageOf(ev.Spec)
+		return &p, nil
+	}
+	if raw == "" {
+		return nil, nil
 	}
 	var p Page
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {

@@ -207,18 +207,18 @@ func (s *Store) EstateSummaries(ctx context.Context, pipeline string, gen int64,
 }
 
 // EstatePage returns the page (JSON) of one asset of the current estate, or "" when the
-// estate has no such asset.
-func (s *Store) EstatePage(ctx context.Context, pipeline, typ, id string) (string, error) {
-	var sp string
-	err := s.db.QueryRowContext(ctx, `SELECT page FROM estate_assets WHERE pipeline = ? AND type = ? AND id = ?
-		AND gen <= (SELECT generation FROM estate_meta WHERE pipeline = ?) ORDER BY gen DESC LIMIT 1`, pipeline, typ, id, pipeline).Scan(&sp)
+// estate has no such asset; a row written since version 14 keeps no page but its event
+// (as the caller encoded it), which the page is made from.
+func (s *Store) EstatePage(ctx context.Context, pipeline, typ, id string) (page string, event []byte, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT page, event FROM estate_assets WHERE pipeline = ? AND type = ? AND id = ?
+		AND gen <= (SELECT generation FROM estate_meta WHERE pipeline = ?) ORDER BY gen DESC LIMIT 1`, pipeline, typ, id, pipeline).Scan(&page, &event)
 	if err == sql.ErrNoRows {
-		return "", nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("state %s: estate of %q: %s %s: %w", s.path, pipeline, typ, id, err)
+		return "", nil, fmt.Errorf("state %s: estate of %q: %s %s: %w", s.path, pipeline, typ, id, err)
 	}
-	return sp, nil
+	return page, event, nil
 }
 
 // Pipelines lists the pipelines that have an estate, for a reader given only a state store.

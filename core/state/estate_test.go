@@ -56,7 +56,7 @@ func TestEstateCommitOrKeep(t *testing.T) {
 	if got := estateIDs(t, s, "p"); !slices.Equal(got, first) {
 		t.Fatalf("an uncommitted run changed the estate: %v", got)
 	}
-	if sp, _ := s.EstatePage(ctx, "p", "report", "c"); sp != "" {
+	if sp, _, _ := s.EstatePage(ctx, "p", "report", "c"); sp != "" {
 		t.Fatalf("an uncommitted asset is readable: %q", sp)
 	}
 	// The next run updates a, removes b, adds d; c of the crashed run is gone.

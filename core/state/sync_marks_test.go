@@ -129,7 +129,7 @@ func TestEstateCommitsInPlace(t *testing.T) {
 	if got := summaries(); len(got) != 1 || got["b"] != "b2" {
 		t.Fatalf("a staging run shows through: %v", got)
 	}
-	if p, _ := st.EstatePage(ctx, "p", "report", "b"); p != "pb2" {
+	if p, _, _ := st.EstatePage(ctx, "p", "report", "b"); p != "pb2" {
 		t.Fatalf("page of b while staging: %q", p)
 	}
 	if err := run.Commit(ctx); err != nil {
@@ -138,7 +138,7 @@ func TestEstateCommitsInPlace(t *testing.T) {
 	if got := summaries(); len(got) != 2 || got["b"] != "b3" || got["c"] != "c3" {
 		t.Fatalf("after the third commit: %v", got)
 	}
-	if p, _ := st.EstatePage(ctx, "p", "report", "b"); p != "pb3" {
+	if p, _, _ := st.EstatePage(ctx, "p", "report", "b"); p != "pb3" {
 		t.Fatalf("page of b: %q", p)
 	}
 	var rows int
