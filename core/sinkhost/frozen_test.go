@@ -318,13 +318,13 @@ func FuzzParseStartTime(f *testing.F) {
 // closed again.
 func TestHangingConfigureAndClose(t *testing.T) {
 	t.Run("configure", func(t *testing.T) {
-		yml := fmt.Sprintf("name: h\nplugin: {path: %q, args: [plugin, sink, hangconfig]}\nauto_mtls: false\nstart_timeout: 1s\n", os.Args[0])
+		yml := fmt.Sprintf("name: h\nplugin: {path: %q, args: [plugin, sink, hangconfig]}\nauto_mtls: false\nstart_timeout: 4s\n", os.Args[0])
 		t0 := time.Now()
 		_, err := New(context.Background(), entryNode(t, yml), testOptions(nil))
-		if err == nil || !strings.Contains(err.Error(), `output "h": configure: the plugin did not answer within 1s (start_timeout)`) {
+		if err == nil || !strings.Contains(err.Error(), `output "h": configure: the plugin did not answer within 4s (start_timeout)`) {
 			t.Fatalf("error %v", err)
 		}
-		if took := time.Since(t0); took > time.Second+killGrace+killWait+10*time.Second {
+		if took := time.Since(t0); took > 4*time.Second+killGrace+killWait+10*time.Second {
 			t.Errorf("New took %s", took)
 		}
 		if dirs := socketDirsOf(t); len(dirs) != 0 {
@@ -334,7 +334,7 @@ func TestHangingConfigureAndClose(t *testing.T) {
 	t.Run("close", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "specs.jsonl")
 		var logs logBuffer
-		yml := fmt.Sprintf("name: h\nplugin: {path: %q, args: [plugin, sink, hangclose]}\nconfig: {path: %q}\nauto_mtls: false\nack_timeout: 1s\n", os.Args[0], out)
+		yml := fmt.Sprintf("name: h\nplugin: {path: %q, args: [plugin, sink, hangclose]}\nconfig: {path: %q}\nauto_mtls: false\nack_timeout: 4s\n", os.Args[0], out)
 		s := startSink(t, yml, testOptions(&logs))
 		first := s.PID()
 		writeAll(t, s, specEvents(0, 100), 50, nil)
@@ -344,7 +344,7 @@ func TestHangingConfigureAndClose(t *testing.T) {
 		if st := s.Status(); !st.Complete || st.Restarts != 1 {
 			t.Fatalf("status %+v", st)
 		}
-		if !strings.Contains(logs.String(), "did not finish closing within 1s (ack_timeout)") {
+		if !strings.Contains(logs.String(), "did not finish closing within 4s (ack_timeout)") {
 			t.Errorf("the log does not say why:\n%s", logs.String())
 		}
 		if !pidGone(first) {
