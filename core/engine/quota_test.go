@@ -83,7 +83,8 @@ func quotaSync(t *testing.T, srv *powerbitest.Server, st *state.Store, limits []
 			Now: clock.Now, Sleep: clock.Sleep}
 		src.client.UseQuota(q)
 	}
-	src.resume = &resumer{store: st, pipeline: "test", save: noWait, log: slog.New(slog.DiscardHandler)}
+	src.resume = &resumer{store: st, pipeline: "test", source: src.name, log: slog.New(slog.DiscardHandler)}
+	src.client.UseScanJournal(src.resume)
 	sink := &collect{name: "c"}
 	e := newEngine([]Source{src}, sink)
 	e.State = st
