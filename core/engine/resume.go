@@ -58,12 +58,12 @@ type resumer struct {
 
 	// Set by apply for the next Snapshots.
 	syncID  string
-	active  bool                // the plan reads a listing: raw rows are kept and replayed
+	active  bool                 // the plan reads a listing: raw rows are kept and replayed
 	legacy  []*snapshot.Snapshot // version 12 batches to replay
-	replay  []string            // lower-case ids of the workspaces replayed from raw rows
-	skip    map[string]bool     // lower-case ids of every workspace replayed or read from a started scan
-	started []startedScan       // scans an unfinished sync started and did not read
-	listed  map[string]bool     // lower-case ids of the plan's complete listing
+	replay  []string             // lower-case ids of the workspaces replayed from raw rows
+	skip    map[string]bool      // lower-case ids of every workspace replayed or read from a started scan
+	started []startedScan        // scans an unfinished sync started and did not read
+	listed  map[string]bool      // lower-case ids of the plan's complete listing
 	// Why, for the log: how many workspaces were resumed, replayed for translators.
 	resumed, retranslated int
 }

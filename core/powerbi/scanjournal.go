@@ -36,7 +36,8 @@ func (c *Client) journalStarted(ctx context.Context, scanID string, batch []Work
 	for i, w := range batch {
 		ids[i] = w.ID
 	}
-	if err := c.journal.ScanStarted(ctx, scanID, ids); err != nil {
+	// Recorded even when ctx ends now: the scan was started, and a later sync can read it.
+	if err := c.journal.ScanStarted(context.WithoutCancel(ctx), scanID, ids); err != nil {
 		c.log.Warn("cannot record a started scan; a sync that resumes this one will scan its workspaces again", "scan", scanID, "error", err.Error())
 	}
 }
