@@ -20,9 +20,13 @@ import (
 // workspace it reads.
 var rawMagic = []byte("pbr1")
 
-// maxRawBlob bounds the decoded size of a raw blob, so a damaged length cannot ask for
-// more memory than any workspace needs.
-const maxRawBlob = 1 << 30
+// maxRawBlob bounds the decoded size of a raw blob, and maxRawRatio its ratio to the
+// stored size (snapshot JSON compresses about 10:1), so a damaged length cannot ask for
+// more memory than the blob could hold.
+const (
+	maxRawBlob  = 1 << 30
+	maxRawRatio = 1000
+)
 
 // encodeRawWorkspaces splits a batch into one raw blob per workspace, in the batch's
 // order. Data sources no workspace of the batch references go with its last workspace.
@@ -95,8 +99,8 @@ func decodeRawWorkspace(blob []byte) (*snapshot.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raw workspace blob: %w", err)
 	}
-	if n > maxRawBlob {
-		return nil, fmt.Errorf("raw workspace blob: says it holds %d bytes, more than %d", n, maxRawBlob)
+	if n > maxRawBlob || n > maxRawRatio*len(body) {
+		return nil, fmt.Errorf("raw workspace blob: says it holds %d bytes, more than its %d stored bytes can", n, len(body))
 	}
 	data, err := s2.Decode(nil, body)
 	if err != nil {
