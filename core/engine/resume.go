@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pbisync/pbisync/core/powerbi"
+	"github.com/pbisync/pbisync/core/rawblob"
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 )
@@ -306,7 +307,7 @@ func (r *resumer) replayRaw(ctx context.Context, emit func(*snapshot.Snapshot) e
 		if len(parts) == 0 {
 			return nil
 		}
-		s := mergeSnapshots(parts)
+		s := rawblob.Merge(parts)
 		parts = parts[:0]
 		return emit(s)
 	}
@@ -315,7 +316,7 @@ func (r *resumer) replayRaw(ctx context.Context, emit func(*snapshot.Snapshot) e
 		if err != nil {
 			return nil, err
 		}
-		snap, err := decodeRawWorkspace(raw.Data)
+		snap, err := rawblob.Decode(raw.Data)
 		if err == nil && !strings.EqualFold(snap.Workspaces[0].ID, id) {
 			err = fmt.Errorf("it holds workspace %s", snap.Workspaces[0].ID)
 		}
@@ -336,7 +337,7 @@ func (r *resumer) replayRaw(ctx context.Context, emit func(*snapshot.Snapshot) e
 
 // keep writes a batch read from the service to the raw store.
 func (r *resumer) keep(ctx context.Context, s *snapshot.Snapshot) error {
-	blobs, err := encodeRawWorkspaces(s)
+	blobs, err := rawblob.Encode(s)
 	if err != nil {
 		return fmt.Errorf("raw store: %w", err)
 	}

@@ -1,4 +1,4 @@
-package engine
+package rawblob
 
 import (
 	"encoding/json"
@@ -7,16 +7,30 @@ import (
 
 	"github.com/klauspost/compress/s2"
 
-	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/snapshot"
 )
+
+// msdocs is Microsoft's recorded scanResult example (core/snapshot/testdata, see the
+// note there), as a snapshot.
+func msdocs(t testing.TB) *snapshot.Snapshot {
+	t.Helper()
+	s, err := snapshot.Load("../snapshot/testdata/scanresult_msdocs.snapshot.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // TestRawBlobRoundTrip: a batch split into raw blobs and merged back is the batch: each
 // workspace with the data sources it references, unreferenced ones kept once.
 func TestRawBlobRoundTrip(t *testing.T) {
-	tenant := powerbitest.SampleTenant()
+	tenant := msdocs(t)
+	// A second workspace sharing the first's data sources, and one nobody references.
+	second := tenant.Workspaces[0]
+	second.ID, second.Name = "0b5c9f2e-0000-4000-8000-000000000002", "Second"
+	tenant.Workspaces = append(tenant.Workspaces, second)
 	tenant.DataSources = append(tenant.DataSources, snapshot.DataSource{ID: "unreferenced", Type: "Sql"})
-	blobs, err := encodeRawWorkspaces(tenant)
+	blobs, err := Encode(tenant)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,11 +39,30 @@ func TestRawBlobRoundTrip(t *testing.T) {
 	}
 	parts := make([]*snapshot.Snapshot, len(blobs))
 	for i, b := range blobs {
-		if parts[i], err = decodeRawWorkspace(b); err != nil {
+		if parts[i], err = Decode(b); err != nil {
 			t.Fatalf("blob %d: %v", i, err)
 		}
 	}
-	got := mergeSnapshots(parts)
+	// Each blob is self-contained: it holds every data source its workspace references.
+	for i, p := range parts {
+		has := map[string]bool{}
+		for _, d := range p.DataSources {
+			has[d.ID] = true
+		}
+		refs := 0
+		for _, m := range p.Workspaces[0].SemanticModels {
+			for _, id := range m.DataSourceIDs {
+				refs++
+				if !has[id] {
+					t.Errorf("blob %d lacks data source %s its model %s references", i, id, m.Name)
+				}
+			}
+		}
+		if refs == 0 {
+			t.Fatalf("blob %d: the test tenant's workspace references no data source", i)
+		}
+	}
+	got := Merge(parts)
 	want := *tenant
 	want.Version = snapshot.Version
 	wantWS, _ := json.Marshal(want.Workspaces)
@@ -52,7 +85,7 @@ func TestRawBlobRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRawWorkspaceRejects(t *testing.T) {
-	good, err := encodeRawWorkspaces(powerbitest.SampleTenant())
+	good, err := Encode(msdocs(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +103,7 @@ func TestDecodeRawWorkspaceRejects(t *testing.T) {
 		{"no id", blob(`{"version":1,"workspaces":[{"name":"a"}]}`), "want one with an id"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := decodeRawWorkspace(c.data)
+			_, err := Decode(c.data)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want an error with %q", err, c.want)
 			}
@@ -81,21 +114,21 @@ func TestDecodeRawWorkspaceRejects(t *testing.T) {
 // FuzzDecodeRawWorkspace: a stored blob, damaged any way, decodes or gives an error;
 // what decodes holds one workspace and encodes again.
 func FuzzDecodeRawWorkspace(f *testing.F) {
-	good, _ := encodeRawWorkspaces(powerbitest.SampleTenant())
+	good, _ := Encode(msdocs(f))
 	for _, b := range good {
 		f.Add(b)
 	}
 	f.Add([]byte("pbr1"))
 	f.Add(append([]byte("pbr1"), s2.Encode(nil, []byte(`{"version":1,"workspaces":[{"id":"w","semanticModels":null}],"dataSources":null}`))...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := decodeRawWorkspace(data)
+		s, err := Decode(data)
 		if err != nil {
 			return
 		}
 		if len(s.Workspaces) != 1 {
 			t.Fatalf("decoded %d workspaces", len(s.Workspaces))
 		}
-		if _, err := encodeRawWorkspaces(s); err != nil {
+		if _, err := Encode(s); err != nil {
 			t.Fatalf("a decoded blob does not encode again: %v", err)
 		}
 	})

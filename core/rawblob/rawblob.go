@@ -1,11 +1,12 @@
-package engine
+// Package rawblob is the encoding of the state store's raw snapshots (core/state, table
+// raw_workspaces): one workspace's raw snapshot per blob, compressed.
+package rawblob
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/klauspost/compress/s2"
@@ -28,9 +29,9 @@ const (
 	maxRawRatio = 1000
 )
 
-// encodeRawWorkspaces splits a batch into one raw blob per workspace, in the batch's
+// Encode splits a batch into one raw blob per workspace, in the batch's
 // order. Data sources no workspace of the batch references go with its last workspace.
-func encodeRawWorkspaces(s *snapshot.Snapshot) ([][]byte, error) {
+func Encode(s *snapshot.Snapshot) ([][]byte, error) {
 	if len(s.Workspaces) == 0 {
 		return nil, nil
 	}
@@ -44,9 +45,11 @@ func encodeRawWorkspaces(s *snapshot.Snapshot) ([][]byte, error) {
 	for i := range s.Workspaces {
 		w := &s.Workspaces[i]
 		var ds []snapshot.DataSource
+		taken := map[int]bool{}
 		add := func(ids []string) {
 			for _, id := range ids {
-				if k, ok := byID[id]; ok && !slices.ContainsFunc(ds, func(d snapshot.DataSource) bool { return d.ID == id }) {
+				if k, ok := byID[id]; ok && !taken[k] {
+					taken[k] = true
 					ds = append(ds, s.DataSources[k])
 					used[k] = true
 				}
@@ -88,9 +91,9 @@ func encodeRawWorkspaces(s *snapshot.Snapshot) ([][]byte, error) {
 	return out, nil
 }
 
-// decodeRawWorkspace reads a raw blob back into a snapshot. A blob that is not one,
+// Decode reads a raw blob back into a snapshot. A blob that is not one,
 // is damaged or holds anything but one workspace is an error.
-func decodeRawWorkspace(blob []byte) (*snapshot.Snapshot, error) {
+func Decode(blob []byte) (*snapshot.Snapshot, error) {
 	if !bytes.HasPrefix(blob, rawMagic) {
 		return nil, errors.New("not a raw workspace blob (no pbr1 header)")
 	}
@@ -120,8 +123,8 @@ func decodeRawWorkspace(blob []byte) (*snapshot.Snapshot, error) {
 	return &s, nil
 }
 
-// mergeSnapshots joins single-workspace snapshots into one batch, each data source once.
-func mergeSnapshots(parts []*snapshot.Snapshot) *snapshot.Snapshot {
+// Merge joins single-workspace snapshots into one batch, each data source once.
+func Merge(parts []*snapshot.Snapshot) *snapshot.Snapshot {
 	out := &snapshot.Snapshot{Version: snapshot.Version, Workspaces: make([]snapshot.Workspace, 0, len(parts)), DataSources: []snapshot.DataSource{}}
 	seen := map[string]bool{}
 	for _, p := range parts {
