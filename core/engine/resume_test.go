@@ -140,6 +140,7 @@ func TestResumeUnfinishedSync(t *testing.T) {
 				switch {
 				case read && n != before[id]:
 					t.Errorf("workspace %s was read by the stopped sync and scanned again", id)
+				case read:
 				case inScan[id] && !forget && n != before[id]:
 					t.Errorf("workspace %s was in a started scan and was scanned again instead of read", id)
 				case inScan[id] && forget && n != before[id]+1:

@@ -4,9 +4,12 @@ package rawblob
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"slices"
 	"strings"
 
 	"github.com/klauspost/compress/s2"
@@ -15,11 +18,15 @@ import (
 )
 
 // A raw blob is one workspace's raw snapshot as the raw store keeps it: the 4 bytes
-// "pbr1", then an S2 block (github.com/klauspost/compress/s2) holding the snapshot file
-// format's JSON, compact, of a snapshot with that one workspace and the data sources it
-// references. S2 at its default level is chosen for speed: the full sync writes every
-// workspace it reads.
-var rawMagic = []byte("pbr1")
+// "pbr2", the CRC-32C of the payload (4 bytes, big-endian), then the payload as an S2
+// block (github.com/klauspost/compress/s2, chosen for speed: the full sync writes every
+// workspace it reads). The payload is a uvarint length and the snapshot file format's
+// JSON, compact, of a snapshot of that one workspace and the data sources it references,
+// with the items' raw API objects left out; then those raw objects, each a uvarint length
+// and the bytes, in the order rawFields walks them. Carrying them outside the JSON spares
+// the encoder re-validating them (a model's raw object holds its whole schema), which was
+// most of the cost of encoding.
+var rawMagic = []byte("pbr2")
 
 // maxRawBlob bounds the decoded size of a raw blob, and maxRawRatio its ratio to the
 // stored size (snapshot JSON compresses about 10:1), so a damaged length cannot ask for
@@ -28,6 +35,50 @@ const (
 	maxRawBlob  = 1 << 30
 	maxRawRatio = 1000
 )
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// rawFields calls fn with every raw API object of a workspace, in a fixed order: its
+// semantic models', reports', dashboards', dataflows' and Fabric items', then those of
+// the data sources.
+func rawFields(w *snapshot.Workspace, ds []snapshot.DataSource, fn func(*json.RawMessage)) {
+	for i := range w.SemanticModels {
+		fn(&w.SemanticModels[i].Raw)
+	}
+	for i := range w.Reports {
+		fn(&w.Reports[i].Raw)
+	}
+	for i := range w.Dashboards {
+		fn(&w.Dashboards[i].Raw)
+	}
+	for i := range w.Dataflows {
+		fn(&w.Dataflows[i].Raw)
+	}
+	for i := range w.FabricItems {
+		fn(&w.FabricItems[i].Raw)
+	}
+	for i := range ds {
+		fn(&ds[i].Raw)
+	}
+}
+
+// withoutRaw returns copies of the workspace and data sources whose items have no raw
+// object (the items' other slices are shared, not copied), and the raw objects.
+func withoutRaw(w *snapshot.Workspace, ds []snapshot.DataSource) (snapshot.Workspace, []snapshot.DataSource, []json.RawMessage) {
+	c := *w
+	c.SemanticModels = slices.Clone(w.SemanticModels)
+	c.Reports = slices.Clone(w.Reports)
+	c.Dashboards = slices.Clone(w.Dashboards)
+	c.Dataflows = slices.Clone(w.Dataflows)
+	c.FabricItems = slices.Clone(w.FabricItems)
+	cds := slices.Clone(ds)
+	var raws []json.RawMessage
+	rawFields(&c, cds, func(r *json.RawMessage) {
+		raws = append(raws, *r)
+		*r = nil
+	})
+	return c, cds, raws
+}
 
 // Encode splits a batch into one raw blob per workspace, in the batch's
 // order. Data sources no workspace of the batch references go with its last workspace.
@@ -41,7 +92,8 @@ func Encode(s *snapshot.Snapshot) ([][]byte, error) {
 	}
 	used := make([]bool, len(s.DataSources))
 	out := make([][]byte, len(s.Workspaces))
-	var buf bytes.Buffer
+	var js bytes.Buffer
+	var payload []byte
 	for i := range s.Workspaces {
 		w := &s.Workspaces[i]
 		var ds []snapshot.DataSource
@@ -77,27 +129,38 @@ func Encode(s *snapshot.Snapshot) ([][]byte, error) {
 		if one.DataSources == nil {
 			one.DataSources = []snapshot.DataSource{}
 		}
-		buf.Reset()
-		enc := json.NewEncoder(&buf)
+		bare, bareDS, raws := withoutRaw(w, one.DataSources)
+		one.Workspaces, one.DataSources = []snapshot.Workspace{bare}, bareDS
+		js.Reset()
+		enc := json.NewEncoder(&js)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(&one); err != nil {
 			return nil, fmt.Errorf("workspace %q (%s): encoding its raw snapshot: %w", w.Name, w.ID, err)
 		}
-		blob := make([]byte, len(rawMagic), len(rawMagic)+s2.MaxEncodedLen(buf.Len()))
+		payload = binary.AppendUvarint(payload[:0], uint64(js.Len()))
+		payload = append(payload, js.Bytes()...)
+		for _, r := range raws {
+			payload = binary.AppendUvarint(payload, uint64(len(r)))
+			payload = append(payload, r...)
+		}
+		head := len(rawMagic) + 4
+		blob := make([]byte, head, head+s2.MaxEncodedLen(len(payload)))
 		copy(blob, rawMagic)
-		enc2 := s2.Encode(blob[len(rawMagic):cap(blob)], buf.Bytes())
-		out[i] = blob[:len(rawMagic)+len(enc2)]
+		binary.BigEndian.PutUint32(blob[len(rawMagic):], crc32.Checksum(payload, castagnoli))
+		enc2 := s2.Encode(blob[head:cap(blob)], payload)
+		out[i] = blob[:head+len(enc2)]
 	}
 	return out, nil
 }
 
-// Decode reads a raw blob back into a snapshot. A blob that is not one,
-// is damaged or holds anything but one workspace is an error.
+// Decode reads a raw blob back into a snapshot. A blob that is not one, is damaged or
+// holds anything but one workspace is an error.
 func Decode(blob []byte) (*snapshot.Snapshot, error) {
-	if !bytes.HasPrefix(blob, rawMagic) {
-		return nil, errors.New("not a raw workspace blob (no pbr1 header)")
+	head := len(rawMagic) + 4
+	if len(blob) < head || !bytes.HasPrefix(blob, rawMagic) {
+		return nil, errors.New("not a raw workspace blob (no pbr2 header)")
 	}
-	body := blob[len(rawMagic):]
+	body := blob[head:]
 	n, err := s2.DecodedLen(body)
 	if err != nil {
 		return nil, fmt.Errorf("raw workspace blob: %w", err)
@@ -105,13 +168,28 @@ func Decode(blob []byte) (*snapshot.Snapshot, error) {
 	if n > maxRawBlob || n > maxRawRatio*len(body) {
 		return nil, fmt.Errorf("raw workspace blob: says it holds %d bytes, more than its %d stored bytes can", n, len(body))
 	}
-	data, err := s2.Decode(nil, body)
+	payload, err := s2.Decode(nil, body)
 	if err != nil {
 		return nil, fmt.Errorf("raw workspace blob: %w", err)
 	}
+	if crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(blob[len(rawMagic):]) {
+		return nil, errors.New("raw workspace blob: damaged (checksum mismatch)")
+	}
+	next := func() ([]byte, error) {
+		l, k := binary.Uvarint(payload)
+		if k <= 0 || l > uint64(len(payload)-k) {
+			return nil, errors.New("raw workspace blob: truncated")
+		}
+		b := payload[k : k+int(l) : k+int(l)]
+		payload = payload[k+int(l):]
+		return b, nil
+	}
+	js, err := next()
+	if err != nil {
+		return nil, err
+	}
 	var s snapshot.Snapshot
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&s); err != nil {
+	if err := json.Unmarshal(js, &s); err != nil {
 		return nil, fmt.Errorf("raw workspace blob: %w", err)
 	}
 	switch {
@@ -119,6 +197,25 @@ func Decode(blob []byte) (*snapshot.Snapshot, error) {
 		return nil, fmt.Errorf("raw workspace blob: snapshot format version %d (want 1..%d)", s.Version, snapshot.Version)
 	case len(s.Workspaces) != 1 || strings.TrimSpace(s.Workspaces[0].ID) == "":
 		return nil, fmt.Errorf("raw workspace blob: holds %d workspaces, want one with an id", len(s.Workspaces))
+	}
+	rawFields(&s.Workspaces[0], s.DataSources, func(r *json.RawMessage) {
+		if err != nil {
+			return
+		}
+		var b []byte
+		if b, err = next(); err == nil && len(b) > 0 {
+			if !json.Valid(b) {
+				err = errors.New("raw workspace blob: an item's raw object is not JSON")
+				return
+			}
+			*r = b
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(payload) != 0 {
+		return nil, fmt.Errorf("raw workspace blob: %d bytes after the last raw object", len(payload))
 	}
 	return &s, nil
 }

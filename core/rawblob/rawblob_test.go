@@ -1,7 +1,9 @@
 package rawblob
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"hash/crc32"
 	"strings"
 	"testing"
 
@@ -89,18 +91,22 @@ func TestDecodeRawWorkspaceRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blob := func(js string) []byte { return append([]byte("pbr1"), s2.Encode(nil, []byte(js))...) }
+	blob := func(js string) []byte { return rawBlob([]byte(js)) }
 	for _, c := range []struct {
 		name string
 		data []byte
 		want string
 	}{
-		{"no header", []byte(`{"version":1}`), "no pbr1 header"},
+		{"no header", []byte(`{"version":1}`), "no pbr2 header"},
 		{"truncated", good[0][:len(good[0])/2], "raw workspace blob"},
 		{"not JSON", blob("not json"), "raw workspace blob"},
 		{"newer version", blob(`{"version":99,"workspaces":[{"id":"w"}]}`), "version 99"},
 		{"two workspaces", blob(`{"version":1,"workspaces":[{"id":"a"},{"id":"b"}]}`), "holds 2 workspaces"},
 		{"no id", blob(`{"version":1,"workspaces":[{"name":"a"}]}`), "want one with an id"},
+		{"checksum", damaged(good[0]), "checksum mismatch"},
+		{"raw object missing", rawBlob([]byte(oneModel)), "truncated"},
+		{"raw object not JSON", rawBlob([]byte(oneModel), []byte(`{"id":`)), "not JSON"},
+		{"bytes after", rawBlob([]byte(oneModel), []byte(`{}`), []byte(`{}`)), "after the last raw object"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Decode(c.data)
@@ -118,8 +124,8 @@ func FuzzDecodeRawWorkspace(f *testing.F) {
 	for _, b := range good {
 		f.Add(b)
 	}
-	f.Add([]byte("pbr1"))
-	f.Add(append([]byte("pbr1"), s2.Encode(nil, []byte(`{"version":1,"workspaces":[{"id":"w","semanticModels":null}],"dataSources":null}`))...))
+	f.Add([]byte("pbr2"))
+	f.Add(rawBlob([]byte(`{"version":1,"workspaces":[{"id":"w","semanticModels":[{"id":"m"}]}],"dataSources":null}`), []byte(`{"id":"m"}`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Decode(data)
 		if err != nil {
@@ -132,4 +138,29 @@ func FuzzDecodeRawWorkspace(f *testing.F) {
 			t.Fatalf("a decoded blob does not encode again: %v", err)
 		}
 	})
+}
+
+// rawBlob frames a payload's JSON and raw objects as Encode does.
+func rawBlob(js []byte, raws ...[]byte) []byte {
+	payload := binary.AppendUvarint(nil, uint64(len(js)))
+	payload = append(payload, js...)
+	for _, r := range raws {
+		payload = binary.AppendUvarint(payload, uint64(len(r)))
+		payload = append(payload, r...)
+	}
+	out := append([]byte("pbr2"), 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(out[4:], crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli)))
+	return append(out, s2.Encode(nil, payload)...)
+}
+
+const oneModel = `{"version":1,"workspaces":[{"id":"w","semanticModels":[{"id":"m"}]}]}`
+
+// damaged changes one byte of a blob's payload, keeping its checksum.
+func damaged(b []byte) []byte {
+	payload, err := s2.Decode(nil, b[8:])
+	if err != nil {
+		panic(err)
+	}
+	payload[len(payload)/2] ^= 0x20
+	return append(append([]byte(nil), b[:8]...), s2.Encode(nil, payload)...)
 }
