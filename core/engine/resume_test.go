@@ -165,6 +165,10 @@ func TestResumeUnfinishedSync(t *testing.T) {
 			if runs, _ := st.UnfinishedSyncRuns(ctx, "test", "tenant"); len(runs) != 0 {
 				t.Errorf("a completed sync left %d unfinished runs", len(runs))
 			}
+			// The completing sync saved the stopped one's mark (the older).
+			if m, _ := st.SyncMark(ctx, "test", "tenant"); !m.Mark.Equal(runs[0].Mark) {
+				t.Errorf("the completing sync saved mark %s, the stopped sync's was %s", m.Mark, runs[0].Mark)
+			}
 			if p, _ := st.PendingScans(ctx, "test", "tenant"); len(p) != 0 {
 				t.Errorf("a completed sync left %d pending scans", len(p))
 			}
@@ -246,14 +250,25 @@ func TestRetranslateWithoutRescan(t *testing.T) {
 	if differ == 0 {
 		t.Error("the modified workspace's change was not sent")
 	}
-	// Same translators again: an incremental sync with nothing changed sends nothing.
+	// Same translators again: an incremental sync sends only what changed; a deleted
+	// workspace's assets are removed and its raw snapshot deleted.
 	srv.Age(time.Hour)
+	deleted := srv.DeleteWorkspace()
 	c3, _, err := rawSync(t, srv, st, 0, &tagTranslator{value: "two"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k := c3.kinds(); k[event.KindSpec] != 0 || k[event.KindRemoved] != 0 {
-		t.Errorf("the sync after re-translation sent %v", k)
+	third := sentBy(c3)
+	if len(third.specs) != 0 || len(third.removed) == 0 {
+		t.Errorf("the sync after re-translation sent %d specs and %d removals", len(third.specs), len(third.removed))
+	}
+	for _, id := range third.removed {
+		if !strings.EqualFold(id.WorkspaceID, deleted) {
+			t.Errorf("removed %s %s of workspace %s, not of the deleted one", id.Type, id.ID, id.WorkspaceID)
+		}
+	}
+	if idx, _ := st.RawWorkspaceIndex(context.Background(), "test", "tenant"); len(idx) != size.Workspaces-1 || idx[strings.ToLower(deleted)].ID != "" {
+		t.Errorf("the raw store holds %d workspaces after one of %d was deleted", len(idx), size.Workspaces)
 	}
 	if n := maps.Clone(srv.ScannedWorkspaces()); len(n) != size.Workspaces {
 		t.Errorf("%d workspaces scanned", len(n))
