@@ -29,11 +29,12 @@ import (
 var rawMagic = []byte("pbr2")
 
 // maxRawBlob bounds the decoded size of a raw blob, and maxRawRatio its ratio to the
-// stored size (snapshot JSON compresses about 10:1), so a damaged length cannot ask for
+// stored size (a raw snapshot compresses about 8:1; one above the bound is refused, and
+// its workspace scanned again), so a damaged length cannot ask for
 // more memory than the blob could hold.
 const (
 	maxRawBlob  = 1 << 30
-	maxRawRatio = 1000
+	maxRawRatio = 200
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
