@@ -22,10 +22,12 @@ import (
 // block (github.com/klauspost/compress/s2, chosen for speed: the full sync writes every
 // workspace it reads). The payload is a uvarint length and the snapshot file format's
 // JSON, compact, of a snapshot of that one workspace and the data sources it references,
-// with the items' raw API objects left out; then those raw objects, each a uvarint length
-// and the bytes, in the order rawFields walks them. Carrying them outside the JSON spares
-// the encoder re-validating them (a model's raw object holds its whole schema), which was
-// most of the cost of encoding.
+// with the items' raw API objects and the tables' columns left out; then those raw
+// objects, each a uvarint length and the bytes, in the order rawFields walks them; then
+// the columns of every table of every model, in order (appendColumns). Carrying them
+// outside the JSON spares the encoder re-validating the raw objects (a model's raw object
+// holds its whole schema) and reflecting over a million columns, which were most of the
+// cost of encoding.
 var rawMagic = []byte("pbr2")
 
 // maxRawBlob bounds the decoded size of a raw blob, and maxRawRatio its ratio to the
@@ -78,7 +80,104 @@ func withoutRaw(w *snapshot.Workspace, ds []snapshot.DataSource) (snapshot.Works
 		raws = append(raws, *r)
 		*r = nil
 	})
+	for i := range c.SemanticModels {
+		m := &c.SemanticModels[i]
+		m.Tables = slices.Clone(m.Tables)
+		for j := range m.Tables {
+			m.Tables[j].Columns = nil
+		}
+	}
 	return c, cds, raws
+}
+
+// appendColumns writes the columns of every table of w's models: per table a uvarint
+// (0 for no list, else 1 + the count), then per column its name, data type, column type,
+// expression and format string (each a uvarint length and the bytes) and a byte: 1 if
+// hidden. TestColumnFields fails when snapshot.Column gains a field this does not carry.
+func appendColumns(b []byte, w *snapshot.Workspace) []byte {
+	for i := range w.SemanticModels {
+		for _, t := range w.SemanticModels[i].Tables {
+			if t.Columns == nil {
+				b = append(b, 0)
+				continue
+			}
+			b = binary.AppendUvarint(b, uint64(len(t.Columns))+1)
+			for _, c := range t.Columns {
+				for _, v := range [...]string{c.Name, c.DataType, c.ColumnType, c.Expression, c.FormatString} {
+					b = binary.AppendUvarint(b, uint64(len(v)))
+					b = append(b, v...)
+				}
+				if c.IsHidden {
+					b = append(b, 1)
+				} else {
+					b = append(b, 0)
+				}
+			}
+		}
+	}
+	return b
+}
+
+// payloadReader reads a payload's length-prefixed parts.
+type payloadReader struct{ b []byte }
+
+var errTruncated = errors.New("raw workspace blob: truncated")
+
+func (r *payloadReader) uvarint() (uint64, error) {
+	v, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		return 0, errTruncated
+	}
+	r.b = r.b[k:]
+	return v, nil
+}
+
+func (r *payloadReader) bytes() ([]byte, error) {
+	l, err := r.uvarint()
+	if err != nil || l > uint64(len(r.b)) {
+		return nil, errTruncated
+	}
+	out := r.b[:l:l]
+	r.b = r.b[l:]
+	return out, nil
+}
+
+// readColumns reads back what appendColumns wrote, into w's tables.
+func (r *payloadReader) readColumns(w *snapshot.Workspace) error {
+	for i := range w.SemanticModels {
+		tables := w.SemanticModels[i].Tables
+		for j := range tables {
+			n, err := r.uvarint()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			n--
+			if n > uint64(len(r.b))/6 { // a column takes at least 6 bytes
+				return errTruncated
+			}
+			cols := make([]snapshot.Column, n)
+			for k := range cols {
+				c := &cols[k]
+				for _, dst := range [...]*string{&c.Name, &c.DataType, &c.ColumnType, &c.Expression, &c.FormatString} {
+					v, err := r.bytes()
+					if err != nil {
+						return err
+					}
+					*dst = string(v)
+				}
+				if len(r.b) == 0 || r.b[0] > 1 {
+					return errors.New("raw workspace blob: a column's hidden flag is not 0 or 1")
+				}
+				c.IsHidden = r.b[0] == 1
+				r.b = r.b[1:]
+			}
+			tables[j].Columns = cols
+		}
+	}
+	return nil
 }
 
 // Encode splits a batch into one raw blob per workspace, in the batch's
@@ -144,6 +243,7 @@ func Encode(s *snapshot.Snapshot) ([][]byte, error) {
 			payload = binary.AppendUvarint(payload, uint64(len(r)))
 			payload = append(payload, r...)
 		}
+		payload = appendColumns(payload, w)
 		head := len(rawMagic) + 4
 		blob := make([]byte, head, head+s2.MaxEncodedLen(len(payload)))
 		copy(blob, rawMagic)
@@ -176,16 +276,8 @@ func Decode(blob []byte) (*snapshot.Snapshot, error) {
 	if crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(blob[len(rawMagic):]) {
 		return nil, errors.New("raw workspace blob: damaged (checksum mismatch)")
 	}
-	next := func() ([]byte, error) {
-		l, k := binary.Uvarint(payload)
-		if k <= 0 || l > uint64(len(payload)-k) {
-			return nil, errors.New("raw workspace blob: truncated")
-		}
-		b := payload[k : k+int(l) : k+int(l)]
-		payload = payload[k+int(l):]
-		return b, nil
-	}
-	js, err := next()
+	pr := &payloadReader{b: payload}
+	js, err := pr.bytes()
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +296,7 @@ func Decode(blob []byte) (*snapshot.Snapshot, error) {
 			return
 		}
 		var b []byte
-		if b, err = next(); err == nil && len(b) > 0 {
+		if b, err = pr.bytes(); err == nil && len(b) > 0 {
 			if !json.Valid(b) {
 				err = errors.New("raw workspace blob: an item's raw object is not JSON")
 				return
@@ -212,11 +304,14 @@ func Decode(blob []byte) (*snapshot.Snapshot, error) {
 			*r = b
 		}
 	})
+	if err == nil {
+		err = pr.readColumns(&s.Workspaces[0])
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(payload) != 0 {
-		return nil, fmt.Errorf("raw workspace blob: %d bytes after the last raw object", len(payload))
+	if len(pr.b) != 0 {
+		return nil, fmt.Errorf("raw workspace blob: %d bytes after the last column", len(pr.b))
 	}
 	return &s, nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,6 +32,16 @@ func TestRawBlobRoundTrip(t *testing.T) {
 	// A second workspace sharing the first's data sources, and one nobody references.
 	second := tenant.Workspaces[0]
 	second.ID, second.Name = "0b5c9f2e-0000-4000-8000-000000000002", "Second"
+	// ... whose model has tables of every shape of column list.
+	second.SemanticModels = slices.Clone(second.SemanticModels)
+	m := &second.SemanticModels[0]
+	m.Tables = append(slices.Clone(m.Tables),
+		snapshot.Table{Name: "Many", Columns: []snapshot.Column{
+			{Name: "a", DataType: "Int64", ColumnType: "Data", FormatString: "0", IsHidden: true},
+			{Name: "b\u00e9\"", DataType: "String", ColumnType: "Calculated", Expression: "[a] * 2"},
+			{}}},
+		snapshot.Table{Name: "Empty", Columns: []snapshot.Column{}},
+		snapshot.Table{Name: "None"})
 	tenant.Workspaces = append(tenant.Workspaces, second)
 	tenant.DataSources = append(tenant.DataSources, snapshot.DataSource{ID: "unreferenced", Type: "Sql"})
 	blobs, err := Encode(tenant)
@@ -106,7 +118,9 @@ func TestDecodeRawWorkspaceRejects(t *testing.T) {
 		{"checksum", damaged(good[0]), "checksum mismatch"},
 		{"raw object missing", rawBlob([]byte(oneModel)), "truncated"},
 		{"raw object not JSON", rawBlob([]byte(oneModel), []byte(`{"id":`)), "not JSON"},
-		{"bytes after", rawBlob([]byte(oneModel), []byte(`{}`), []byte(`{}`)), "after the last raw object"},
+		{"bytes after", rawBlob([]byte(oneModel), []byte(`{}`), []byte(`{}`)), "after the last column"},
+		{"columns missing", rawBlob([]byte(oneTable), []byte(`{}`)), "truncated"},
+		{"column flag", rawBlobTail([]byte(oneTable), []byte{2, 1, 'a', 0, 0, 0, 0, 7}, []byte(`{}`)), "hidden flag"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Decode(c.data)
@@ -141,13 +155,17 @@ func FuzzDecodeRawWorkspace(f *testing.F) {
 }
 
 // rawBlob frames a payload's JSON and raw objects as Encode does.
-func rawBlob(js []byte, raws ...[]byte) []byte {
+func rawBlob(js []byte, raws ...[]byte) []byte { return rawBlobTail(js, nil, raws...) }
+
+// rawBlobTail is rawBlob with the column section given.
+func rawBlobTail(js, columns []byte, raws ...[]byte) []byte {
 	payload := binary.AppendUvarint(nil, uint64(len(js)))
 	payload = append(payload, js...)
 	for _, r := range raws {
 		payload = binary.AppendUvarint(payload, uint64(len(r)))
 		payload = append(payload, r...)
 	}
+	payload = append(payload, columns...)
 	out := append([]byte("pbr2"), 0, 0, 0, 0)
 	binary.BigEndian.PutUint32(out[4:], crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli)))
 	return append(out, s2.Encode(nil, payload)...)
@@ -163,4 +181,19 @@ func damaged(b []byte) []byte {
 	}
 	payload[len(payload)/2] ^= 0x20
 	return append(append([]byte(nil), b[:8]...), s2.Encode(nil, payload)...)
+}
+
+const oneTable = `{"version":1,"workspaces":[{"id":"w","semanticModels":[{"id":"m","tables":[{"name":"t"}]}]}]}`
+
+// TestColumnFields: the blob carries every field of snapshot.Column (appendColumns); a
+// new field must be added there, or replayed columns would lose it.
+func TestColumnFields(t *testing.T) {
+	var got []string
+	for f := range reflect.TypeFor[snapshot.Column]().Fields() {
+		got = append(got, f.Name)
+	}
+	want := []string{"Name", "DataType", "ColumnType", "Expression", "FormatString", "IsHidden"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("snapshot.Column has fields %v; rawblob's appendColumns and readColumns carry %v: update them", got, want)
+	}
 }
