@@ -27,11 +27,24 @@ type incrementalSource interface {
 	Source
 	// PlanSync lists the source's workspaces and decides which the next Snapshots reads
 	// (all of them when since is zero); the plan holds until that Snapshots ends.
-	// With replayAll, the workspaces it does not scan are replayed from the raw store.
-	PlanSync(ctx context.Context, since time.Time, replayAll bool) (*powerbi.SyncPlan, error)
+	// replay says what it may take from the raw store instead of scanning.
+	PlanSync(ctx context.Context, since time.Time, replay replayMode) (*powerbi.SyncPlan, error)
 	// FullEvery is how often a full scan is due anyway.
 	FullEvery() time.Duration
 }
+
+// replayMode says what a sync may take from the raw store (resume.go) instead of scanning.
+type replayMode int
+
+const (
+	// replayUnfinished replays what unfinished syncs read (the default).
+	replayUnfinished replayMode = iota
+	// replayAll replays, besides, every listed workspace the plan does not scan: the
+	// translators changed.
+	replayAll
+	// replayNothing scans everything the plan reads (--full).
+	replayNothing
+)
 
 // markStore keeps the sources' high-water marks (core/state implements it).
 type markStore interface {
@@ -106,7 +119,14 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		// A translator change since the last complete sync rebuilds every asset: what the
 		// plan does not rescan is replayed from the raw store.
 		retranslate := !since.IsZero() && m.Translators != "" && m.Translators != fingerprint
-		p, err := is.PlanSync(ctx, since, retranslate)
+		mode := replayUnfinished
+		switch {
+		case full:
+			mode = replayNothing
+		case retranslate:
+			mode = replayAll
+		}
+		p, err := is.PlanSync(ctx, since, mode)
 		var apiErr *powerbi.APIError
 		if errors.As(err, &apiErr) && apiErr.Refused() {
 			// The admin API was refused: the source's own path falls back and reads all.

@@ -91,8 +91,8 @@ func (r *resumer) clock() time.Time {
 // scans an unfinished sync started, records the sync as begun, and lowers the plan's mark
 // to that of the oldest unfinished sync it finishes. With replayAll (the translators
 // changed) every listed workspace the plan does not scan is replayed too, and those the
-// store lacks are added to the plan's reads.
-func (r *resumer) apply(ctx context.Context, plan *powerbi.SyncPlan, replayAll bool) error {
+// store lacks are added to the plan's reads; with replayNothing (--full) nothing is.
+func (r *resumer) apply(ctx context.Context, plan *powerbi.SyncPlan, mode replayMode) error {
 	*r = resumer{store: r.store, pipeline: r.pipeline, source: r.source, log: r.log, now: r.now, syncID: newSyncID(), skip: map[string]bool{}}
 	if plan.Listed == nil {
 		return nil // the source lists and reads everything its own way: nothing to resume
@@ -102,6 +102,9 @@ func (r *resumer) apply(ctx context.Context, plan *powerbi.SyncPlan, replayAll b
 	r.listed = make(map[string]bool, len(plan.Listed))
 	for _, w := range plan.Listed {
 		r.listed[strings.ToLower(w.ID)] = true
+	}
+	if mode == replayNothing {
+		return r.store.BeginSyncRun(ctx, r.pipeline, r.source, state.SyncRun{ID: r.syncID, Mark: plan.Mark, StartedAt: now})
 	}
 	runs, err := r.store.UnfinishedSyncRuns(ctx, r.pipeline, r.source)
 	if err != nil {
@@ -159,7 +162,7 @@ func (r *resumer) apply(ctx context.Context, plan *powerbi.SyncPlan, replayAll b
 		}
 		r.started = append(r.started, startedScan{id: p.ScanID, ws: ws})
 	}
-	if replayAll {
+	if mode == replayAll {
 		for _, w := range plan.Listed {
 			id := strings.ToLower(w.ID)
 			if reads[id] {

@@ -21,6 +21,11 @@ import (
 // a sink saw that many writes with specs: a sync that ends midway.
 func rawSync(t *testing.T, srv *powerbitest.Server, st *state.Store, stopAfter int, translators ...Translator) (*collect, *Result, error) {
 	t.Helper()
+	return rawSyncWith(t, srv, st, stopAfter, RunOptions{}, translators...)
+}
+
+func rawSyncWith(t *testing.T, srv *powerbitest.Server, st *state.Store, stopAfter int, opts RunOptions, translators ...Translator) (*collect, *Result, error) {
+	t.Helper()
 	src := emulatorTestSource(t, srv, "tenant")
 	src.resume = &resumer{store: st, pipeline: "test", source: src.name, log: slog.New(slog.DiscardHandler)}
 	src.client.UseScanJournal(src.resume)
@@ -30,7 +35,7 @@ func rawSync(t *testing.T, srv *powerbitest.Server, st *state.Store, stopAfter i
 	e := newEngine([]Source{src}, sink)
 	e.State = st
 	e.Translators = translators
-	res, err := e.Run(ctx, RunOptions{})
+	res, err := e.Run(ctx, opts)
 	return &sink.collect, res, err
 }
 
@@ -272,5 +277,37 @@ func TestRetranslateWithoutRescan(t *testing.T) {
 	}
 	if n := maps.Clone(srv.ScannedWorkspaces()); len(n) != size.Workspaces {
 		t.Errorf("%d workspaces scanned", len(n))
+	}
+}
+
+// TestFullSyncAfterStopRescans: --full after a sync that ended midway replays nothing
+// and scans every workspace again, and completes what the stopped one began.
+func TestFullSyncAfterStopRescans(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 20
+	srv, err := powerbitest.NewServer(powerbitest.Generate(6, size), powerbitest.WithScanPolls(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := openState(t)
+	if _, _, err := rawSync(t, srv, st, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the first sync should end midway, got %v", err)
+	}
+	before := srv.ScannedWorkspaces()
+	if _, _, err := rawSyncWith(t, srv, st, 0, RunOptions{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	after := srv.ScannedWorkspaces()
+	for id, n := range after {
+		if n != before[id]+1 {
+			t.Errorf("workspace %s: %d getInfo in the --full sync, want 1", id, n-before[id])
+		}
+	}
+	if len(after) != size.Workspaces {
+		t.Errorf("%d of %d workspaces scanned", len(after), size.Workspaces)
+	}
+	if runs, _ := st.UnfinishedSyncRuns(context.Background(), "test", "tenant"); len(runs) != 0 {
+		t.Errorf("%d unfinished runs after a complete --full sync", len(runs))
 	}
 }

@@ -100,19 +100,18 @@ type powerbiSource struct {
 func (p *powerbiSource) Name() string { return p.name }
 
 // PlanSync lists the workspaces and decides which the next Snapshots scans.
-// With replayAll every listed workspace it does not scan is replayed from the raw store
-// (resume.go).
-func (p *powerbiSource) PlanSync(ctx context.Context, since time.Time, replayAll bool) (*powerbi.SyncPlan, error) {
+// What it replays from the raw store instead of scanning follows replay (resume.go).
+func (p *powerbiSource) PlanSync(ctx context.Context, since time.Time, replay replayMode) (*powerbi.SyncPlan, error) {
 	plan, err := p.client.Plan(ctx, since, time.Time{})
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case p.resume != nil:
-		if err := p.resume.apply(ctx, plan, replayAll); err != nil {
+		if err := p.resume.apply(ctx, plan, replay); err != nil {
 			return nil, err
 		}
-	case replayAll && plan.Listed != nil:
+	case replay == replayAll && plan.Listed != nil:
 		// No raw store to replay from: everything listed is scanned.
 		plan.Read = plan.Listed
 	}
