@@ -12,6 +12,7 @@ import (
 	"github.com/pbisync/pbisync/core/powerbi"
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/state"
+	"github.com/pbisync/pbisync/internal/heapwatch"
 )
 
 // BenchmarkRawStore measures, in one run, what keeping the raw store costs the full sync
@@ -19,7 +20,7 @@ import (
 // emulator with a state store: without the raw store, with it (every workspace encoded,
 // compressed and written as its batch arrives), and a re-translation that replays all
 // 1,000 stored workspaces instead of scanning them. It reports cpu-s/op, getInfo batches
-// and the raw store's size.
+// the raw store's size and the peak heap (the in-process emulator's tenant included).
 func BenchmarkRawStore(b *testing.B) {
 	tenant := powerbitest.Generate(1, powerbitest.LargeSize())
 	srv, err := powerbitest.NewServer(tenant, powerbitest.WithScanPolls(2))
@@ -28,6 +29,7 @@ func BenchmarkRawStore(b *testing.B) {
 	}
 	defer srv.Close()
 	cr := srv.Credentials()
+	var peak uint64
 	sync := func(b *testing.B, st *state.Store, raw, full bool, translator string) map[string]int64 {
 		cfg := powerbi.Config{APIURL: srv.URL(), AuthorityHost: srv.AuthorityURL(), TenantID: srv.TenantID,
 			Credentials: powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}}
@@ -49,7 +51,10 @@ func BenchmarkRawStore(b *testing.B) {
 			Keys:       assets.NewKeyIndex(), Sinks: []Sink{&countSink{}}, State: st,
 			Translators: []Translator{&tagTranslator{value: translator}},
 		}
-		if _, err := e.Run(context.Background(), RunOptions{Full: full}); err != nil {
+		watch := heapwatch.Start(10 * time.Millisecond)
+		_, err = e.Run(context.Background(), RunOptions{Full: full})
+		peak = max(peak, watch.Stop())
+		if err != nil {
 			b.Fatal(err)
 		}
 		return c.Requests()
@@ -71,6 +76,7 @@ func BenchmarkRawStore(b *testing.B) {
 			if bc.replay {
 				sync(b, st, true, true, "first")
 			}
+			peak = 0
 			var cpu time.Duration
 			var getInfo int64
 			rev := 0
@@ -87,6 +93,7 @@ func BenchmarkRawStore(b *testing.B) {
 			b.ReportMetric(float64(getInfo), "getInfo")
 			b.ReportMetric(float64(n), "raw-workspaces")
 			b.ReportMetric(float64(size)/1e6, "raw-MB")
+			b.ReportMetric(heapwatch.MB(peak), "peak-heap-MB")
 		})
 	}
 }

@@ -193,7 +193,7 @@ func Encode(s *snapshot.Snapshot) ([][]byte, error) {
 	used := make([]bool, len(s.DataSources))
 	out := make([][]byte, len(s.Workspaces))
 	var js bytes.Buffer
-	var payload []byte
+	var payload, scratch []byte
 	for i := range s.Workspaces {
 		w := &s.Workspaces[i]
 		var ds []snapshot.DataSource
@@ -244,12 +244,18 @@ func Encode(s *snapshot.Snapshot) ([][]byte, error) {
 			payload = append(payload, r...)
 		}
 		payload = appendColumns(payload, w)
+		// Compressed into a scratch buffer, then copied to a blob of its size: the batch's
+		// blobs are held until written, and the worst-case capacity is ten times that.
+		if n := s2.MaxEncodedLen(len(payload)); cap(scratch) < n {
+			scratch = make([]byte, n)
+		}
+		packed := s2.Encode(scratch[:cap(scratch)], payload)
 		head := len(rawMagic) + 4
-		blob := make([]byte, head, head+s2.MaxEncodedLen(len(payload)))
+		blob := make([]byte, head+len(packed))
 		copy(blob, rawMagic)
 		binary.BigEndian.PutUint32(blob[len(rawMagic):], crc32.Checksum(payload, castagnoli))
-		enc2 := s2.Encode(blob[head:cap(blob)], payload)
-		out[i] = blob[:head+len(enc2)]
+		copy(blob[head:], packed)
+		out[i] = blob
 	}
 	return out, nil
 }
