@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pbisync/pbisync/core/powerbi"
@@ -67,6 +68,9 @@ type resumer struct {
 	listed  map[string]bool      // lower-case ids of the plan's complete listing
 	// Why, for the log: how many workspaces were resumed, replayed for translators.
 	resumed, retranslated int
+
+	mu     sync.Mutex
+	writer *rawWriter // the raw store's writes while Snapshots scans (rawwriter.go)
 }
 
 type startedScan struct {
@@ -87,13 +91,19 @@ func (r *resumer) clock() time.Time {
 	return time.Now()
 }
 
+// reset forgets the previous sync's part.
+func (r *resumer) reset() {
+	r.syncID, r.active, r.legacy, r.replay, r.skip, r.started, r.listed = newSyncID(), false, nil, nil, map[string]bool{}, nil, nil
+	r.resumed, r.retranslated = 0, 0
+}
+
 // apply decides, for the plan, what is replayed from the raw store and what is read from
 // scans an unfinished sync started, records the sync as begun, and lowers the plan's mark
 // to that of the oldest unfinished sync it finishes. With replayAll (the translators
 // changed) every listed workspace the plan does not scan is replayed too, and those the
 // store lacks are added to the plan's reads; with replayNothing (--full) nothing is.
 func (r *resumer) apply(ctx context.Context, plan *powerbi.SyncPlan, mode replayMode) error {
-	*r = resumer{store: r.store, pipeline: r.pipeline, source: r.source, log: r.log, now: r.now, syncID: newSyncID(), skip: map[string]bool{}}
+	r.reset()
 	if plan.Listed == nil {
 		return nil // the source lists and reads everything its own way: nothing to resume
 	}
@@ -250,12 +260,26 @@ func (r *resumer) snapshots(ctx context.Context, client *powerbi.Client, plan *p
 	if err != nil {
 		return powerbi.Stats{}, err
 	}
-	keep := func(s *snapshot.Snapshot) error {
+	r.writer = startRawWriter(ctx)
+	st, err := r.scanKeeping(ctx, client, plan, again, scan, func(s *snapshot.Snapshot) error {
 		if err := r.keep(ctx, s); err != nil {
 			return err
 		}
 		return emit(s)
+	})
+	w := r.writer
+	r.mu.Lock()
+	r.writer = nil
+	r.mu.Unlock()
+	if werr := w.wait(); err == nil {
+		err = werr
 	}
+	return st, err
+}
+
+// scanKeeping reads the started scans, then scans the rest of the plan, through keep.
+func (r *resumer) scanKeeping(ctx context.Context, client *powerbi.Client, plan *powerbi.SyncPlan, again map[string]bool,
+	scan func(*powerbi.SyncPlan, func(*snapshot.Snapshot) error) (powerbi.Stats, error), keep func(*snapshot.Snapshot) error) (powerbi.Stats, error) {
 	var total powerbi.Stats
 	for _, s := range r.started {
 		st, err := client.ReadStartedScan(ctx, s.id, s.ws, keep)
@@ -270,7 +294,7 @@ func (r *resumer) snapshots(ctx context.Context, client *powerbi.Client, plan *p
 		if err != nil {
 			return total, err
 		}
-		if derr := r.store.DropPendingScan(ctx, r.pipeline, r.source, s.id); derr != nil {
+		if derr := r.ScanRead(ctx, s.id); derr != nil {
 			r.log.Warn("cannot forget a read scan", "scan", s.id, "error", derr.Error())
 		}
 	}
@@ -352,7 +376,18 @@ func (r *resumer) keep(ctx context.Context, s *snapshot.Snapshot) error {
 	for i, b := range blobs {
 		rows[i] = state.RawWorkspace{ID: s.Workspaces[i].ID, SyncID: r.syncID, ReadAt: at, Data: b}
 	}
-	return r.store.SaveRawWorkspaces(ctx, r.pipeline, r.source, rows)
+	return r.write(ctx, func(ctx context.Context) error { return r.store.SaveRawWorkspaces(ctx, r.pipeline, r.source, rows) })
+}
+
+// write runs a write to the raw store through the sync's writer, or now without one.
+func (r *resumer) write(ctx context.Context, op func(context.Context) error) error {
+	r.mu.Lock()
+	w := r.writer
+	r.mu.Unlock()
+	if w == nil {
+		return op(ctx)
+	}
+	return w.do(ctx, op)
 }
 
 // ScanStarted records a scan this sync started (powerbi.ScanJournal).
@@ -360,7 +395,8 @@ func (r *resumer) ScanStarted(ctx context.Context, scanID string, workspaces []s
 	if !r.active {
 		return nil
 	}
-	return r.store.SavePendingScan(ctx, r.pipeline, r.source, state.PendingScan{ScanID: scanID, SyncID: r.syncID, RequestedAt: r.clock(), Workspaces: workspaces})
+	p := state.PendingScan{ScanID: scanID, SyncID: r.syncID, RequestedAt: r.clock(), Workspaces: workspaces}
+	return r.write(ctx, func(ctx context.Context) error { return r.store.SavePendingScan(ctx, r.pipeline, r.source, p) })
 }
 
 // ScanRead forgets a scan whose result was delivered (and kept).
@@ -368,7 +404,7 @@ func (r *resumer) ScanRead(ctx context.Context, scanID string) error {
 	if !r.active {
 		return nil
 	}
-	return r.store.DropPendingScan(ctx, r.pipeline, r.source, scanID)
+	return r.write(ctx, func(ctx context.Context) error { return r.store.DropPendingScan(ctx, r.pipeline, r.source, scanID) })
 }
 
 // complete tells the store the sync completed.

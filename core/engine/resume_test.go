@@ -311,3 +311,36 @@ func TestFullSyncAfterStopRescans(t *testing.T) {
 		t.Errorf("%d unfinished runs after a complete --full sync", len(runs))
 	}
 }
+
+// failingRaw is a state store whose raw writes fail.
+type failingRaw struct{ *state.Store }
+
+func (failingRaw) SaveRawWorkspaces(context.Context, string, string, []state.RawWorkspace) error {
+	return errors.New("disk full")
+}
+
+// TestRawStoreWriteFailsSync: a batch the raw store cannot keep fails the sync, saying
+// so, and nothing is saved: the store would otherwise hold an older snapshot of the
+// workspace than the one sent, for a later re-translation to replay.
+func TestRawStoreWriteFailsSync(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 10
+	srv, err := powerbitest.NewServer(powerbitest.Generate(4, size), powerbitest.WithScanPolls(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := openState(t)
+	src := emulatorTestSource(t, srv, "tenant")
+	src.resume = &resumer{store: failingRaw{st}, pipeline: "test", source: src.name, log: slog.New(slog.DiscardHandler)}
+	src.client.UseScanJournal(src.resume)
+	e := newEngine([]Source{src}, &collect{name: "c"})
+	e.State = st
+	_, err = e.Run(context.Background(), RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "raw store") || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("want the raw store's error, got %v", err)
+	}
+	if m, _ := st.SyncMark(context.Background(), "test", "tenant"); !m.Mark.IsZero() {
+		t.Error("a sync that could not keep its raw snapshots saved a mark")
+	}
+}
