@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/rawblob"
 	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
 )
@@ -342,5 +345,75 @@ func TestRawStoreWriteFailsSync(t *testing.T) {
 	}
 	if m, _ := st.SyncMark(context.Background(), "test", "tenant"); !m.Mark.IsZero() {
 		t.Error("a sync that could not keep its raw snapshots saved a mark")
+	}
+}
+
+// TestReplaysLegacyResumeBatches: the batches a stopped sync of a pbisync before the raw
+// store kept (sync_resume, version 12) are replayed once instead of scanned, and the
+// completed sync deletes them.
+func TestReplaysLegacyResumeBatches(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 10
+	want := cleanSpecs(t, size, 12)
+	srv, err := powerbitest.NewServer(powerbitest.Generate(12, size), powerbitest.WithScanPolls(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	// What an older pbisync kept of a stopped sync: the first 5 workspaces, as one batch.
+	ref := openState(t)
+	if _, _, err := rawSync(t, srv, ref, 0); err != nil {
+		t.Fatal(err)
+	}
+	var parts []*snapshot.Snapshot
+	kept := map[string]bool{}
+	var first []string
+	srv.Tenant(func(t *snapshot.Snapshot) {
+		for _, w := range t.Workspaces[:5] {
+			first = append(first, w.ID)
+		}
+	})
+	for _, id := range first {
+		raw, err := ref.RawWorkspaceData(ctx, "test", "tenant", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := rawblob.Decode(raw.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, s)
+		kept[strings.ToLower(id)] = true
+	}
+	var buf bytes.Buffer
+	if err := snapshot.Save(&buf, rawblob.Merge(parts)); err != nil {
+		t.Fatal(err)
+	}
+	st := openState(t)
+	if err := st.SaveResumeBatch(ctx, "test", "tenant", state.ResumeBatch{Mark: time.Now().Add(-time.Hour), TakenAt: time.Now(), Snapshot: buf.Bytes()}); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.ScannedWorkspaces()
+	c, _, err := rawSync(t, srv, st, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range srv.ScannedWorkspaces() {
+		if got := n - before[id]; got != map[bool]int{false: 1, true: 0}[kept[id]] {
+			t.Errorf("workspace %s (kept: %v): %d getInfo", id, kept[id], got)
+		}
+	}
+	got := specsOf(t, c)
+	if len(got) != len(want) {
+		t.Fatalf("%d specs, a clean sync %d", len(got), len(want))
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("asset %s %s differs from a clean sync's", id.Type, id.ID)
+		}
+	}
+	if b, _ := st.ResumeBatches(ctx, "test", "tenant", time.Time{}); len(b) != 0 {
+		t.Errorf("the completed sync left %d kept batches", len(b))
 	}
 }
