@@ -159,7 +159,7 @@ func reportSync(g *globals, res *engine.Result) {
 	sort.Strings(types)
 	g.logger.Info("sync finished",
 		"workspaces", s.Workspaces, "assets", total, "by_type", strings.Join(types, ", "),
-		"dropped", s.Dropped, "removed", s.Removed, "problems", res.Errors(), "warnings", len(res.Problems)-res.Errors(),
+		"unchanged", s.Unchanged, "dropped", s.Dropped, "removed", s.Removed, "problems", res.Errors(), "warnings", len(res.Problems)-res.Errors(),
 		"duration", s.EndedAt.Sub(s.StartedAt).Round(time.Millisecond))
 	if l := s.Lineage; l != nil && l.Tables > 0 {
 		reasons := make([]string, 0, len(l.Reasons))

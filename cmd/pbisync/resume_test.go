@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,18 +54,6 @@ func newRawEmulator(t *testing.T, workspaces, polls int) (*powerbitest.Server, s
 	}
 	t.Setenv("PBISYNC_TEST_SECRET", emu.Credentials().ClientSecret)
 	return emu, ca
-}
-
-// sortedLines is a file's lines, sorted (outputs in arrival order compare as sets).
-func sortedLines(t *testing.T, path string) []string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	slices.Sort(lines)
-	return lines
 }
 
 // stateCount counts rows of the state store while (or after) a pbisync writes it.

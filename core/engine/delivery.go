@@ -72,6 +72,9 @@ func (r *run) saveState(ctx context.Context) error {
 	} else if err := r.e.State.SaveAssets(ctx, r.e.Pipeline, r.current); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
+	if err := r.saveOutputMarks(ctx); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
 	return r.saveMarks(ctx)
 }
 

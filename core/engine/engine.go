@@ -109,6 +109,8 @@ type Engine struct {
 	Journal refresh.Journal
 
 	setup *setup // what FromPipeline started, if it built this engine
+	// outputFP fingerprints each output's configuration (whole.go).
+	outputFP map[string]string
 	// kept are the semantic models of the last run, for refreshes after an incremental
 	// sync that did not rescan them (incremental.go).
 	kept    []Model
@@ -220,20 +222,29 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		e.stream.acquire(ctx)
 		defer e.stream.release()
 	}
-	if !opts.NoSpecs {
-		// A sync opens the outputs that take a sync's events; a refresh opens its own
-		// later, so a file of specs is never opened by one.
-		if err := r.open(ctx, sink.RunSync, syncKinds); err != nil {
+	if st, ok := e.State.(*state.Store); ok && st != nil && !opts.NoSpecs {
+		// One sync of a pipeline at a time: two would write its outputs and state over
+		// each other.
+		unlock, err := st.LockSync(e.Pipeline)
+		if err != nil {
 			return nil, err
 		}
+		defer unlock()
 	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	builder := e.NewBuilder()
 	var srcErr error
 	if e.State != nil && !opts.NoSpecs {
-		srcErr = r.plan(ctx, opts.Full || e.needsAllModels(opts), builder)
+		// The plan comes first: what each output is offered depends on it.
+		srcErr = r.plan(ctx, opts.Full, builder)
+	}
+	if !opts.NoSpecs && srcErr == nil {
+		// A sync opens the outputs that take a sync's events; a refresh opens its own
+		// later, so a file of specs is never opened by one.
+		if err := r.open(ctx, sink.RunSync, syncKinds); err != nil {
+			return nil, err
+		}
 	}
 	if srcErr == nil {
 		srcErr = r.pull(ctx, builder)
@@ -251,6 +262,9 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		if !r.noSpecs {
 			srcErr = r.write(ctx, held)
 		}
+	}
+	if srcErr == nil && !opts.NoSpecs {
+		srcErr = r.sendCarried(ctx)
 	}
 	if srcErr == nil && e.State != nil && !opts.NoSpecs {
 		srcErr = r.removals(ctx)
@@ -289,7 +303,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		srcErr = r.write(ctx, []event.Event{{Kind: event.KindSummary, Summary: &sum}})
 	}
 	if srcErr == nil {
-		r.models = r.withKeptModels()
+		r.models, srcErr = r.withKeptModels(ctx, opts.After != nil || opts.ModelSpecs)
 	}
 	if srcErr == nil && opts.Synced != nil {
 		partial := r.res
@@ -358,6 +372,10 @@ type run struct {
 	modelSpecs bool
 	// unread is what the sources could not read: no evidence that it is gone.
 	unread unread
+	// whole marks the open outputs that must be sent every asset (whole.go), and
+	// estateGen is the estate generation this sync started from.
+	whole     []bool
+	estateGen int64
 }
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.

@@ -59,13 +59,17 @@ type knower interface {
 
 // coverage is what this run's sources read, for removals.
 type coverage struct {
-	partial bool            // some source read only part of its listing
-	listed  map[string]bool // lower-case ids of every workspace an incremental source listed
-	read    map[string]bool // ... and of those it reads
-	marks   map[string]state.SyncMark
-	prev    map[state.AssetID]state.Asset // the previous sync's assets, read once
-	sent    []spec.AssetSpec              // what this sync sent, and removed, for UpdateAssets
-	gone    []state.AssetID
+	partial bool // some source read only part of its listing
+	// source is the source that listed each workspace (lower-case id).
+	source map[string]Source
+	// unchanged is set on a partial sync that reads no workspace and removes none.
+	unchanged bool
+	listed    map[string]bool // lower-case ids of every workspace an incremental source listed
+	read      map[string]bool // ... and of those it reads
+	marks     map[string]state.SyncMark
+	prev      map[state.AssetID]state.Asset // the previous sync's assets, read once
+	sent      []spec.AssetSpec              // what this sync sent, and removed, for UpdateAssets
+	gone      []state.AssetID
 }
 
 // assetUpdater saves an incremental sync's changes in place (core/state implements it).
@@ -97,8 +101,24 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 	if r.e.Now != nil {
 		now = r.e.Now
 	}
-	cov := &coverage{listed: map[string]bool{}, read: map[string]bool{}, marks: map[string]state.SyncMark{}}
 	fingerprint := r.e.translatorsFingerprint()
+	// A full scan asked for (--full) replays nothing from the raw store; one the estate
+	// makes necessary may finish what an unfinished sync read.
+	forced := full
+	cov := &coverage{listed: map[string]bool{}, read: map[string]bool{}, marks: map[string]state.SyncMark{}, source: map[string]Source{}}
+	fullWhy := "--full"
+	if !full {
+		// An incremental sync sends outputs that need every asset the unchanged ones
+		// from the estate: without it, only a full scan can.
+		ok, why, err := r.feedable(ctx)
+		if err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+		if !ok && why != "" && r.hasMarks(ctx, ms) {
+			r.log.Info("a full scan: the estate cannot stand in for the service", "why", why)
+		}
+		full, fullWhy = !ok, why
+	}
 	for _, src := range r.e.Sources {
 		is, ok := src.(incrementalSource)
 		if !ok {
@@ -112,7 +132,7 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		reason := ""
 		switch {
 		case full:
-			since, reason = time.Time{}, "--full"
+			since, reason = time.Time{}, fullWhy
 		case !m.FullAt.IsZero() && now().Sub(m.FullAt) >= is.FullEvery():
 			since, reason = time.Time{}, fmt.Sprintf("the last full scan (%s) is older than full_every %s", m.FullAt.UTC().Format(time.RFC3339), is.FullEvery())
 		}
@@ -121,7 +141,7 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		retranslate := !since.IsZero() && m.Translators != "" && m.Translators != fingerprint
 		mode := replayUnfinished
 		switch {
-		case full:
+		case forced:
 			mode = replayNothing
 		case retranslate:
 			mode = replayAll
@@ -156,6 +176,7 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		cov.marks[src.Name()] = next
 		for _, w := range p.Listed {
 			cov.listed[strings.ToLower(w.ID)] = true
+			cov.source[strings.ToLower(w.ID)] = src
 		}
 		for _, w := range p.Read {
 			cov.read[strings.ToLower(w.ID)] = true
@@ -170,6 +191,16 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		return fmt.Errorf("state: %w", err)
 	}
 	cov.prev = prev
+	cov.unchanged = len(cov.read) == 0
+	for _, a := range prev {
+		if ws := strings.ToLower(a.PowerBI.WorkspaceID); ws != "" && !cov.listed[ws] {
+			cov.unchanged = false // its workspace is gone: a removal
+			break
+		}
+	}
+	if err := r.knowCarriedRelated(ctx); err != nil {
+		return err
+	}
 	kn, _ := b.(knower)
 	for _, a := range prev {
 		if !cov.carried(a) {
@@ -183,6 +214,19 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		}
 	}
 	return nil
+}
+
+// hasMarks reports whether any incremental source has a mark: a sync after the first.
+func (r *run) hasMarks(ctx context.Context, ms markStore) bool {
+	for _, src := range r.e.Sources {
+		if _, ok := src.(incrementalSource); !ok {
+			continue
+		}
+		if m, err := ms.SyncMark(ctx, r.e.Pipeline, src.Name()); err == nil && !m.Mark.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // saveMarks records the sources' marks once the sync completed and its assets were saved.
@@ -208,18 +252,18 @@ func (r *run) saveMarks(ctx context.Context) error {
 	return nil
 }
 
-// needsAllModels reports whether this run must scan everything because refreshes follow
-// and the engine knows no models from an earlier run: refresh selection needs every
-// model, and an incremental sync yields only the changed ones.
-func (e *Engine) needsAllModels(opts RunOptions) bool {
-	return e.kept == nil && (opts.After != nil || e.refresh != nil)
-}
-
 // withKeptModels adds to this run's models those of the previous run that it carried,
-// and keeps the result for the next run.
-func (r *run) withKeptModels() []Model {
+// and keeps the result for the next run. The first run of a process takes them from the
+// estate, when refreshes may follow (refresh selection needs every model).
+func (r *run) withKeptModels(ctx context.Context, refreshes bool) ([]Model, error) {
 	models := r.models
-	if r.cov != nil && r.cov.partial {
+	if r.cov != nil && r.cov.partial && r.e.kept == nil && refreshes {
+		carried, err := r.estateModels(ctx)
+		if err != nil {
+			return nil, err
+		}
+		models = append(models, carried...)
+	} else if r.cov != nil && r.cov.partial {
 		sent := make(map[string]bool, len(models))
 		for _, m := range models {
 			sent[m.Record.Spec.PowerBI.ID] = true
@@ -234,7 +278,7 @@ func (r *run) withKeptModels() []Model {
 		models = []Model{}
 	}
 	r.e.kept = models
-	return models
+	return models, nil
 }
 
 // planQuotas makes every Power BI source plan its admin requests against the service's

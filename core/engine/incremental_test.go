@@ -230,6 +230,7 @@ func TestIncrementalSyncKeepsModelsForRefreshes(t *testing.T) {
 	sink := &collect{name: "c"}
 	e := newEngine([]Source{src}, sink)
 	e.State = st
+	e.Sinks = e.withEstate(e.Sinks) // an incremental sync needs the estate
 	res1, err := e.Sync(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -259,5 +260,46 @@ func TestIncrementalSyncKeepsModelsForRefreshes(t *testing.T) {
 	}
 	if sentModels != size.ModelsPerWorkspace || !maps.Equal(got, want) {
 		t.Fatalf("incremental sync sent %d models and reports %d (want %d: all but the deleted workspace's)", sentModels, len(got), len(want))
+	}
+}
+
+// TestIncrementalSyncModelsFromEstate: a new process (a new engine) whose incremental
+// sync is followed by refreshes gets every model, those of the unchanged workspaces from
+// the estate, with their source, refreshability and spec, without a full scan.
+func TestIncrementalSyncModelsFromEstate(t *testing.T) {
+	size := powerbitest.SmallSize()
+	size.Workspaces = 8
+	srv, err := powerbitest.NewServer(powerbitest.Generate(5, size), powerbitest.WithScanPolls(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := openState(t)
+	_, first, _ := syncOnce(t, srv, st, RunOptions{ModelSpecs: true})
+	srv.Age(time.Hour)
+	srv.ModifyWorkspaces(1)
+	_, second, req := syncOnce(t, srv, st, RunOptions{ModelSpecs: true})
+	if req["POST /admin/workspaces/getInfo"] != 1 {
+		t.Fatalf("the second sync was not incremental: %v", req)
+	}
+	byID := map[string]Model{}
+	for _, m := range second.Models {
+		byID[m.Record.Spec.PowerBI.ID] = m
+	}
+	if len(byID) != len(first.Models) {
+		t.Fatalf("%d models after the incremental sync, %d after the full one", len(byID), len(first.Models))
+	}
+	for _, want := range first.Models {
+		got, ok := byID[want.Record.Spec.PowerBI.ID]
+		switch {
+		case !ok:
+			t.Errorf("model %s missing", want.Record.Spec.PowerBI)
+		case got.Source == nil:
+			t.Errorf("model %s has no source to refresh it through", got.Record.Spec.PowerBI)
+		case !got.Record.Spec.Key.Equal(want.Record.Spec.Key) || string(got.Record.Raw) != string(want.Record.Raw):
+			t.Errorf("model %s: key %v raw %s, want %v %s", got.Record.Spec.PowerBI, got.Record.Spec.Key, got.Record.Raw, want.Record.Spec.Key, want.Record.Raw)
+		case len(got.spec) == 0:
+			t.Errorf("model %s has no spec for its refresh events", got.Record.Spec.PowerBI)
+		}
 	}
 }

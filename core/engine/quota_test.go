@@ -19,17 +19,21 @@ import (
 // them on a fake clock that only its waits move, so what waits is the same on any machine;
 // a listing is two requests (a page, then the empty page that ends it), and modified's
 // window is longer than the listing's, so a sync's wait for the listing does not also free
-// its modified call.
+// its modified call; scanResult's likewise outlasts the scanStatus and getInfo waits of a
+// sync (3 batches: 3h at most), and the listing's outlasts all the scan waits of the first
+// sync, so that whatever order the parallel scans take, every limit is met.
 var testQuotas = []struct {
 	endpoint string
 	max      int
 	per      time.Duration
 }{
-	{"GET /admin/groups", 2, 3 * time.Hour},
-	{"GET /admin/workspaces/modified", 1, 4 * time.Hour},
+	{"GET /admin/groups", 2, 24 * time.Hour},
+	{"GET /admin/workspaces/modified", 1, 48 * time.Hour},
 	{"POST /admin/workspaces/getInfo", 2, time.Hour},
 	{"GET /admin/workspaces/scanStatus/{id}", 1, time.Hour},
-	{"GET /admin/workspaces/scanResult/{id}", 1, time.Hour},
+	// Longer than scanStatus's window times the scans of a sync: the clock that the
+	// status waits move never frees a second scanResult on its own.
+	{"GET /admin/workspaces/scanResult/{id}", 1, 4 * time.Hour},
 }
 
 func plannerLimits() (out []powerbi.Limit) {
@@ -88,6 +92,7 @@ func quotaSync(t *testing.T, srv *powerbitest.Server, st *state.Store, limits []
 	sink := &collect{name: "c"}
 	e := newEngine([]Source{src}, sink)
 	e.State = st
+	e.Sinks = e.withEstate(e.Sinks) // an incremental sync needs the estate
 	res, err := e.Run(context.Background(), RunOptions{})
 	return sink, res, err
 }

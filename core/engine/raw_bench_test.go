@@ -51,6 +51,7 @@ func BenchmarkRawStore(b *testing.B) {
 			Keys:       assets.NewKeyIndex(), Sinks: []Sink{&countSink{}}, State: st,
 			Translators: []Translator{&tagTranslator{value: translator}},
 		}
+		e.Sinks = e.withEstate(e.Sinks) // incremental syncs feed outputs from the estate
 		watch := heapwatch.Start(10 * time.Millisecond)
 		_, err = e.Run(context.Background(), RunOptions{Full: full})
 		peak = max(peak, watch.Stop())

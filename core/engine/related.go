@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pbisync/pbisync/core/assets"
+	"github.com/pbisync/pbisync/core/estate"
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
@@ -42,14 +43,15 @@ func newRelatedIndex() *relatedIndex {
 
 // relatedOf is what other events say of an asset.
 func relatedOf(s *spec.AssetSpec) *event.Related {
-	r := &event.Related{Key: s.Key, PowerBI: s.PowerBI}
-	if u, ok := s.Metadata[assets.MetaWebURL].Value.(string); ok {
-		r.WebURL = u
-	}
-	if s.PowerBI.Type == spec.SemanticModel {
-		r.Tables, r.TableNames = assets.TableNames(s), assets.TableNamesAsNamed(s)
-	}
-	return r
+	r := estate.RelatedOf(s)
+	return &r
+}
+
+// knowCarried tells the index what the estate says of the assets an incremental sync
+// carries, so that the events of rescanned assets that refer to them are complete.
+func (x *relatedIndex) knowCarried(rel event.Related) {
+	r := &rel
+	x.sent[state.IDOf(r.PowerBI)], x.sent[anyType(r.PowerBI)] = r, r
 }
 
 func refID(r record.Ref) state.AssetID { return state.AssetID{Type: r.Type, ID: r.ID} }

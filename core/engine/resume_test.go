@@ -37,6 +37,7 @@ func rawSyncWith(t *testing.T, srv *powerbitest.Server, st *state.Store, stopAft
 	sink := &stopSink{collect: collect{name: "c"}, after: stopAfter, stop: cancel}
 	e := newEngine([]Source{src}, sink)
 	e.State = st
+	e.Sinks = e.withEstate(e.Sinks) // incremental syncs feed outputs from the estate
 	e.Translators = translators
 	res, err := e.Run(ctx, opts)
 	return &sink.collect, res, err

@@ -27,18 +27,27 @@ var syncKinds = []event.Kind{event.KindSpec, event.KindRemoved, event.KindSummar
 // Outputs that take none are ended unopened, so a command never touches an output its
 // events do not go to. Without OpenSinks, the engine's fixed Sinks take every run.
 func (e *Engine) openOutputs(ctx context.Context, kind sink.RunKind, kinds []event.Kind) ([]Sink, error) {
+	out, _, err := e.openOffering(ctx, kind, kinds, nil)
+	return out, err
+}
+
+// openOffering is openOutputs for a sync that offers outputs a run of changes only:
+// offer says, per output, whether to (and whether there are none). whole reports, per
+// output opened, that it is a plugin that did not take the offer, or was not made one,
+// and must be sent every asset. Outputs of the engine (the estate, fixed Sinks) take
+// changes.
+func (e *Engine) openOffering(ctx context.Context, kind sink.RunKind, kinds []event.Kind, offer func(Sink) (changes, unchanged bool)) (out []Sink, whole []bool, err error) {
 	if e.OpenSinks == nil {
-		return e.Sinks, nil
+		return e.Sinks, make([]bool, len(e.Sinks)), nil
 	}
 	all, err := e.OpenSinks(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []Sink
 	for i, s := range all {
 		rs, ok := s.(runSink)
 		if !ok {
-			out = append(out, s)
+			out, whole = append(out, s), append(whole, false)
 			continue
 		}
 		if !rs.Takes(kinds...) {
@@ -48,18 +57,34 @@ func (e *Engine) openOutputs(ctx context.Context, kind sink.RunKind, kinds []eve
 			endUnopened(ctx, s)
 			continue
 		}
-		if err := rs.Begin(ctx, kind); err != nil {
+		var err error
+		every := true
+		if cs, ok := s.(changesSink); ok && offer != nil {
+			if changes, unchanged := offer(s); changes {
+				var took bool
+				took, err = cs.BeginChanges(ctx, unchanged)
+				every = !took
+				if e.Logger != nil && err == nil {
+					e.Logger.Debug("output offered the sync's changes only", "output", s.Name(), "unchanged", unchanged, "took", took)
+				}
+			} else {
+				err = rs.Begin(ctx, kind)
+			}
+		} else {
+			err = rs.Begin(ctx, kind)
+		}
+		if err != nil {
 			for _, o := range out {
 				abortSink(ctx, o, err)
 			}
 			for _, o := range all[i:] {
 				endUnopened(ctx, o)
 			}
-			return nil, err
+			return nil, nil, err
 		}
-		out = append(out, s)
+		out, whole = append(out, s), append(whole, every)
 	}
-	return out, nil
+	return out, whole, nil
 }
 
 func endUnopened(ctx context.Context, s Sink) {
@@ -85,11 +110,15 @@ func (r *run) open(ctx context.Context, kind sink.RunKind, kinds []event.Kind) e
 	if r.out != nil {
 		return nil
 	}
-	out, err := r.e.openOutputs(ctx, kind, kinds)
+	var offer func(Sink) (bool, bool)
+	if kind == sink.RunSync && r.cov != nil && r.cov.partial {
+		offer = r.offer
+	}
+	out, whole, err := r.e.openOffering(ctx, kind, kinds, offer)
 	if err != nil {
 		return err
 	}
-	r.out = out
+	r.out, r.whole = out, whole
 	r.sinks = make([]SinkResult, len(out))
 	for i, s := range out {
 		r.sinks[i].Name = s.Name()
@@ -141,7 +170,7 @@ func (r *run) end(ctx context.Context, cause error) {
 			r.all = append(r.all, got)
 		}
 	}
-	r.out, r.sinks = nil, nil
+	r.out, r.sinks, r.whole = nil, nil, nil
 }
 
 // results is what every output received in the runs that ended.

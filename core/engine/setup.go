@@ -171,6 +171,10 @@ func (s *setup) build(ctx context.Context) (*Engine, error) {
 		}
 		names[name] = true
 		okOutputs[i] = true
+		if e.outputFP == nil {
+			e.outputFP = map[string]string{}
+		}
+		e.outputFP[name] = outputFingerprint(n)
 		openers = append(openers, open)
 	}
 	if len(errs) > 0 && !s.dryRun {

@@ -241,9 +241,8 @@ func (s *setup) emulatorSource(src pipeline.Source) (Source, error) {
 		cfg.Credentials = powerbi.Credentials{Token: config.NewSecret(srv.IssueToken(srv.TokenLifetime()))}
 	}
 	cfg.Scanner.Enabled = ec.Scanner
-	if ec.Incremental {
-		cfg.Incremental.Enabled = &ec.Incremental
-	}
+	// The bundled emulator starts afresh each run: it syncs incrementally only when asked.
+	cfg.Incremental.Enabled = &ec.Incremental
 	if ec.Fabric {
 		cfg.Scanner.DataflowDefinitions = &ec.Fabric
 	}

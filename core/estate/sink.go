@@ -48,7 +48,16 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 			if err != nil {
 				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
 			}
-			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Spec.PowerBI.Type), ID: ev.Spec.PowerBI.ID, Summary: string(sum), Page: string(page)})
+			kept, err := EncodeEvent(&ev)
+			if err != nil {
+				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
+			}
+			rel, err := EncodeRelated(RelatedOf(ev.Spec))
+			if err != nil {
+				return fmt.Errorf("estate: asset %s: %w", ev.Spec.Key, err)
+			}
+			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Spec.PowerBI.Type), ID: ev.Spec.PowerBI.ID, Summary: string(sum), Page: string(page),
+				Event: kept, Related: rel})
 		case event.KindRemoved:
 			s.rows = append(s.rows, state.EstateRow{Type: string(ev.Removed.PowerBI.Type), ID: ev.Removed.PowerBI.ID, Removed: true})
 		case event.KindSummary:

@@ -30,9 +30,9 @@ const DefaultFullEvery = 7 * 24 * time.Hour
 // IncrementalConfig is the `incremental:` section of a powerbi source.
 type IncrementalConfig struct {
 	// Enabled scans only the workspaces modified since the last complete sync (default
-	// false; it needs the scanner path, admin discovery and a state_dir). Only for
-	// pipelines whose every output takes a partial sync (a catalog that upserts, an
-	// appended file): an output whose file a sync replaces would hold only the changes.
+	// true; it needs the scanner path, admin discovery, a state_dir and the estate).
+	// Outputs that hold the last sync get only the changes; the others are sent every
+	// asset, the unchanged ones from the estate (core/engine/whole.go).
 	Enabled *bool `yaml:"enabled"`
 	// FullEvery schedules a full scan when the last one is older (default 168h).
 	FullEvery time.Duration `yaml:"full_every"`
@@ -40,7 +40,7 @@ type IncrementalConfig struct {
 
 // IncrementalEnabled reports whether the source may sync incrementally.
 func (c *Config) IncrementalEnabled() bool {
-	return c.Incremental.Enabled != nil && *c.Incremental.Enabled && c.ScannerEnabled() && c.Workspaces.Discover != "groups" && c.Workspaces.Discover != "none"
+	return (c.Incremental.Enabled == nil || *c.Incremental.Enabled) && c.ScannerEnabled() && c.Workspaces.Discover != "groups" && c.Workspaces.Discover != "none"
 }
 
 // FullEvery is Incremental.FullEvery or its default.

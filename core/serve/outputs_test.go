@@ -70,7 +70,8 @@ func readLines(t *testing.T, path string) []json.RawMessage {
 // (A trigger for a model that is refreshing already fails at once, with when_running:
 // fail, so every refresh has one follower and its events are sent once.)
 func TestServeSharesOutputs(t *testing.T) {
-	f := newFixtureWith(t, sharedOutputs)
+	// Full syncs, each sending every spec: the most for the outputs to share.
+	f := newFixtureSource(t, "      incremental: {enabled: false}\n", sharedOutputs)
 	f.refreshEvery = "@every 1s"
 	for _, name := range []string{"Sales Model", "Inventory", "Campaigns"} {
 		for range 20 {
@@ -233,6 +234,7 @@ func TestServeFailedSyncLeavesOutputs(t *testing.T) {
 	}
 	before := read()
 	f.emu.FailScans("*")
+	f.emu.ModifyWorkspaces(1) // the incremental sync scans it, and fails
 	if code, out := post(t, base+"/v1/sync", token, ""); code != http.StatusAccepted {
 		t.Fatalf("sync: %d %v", code, out)
 	}

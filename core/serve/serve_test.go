@@ -48,6 +48,12 @@ refresh:
 // newFixtureWith takes the pipeline's outputs and refresh sections.
 func newFixtureWith(t *testing.T, outputsAndRefresh string) *fixture {
 	t.Helper()
+	return newFixtureSource(t, "", outputsAndRefresh)
+}
+
+// newFixtureSource also takes more of the source's settings (indented as its keys).
+func newFixtureSource(t *testing.T, source, outputsAndRefresh string) *fixture {
+	t.Helper()
 	emu, err := powerbitest.NewServer(powerbitest.SampleTenant())
 	if err != nil {
 		t.Fatal(err)
@@ -75,10 +81,10 @@ sources:
         client_id: %s
         client_secret: ${env:PBISYNC_TEST_SECRET}
       scanner: {poll_interval: 20ms}
-%sserve:
+%s%sserve:
   addr: 127.0.0.1:0
   token: ${env:PBISYNC_SERVE_TOKEN}
-`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, cr.ClientID, outputsAndRefresh)
+`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, cr.ClientID, source, outputsAndRefresh)
 	f := filepath.Join(dir, "pipeline.yaml")
 	os.WriteFile(f, []byte(doc), 0o644)
 	p, err := pipeline.Load(f)

@@ -23,6 +23,9 @@ type run struct {
 	// legacy is set when the plugin predates runs (it answered Begin with
 	// UNIMPLEMENTED): it writes as it always has and Close ends its run.
 	legacy bool
+	// changes is set when the plugin took the sync as changes only (BeginChanges), and
+	// unchanged when it was offered as one with no changes.
+	changes, unchanged bool
 }
 
 // runError is a failure to resume a run in a restarted plugin: restarting again would
@@ -75,27 +78,41 @@ func (s *Sink) setAccepts(kinds []string) {
 // Begin starts a run of this kind: what Write sends belongs to it; Close commits it
 // and AbortRun aborts it. A plugin that predates runs is run as before.
 func (s *Sink) Begin(ctx context.Context, kind sink.RunKind) error {
+	_, err := s.begin(ctx, kind, false, false)
+	return err
+}
+
+// BeginChanges starts a sync offering the plugin a run of changes only (the assets that
+// changed since the output's last committed sync; unchanged: none); it reports whether
+// the plugin took it. A plugin that did not (or predates the offer) must be sent every
+// asset.
+func (s *Sink) BeginChanges(ctx context.Context, unchanged bool) (bool, error) {
+	return s.begin(ctx, sink.RunSync, true, unchanged)
+}
+
+func (s *Sink) begin(ctx context.Context, kind sink.RunKind, offer, unchanged bool) (bool, error) {
 	s.mu.Lock()
 	if s.run != nil {
 		s.mu.Unlock()
-		return fmt.Errorf("output %q: a run is already open", s.Name())
+		return false, fmt.Errorf("output %q: a run is already open", s.Name())
 	}
 	now := time.Now()
-	r := &run{kind: kind, id: newRunID(now), started: now}
+	r := &run{kind: kind, id: newRunID(now), started: now, unchanged: offer && unchanged}
 	in := s.inst
 	s.mu.Unlock()
-	_, err := in.rpc.Begin(ctx, &sinkpb.BeginRequest{Kind: kind.ToProto(), RunId: r.id, StartedAtUnixNano: now.UnixNano()})
+	resp, err := in.rpc.Begin(ctx, &sinkpb.BeginRequest{Kind: kind.ToProto(), RunId: r.id, StartedAtUnixNano: now.UnixNano(), ChangesOnly: offer, Unchanged: r.unchanged})
 	if status.Code(err) == codes.Unimplemented {
 		r.legacy, err = true, nil
 		s.log.Debug("the sink plugin predates runs: it writes as it always has", "run", kind.String())
 	}
 	if err != nil {
-		return fmt.Errorf("output %q: beginning the %s run: %w", s.Name(), kind, grpcErr(err))
+		return false, fmt.Errorf("output %q: beginning the %s run: %w", s.Name(), kind, grpcErr(err))
 	}
+	r.changes = offer && resp.GetTakesChanges()
 	s.mu.Lock()
 	s.run = r
 	s.mu.Unlock()
-	return nil
+	return r.changes, nil
 }
 
 // resumeRun begins the open run again in a restarted plugin, before the unacknowledged
@@ -107,9 +124,14 @@ func (s *Sink) resumeRun(ctx context.Context, rpc sinkpb.SinkClient) error {
 	if r == nil || r.legacy {
 		return nil
 	}
-	_, err := rpc.Begin(ctx, &sinkpb.BeginRequest{Kind: r.kind.ToProto(), RunId: r.id, Resume: true, StartedAtUnixNano: r.started.UnixNano()})
+	resp, err := rpc.Begin(ctx, &sinkpb.BeginRequest{Kind: r.kind.ToProto(), RunId: r.id, Resume: true, StartedAtUnixNano: r.started.UnixNano(), ChangesOnly: r.changes, Unchanged: r.changes && r.unchanged})
 	if err != nil {
 		return &runError{fmt.Errorf("output %q: resuming the %s run in the restarted plugin: %w", s.Name(), r.kind, grpcErr(err))}
+	}
+	if r.changes && !resp.GetTakesChanges() {
+		// The run so far sent only changes; a plugin that now wants every asset would
+		// replace its output with them.
+		return &runError{fmt.Errorf("output %q: the restarted plugin no longer takes this sync as changes only, and the assets sent before it failed were only the changed ones", s.Name())}
 	}
 	return nil
 }

@@ -181,6 +181,22 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 	return nil
 }
 
+// WriteProto sends events already in the protocol's form (the estate keeps spec events so,
+// for outputs fed from it): nothing is converted or copied.
+func (s *Sink) WriteProto(ctx context.Context, events []*sinkpb.Event) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	for off := 0; off < len(events); {
+		n := min(len(events)-off, s.launch.batchSize)
+		if err := s.send(ctx, &sinkpb.Batch{Events: events[off : off+n : off+n]}); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
+}
+
 func (s *Sink) usable() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -41,7 +41,12 @@ CREATE TABLE estate_meta (
 type EstateRow struct {
 	Type, ID      string
 	Summary, Page string
-	Removed       bool
+	// Event is the asset's spec event as the outputs received it (encoded and compressed
+	// by the caller), so that an output needing the whole estate can be sent it.
+	Event []byte
+	// Related is what other events say of the asset (encoded by the caller).
+	Related []byte
+	Removed bool
 }
 
 // EstateRun stages one sync's changes to a pipeline's estate until Commit or Abort.
@@ -78,7 +83,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		return r.err(err)
 	}
 	defer tx.Rollback()
-	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, page) VALUES (?, ?, ?, ?, ?, ?)`)
+	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, page, event, related) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return r.err(err)
 	}
@@ -92,7 +97,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		if row.Removed {
 			_, err = rm.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID)
 		} else {
-			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page)
+			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page, row.Event, row.Related)
 		}
 		if err != nil {
 			return fmt.Errorf("state %s: estate of %q: %s %s: %w", r.s.path, r.pipeline, row.Type, row.ID, err)

@@ -117,14 +117,18 @@ type TableRefresh struct {
 
 // Summary closes a sync.
 type Summary struct {
-	StartedAt  time.Time        `json:"startedAt"`
-	EndedAt    time.Time        `json:"endedAt"`
-	Workspaces int              `json:"workspaces"`
-	Assets     map[string]int   `json:"assets"` // by content type, after translators
-	Dropped    int              `json:"dropped"`
-	Removed    int              `json:"removed"`
-	Problems   []string         `json:"problems,omitempty"`
-	Requests   map[string]int64 `json:"requests,omitempty"` // API requests per endpoint
+	StartedAt  time.Time      `json:"startedAt"`
+	EndedAt    time.Time      `json:"endedAt"`
+	Workspaces int            `json:"workspaces"`
+	Assets     map[string]int `json:"assets"` // by content type, after translators
+	Dropped    int            `json:"dropped"`
+	Removed    int            `json:"removed"`
+	// Unchanged counts the assets an incremental sync did not rescan: outputs that hold
+	// the last sync were not sent them; outputs that needed every asset were sent them
+	// as the estate kept them.
+	Unchanged int              `json:"unchanged,omitempty"`
+	Problems  []string         `json:"problems,omitempty"`
+	Requests  map[string]int64 `json:"requests,omitempty"` // API requests per endpoint
 	// Lineage says how much of the models' M resolved to upstream tables.
 	Lineage *LineageStats `json:"lineage,omitempty"`
 }

@@ -83,6 +83,24 @@ type Run struct {
 	// written before; the unacknowledged batches come again.
 	Resume    bool
 	StartedAt time.Time
+	// ChangesOnly is set on a sync that carries only what changed since the output's
+	// last committed sync (new and changed assets' specs, removals, the summary): keep
+	// everything else the output holds. The kit sets it only for a sink that said, in
+	// TakesChanges, that it can apply such a run; every other sink gets whole syncs.
+	ChangesOnly bool
+	// Unchanged is set, with ChangesOnly, when nothing changed: only the summary
+	// follows. A sink that replaces its output (a file of specs) may take such a run if
+	// the output is still there, and leave it as it is.
+	Unchanged bool
+}
+
+// ChangesTaker is implemented by sinks that can apply a sync of changes only: their
+// output is upserted into (a catalog, a database, an appending file), not replaced. The
+// kit asks when the host offers such a run; TakesChanges reports whether this run can be
+// one (an output that is gone, or was never written, needs every asset: answer false).
+// A sink that does not implement it, or answers false, gets every asset of the estate.
+type ChangesTaker interface {
+	TakesChanges(ctx context.Context, run Run) bool
 }
 
 // Transactional is implemented by sinks that take part in runs. The kit calls Begin

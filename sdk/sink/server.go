@@ -191,11 +191,19 @@ func (s *server) Begin(ctx context.Context, req *sinkpb.BeginRequest) (*sinkpb.B
 	if run.ID == "" {
 		return nil, status.Error(codes.InvalidArgument, "begin: run_id is empty")
 	}
+	if req.GetChangesOnly() && run.Kind == RunSync {
+		ct, ok := s.impl.(ChangesTaker)
+		offer := run
+		offer.ChangesOnly, offer.Unchanged = true, req.GetUnchanged()
+		if ok && ct.TakesChanges(ctx, offer) {
+			run = offer
+		}
+	}
 	if err := t.Begin(ctx, run); err != nil {
 		return nil, status.Errorf(codes.Aborted, "begin %s run: %v", run.Kind, err)
 	}
 	s.inRun, s.implicit = true, false
-	return &sinkpb.BeginResponse{}, nil
+	return &sinkpb.BeginResponse{TakesChanges: run.ChangesOnly}, nil
 }
 
 func (s *server) Commit(ctx context.Context, _ *sinkpb.CommitRequest) (*sinkpb.CommitResponse, error) {

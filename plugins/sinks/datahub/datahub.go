@@ -182,6 +182,18 @@ func (s *Sink) Configure(_ context.Context, c sink.Config) error {
 // Accepts says that only specs and removals become MCPs: a refresh never opens the file.
 func (s *Sink) Accepts() []event.Kind { return []event.Kind{event.KindSpec, event.KindRemoved} }
 
+// TakesChanges reports whether a sync of changes only can be applied: in server mode every
+// aspect is an upsert into DataHub and removals soft-delete, so what did not change stays
+// as the last sync left it; a file of MCPs is replaced by each sync and needs every asset.
+// With nothing changed, the file is left as it is, if it is there.
+func (s *Sink) TakesChanges(_ context.Context, run sink.Run) bool {
+	if s.rest != nil {
+		return true
+	}
+	st, err := os.Stat(s.cfg.File)
+	return run.Unchanged && err == nil && st.Mode().IsRegular()
+}
+
 // Begin starts a run. In file mode a sync writes a new file beside the target (renamed
 // over it on Commit); other runs carry nothing DataHub takes, and leave it alone.
 func (s *Sink) Begin(_ context.Context, run sink.Run) error {
@@ -195,8 +207,8 @@ func (s *Sink) Begin(_ context.Context, run sink.Run) error {
 		return nil
 	}
 	s.out = nil
-	if !run.Kind.Replaces() {
-		return nil
+	if !run.Kind.Replaces() || run.ChangesOnly {
+		return nil // a run of no changes (TakesChanges) leaves the file as it is
 	}
 	fe, err := newFileEmitter(s.cfg.File, run, sink.FileOptions{KeepPartial: s.cfg.KeepPartial, Logger: s.logger})
 	if err != nil {

@@ -123,6 +123,18 @@ func (s *Sink) Accepts() []event.Kind {
 	return out
 }
 
+// TakesChanges reports whether a sync of changes only can be written: an appending output
+// whose file is there keeps every line it has, so the changes are added to them. A file
+// that a sync replaces, standard output, or a file that is gone needs every asset.
+// With nothing changed, a file that a sync replaces is left as it is, if it is there.
+func (s *Sink) TakesChanges(_ context.Context, run sink.Run) bool {
+	if s.toStdout() || (!s.cfg.Append && !run.Unchanged) {
+		return false
+	}
+	st, err := os.Stat(s.cfg.Path)
+	return err == nil && st.Mode().IsRegular() && st.Size() > 0
+}
+
 // Begin opens the run's file: a sync writes a replacement beside the path, renamed over
 // it on Commit; a refresh, a stream or an appending output adds to the path.
 func (s *Sink) Begin(_ context.Context, run sink.Run) error {
@@ -131,6 +143,11 @@ func (s *Sink) Begin(_ context.Context, run sink.Run) error {
 	}
 	if s.toStdout() {
 		s.w = s.stdout
+		return nil
+	}
+	if run.ChangesOnly && !s.cfg.Append {
+		// Nothing changed (TakesChanges took no other run): the file stays as it is.
+		s.w = io.Discard
 		return nil
 	}
 	f, err := sink.OpenRunFile(s.cfg.Path, run, sink.FileOptions{

@@ -68,15 +68,18 @@ const DefaultProducer = "https://github.com/pbisync/pbisync/tree/main/plugins/si
 
 // Sink sends OpenLineage events.
 type Sink struct {
-	cfg     Config
-	b       *builder
-	client  *http.Client
-	target  string
-	retries int
-	f       *sink.RunFile // the run's file, in file mode
-	w       *bufio.Writer
-	logger  *slog.Logger
-	now     func() time.Time
+	cfg Config
+	// unchanged is set for a sync of no changes into a file (TakesChanges), which is
+	// left as it is.
+	unchanged bool
+	b         *builder
+	client    *http.Client
+	target    string
+	retries   int
+	f         *sink.RunFile // the run's file, in file mode
+	w         *bufio.Writer
+	logger    *slog.Logger
+	now       func() time.Time
 }
 
 // New returns an unconfigured sink.
@@ -166,6 +169,18 @@ func (s *Sink) Accepts() []event.Kind {
 	return []event.Kind{event.KindSpec, event.KindRemoved, event.KindRefresh}
 }
 
+// TakesChanges reports whether a sync of changes only can be applied: events posted to a
+// backend add to what it holds; a file of events is replaced by each sync and needs every
+// asset.
+// With nothing changed, the file is left as it is, if it is there.
+func (s *Sink) TakesChanges(_ context.Context, run sink.Run) bool {
+	if s.cfg.File == "" {
+		return true
+	}
+	st, err := os.Stat(s.cfg.File)
+	return run.Unchanged && err == nil && st.Mode().IsRegular()
+}
+
 // Begin starts a run with the state the last committed run left. In file mode a sync
 // writes a new file beside the target, renamed over it on Commit; a refresh or a
 // stream appends its events to the target.
@@ -178,7 +193,8 @@ func (s *Sink) Begin(_ context.Context, run sink.Run) error {
 		return fmt.Errorf("state_file: %w", err)
 	}
 	s.b = b
-	if s.cfg.File == "" {
+	s.unchanged = run.ChangesOnly && s.cfg.File != ""
+	if s.cfg.File == "" || s.unchanged {
 		return nil
 	}
 	f, err := sink.OpenRunFile(s.cfg.File, run, sink.FileOptions{KeepPartial: s.cfg.KeepPartial, Logger: s.logger})
@@ -222,6 +238,16 @@ func (s *Sink) Abort(_ context.Context, reason string) error {
 func (s *Sink) WriteBatch(ctx context.Context, events []event.Event) error {
 	if s.b == nil {
 		return errors.New("openlineage: no run is open")
+	}
+	if s.unchanged {
+		// A sync of no changes into a file, which stays as it is: only its summary
+		// comes, which is no OpenLineage event.
+		for i := range events {
+			if events[i].Kind == event.KindSpec || events[i].Kind == event.KindRemoved {
+				return fmt.Errorf("event %d: a %s event in a sync that was begun as having no changes", i, events[i].Kind)
+			}
+		}
+		return nil
 	}
 	now := s.now()
 	for i := range events {

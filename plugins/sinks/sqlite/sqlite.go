@@ -125,6 +125,22 @@ func (s *Sink) Begin(ctx context.Context, run sink.Run) error {
 	return s.beginStaging(ctx, run)
 }
 
+// TakesChanges reports whether a sync of changes only can be applied: the catalog holds
+// a completed sync already (every statement is an upsert, and removals are sent), so
+// only a new, emptied or never-synced catalog needs every asset.
+func (s *Sink) TakesChanges(ctx context.Context, run sink.Run) bool {
+	if s.db == nil {
+		if err := s.open(ctx); err != nil {
+			return false // Begin reports it
+		}
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM syncs`).Scan(&n); err != nil {
+		return false
+	}
+	return n > 0
+}
+
 // Commit applies a staged sync to the catalog, in one transaction.
 func (s *Sink) Commit(ctx context.Context) error {
 	if s.staging == "" {

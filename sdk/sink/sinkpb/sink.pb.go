@@ -226,8 +226,18 @@ type BeginRequest struct {
 	// sends the unacknowledged batches again.
 	Resume            bool  `protobuf:"varint,3,opt,name=resume,proto3" json:"resume,omitempty"`
 	StartedAtUnixNano int64 `protobuf:"varint,4,opt,name=started_at_unix_nano,json=startedAtUnixNano,proto3" json:"started_at_unix_nano,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The host offers a sync of changes only: the specs of the assets that are new or
+	// changed since this output's last committed sync, removals and the summary; every
+	// other asset is unchanged and not sent. A sink that can apply that (one that
+	// upserts into an output it still holds) says so in BeginResponse.takes_changes;
+	// otherwise the host sends the whole estate, as in any sync.
+	ChangesOnly bool `protobuf:"varint,5,opt,name=changes_only,json=changesOnly,proto3" json:"changes_only,omitempty"`
+	// With changes_only: there are no changes, only the summary follows. A sink whose
+	// output still holds the last committed sync can take such a run by leaving the
+	// output as it is, even one that otherwise replaces it (a file of specs).
+	Unchanged     bool `protobuf:"varint,6,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BeginRequest) Reset() {
@@ -288,8 +298,26 @@ func (x *BeginRequest) GetStartedAtUnixNano() int64 {
 	return 0
 }
 
+func (x *BeginRequest) GetChangesOnly() bool {
+	if x != nil {
+		return x.ChangesOnly
+	}
+	return false
+}
+
+func (x *BeginRequest) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
+}
+
 type BeginResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Set by a sink that takes the run as changes only (changes_only was offered): it
+	// keeps what its output holds and applies the run's specs and removals. A sink that
+	// leaves it unset (every plugin that predates it) gets every asset.
+	TakesChanges  bool `protobuf:"varint,1,opt,name=takes_changes,json=takesChanges,proto3" json:"takes_changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -322,6 +350,13 @@ func (x *BeginResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use BeginResponse.ProtoReflect.Descriptor instead.
 func (*BeginResponse) Descriptor() ([]byte, []int) {
 	return file_sink_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *BeginResponse) GetTakesChanges() bool {
+	if x != nil {
+		return x.TakesChanges
+	}
+	return false
 }
 
 type CommitRequest struct {
@@ -1805,13 +1840,16 @@ const file_sink_proto_rawDesc = "" +
 	"\aattempt\x18\x04 \x01(\rR\aattempt\"c\n" +
 	"\x11ConfigureResponse\x124\n" +
 	"\x06errors\x18\x01 \x03(\v2\x1c.pbisync.sink.v1.ConfigErrorR\x06errors\x12\x18\n" +
-	"\aaccepts\x18\x02 \x03(\tR\aaccepts\"\x9c\x01\n" +
+	"\aaccepts\x18\x02 \x03(\tR\aaccepts\"\xdd\x01\n" +
 	"\fBeginRequest\x12,\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x18.pbisync.sink.v1.RunKindR\x04kind\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\x12\x16\n" +
 	"\x06resume\x18\x03 \x01(\bR\x06resume\x12/\n" +
-	"\x14started_at_unix_nano\x18\x04 \x01(\x03R\x11startedAtUnixNano\"\x0f\n" +
-	"\rBeginResponse\"\x0f\n" +
+	"\x14started_at_unix_nano\x18\x04 \x01(\x03R\x11startedAtUnixNano\x12!\n" +
+	"\fchanges_only\x18\x05 \x01(\bR\vchangesOnly\x12\x1c\n" +
+	"\tunchanged\x18\x06 \x01(\bR\tunchanged\"4\n" +
+	"\rBeginResponse\x12#\n" +
+	"\rtakes_changes\x18\x01 \x01(\bR\ftakesChanges\"\x0f\n" +
 	"\rCommitRequest\"\x10\n" +
 	"\x0eCommitResponse\"&\n" +
 	"\fAbortRequest\x12\x16\n" +

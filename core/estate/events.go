@@ -1,0 +1,96 @@
+package estate
+
+import (
+	"fmt"
+
+	"github.com/klauspost/compress/s2"
+	"github.com/pbisync/pbisync/core/assets"
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
+	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
+	"github.com/pbisync/pbisync/sdk/spec"
+	"google.golang.org/protobuf/proto"
+)
+
+// The estate keeps each asset's spec event as the outputs received it (its spec and the
+// related assets the host resolved), so that an incremental sync can send an output that
+// needs the whole estate the assets it did not rescan without asking the service. The
+// form is the sink protocol's (sinkpb.Event), S2-compressed: it is what a plugin is sent,
+// it decodes several times faster than JSON, and S2 shrinks the repeated names in it at
+// a cost well under the encoding's. What other events say of the asset (event.Related)
+// is kept beside it, as a sinkpb.Related.
+
+// RelatedOf is what other events say of an asset that refers to it (event.Related).
+func RelatedOf(s *spec.AssetSpec) event.Related {
+	r := event.Related{Key: s.Key, PowerBI: s.PowerBI}
+	if u, ok := s.Metadata[assets.MetaWebURL].Value.(string); ok {
+		r.WebURL = u
+	}
+	if s.PowerBI.Type == spec.SemanticModel {
+		r.Tables, r.TableNames = assets.TableNames(s), assets.TableNamesAsNamed(s)
+	}
+	return r
+}
+
+// EncodeEvent is the kept form of a spec event.
+func EncodeEvent(ev *event.Event) ([]byte, error) {
+	p, err := sink.EventToProto(ev)
+	if err != nil {
+		return nil, err
+	}
+	b, err := proto.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return s2.Encode(nil, b), nil
+}
+
+// DecodeEventProto reads an event kept by EncodeEvent in the protocol's form, as a sink
+// plugin is sent it.
+func DecodeEventProto(b []byte) (*sinkpb.Event, error) {
+	raw, err := s2.Decode(nil, b)
+	if err != nil {
+		return nil, fmt.Errorf("kept event: %w", err)
+	}
+	p := &sinkpb.Event{}
+	if err := proto.Unmarshal(raw, p); err != nil {
+		return nil, fmt.Errorf("kept event: %w", err)
+	}
+	if p.GetSpec() == nil {
+		return nil, fmt.Errorf("kept event: not a spec event")
+	}
+	return p, nil
+}
+
+// DecodeEvent reads an event kept by EncodeEvent.
+func DecodeEvent(b []byte) (event.Event, error) {
+	p, err := DecodeEventProto(b)
+	if err != nil {
+		return event.Event{}, err
+	}
+	ev, err := sink.EventFromProto(p)
+	if err != nil {
+		return ev, fmt.Errorf("kept event: %w", err)
+	}
+	if ev.Kind != event.KindSpec || ev.Spec == nil {
+		return ev, fmt.Errorf("kept event: not a spec event (kind %q)", ev.Kind)
+	}
+	return ev, nil
+}
+
+// EncodeRelated is the kept form of what other events say of an asset.
+func EncodeRelated(r event.Related) ([]byte, error) {
+	return proto.Marshal(&sinkpb.Related{Key: &sinkpb.Key{Parts: r.Key}, WebUrl: r.WebURL, Tables: r.Tables, TableNames: r.TableNames,
+		Powerbi: &sinkpb.Identity{Type: string(r.PowerBI.Type), Id: r.PowerBI.ID, Name: r.PowerBI.Name, WorkspaceId: r.PowerBI.WorkspaceID, WorkspaceName: r.PowerBI.WorkspaceName}})
+}
+
+// DecodeRelated reads what EncodeRelated kept.
+func DecodeRelated(b []byte) (event.Related, error) {
+	var p sinkpb.Related
+	if err := proto.Unmarshal(b, &p); err != nil {
+		return event.Related{}, fmt.Errorf("kept related asset: %w", err)
+	}
+	id := p.GetPowerbi()
+	return event.Related{Key: spec.Key(p.GetKey().GetParts()), WebURL: p.GetWebUrl(), Tables: p.GetTables(), TableNames: p.GetTableNames(),
+		PowerBI: spec.Identity{Type: spec.ContentType(id.GetType()), ID: id.GetId(), Name: id.GetName(), WorkspaceID: id.GetWorkspaceId(), WorkspaceName: id.GetWorkspaceName()}}, nil
+}
