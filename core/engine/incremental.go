@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -24,10 +27,24 @@ type incrementalSource interface {
 	Source
 	// PlanSync lists the source's workspaces and decides which the next Snapshots reads
 	// (all of them when since is zero); the plan holds until that Snapshots ends.
-	PlanSync(ctx context.Context, since time.Time) (*powerbi.SyncPlan, error)
+	// replay says what it may take from the raw store instead of scanning.
+	PlanSync(ctx context.Context, since time.Time, replay replayMode) (*powerbi.SyncPlan, error)
 	// FullEvery is how often a full scan is due anyway.
 	FullEvery() time.Duration
 }
+
+// replayMode says what a sync may take from the raw store (resume.go) instead of scanning.
+type replayMode int
+
+const (
+	// replayUnfinished replays what unfinished syncs read (the default).
+	replayUnfinished replayMode = iota
+	// replayAll replays, besides, every listed workspace the plan does not scan: the
+	// translators changed.
+	replayAll
+	// replayNothing scans everything the plan reads (--full).
+	replayNothing
+)
 
 // markStore keeps the sources' high-water marks (core/state implements it).
 type markStore interface {
@@ -84,6 +101,10 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 	if r.e.Now != nil {
 		now = r.e.Now
 	}
+	fingerprint := r.e.translatorsFingerprint()
+	// A full scan asked for (--full) replays nothing from the raw store; one the estate
+	// makes necessary may finish what an unfinished sync read.
+	forced := full
 	cov := &coverage{listed: map[string]bool{}, read: map[string]bool{}, marks: map[string]state.SyncMark{}, source: map[string]Source{}}
 	fullWhy := "--full"
 	if !full {
@@ -115,7 +136,17 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		case !m.FullAt.IsZero() && now().Sub(m.FullAt) >= is.FullEvery():
 			since, reason = time.Time{}, fmt.Sprintf("the last full scan (%s) is older than full_every %s", m.FullAt.UTC().Format(time.RFC3339), is.FullEvery())
 		}
-		p, err := is.PlanSync(ctx, since)
+		// A translator change since the last complete sync rebuilds every asset: what the
+		// plan does not rescan is replayed from the raw store.
+		retranslate := !since.IsZero() && m.Translators != "" && m.Translators != fingerprint
+		mode := replayUnfinished
+		switch {
+		case forced:
+			mode = replayNothing
+		case retranslate:
+			mode = replayAll
+		}
+		p, err := is.PlanSync(ctx, since, mode)
 		var apiErr *powerbi.APIError
 		if errors.As(err, &apiErr) && apiErr.Refused() {
 			// The admin API was refused: the source's own path falls back and reads all.
@@ -128,11 +159,18 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 		if reason == "" {
 			reason = p.Reason
 		}
+		if retranslate && !p.Full && p.Listed != nil {
+			reason += "; the translators changed since the last complete sync (their modules' sha256 or config), so every stored workspace it does not rescan is replayed through them"
+		}
 		r.log.Info("sync plan", "source", src.Name(), "full", p.Full, "workspaces", len(p.Listed), "scanned", len(p.Read), "why", reason)
-		next := state.SyncMark{Mark: p.Mark, FullAt: m.FullAt}
-		if p.Full {
+		next := state.SyncMark{Mark: p.Mark, FullAt: m.FullAt, Translators: fingerprint}
+		switch {
+		case p.Full:
 			next.FullAt = p.Mark
-		} else {
+		case retranslate && p.Listed != nil:
+			// Every listed workspace is scanned or replayed: the run covers the whole
+			// estate, and removals follow the full sync's rule.
+		default:
 			cov.partial = true
 		}
 		cov.marks[src.Name()] = next
@@ -202,13 +240,12 @@ func (r *run) saveMarks(ctx context.Context) error {
 			return fmt.Errorf("state: %w", err)
 		}
 	}
-	// What a stopped sync kept is in this complete one now.
-	if rs, ok := r.e.State.(resumeStore); ok {
-		for _, src := range r.e.Sources {
-			if ps, ok := src.(*powerbiSource); ok && ps.resume != nil {
-				if err := rs.ClearResume(ctx, r.e.Pipeline, src.Name()); err != nil {
-					return fmt.Errorf("state: %w", err)
-				}
+	// What unfinished syncs read is in this complete one now; the raw rows of the
+	// workspaces gone from the listing go.
+	for _, src := range r.e.Sources {
+		if ps, ok := src.(*powerbiSource); ok && ps.resume != nil {
+			if err := ps.resume.complete(ctx); err != nil {
+				return fmt.Errorf("state: %w", err)
 			}
 		}
 	}
@@ -261,8 +298,30 @@ func (s *setup) planQuotas(e *Engine) {
 			}
 			ps.client.UseQuota(powerbi.NewQuota(cfg.TenantID, ledger, s.opts.NoWait, log))
 			if ledger != nil {
-				ps.resume = &resumer{store: e.State.(*state.Store), pipeline: e.Pipeline, save: s.opts.NoWait, log: s.opts.Logger}
+				ps.resume = &resumer{store: e.State.(*state.Store), pipeline: e.Pipeline, source: ps.name, log: s.opts.Logger}
+				ps.client.UseScanJournal(ps.resume)
 			}
 		}
 	}
+}
+
+// fingerprinter is a translator that can say what decides its output (core/translate's
+// steps: the module's sha256 and config, or the no-code rules).
+type fingerprinter interface {
+	Fingerprint() string
+}
+
+// translatorsFingerprint is the sha256 of every translator's fingerprint, in order: when
+// it differs from the one saved with the marks, the translators changed.
+func (e *Engine) translatorsFingerprint() string {
+	h := sha256.New()
+	io.WriteString(h, "pbisync translators 1\n")
+	for _, t := range e.Translators {
+		fp := "name " + t.Name()
+		if f, ok := t.(fingerprinter); ok {
+			fp = f.Fingerprint()
+		}
+		fmt.Fprintf(h, "%d\n%s\n", len(fp), fp)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -92,22 +92,28 @@ type powerbiSource struct {
 	mu    sync.Mutex
 	stats powerbi.Stats
 	plan  *powerbi.SyncPlan // set by PlanSync for the next Snapshots
-	// resume replays what a stopped sync read (resume.go); nil without a state store.
+	// resume keeps what the source reads in the raw store and replays it (resume.go);
+	// nil without a state store.
 	resume *resumer
 }
 
 func (p *powerbiSource) Name() string { return p.name }
 
 // PlanSync lists the workspaces and decides which the next Snapshots scans.
-func (p *powerbiSource) PlanSync(ctx context.Context, since time.Time) (*powerbi.SyncPlan, error) {
+// What it replays from the raw store instead of scanning follows replay (resume.go).
+func (p *powerbiSource) PlanSync(ctx context.Context, since time.Time, replay replayMode) (*powerbi.SyncPlan, error) {
 	plan, err := p.client.Plan(ctx, since, time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	if p.resume != nil {
-		if err := p.resume.apply(ctx, p.name, plan); err != nil {
+	switch {
+	case p.resume != nil:
+		if err := p.resume.apply(ctx, plan, replay); err != nil {
 			return nil, err
 		}
+	case replay == replayAll && plan.Listed != nil:
+		// No raw store to replay from: everything listed is scanned.
+		plan.Read = plan.Listed
 	}
 	p.mu.Lock()
 	p.plan = plan
@@ -127,7 +133,7 @@ func (p *powerbiSource) Snapshots(ctx context.Context, emit func(*snapshot.Snaps
 	var err error
 	switch {
 	case plan != nil && p.resume != nil:
-		st, err = p.resume.snapshots(ctx, p.name, plan, emit, func(rest *powerbi.SyncPlan, emit func(*snapshot.Snapshot) error) (powerbi.Stats, error) {
+		st, err = p.resume.snapshots(ctx, p.client, plan, emit, func(rest *powerbi.SyncPlan, emit func(*snapshot.Snapshot) error) (powerbi.Stats, error) {
 			return p.client.ScanPlan(ctx, rest, emit)
 		})
 	case plan != nil:

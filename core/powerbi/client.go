@@ -33,7 +33,8 @@ type Client struct {
 	sleep  func(ctx context.Context, d time.Duration) error
 
 	progress func(Progress)
-	quota    *Quota // plans admin requests against the service's limits (quota.go)
+	quota    *Quota      // plans admin requests against the service's limits (quota.go)
+	journal  ScanJournal // records started and read scans (scanjournal.go)
 
 	mu       sync.Mutex
 	requests map[string]int64

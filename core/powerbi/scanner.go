@@ -95,6 +95,13 @@ func (c *Client) scanBatch(r *runner, batch []Workspace, totalWS, totalBatches i
 	if started.ID == "" {
 		return fmt.Errorf("starting a scan of workspaces %s: the answer has no scan id", describe(batch))
 	}
+	c.journalStarted(ctx, started.ID, batch)
+	return c.readScan(r, started, batch, totalWS, totalBatches)
+}
+
+// readScan waits for a started scan to succeed, then reads its result and delivers it.
+func (c *Client) readScan(r *runner, started scanStatus, batch []Workspace, totalWS, totalBatches int) error {
+	ctx := r.ctx
 	deadline := time.Now().Add(c.cfg.Scanner.Timeout)
 	interval := c.cfg.Scanner.PollInterval
 	maxInterval := min(max(c.cfg.Scanner.PollInterval*8, c.cfg.Scanner.PollInterval), 30*time.Second)
@@ -153,6 +160,7 @@ func (c *Client) scanBatch(r *runner, batch []Workspace, totalWS, totalBatches i
 		}
 		return err
 	}
+	c.journalRead(ctx, started.ID)
 	c.report(Progress{Path: "scanner", WorkspacesTotal: totalWS, WorkspacesDone: wsDone, BatchesTotal: totalBatches, BatchesDone: done})
 	return nil
 }

@@ -37,19 +37,22 @@ type SyncMark struct {
 	Mark time.Time
 	// FullAt is when the last complete full scan listed it; zero: never.
 	FullAt time.Time
+	// Translators is the fingerprint of the pipeline's translators at the last complete
+	// sync (version 15; empty: not recorded).
+	Translators string
 }
 
 // SyncMark returns the source's mark in the pipeline (zero when it never completed).
 func (s *Store) SyncMark(ctx context.Context, pipeline, source string) (SyncMark, error) {
-	var mark, full string
-	err := s.db.QueryRowContext(ctx, `SELECT mark, full_at FROM sync_marks WHERE pipeline = ? AND source = ?`, pipeline, source).Scan(&mark, &full)
+	var mark, full, translators string
+	err := s.db.QueryRowContext(ctx, `SELECT mark, full_at, translators FROM sync_marks WHERE pipeline = ? AND source = ?`, pipeline, source).Scan(&mark, &full, &translators)
 	if err == sql.ErrNoRows {
 		return SyncMark{}, nil
 	}
 	if err != nil {
 		return SyncMark{}, fmt.Errorf("state %s: sync mark of %q source %q: %w", s.path, pipeline, source, err)
 	}
-	var m SyncMark
+	m := SyncMark{Translators: translators}
 	if m.Mark, err = parseMarkTime(mark); err == nil {
 		m.FullAt, err = parseMarkTime(full)
 	}
@@ -61,9 +64,9 @@ func (s *Store) SyncMark(ctx context.Context, pipeline, source string) (SyncMark
 
 // SetSyncMark records a source's mark after a complete sync.
 func (s *Store) SetSyncMark(ctx context.Context, pipeline, source string, m SyncMark) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sync_marks (pipeline, source, mark, full_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (pipeline, source) DO UPDATE SET mark = excluded.mark, full_at = excluded.full_at`,
-		pipeline, source, formatMarkTime(m.Mark), formatMarkTime(m.FullAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sync_marks (pipeline, source, mark, full_at, translators) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (pipeline, source) DO UPDATE SET mark = excluded.mark, full_at = excluded.full_at, translators = excluded.translators`,
+		pipeline, source, formatMarkTime(m.Mark), formatMarkTime(m.FullAt), m.Translators)
 	if err != nil {
 		return fmt.Errorf("state %s: sync mark of %q source %q: %w", s.path, pipeline, source, err)
 	}

@@ -40,7 +40,9 @@ type ResumeBatch struct {
 	Snapshot   []byte
 }
 
-// SaveResumeBatch keeps a batch that a sync read, until ClearResume.
+// SaveResumeBatch keeps a batch that a sync read, as pbisync before version 15 did (its
+// tests simulate such a state store with it); a completed sync deletes them
+// (CompleteSyncRuns).
 func (s *Store) SaveResumeBatch(ctx context.Context, pipeline, source string, b ResumeBatch) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sync_resume (pipeline, source, seq, mark, taken_at, workspaces, snapshot)
 		VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sync_resume WHERE pipeline = ?1 AND source = ?2), ?3, ?4, ?5, ?6)`,
@@ -75,12 +77,4 @@ func (s *Store) ResumeBatches(ctx context.Context, pipeline, source string, sinc
 		}
 	}
 	return out, rows.Err()
-}
-
-// ClearResume drops the kept batches, once a sync completed.
-func (s *Store) ClearResume(ctx context.Context, pipeline, source string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sync_resume WHERE pipeline = ? AND source = ?`, pipeline, source); err != nil {
-		return fmt.Errorf("state %s: resume batches of %q source %q: %w", s.path, pipeline, source, err)
-	}
-	return nil
 }

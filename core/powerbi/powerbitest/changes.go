@@ -2,6 +2,7 @@ package powerbitest
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -145,4 +146,20 @@ func (s *Server) Age(d time.Duration) {
 	for id, t := range s.modifiedAt {
 		s.modifiedAt[id] = t.Add(-d)
 	}
+}
+
+// ScannedWorkspaces returns how many accepted getInfo requests named each workspace
+// (lower-case id), since the server started.
+func (s *Server) ScannedWorkspaces() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.scanned)
+}
+
+// ForgetScans drops every scan the server started, as the service does once a scan's
+// retention passed: scanStatus and scanResult answer 404 for them.
+func (s *Server) ForgetScans() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.scans)
 }

@@ -282,6 +282,9 @@ func (s *Server) handleGetInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.scans[sc.ID] = sc
+	for _, id := range body.Workspaces {
+		s.scanned[strings.ToLower(id)]++
+	}
 	s.mu.Unlock()
 	w.Header().Set("Location", s.URL()+"/admin/workspaces/scanStatus/"+sc.ID)
 	writeJSON(w, http.StatusAccepted, scanStatusBody(sc, "", s.currentQuirks()))

@@ -58,6 +58,7 @@ type Server struct {
 	requests      map[string]int64
 	faults        []*Fault
 	scans         map[string]*scan
+	scanned       map[string]int // getInfo requests accepted, per workspace id (ScannedWorkspaces)
 	scanPolls     int
 	failScans     map[string]bool // workspace ids whose scans fail; "*" fails every scan
 	refuseAdmin   bool
@@ -184,7 +185,7 @@ func NewServer(tenant *snapshot.Snapshot, opts ...Option) (*Server, error) {
 		TenantID: st.tenantID, pki: p, mux: http.NewServeMux(),
 		clientID: st.clientID, clientSecret: st.secret, apiToken: st.apiToken, clientCert: cert, clientCertPEM: certPEM,
 		tenant: tenant, idx: buildIndex(tenant), modifiedAt: map[string]time.Time{}, started: time.Now().UTC(), tokens: map[string]time.Time{}, tokenLifetime: st.tokenLifetime,
-		requests: map[string]int64{}, scans: map[string]*scan{}, scanPolls: st.scanPolls,
+		requests: map[string]int64{}, scans: map[string]*scan{}, scanned: map[string]int{}, scanPolls: st.scanPolls,
 		failScans: map[string]bool{}, refuseAdmin: st.refuseAdmin, maxRunning: 16, quirks: st.quirks,
 		quotas: st.quotas, accepted: map[string][]time.Time{}, throttled: map[string]int64{},
 	}
