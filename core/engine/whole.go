@@ -137,10 +137,11 @@ func (r *run) sendCarried(ctx context.Context) error {
 			asEvents[i], anyEvents = true, true
 		}
 	}
-	got := 0
+	got, held := 0, 0
 	protos := make([]*sinkpb.Event, 0, r.batch)
 	var events []event.Event
 	flush := func() error {
+		held = 0
 		err := r.writeProtoTo(ctx, protos, asProto)
 		if err == nil && anyEvents {
 			err = r.writeTo(ctx, events, asEvents)
@@ -170,7 +171,10 @@ func (r *run) sendCarried(ctx context.Context) error {
 		}
 		got++
 		protos = append(protos, p)
-		if len(protos) < r.batch {
+		// The estate is read in (type, id) order: models, with their columns, come
+		// together, so batches are bounded by bytes too; the sinks hold a window of them.
+		held += estate.KeptSize(kept)
+		if len(protos) < r.batch && held < carriedBatchBytes {
 			return nil
 		}
 		return flush()
@@ -288,6 +292,9 @@ func (r *run) writeProtoTo(ctx context.Context, events []*sinkpb.Event, to []boo
 	wg.Wait()
 	return ctx.Err()
 }
+
+// carriedBatchBytes bounds the encoded size of a batch of carried events.
+const carriedBatchBytes = 2 << 20
 
 // writeTo hands events to the open outputs that to selects, as write does to every one.
 func (r *run) writeTo(ctx context.Context, events []event.Event, to []bool) error {

@@ -45,6 +45,16 @@ func EncodeEvent(ev *event.Event) ([]byte, error) {
 	return s2.Encode(nil, b), nil
 }
 
+// KeptSize is the size of a kept event once decoded (its protocol encoding), for callers
+// that bound what they hold by bytes.
+func KeptSize(b []byte) int {
+	n, err := s2.DecodedLen(b)
+	if err != nil {
+		return len(b)
+	}
+	return n
+}
+
 // DecodeEventProto reads an event kept by EncodeEvent in the protocol's form, as a sink
 // plugin is sent it.
 func DecodeEventProto(b []byte) (*sinkpb.Event, error) {

@@ -189,7 +189,7 @@ func (s *Store) EstateGeneration(ctx context.Context, pipeline string) (int64, t
 // pipeline's estate (EstateGeneration says which is current). Each asset has one committed
 // row (Commit deletes the ones it replaces); rows above gen are a sync's staging.
 func (s *Store) EstateSummaries(ctx context.Context, pipeline string, gen int64, fn func(typ, id, summary string) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT type, id, summary FROM estate_assets WHERE pipeline = ? AND gen <= ? ORDER BY type, id`, pipeline, gen)
+	rows, err := s.db.QueryContext(ctx, `SELECT type, id, summary FROM estate_assets INDEXED BY estate_assets_asset WHERE pipeline = ? AND gen <= ? ORDER BY type, id`, pipeline, gen)
 	if err != nil {
 		return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
 	}

@@ -100,7 +100,7 @@ func (s *Store) EstateRelated(ctx context.Context, pipeline string, gen int64, f
 // EstateEventsOfType calls fn with the id and kept spec event of every asset of one type
 // of generation gen of the pipeline's estate.
 func (s *Store) EstateEventsOfType(ctx context.Context, pipeline string, gen int64, typ string, fn func(id string, event []byte) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, event FROM estate_assets WHERE pipeline = ? AND type = ? AND gen <= ? AND event IS NOT NULL ORDER BY id`, pipeline, typ, gen)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, event FROM estate_assets INDEXED BY estate_assets_asset WHERE pipeline = ? AND type = ? AND gen <= ? AND event IS NOT NULL ORDER BY id`, pipeline, typ, gen)
 	if err != nil {
 		return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
 	}
@@ -119,9 +119,11 @@ func (s *Store) EstateEventsOfType(ctx context.Context, pipeline string, gen int
 }
 
 // EstateEvents calls fn with the kept spec event of every asset of generation gen of the
-// pipeline's estate, in (type, id) order.
+// pipeline's estate, in (type, id) order. The order is the asset index's, so that SQLite
+// walks it rather than sorting every event in a temporary tree (about 70 MB for 35,000
+// assets).
 func (s *Store) EstateEvents(ctx context.Context, pipeline string, gen int64, fn func(typ, id string, event []byte) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT type, id, event FROM estate_assets WHERE pipeline = ? AND gen <= ? AND event IS NOT NULL ORDER BY type, id`, pipeline, gen)
+	rows, err := s.db.QueryContext(ctx, `SELECT type, id, event FROM estate_assets INDEXED BY estate_assets_asset WHERE pipeline = ? AND gen <= ? AND event IS NOT NULL ORDER BY type, id`, pipeline, gen)
 	if err != nil {
 		return fmt.Errorf("state %s: estate of %q: %w", s.path, pipeline, err)
 	}
