@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -27,9 +26,7 @@ CREATE TABLE output_marks (
 ) WITHOUT ROWID;`
 
 func init() {
-	migrations = append(migrations, migration{14, outputsSchema})
-	slices.SortFunc(migrations, func(a, b migration) int { return a.version - b.version })
-	SchemaVersion = migrations[len(migrations)-1].version
+	addMigrations(migration{14, outputsSchema})
 }
 
 // OutputMark is what an output last committed: the estate generation it holds and the

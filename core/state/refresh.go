@@ -29,7 +29,7 @@ type RefreshRun struct {
 }
 
 func init() {
-	migrations = append(migrations, migration{2, `
+	addMigrations(migration{2, `
 CREATE TABLE refresh_runs (
 	request_id   TEXT PRIMARY KEY,
 	pipeline     TEXT NOT NULL,
@@ -47,7 +47,6 @@ CREATE TABLE refresh_runs (
 CREATE INDEX refresh_runs_open ON refresh_runs (pipeline, state);`},
 		migration{3, `ALTER TABLE refresh_runs ADD COLUMN source TEXT NOT NULL DEFAULT '';`},
 		migration{4, estateSchema})
-	SchemaVersion = migrations[len(migrations)-1].version
 }
 
 const stamp = time.RFC3339Nano

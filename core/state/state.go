@@ -76,6 +76,14 @@ CREATE TABLE pipeline_syncs (
 // SchemaVersion is the schema version this pbisync writes.
 var SchemaVersion = migrations[len(migrations)-1].version
 
+// addMigrations adds the migrations of a part of pbisync that keeps its own tables (an
+// init of its file), whatever order the files' inits run in.
+func addMigrations(ms ...migration) {
+	migrations = append(migrations, ms...)
+	slices.SortFunc(migrations, func(a, b migration) int { return a.version - b.version })
+	SchemaVersion = migrations[len(migrations)-1].version
+}
+
 // Open opens (creating when needed) the state database in dir and brings its schema
 // up to date. A database written by a newer pbisync is refused.
 func Open(ctx context.Context, dir string) (*Store, error) {

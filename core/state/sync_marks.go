@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/pbisync/pbisync/sdk/spec"
@@ -23,12 +22,8 @@ CREATE TABLE sync_marks (
 	PRIMARY KEY (pipeline, source)
 ) WITHOUT ROWID;`
 
-// This file's name sorts after refresh.go, so its init runs after the migrations there
-// were added; sorting keeps the order whatever the files.
 func init() {
-	migrations = append(migrations, migration{10, syncMarksSchema})
-	slices.SortFunc(migrations, func(a, b migration) int { return a.version - b.version })
-	SchemaVersion = migrations[len(migrations)-1].version
+	addMigrations(migration{10, syncMarksSchema})
 }
 
 // SyncMark is a source's high-water mark.

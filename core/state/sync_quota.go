@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -19,9 +18,7 @@ CREATE TABLE api_requests (
 CREATE INDEX api_requests_at ON api_requests (tenant, endpoint, at);`
 
 func init() {
-	migrations = append(migrations, migration{11, apiRequestsSchema})
-	slices.SortFunc(migrations, func(a, b migration) int { return a.version - b.version })
-	SchemaVersion = migrations[len(migrations)-1].version
+	addMigrations(migration{11, apiRequestsSchema})
 }
 
 // ledgerRetention is how long request rows are kept: longer than any limit's window.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -49,9 +48,7 @@ CREATE TABLE pending_scans (
 ALTER TABLE sync_marks ADD COLUMN translators TEXT NOT NULL DEFAULT '';`
 
 func init() {
-	migrations = append(migrations, migration{15, rawSchema})
-	slices.SortFunc(migrations, func(a, b migration) int { return a.version - b.version })
-	SchemaVersion = migrations[len(migrations)-1].version
+	addMigrations(migration{15, rawSchema})
 }
 
 // SyncRun is a sync begun and not (yet) completed.

@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -27,9 +26,7 @@ CREATE TABLE sync_resume (
 const estateByAssetSchema = `CREATE INDEX estate_assets_asset ON estate_assets (pipeline, type, id, gen);`
 
 func init() {
-	migrations = append(migrations, migration{12, resumeSchema}, migration{13, estateByAssetSchema})
-	slices.SortFunc(migrations, func(a, b migration) int { return a.version - b.version })
-	SchemaVersion = migrations[len(migrations)-1].version
+	addMigrations(migration{12, resumeSchema}, migration{13, estateByAssetSchema})
 }
 
 // ResumeBatch is a batch a stopped sync read.
