@@ -89,26 +89,33 @@ type seenAsset struct {
 func (r *run) write(ctx context.Context, events []event.Event) error {
 	for start := 0; start < len(events); start += r.batch {
 		chunk := events[start:min(start+r.batch, len(events))]
-		var wg sync.WaitGroup
-		for i, s := range r.out {
-			if r.sinks[i].Err != nil {
-				continue
-			}
-			wg.Go(func() {
-				if err := s.Write(ctx, chunk); err != nil {
-					r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
-					r.log.Error("sink failed", "sink", s.Name(), "error", err)
-					return
-				}
-				r.sinks[i].Events += len(chunk)
-			})
-		}
-		wg.Wait()
-		if err := ctx.Err(); err != nil {
+		if err := r.fanOut(ctx, len(chunk), nil, func(s Sink) error { return s.Write(ctx, chunk) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fanOut hands n events to the open outputs that to selects (every one when to is nil),
+// the outputs in parallel, through send. A failing output is recorded and skipped from
+// then on; the others go on.
+func (r *run) fanOut(ctx context.Context, n int, to []bool, send func(Sink) error) error {
+	var wg sync.WaitGroup
+	for i, s := range r.out {
+		if (to != nil && !to[i]) || r.sinks[i].Err != nil {
+			continue
+		}
+		wg.Go(func() {
+			if err := send(s); err != nil {
+				r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
+				r.log.Error("sink failed", "sink", s.Name(), "error", err)
+				return
+			}
+			r.sinks[i].Events += n
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
 }
 
 // unread is what the sources' problems left unread this sync.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/core/config"
@@ -275,22 +274,7 @@ func (r *run) writeProtoTo(ctx context.Context, events []*sinkpb.Event, to []boo
 	if len(events) == 0 {
 		return nil
 	}
-	var wg sync.WaitGroup
-	for i, s := range r.out {
-		if !to[i] || r.sinks[i].Err != nil {
-			continue
-		}
-		wg.Go(func() {
-			if err := s.(protoWriter).WriteProto(ctx, events); err != nil {
-				r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
-				r.log.Error("sink failed", "sink", s.Name(), "error", err)
-				return
-			}
-			r.sinks[i].Events += len(events)
-		})
-	}
-	wg.Wait()
-	return ctx.Err()
+	return r.fanOut(ctx, len(events), to, func(s Sink) error { return s.(protoWriter).WriteProto(ctx, events) })
 }
 
 // carriedBatchBytes bounds the encoded size of a batch of carried events.
@@ -301,22 +285,7 @@ func (r *run) writeTo(ctx context.Context, events []event.Event, to []bool) erro
 	if len(events) == 0 {
 		return nil
 	}
-	var wg sync.WaitGroup
-	for i, s := range r.out {
-		if !to[i] || r.sinks[i].Err != nil {
-			continue
-		}
-		wg.Go(func() {
-			if err := s.Write(ctx, events); err != nil {
-				r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
-				r.log.Error("sink failed", "sink", s.Name(), "error", err)
-				return
-			}
-			r.sinks[i].Events += len(events)
-		})
-	}
-	wg.Wait()
-	return ctx.Err()
+	return r.fanOut(ctx, len(events), to, func(s Sink) error { return s.Write(ctx, events) })
 }
 
 // saveOutputMarks marks every output that completed this sync with the estate's new
