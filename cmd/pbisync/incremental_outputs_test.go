@@ -16,6 +16,20 @@ import (
 	"github.com/pbisync/pbisync/sdk/event"
 )
 
+// emulatorSource is a pipeline's `sources:` entry "tenant" reading emu through its API
+// and MSAL sign-in, trusting its CA file ca, with these credentials (a YAML flow map);
+// more is added under the powerbi key (each line indented six spaces).
+func emulatorSource(emu *powerbitest.Server, ca, credentials, more string) string {
+	return fmt.Sprintf(`  - name: tenant
+    powerbi:
+      api_url: %s
+      authority_host: %s
+      tenant_id: %s
+      ca_file: %s
+      credentials: %s
+%s`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, credentials, more)
+}
+
 // incrementalPipeline syncs a powerbi source (the emulator srv, through MSAL and its CA)
 // into every built-in sink's form under out/, with its state in state/. extra adds
 // outputs.
@@ -27,19 +41,11 @@ func incrementalPipeline(t *testing.T, srv *powerbitest.Server, dir, extra strin
 	}
 	cr := srv.Credentials()
 	t.Setenv("PBISYNC_TEST_INC_SECRET", cr.ClientSecret)
-	doc := fmt.Sprintf(`version: 1
+	doc := `version: 1
 name: incremental
 state_dir: state
 sources:
-  - name: tenant
-    powerbi:
-      api_url: %s
-      authority_host: %s
-      tenant_id: %s
-      ca_file: %s
-      credentials: {client_id: %s, client_secret: "${env:PBISYNC_TEST_INC_SECRET}"}
-      scanner: {poll_interval: 20ms, batch_size: 50}
-outputs:
+` + emulatorSource(srv, ca, `{client_id: `+cr.ClientID+`, client_secret: "${env:PBISYNC_TEST_INC_SECRET}"}`, "      scanner: {poll_interval: 20ms, batch_size: 50}\n") + `outputs:
   - name: specs
     jsonl: {path: out/specs.jsonl, format: specs}
   - name: events
@@ -50,7 +56,7 @@ outputs:
     datahub: {file: out/mcps.json}
   - name: lineage
     openlineage: {file: out/openlineage.jsonl}
-%s`, srv.URL(), srv.AuthorityURL(), srv.TenantID, ca, cr.ClientID, extra)
+` + extra
 	f := filepath.Join(dir, "pipeline.yaml")
 	if err := os.WriteFile(f, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)

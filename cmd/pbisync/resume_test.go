@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"database/sql"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,23 +19,16 @@ import (
 // the given translators section.
 func rawPipeline(emu *powerbitest.Server, ca, translators string) string {
 	cr := emu.Credentials()
-	return fmt.Sprintf(`version: 1
+	return `version: 1
 name: raw
 state_dir: state
 sources:
-  - name: tenant
-    powerbi:
-      api_url: %s
-      authority_host: %s
-      tenant_id: %s
-      ca_file: %s
-      credentials: {client_id: %s, client_secret: '${env:PBISYNC_TEST_SECRET}'}
-      scanner: {poll_interval: 100ms, batch_size: 25, parallel_scans: 4}
-      incremental: {enabled: true}
-%soutputs:
+` + emulatorSource(emu, ca, `{client_id: `+cr.ClientID+`, client_secret: '${env:PBISYNC_TEST_SECRET}'}`,
+		"      scanner: {poll_interval: 100ms, batch_size: 25, parallel_scans: 4}\n      incremental: {enabled: true}\n") +
+		translators + `outputs:
   - name: specs
     jsonl: {path: out/specs.jsonl, format: specs}
-`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, cr.ClientID, translators)
+`
 }
 
 func newRawEmulator(t *testing.T, workspaces, polls int) (*powerbitest.Server, string) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,18 +28,10 @@ func TestSecretsStayOut(t *testing.T) {
 	t.Setenv("PBISYNC_TEST_TOKEN", token)
 	t.Setenv("PBISYNC_TEST_CERT", string(cr.CertificatePEM))
 	pipelineFor := func(creds string) string {
-		return fmt.Sprintf(`version: 1
+		return `version: 1
 state_dir: state
 sources:
-  - name: tenant
-    powerbi:
-      api_url: %s
-      authority_host: %s
-      tenant_id: %s
-      ca_file: %s
-      credentials: %s
-      scanner: {poll_interval: 20ms}
-outputs:
+` + emulatorSource(emu, ca, creds, "      scanner: {poll_interval: 20ms}\n") + `outputs:
   - name: events
     jsonl: {path: events.jsonl}
   - name: catalog
@@ -48,7 +39,7 @@ outputs:
 refresh:
   select: [{name: Inventory}]
   poll: {initial: 50ms, max: 200ms}
-`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, creds)
+`
 	}
 	secrets := []string{cr.ClientSecret, token, "PRIVATE KEY", strings.Split(string(cr.CertificatePEM), "\n")[1]}
 	runs := []struct {
