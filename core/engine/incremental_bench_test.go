@@ -32,17 +32,8 @@ func BenchmarkIncrementalSync(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	cr := srv.Credentials()
 	sync := func(b *testing.B, full, replacing bool) (*Result, map[string]int64, int64) {
-		cfg := powerbi.Config{APIURL: srv.URL(), AuthorityHost: srv.AuthorityURL(), TenantID: srv.TenantID,
-			Credentials: powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}}
-		cfg.Scanner.PollInterval = 50 * time.Millisecond
-		on := true
-		cfg.Incremental.Enabled = &on
-		c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()))
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := benchClient(b, srv)
 		sink := &countSink{}
 		e := &Engine{
 			Pipeline:   "bench",
@@ -110,4 +101,21 @@ func (replacingSink) AbortRun(context.Context, error)           {}
 func (r replacingSink) WriteProto(_ context.Context, evs []*sinkpb.Event) error {
 	r.specs.Add(int64(len(evs)))
 	return nil
+}
+
+// benchClient is an incremental client of the in-process emulator, polling scans every
+// 50 ms, for the benchmarks of large syncs.
+func benchClient(b *testing.B, srv *powerbitest.Server) *powerbi.Client {
+	b.Helper()
+	cr := srv.Credentials()
+	cfg := powerbi.Config{APIURL: srv.URL(), AuthorityHost: srv.AuthorityURL(), TenantID: srv.TenantID,
+		Credentials: powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}}
+	cfg.Scanner.PollInterval = 50 * time.Millisecond
+	on := true
+	cfg.Incremental.Enabled = &on
+	c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
 }

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/pbisync/pbisync/core/assets"
-	"github.com/pbisync/pbisync/core/config"
-	"github.com/pbisync/pbisync/core/powerbi"
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/internal/heapwatch"
@@ -28,18 +26,9 @@ func BenchmarkRawStore(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	cr := srv.Credentials()
 	var peak uint64
 	sync := func(b *testing.B, st *state.Store, raw, full bool, translator string) map[string]int64 {
-		cfg := powerbi.Config{APIURL: srv.URL(), AuthorityHost: srv.AuthorityURL(), TenantID: srv.TenantID,
-			Credentials: powerbi.Credentials{ClientID: cr.ClientID, ClientSecret: config.NewSecret(cr.ClientSecret)}}
-		cfg.Scanner.PollInterval = 50 * time.Millisecond
-		on := true
-		cfg.Incremental.Enabled = &on
-		c, err := powerbi.New(cfg, powerbi.WithAuthorityHTTPClient(srv.TLSClient()))
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := benchClient(b, srv)
 		src := &powerbiSource{name: "emulator", client: c}
 		if raw {
 			src.resume = &resumer{store: st, pipeline: "bench", source: src.name, log: slog.New(slog.DiscardHandler)}
