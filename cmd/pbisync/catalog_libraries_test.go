@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/internal/pyenv"
 )
 
@@ -25,9 +27,16 @@ const (
 
 func checkWithCatalogLibraries(t *testing.T, out string) {
 	t.Helper()
+	checkFilesWithCatalogLibraries(t, filepath.Join(out, "datahub-mcps.json"), filepath.Join(out, "openlineage.jsonl"))
+}
+
+// checkFilesWithCatalogLibraries checks a DataHub file of MCPs and an OpenLineage file of
+// events with the catalogs' libraries.
+func checkFilesWithCatalogLibraries(t *testing.T, mcps, events string) {
+	t.Helper()
 	for _, args := range [][]string{
-		{validateMCPs, filepath.Join(out, "datahub-mcps.json")},
-		{validateEvents, filepath.Join(out, "openlineage.jsonl"), olSchemas, olFacets},
+		{validateMCPs, mcps},
+		{validateEvents, events, olSchemas, olFacets},
 	} {
 		report := pyenv.Run(t, ".", args...)
 		lines := strings.Split(strings.TrimSpace(string(report)), "\n")
@@ -103,4 +112,28 @@ func TestCatalogLibrariesReject(t *testing.T) {
 			t.Errorf("%s: want each bad line named:\n%s", filepath.Base(args[0]), out)
 		}
 	}
+}
+
+// TestIncrementalOutputsWithCatalogLibraries: after an incremental sync that fed the DataHub
+// and OpenLineage files the unchanged assets from the estate, the catalogs' own libraries
+// accept every MCP and every event.
+func TestIncrementalOutputsWithCatalogLibraries(t *testing.T) {
+	pyenv.Python(t)
+	size := powerbitest.SmallSize()
+	size.Workspaces = 12
+	srv, err := powerbitest.NewServer(powerbitest.Generate(7, size), powerbitest.WithScanPolls(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	f := incrementalPipeline(t, srv, dir, "")
+	syncRequests(t, srv, "-f", f)
+	srv.Age(time.Hour)
+	srv.ModifyWorkspaces(2)
+	srv.AddWorkspace()
+	if req := syncRequests(t, srv, "-f", f); req["POST /admin/workspaces/getInfo"] != 1 {
+		t.Fatalf("the second sync was not incremental: %v", req)
+	}
+	checkFilesWithCatalogLibraries(t, filepath.Join(dir, "out", "mcps.json"), filepath.Join(dir, "out", "openlineage.jsonl"))
 }
