@@ -317,8 +317,7 @@ outputs:
 		t.Fatal(err)
 	}
 	// Kill it once both replacements hold records: the sync is midway.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	killMidway(t, cmd, &logs, 60*time.Second, "the sync never got midway", func() bool {
 		parts, _ := filepath.Glob(filepath.Join(out, ".*.partial"))
 		written := 0
 		for _, p := range parts {
@@ -326,20 +325,8 @@ outputs:
 				written++
 			}
 		}
-		if written == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the sync never got midway:\n%s", logs.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	err := cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-		t.Fatalf("the sync ended before it was killed (%v): the test did not kill it midway\n%s", err, logs.String())
-	}
+		return written == 2
+	})
 	for name, data := range previous {
 		if got, _ := os.ReadFile(filepath.Join(out, name)); !bytes.Equal(got, data) {
 			t.Errorf("%s changed when the sync was killed: %.200s", name, got)
@@ -384,20 +371,10 @@ func TestKilledRefreshLeavesOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := filepath.Join(dir, "out", "events.jsonl")
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if data, _ := os.ReadFile(events); len(data) > len(before["events.jsonl"]) {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the refresh never wrote its first event:\n%s", logs.String())
-		}
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-		t.Fatalf("the refresh ended before it was killed:\n%s", logs.String())
-	}
+	killMidway(t, cmd, &logs, 30*time.Second, "the refresh never wrote its first event", func() bool {
+		data, _ := os.ReadFile(events)
+		return len(data) > len(before["events.jsonl"])
+	})
 	after := outputs(t, dir)
 	for _, name := range []string{"specs.jsonl", "mcps.json"} {
 		if after[name] != before[name] {
@@ -412,5 +389,23 @@ func TestKilledRefreshLeavesOutputs(t *testing.T) {
 	evs := checkWhole(t, dir)
 	if last := evs[len(evs)-1]; last.Refresh == nil || last.Refresh.State == event.RefreshCompleted {
 		t.Errorf("the last event is not the killed refresh's, still running: %+v", last)
+	}
+}
+
+// killMidway waits (up to within) until midway reports that the started pbisync process
+// cmd is in the middle of its work, then kills it with SIGKILL and fails the test unless
+// the signal is what ended it. never is the failure when it never gets there.
+func killMidway(t *testing.T, cmd *exec.Cmd, logs *bytes.Buffer, within time.Duration, never string, midway func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !midway(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("%s:\n%s", never, logs.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("pbisync ended before it was killed (%v): the test did not kill it midway\n%s", err, logs.String())
 	}
 }

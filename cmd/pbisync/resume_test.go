@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -82,19 +81,9 @@ func TestKilledSyncResumesWithoutRescanning(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Kill it once some batches are in the raw store and more scans are running.
-	deadline := time.Now().Add(60 * time.Second)
-	for stateCount(t, dir, "SELECT COUNT(*) FROM raw_workspaces") < 50 || stateCount(t, dir, "SELECT COUNT(*) FROM pending_scans") < 1 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the sync never got midway:\n%s", logs.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	err := cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-		t.Fatalf("the sync ended before it was killed (%v)\n%s", err, logs.String())
-	}
+	killMidway(t, cmd, &logs, 60*time.Second, "the sync never got midway", func() bool {
+		return stateCount(t, dir, "SELECT COUNT(*) FROM raw_workspaces") >= 50 && stateCount(t, dir, "SELECT COUNT(*) FROM pending_scans") >= 1
+	})
 	read := stateIDs(t, dir, "SELECT workspace_id FROM raw_workspaces")
 	started := stateIDs(t, dir, "SELECT workspaces FROM pending_scans")
 	if len(read) == 0 || len(read) >= workspaces || len(started) == 0 {
