@@ -15,6 +15,20 @@ import (
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
+// newEmulator serves a generated tenant of the given size (small otherwise) for the test,
+// finishing each scan at its first poll; opts come after that.
+func newEmulator(t testing.TB, seed int64, workspaces int, opts ...powerbitest.Option) *powerbitest.Server {
+	t.Helper()
+	size := powerbitest.SmallSize()
+	size.Workspaces = workspaces
+	srv, err := powerbitest.NewServer(powerbitest.Generate(seed, size), append([]powerbitest.Option{powerbitest.WithScanPolls(1)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
 // emulatorSource returns a source reading srv through the real client.
 func emulatorTestSource(t testing.TB, srv *powerbitest.Server, name string) *powerbiSource {
 	t.Helper()
@@ -82,13 +96,7 @@ func total(m map[string]int64) int64 {
 // assets of the changed workspaces and removes exactly those of the deleted one; with
 // nothing changed a sync sends nothing in a few requests; --full sends everything again.
 func TestIncrementalSyncEndToEnd(t *testing.T) {
-	size := powerbitest.SmallSize()
-	size.Workspaces = 20
-	srv, err := powerbitest.NewServer(powerbitest.Generate(3, size), powerbitest.WithScanPolls(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := newEmulator(t, 3, 20)
 	st := openState(t)
 	ctx := context.Background()
 
@@ -218,13 +226,7 @@ func TestIncrementalSyncEndToEnd(t *testing.T) {
 // reports every model after an incremental sync, not just the rescanned ones, so
 // refreshes still find the unchanged models.
 func TestIncrementalSyncKeepsModelsForRefreshes(t *testing.T) {
-	size := powerbitest.SmallSize()
-	size.Workspaces = 8
-	srv, err := powerbitest.NewServer(powerbitest.Generate(5, size), powerbitest.WithScanPolls(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := newEmulator(t, 5, 8)
 	st := openState(t)
 	src := emulatorTestSource(t, srv, "tenant")
 	sink := &collect{name: "c"}
@@ -258,7 +260,7 @@ func TestIncrementalSyncKeepsModelsForRefreshes(t *testing.T) {
 	for _, m := range res2.Models {
 		got[m.Record.Spec.PowerBI.ID] = true
 	}
-	if sentModels != size.ModelsPerWorkspace || !maps.Equal(got, want) {
+	if sentModels != powerbitest.SmallSize().ModelsPerWorkspace || !maps.Equal(got, want) {
 		t.Fatalf("incremental sync sent %d models and reports %d (want %d: all but the deleted workspace's)", sentModels, len(got), len(want))
 	}
 }
@@ -267,13 +269,7 @@ func TestIncrementalSyncKeepsModelsForRefreshes(t *testing.T) {
 // sync is followed by refreshes gets every model, those of the unchanged workspaces from
 // the estate, with their source, refreshability and spec, without a full scan.
 func TestIncrementalSyncModelsFromEstate(t *testing.T) {
-	size := powerbitest.SmallSize()
-	size.Workspaces = 8
-	srv, err := powerbitest.NewServer(powerbitest.Generate(5, size), powerbitest.WithScanPolls(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := newEmulator(t, 5, 8)
 	st := openState(t)
 	_, first, _ := syncOnce(t, srv, st, RunOptions{ModelSpecs: true})
 	srv.Age(time.Hour)

@@ -101,13 +101,7 @@ func quotaSync(t *testing.T, srv *powerbitest.Server, st *state.Store, limits []
 // limit, saying which and until when, counting across runs through the state store, and
 // every sync completes.
 func TestQuotaPlannerWaits(t *testing.T) {
-	size := powerbitest.SmallSize()
-	size.Workspaces = 15 // 3 batches of 5: more getInfo, scanStatus and scanResult calls than the limits allow at once
-	srv, err := powerbitest.NewServer(powerbitest.Generate(9, size), powerbitest.WithScanPolls(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := newEmulator(t, 9, 15) // 3 batches of 5: more getInfo, scanStatus and scanResult calls than the limits allow at once
 	st := openState(t)
 	logs := &syncBuf{}
 	clock := &fakeClock{t: time.Now()}
@@ -152,13 +146,7 @@ func TestQuotaPlannerWaits(t *testing.T) {
 // limit (nothing saved, nothing removed); each later run replays what the stopped ones
 // read and scans only the rest, until one completes, having scanned every workspace once.
 func TestQuotaNoWaitStopsAndResumes(t *testing.T) {
-	size := powerbitest.SmallSize()
-	size.Workspaces = 15
-	srv, err := powerbitest.NewServer(powerbitest.Generate(9, size), powerbitest.WithScanPolls(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := newEmulator(t, 9, 15)
 	st := openState(t)
 	logs := &syncBuf{}
 	clock := &fakeClock{t: time.Now()}
@@ -211,11 +199,7 @@ func TestQuotaNoWaitStopsAndResumes(t *testing.T) {
 		t.Errorf("%d scan results read and %d scans started for 3 batches in %d stopped runs", results, started, stops)
 	}
 	// The completed run sent the whole tenant, replayed batches included.
-	ref, err := powerbitest.NewServer(powerbitest.Generate(9, size), powerbitest.WithScanPolls(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
+	ref := newEmulator(t, 9, 15)
 	whole, _, err := quotaSync(t, ref, openState(t), nil, false, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -236,15 +220,9 @@ func TestQuotaNoWaitStopsAndResumes(t *testing.T) {
 // past its limits, and the client's retries still complete the sync. (Every endpoint's
 // throttling is checked in powerbitest's TestQuotasThrottle.)
 func TestEmulatorEnforcesQuotas(t *testing.T) {
-	size := powerbitest.SmallSize()
-	size.Workspaces = 15
-	srv, err := powerbitest.NewServer(powerbitest.Generate(9, size), powerbitest.WithScanPolls(1), powerbitest.WithQuotas(
+	srv := newEmulator(t, 9, 15, powerbitest.WithQuotas(
 		powerbitest.Quota{Endpoint: "POST /admin/workspaces/getInfo", Max: 2, Per: 2 * time.Second},
 		powerbitest.Quota{Endpoint: "GET /admin/workspaces/scanResult/{id}", Max: 2, Per: 2 * time.Second}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
 	c, _, err := quotaSync(t, srv, openState(t), nil, false, nil, nil)
 	if err != nil {
 		t.Fatal(err)
