@@ -112,7 +112,7 @@ func (r *run) open(ctx context.Context, kind sink.RunKind, kinds []event.Kind) e
 	}
 	var offer func(Sink) (bool, bool)
 	if kind == sink.RunSync && r.cov != nil && r.cov.partial {
-		offer = r.offer
+		offer = func(s Sink) (bool, bool) { return r.offer(ctx, s) }
 	}
 	out, whole, err := r.e.openOffering(ctx, kind, kinds, offer)
 	if err != nil {

@@ -72,12 +72,12 @@ func (r *run) feedable(ctx context.Context) (bool, string, error) {
 // offer says whether an output is offered the sync's changes only: it committed the
 // estate's current generation with the configuration it has now. unchanged says that the
 // sync has no changes.
-func (r *run) offer(s Sink) (changes, unchanged bool) {
+func (r *run) offer(ctx context.Context, s Sink) (changes, unchanged bool) {
 	st, ok := r.e.State.(*state.Store)
 	if !ok || r.estateGen == 0 {
 		return false, false
 	}
-	m, err := st.OutputMark(context.Background(), r.e.Pipeline, s.Name())
+	m, err := st.OutputMark(ctx, r.e.Pipeline, s.Name())
 	if err != nil {
 		r.log.Warn("output mark unreadable: the output is sent every asset", "output", s.Name(), "error", err.Error())
 		return false, false
