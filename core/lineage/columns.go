@@ -248,20 +248,60 @@ func columnLineage(c *colState, cols []snapshot.Column) []snapshot.ColumnLineage
 	if c == nil {
 		return nil
 	}
-	var out []snapshot.ColumnLineage
 	if len(cols) == 0 {
-		for _, e := range c.explicit {
-			out = append(out, snapshot.ColumnLineage{Column: e.name, Upstream: e.from})
+		if len(c.explicit) == 0 {
+			return nil
+		}
+		out := make([]snapshot.ColumnLineage, len(c.explicit))
+		for i, e := range c.explicit {
+			out[i] = snapshot.ColumnLineage{Column: e.name, Upstream: e.from}
 		}
 		return out
 	}
+	n := 0
 	for _, col := range cols {
-		if col.ColumnType != "" && col.ColumnType != "Data" {
+		if isDataColumn(col) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]snapshot.ColumnLineage, 0, n)
+	if c.from == nil {
+		for _, col := range cols {
+			if !isDataColumn(col) {
+				continue
+			}
+			if src, ok := c.source(col.Name); ok {
+				out = append(out, snapshot.ColumnLineage{Column: col.Name, Upstream: src})
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	// Every column passes through from one table: one array holds all their
+	// upstream columns, each column's slice capped at its own element.
+	ups := make([]snapshot.UpstreamColumn, 0, n)
+	for _, col := range cols {
+		if !isDataColumn(col) {
 			continue
 		}
-		if src, ok := c.source(col.Name); ok {
-			out = append(out, snapshot.ColumnLineage{Column: col.Name, Upstream: src})
+		if c.added[col.Name] {
+			out = append(out, snapshot.ColumnLineage{Column: col.Name})
+			continue
 		}
+		src := col.Name
+		if r, ok := c.renamed[col.Name]; ok {
+			src = r
+		}
+		ups = append(ups, snapshot.UpstreamColumn{UpstreamTable: *c.from, Column: src})
+		k := len(ups) - 1
+		out = append(out, snapshot.ColumnLineage{Column: col.Name, Upstream: ups[k : k+1 : k+1]})
 	}
 	return out
 }
+
+func isDataColumn(col snapshot.Column) bool { return col.ColumnType == "" || col.ColumnType == "Data" }

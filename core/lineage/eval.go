@@ -100,7 +100,7 @@ func (ev *evaluator) eval(x mquery.Expr, e *env) value {
 		}
 		return out
 	case *mquery.Record:
-		r := newRecord()
+		r := newRecord(len(n.Fields))
 		for _, f := range n.Fields {
 			r.set(f.Name, ev.eval(f.Value, e))
 		}
@@ -413,12 +413,12 @@ func (ev *evaluator) binary(n *mquery.Binary, e *env) value {
 			}
 		case *recordV:
 			if rv, ok := r.(*recordV); ok {
-				out := newRecord()
-				for _, k := range lv.names {
-					out.set(k, lv.fields[k])
+				out := newRecord(len(lv.fields) + len(rv.fields))
+				for _, f := range lv.fields {
+					out.set(f.name, f.val)
 				}
-				for _, k := range rv.names {
-					out.set(k, rv.fields[k])
+				for _, f := range rv.fields {
+					out.set(f.name, f.val)
 				}
 				return out
 			}

@@ -26,10 +26,12 @@ type (
 	errV struct{}
 	// unknownV is a value that could not be worked out, with the reason code.
 	unknownV struct{ reason string }
-	listV    []value
-	recordV  struct {
-		names  []string
-		fields map[string]value
+	listV []value
+	// recordV keeps its fields in order; index is built for large records only,
+	// as most are navigation keys and options of a few fields.
+	recordV struct {
+		fields []recordField
+		index  map[string]int
 	}
 	funcV struct {
 		params []string
@@ -68,21 +70,57 @@ type (
 	choiceV []value
 )
 
+type recordField struct {
+	name string
+	val  value
+}
+
+// recordIndexAt is the number of fields from which a record keeps an index.
+const recordIndexAt = 16
+
+func (r *recordV) find(name string) int {
+	if r.index != nil {
+		if i, ok := r.index[name]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range r.fields {
+		if r.fields[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
 func (r *recordV) get(name string) (value, bool) {
 	if r == nil {
 		return nil, false
 	}
-	v, ok := r.fields[name]
-	return v, ok
+	if i := r.find(name); i >= 0 {
+		return r.fields[i].val, true
+	}
+	return nil, false
 }
 
-func newRecord() *recordV { return &recordV{fields: map[string]value{}} }
+// newRecord returns an empty record with room for n fields.
+func newRecord(n int) *recordV { return &recordV{fields: make([]recordField, 0, n)} }
 
 func (r *recordV) set(name string, v value) {
-	if _, ok := r.fields[name]; !ok {
-		r.names = append(r.names, name)
+	if i := r.find(name); i >= 0 {
+		r.fields[i].val = v
+		return
 	}
-	r.fields[name] = v
+	r.fields = append(r.fields, recordField{name: name, val: v})
+	switch {
+	case r.index != nil:
+		r.index[name] = len(r.fields) - 1
+	case len(r.fields) >= recordIndexAt:
+		r.index = make(map[string]int, len(r.fields))
+		for i, f := range r.fields {
+			r.index[f.name] = i
+		}
+	}
 }
 
 func unknown(reason string) unknownV { return unknownV{reason: reason} }
@@ -174,8 +212,8 @@ func tablesOf(v value) ([]snapshot.UpstreamTable, []string) {
 		return d.up, d.reasons
 	case *recordV:
 		var items listV
-		for _, n := range x.names {
-			items = append(items, x.fields[n])
+		for _, f := range x.fields {
+			items = append(items, f.val)
 		}
 		return tablesOf(items)
 	}
@@ -191,7 +229,7 @@ func hasData(v value) bool {
 		return slices.ContainsFunc(x, hasData)
 	case *recordV:
 		for _, f := range x.fields {
-			if hasData(f) {
+			if hasData(f.val) {
 				return true
 			}
 		}
@@ -209,7 +247,7 @@ func hasSource(v value) bool {
 		return slices.ContainsFunc(x, hasSource)
 	case *recordV:
 		for _, f := range x.fields {
-			if hasSource(f) {
+			if hasSource(f.val) {
 				return true
 			}
 		}

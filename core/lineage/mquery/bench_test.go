@@ -58,3 +58,29 @@ func BenchmarkLexCorpus(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(exprs))*float64(b.N)/b.Elapsed().Seconds(), "expr/s")
 }
+
+// BenchmarkParseCorpusBaseline is BenchmarkParseCorpus with the baseline parser of
+// ref_parser_test.go, for before/after figures from one run.
+func BenchmarkParseCorpusBaseline(b *testing.B) {
+	exprs := corpusExprs(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, e := range exprs {
+			_, _ = refParse(e)
+		}
+	}
+	b.ReportMetric(float64(len(exprs))*float64(b.N)/b.Elapsed().Seconds(), "expr/s")
+}
+
+func BenchmarkLexCorpusBaseline(b *testing.B) {
+	exprs := corpusExprs(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, e := range exprs {
+			_, _ = refLex(e)
+		}
+	}
+	b.ReportMetric(float64(len(exprs))*float64(b.N)/b.Elapsed().Seconds(), "expr/s")
+}

@@ -118,18 +118,23 @@ func isIdentPart(r rune) bool {
 
 func (l *lexer) skipSpaceAndComments() error {
 	for l.off < len(l.src) {
+		switch l.src[l.off] {
+		case ' ', '\t', '\v', '\f':
+			l.off++
+			l.col++
+			continue
+		case '\n':
+			l.off++
+			l.line++
+			l.col = 1
+			continue
+		}
 		r, _ := utf8.DecodeRuneInString(l.src[l.off:])
 		switch {
 		case isWhitespace(r):
 			l.advance()
 		case r == '/' && l.peek(1) == '/':
-			for l.off < len(l.src) {
-				r, _ := utf8.DecodeRuneInString(l.src[l.off:])
-				if r == '\r' || r == '\n' || r == '\u0085' || r == '\u2028' || r == '\u2029' {
-					break
-				}
-				l.advance()
-			}
+			l.lineComment()
 		case r == '/' && l.peek(1) == '*':
 			start := l.pos()
 			l.advance()
@@ -152,8 +157,96 @@ func (l *lexer) skipSpaceAndComments() error {
 	return nil
 }
 
-var puncts3 = []string{"..."}
-var puncts2 = []string{"<=", ">=", "<>", "??", "=>", ".."}
+// lineComment skips a // comment up to, not including, the line break.
+func (l *lexer) lineComment() {
+	for l.off < len(l.src) {
+		c := l.src[l.off]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(l.src[l.off:])
+			if r == '\u0085' || r == '\u2028' || r == '\u2029' {
+				return
+			}
+			l.off += size
+			l.col++
+			continue
+		}
+		if c == '\r' || c == '\n' {
+			return
+		}
+		l.off++
+		l.col++
+	}
+}
+
+// punct returns the operator or punctuator at the cursor and its length, longest
+// first, or "" when there is none.
+func (l *lexer) punct() (string, int) {
+	c, n := l.src[l.off], l.peek(1)
+	switch c {
+	case '.':
+		if n == '.' {
+			if l.peek(2) == '.' {
+				return "...", 3
+			}
+			return "..", 2
+		}
+		return "", 0
+	case '<':
+		switch n {
+		case '=':
+			return "<=", 2
+		case '>':
+			return "<>", 2
+		}
+		return "<", 1
+	case '>':
+		if n == '=' {
+			return ">=", 2
+		}
+		return ">", 1
+	case '?':
+		if n == '?' {
+			return "??", 2
+		}
+		return "?", 1
+	case '=':
+		if n == '>' {
+			return "=>", 2
+		}
+		return "=", 1
+	case ',':
+		return ",", 1
+	case ';':
+		return ";", 1
+	case '+':
+		return "+", 1
+	case '-':
+		return "-", 1
+	case '*':
+		return "*", 1
+	case '/':
+		return "/", 1
+	case '&':
+		return "&", 1
+	case '(':
+		return "(", 1
+	case ')':
+		return ")", 1
+	case '[':
+		return "[", 1
+	case ']':
+		return "]", 1
+	case '{':
+		return "{", 1
+	case '}':
+		return "}", 1
+	case '@':
+		return "@", 1
+	case '!':
+		return "!", 1
+	}
+	return "", 0
+}
 
 func (l *lexer) next() (Token, error) {
 	if err := l.skipSpaceAndComments(); err != nil {
@@ -167,7 +260,10 @@ func (l *lexer) next() (Token, error) {
 		return Token{Kind: k, Text: text, Pos: start, End: l.off}, nil
 	}
 	c := l.src[l.off]
-	r, _ := utf8.DecodeRuneInString(l.src[l.off:])
+	r := rune(c)
+	if c >= utf8.RuneSelf {
+		r, _ = utf8.DecodeRuneInString(l.src[l.off:])
+	}
 	switch {
 	case c == '"':
 		s, err := l.text()
@@ -204,7 +300,7 @@ func (l *lexer) next() (Token, error) {
 			l.advance()
 		}
 		word := l.src[start.Offset:l.off]
-		if !hashKeywords[word] {
+		if !isHashKeyword(word) {
 			return Token{}, l.errf(start, "unknown keyword "+strconv.Quote(word))
 		}
 		return tok(TokKeyword, word)
@@ -213,28 +309,16 @@ func (l *lexer) next() (Token, error) {
 	case isIdentStart(r):
 		l.identifier()
 		word := l.src[start.Offset:l.off]
-		if keywords[word] {
+		if isKeyword(word) {
 			return tok(TokKeyword, word)
 		}
 		return tok(TokIdent, word)
 	}
-	for _, p := range puncts3 {
-		if strings.HasPrefix(l.src[l.off:], p) {
-			l.off += len(p)
-			l.col += len(p)
-			return tok(TokPunct, p)
-		}
-	}
-	for _, p := range puncts2 {
-		if strings.HasPrefix(l.src[l.off:], p) {
-			l.off += len(p)
-			l.col += len(p)
-			return tok(TokPunct, p)
-		}
-	}
-	if strings.IndexByte(",;=<>+-*/&()[]{}@?!", c) >= 0 {
-		l.advance()
-		return tok(TokPunct, string(c))
+	if p, n := l.punct(); n > 0 {
+		// Punctuators are ASCII and never line breaks.
+		l.off += n
+		l.col += n
+		return tok(TokPunct, p)
 	}
 	return Token{}, l.errf(start, "unexpected character "+strconv.QuoteRune(r))
 }
@@ -244,11 +328,21 @@ func (l *lexer) next() (Token, error) {
 func (l *lexer) identifier() {
 	for {
 		for l.off < len(l.src) {
-			r, _ := utf8.DecodeRuneInString(l.src[l.off:])
+			if c := l.src[l.off]; c < utf8.RuneSelf {
+				if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+					l.off++
+					l.col++
+					continue
+				}
+				break
+			}
+			r, size := utf8.DecodeRuneInString(l.src[l.off:])
 			if !isIdentPart(r) {
 				break
 			}
-			l.advance()
+			// No identifier character is a line break.
+			l.off += size
+			l.col++
 		}
 		if l.peek(0) != '.' || l.off+1 >= len(l.src) {
 			return

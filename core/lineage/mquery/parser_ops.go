@@ -1,21 +1,44 @@
 package mquery
 
 // Binary operator levels, loosest first. `??` binds loosest, as in the Power Query
-// implementation; the rest follow the specification's grammar.
-var binaryLevels = [][]string{
-	{"or"},
-	{"and"},
-	{"is"},
-	{"as"},
-	{"=", "<>"},
-	{"<", ">", "<=", ">="},
-	{"+", "-", "&"},
-	{"*", "/"},
-	{"meta"},
+// implementation; the rest follow the specification's grammar:
+//
+//	0 or, 1 and, 2 is, 3 as, 4 = <>, 5 < > <= >=, 6 + - &, 7 * /, 8 meta
+const binaryLevelCount = 9
+
+// binaryLevel returns the level of the binary operator t, or -1.
+func binaryLevel(t Token) int {
+	switch t.Kind {
+	case TokPunct:
+		switch t.Text {
+		case "=", "<>":
+			return 4
+		case "<", ">", "<=", ">=":
+			return 5
+		case "+", "-", "&":
+			return 6
+		case "*", "/":
+			return 7
+		}
+	case TokKeyword:
+		switch t.Text {
+		case "or":
+			return 0
+		case "and":
+			return 1
+		case "is":
+			return 2
+		case "as":
+			return 3
+		case "meta":
+			return 8
+		}
+	}
+	return -1
 }
 
 func (p *parser) coalesce() (Expr, error) {
-	left, err := p.binary(0)
+	left, err := p.binary()
 	if err != nil {
 		return nil, err
 	}
@@ -36,51 +59,63 @@ func (p *parser) coalesce() (Expr, error) {
 	return left, nil
 }
 
-func (p *parser) opAt(level int) (Token, bool) {
-	t := p.tok()
-	if t.Kind != TokPunct && t.Kind != TokKeyword {
-		return t, false
-	}
-	for _, op := range binaryLevels[level] {
-		if t.Text == op {
-			return t, true
-		}
-	}
-	return t, false
+// binary parses a chain of binary operators by precedence climbing. The grammar is
+// one rule per level (or-expression, and-expression, ... metadata-expression), and
+// the depth limit counts those rules: every operand is parsed as if nested in all
+// nine, so deep input fails at the same depth and token as a rule-per-level parser.
+func (p *parser) binary() (Expr, error) {
+	return p.binaryFrom(0)
 }
 
-// binary parses a left-associative chain of the operators at level and tighter.
-func (p *parser) binary(level int) (Expr, error) {
-	if level == len(binaryLevels) {
-		return p.unary()
-	}
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
-	left, err := p.binary(level + 1)
+// binaryFrom parses an expression of operators at level min and tighter.
+func (p *parser) binaryFrom(min int) (Expr, error) {
+	left, err := p.operand(min)
 	if err != nil {
 		return nil, err
 	}
+	// max is the loosest level the chain may still take after each operator: an
+	// operator at level L ends the chains of tighter levels (x as number * 2 stops
+	// at the *).
+	max := binaryLevelCount - 1
 	for {
-		t, ok := p.opAt(level)
-		if !ok {
+		t := p.tok()
+		level := binaryLevel(t)
+		if level < min || level > max {
 			return left, nil
 		}
+		max = level
 		p.next()
 		var right Expr
-		if t.Text == "as" || t.Text == "is" {
+		if level == 2 || level == 3 { // is, as: a type follows
 			at := p.tok().Pos
 			typ, err := p.nullablePrimitive()
 			if err != nil {
 				return nil, err
 			}
 			right = &TypeExpr{At: at, Type: typ}
-		} else if right, err = p.binary(level + 1); err != nil {
-			return nil, err
+		} else {
+			d := p.depth
+			p.depth += level - min + 1 // inside the rules from min through level
+			right, err = p.binaryFrom(level + 1)
+			p.depth = d
+			if err != nil {
+				return nil, err
+			}
 		}
 		left = &Binary{At: t.Pos, Op: t.Text, Left: left, Right: right}
 	}
+}
+
+// operand parses a unary expression as the rules from level min through the
+// tightest would reach it, at their nesting depth.
+func (p *parser) operand(min int) (Expr, error) {
+	d := p.depth
+	p.depth += binaryLevelCount - min
+	defer func() { p.depth = d }()
+	if p.depth > MaxDepth {
+		return nil, p.errf(p.tok(), "expression nested deeper than %d levels", MaxDepth)
+	}
+	return p.unary()
 }
 
 func (p *parser) unary() (Expr, error) {

@@ -71,18 +71,23 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("%d:%d: %s", e.Pos.Line, e.Pos.Col, e.Msg) }
 
-// keywords are the reserved words of M. catch, optional and nullable are contextual
-// and stay identifiers.
-var keywords = map[string]bool{
-	"and": true, "as": true, "each": true, "else": true, "error": true, "false": true,
-	"if": true, "in": true, "is": true, "let": true, "meta": true, "not": true,
-	"null": true, "or": true, "otherwise": true, "section": true, "shared": true,
-	"then": true, "true": true, "try": true, "type": true,
+// isKeyword reports whether word is a reserved word of M. catch, optional and
+// nullable are contextual and stay identifiers.
+func isKeyword(word string) bool {
+	switch word {
+	case "and", "as", "each", "else", "error", "false", "if", "in", "is", "let", "meta", "not",
+		"null", "or", "otherwise", "section", "shared", "then", "true", "try", "type":
+		return true
+	}
+	return false
 }
 
-// hashKeywords are the # keywords; #date etc. name intrinsic functions.
-var hashKeywords = map[string]bool{
-	"#binary": true, "#date": true, "#datetime": true, "#datetimezone": true,
-	"#duration": true, "#infinity": true, "#nan": true, "#sections": true,
-	"#shared": true, "#table": true, "#time": true,
+// isHashKeyword reports whether word is a # keyword; #date etc. name intrinsic functions.
+func isHashKeyword(word string) bool {
+	switch word {
+	case "#binary", "#date", "#datetime", "#datetimezone", "#duration", "#infinity", "#nan",
+		"#sections", "#shared", "#table", "#time":
+		return true
+	}
+	return false
 }
