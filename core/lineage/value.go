@@ -26,7 +26,7 @@ type (
 	errV struct{}
 	// unknownV is a value that could not be worked out, with the reason code.
 	unknownV struct{ reason string }
-	listV []value
+	listV    []value
 	// recordV keeps its fields in order; index is built for large records only,
 	// as most are navigation keys and options of a few fields.
 	recordV struct {
