@@ -27,22 +27,81 @@ type thunk struct {
 	fixed bool
 }
 
+// env is a scope: the model's global names in vars, or the bindings of a let or
+// the parameters of a function call, whose thunks are slots (names from letNames
+// or argNames, the later of two equal names winning, as in a map).
 type env struct {
 	parent *env
 	vars   map[string]*thunk
 	// params are the model's parameters by lower-cased name (nil when two differ
 	// only in case), at the global level only.
-	params map[string]*thunk
+	params   map[string]*thunk
+	letNames []mquery.Binding
+	argNames []string
+	slots    []thunk
 }
+
+// envIndexAt is the number of names from which a local scope is indexed by a map.
+const envIndexAt = 32
 
 func (e *env) lookup(name string) (*thunk, bool) {
 	for ; e != nil; e = e.parent {
-		if t, ok := e.vars[name]; ok {
-			return t, true
+		if e.vars != nil {
+			if t, ok := e.vars[name]; ok {
+				return t, true
+			}
+			continue
+		}
+		for i := len(e.letNames) - 1; i >= 0; i-- {
+			if e.letNames[i].Name == name {
+				return &e.slots[i], true
+			}
+		}
+		for i := len(e.argNames) - 1; i >= 0; i-- {
+			if e.argNames[i] == name {
+				return &e.slots[i], true
+			}
 		}
 	}
 	return nil, false
 }
+
+// letEnv is the scope of a let's bindings.
+func letEnv(parent *env, bindings []mquery.Binding) *env {
+	e := &env{parent: parent, letNames: bindings, slots: make([]thunk, len(bindings))}
+	for i, b := range bindings {
+		e.slots[i] = thunk{expr: b.Value, env: e}
+	}
+	if len(bindings) >= envIndexAt {
+		e.vars = make(map[string]*thunk, len(bindings))
+		for i, b := range bindings {
+			e.vars[b.Name] = &e.slots[i]
+		}
+	}
+	return e
+}
+
+// callEnv is the scope of a function call: params bound to args, null when missing.
+func callEnv(parent *env, params []string, args []value) *env {
+	e := &env{parent: parent, argNames: params, slots: make([]thunk, len(params))}
+	for i := range params {
+		var v value = nullV{}
+		if i < len(args) {
+			v = args[i]
+		}
+		e.slots[i] = thunk{val: v, state: 2, fixed: true}
+	}
+	if len(params) >= envIndexAt {
+		e.vars = make(map[string]*thunk, len(params))
+		for i, p := range params {
+			e.vars[p] = &e.slots[i]
+		}
+	}
+	return e
+}
+
+// eachParams are the parameters of an each function.
+var eachParams = []string{"_"}
 
 type evaluator struct {
 	steps int
@@ -134,13 +193,9 @@ func (ev *evaluator) eval(x mquery.Expr, e *env) value {
 		}
 		return funcV{params: names, body: n.Body, env: e}
 	case *mquery.Each:
-		return funcV{params: []string{"_"}, body: n.Body, env: e}
+		return funcV{params: eachParams, body: n.Body, env: e}
 	case *mquery.Let:
-		inner := &env{parent: e, vars: make(map[string]*thunk, len(n.Bindings))}
-		for _, b := range n.Bindings {
-			inner.vars[b.Name] = &thunk{expr: b.Value, env: inner}
-		}
-		return ev.eval(n.Body, inner)
+		return ev.eval(n.Body, letEnv(e, n.Bindings))
 	case *mquery.If:
 		switch c := ev.eval(n.Cond, e).(type) {
 		case logicalV:
@@ -345,15 +400,7 @@ func (ev *evaluator) call(fn value, args []value) value {
 		}
 		ev.depth++
 		defer func() { ev.depth-- }()
-		inner := &env{parent: f.env, vars: make(map[string]*thunk, len(f.params))}
-		for i, p := range f.params {
-			var v value = nullV{}
-			if i < len(args) {
-				v = args[i]
-			}
-			inner.vars[p] = &thunk{val: v, state: 2, fixed: true}
-		}
-		return ev.eval(f.body, inner)
+		return ev.eval(f.body, callEnv(f.env, f.params, args))
 	case queryFnV:
 		if len(args) == 0 {
 			return unknown(ReasonDynamicValue)
