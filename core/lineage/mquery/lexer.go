@@ -3,7 +3,6 @@ package mquery
 import (
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -12,31 +11,6 @@ import (
 // is always TokEOF. A malformed literal or comment stops lexing with a *SyntaxError.
 func Lex(src string) ([]Token, error) {
 	return lexAppend(make([]Token, 0, len(src)/4+1), src)
-}
-
-// tokenPool keeps token buffers between parses: the parser reads tokens by value and
-// keeps none, and a sync of 100,000 tables would otherwise allocate its M's size in
-// tokens several times over (56 bytes a token, one every few bytes of M).
-var tokenPool = sync.Pool{New: func() any { return new([]Token) }}
-
-// maxPooledTokens bounds the buffers kept: a rare huge document's goes to the collector.
-const maxPooledTokens = 1 << 16
-
-// lexPooled lexes src into a buffer from the pool; releaseTokens gives it back.
-func lexPooled(src string) (*[]Token, error) {
-	buf := tokenPool.Get().(*[]Token)
-	toks, err := lexAppend((*buf)[:0], src)
-	*buf = toks
-	return buf, err
-}
-
-func releaseTokens(buf *[]Token) {
-	if cap(*buf) > maxPooledTokens {
-		return
-	}
-	clear(*buf) // drop the texts' references to the source
-	*buf = (*buf)[:0]
-	tokenPool.Put(buf)
 }
 
 // lexAppend appends src's tokens to toks.

@@ -10,23 +10,21 @@ const MaxDepth = 400
 
 // Parse parses an M document: a single expression, or a section document.
 func Parse(src string) (*Document, error) {
-	toks, err := lexPooled(src)
-	defer releaseTokens(toks)
+	p, err := newParser(src)
+	defer p.release()
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: src, toks: *toks}
 	return p.document()
 }
 
 // ParseExpr parses a single M expression.
 func ParseExpr(src string) (Expr, error) {
-	toks, err := lexPooled(src)
-	defer releaseTokens(toks)
+	p, err := newParser(src)
+	defer p.release()
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: src, toks: *toks}
 	e, err := p.expr()
 	if err != nil {
 		return nil, err
@@ -42,6 +40,8 @@ type parser struct {
 	toks  []Token
 	i     int
 	depth int
+	nodes nodes
+	buf   *scratch
 }
 
 func (p *parser) tok() Token { return p.toks[p.i] }
@@ -253,6 +253,8 @@ func (p *parser) expr() (Expr, error) {
 
 func (p *parser) let() (Expr, error) {
 	l := &Let{At: p.next().Pos}
+	mark := len(p.buf.bindings)
+	defer func() { p.buf.bindings = p.buf.bindings[:mark] }()
 	for {
 		name, err := p.identifier()
 		if err != nil {
@@ -265,12 +267,13 @@ func (p *parser) let() (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.Bindings = append(l.Bindings, Binding{At: name.Pos, Name: name.Text, Value: v})
+		p.buf.bindings = append(p.buf.bindings, Binding{At: name.Pos, Name: name.Text, Value: v})
 		if !p.isPunct(",") {
 			break
 		}
 		p.next()
 	}
+	l.Bindings = collect(&p.buf.bindings, mark)
 	if _, err := p.expect(TokKeyword, "in"); err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func (p *parser) coalesce() (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Binary{At: t.Pos, Op: "??", Left: left, Right: right}, nil
+		return newNode(&p.nodes.binaries, Binary{At: t.Pos, Op: "??", Left: left, Right: right}), nil
 	}
 	return left, nil
 }
@@ -102,7 +102,7 @@ func (p *parser) binaryFrom(min int) (Expr, error) {
 				return nil, err
 			}
 		}
-		left = &Binary{At: t.Pos, Op: t.Text, Left: left, Right: right}
+		left = newNode(&p.nodes.binaries, Binary{At: t.Pos, Op: t.Text, Left: left, Right: right})
 	}
 }
 
@@ -161,7 +161,7 @@ func (p *parser) postfix() (Expr, error) {
 			if err != nil {
 				return nil, err
 			}
-			e = &Call{At: e.Start(), Func: e, Args: args}
+			e = newNode(&p.nodes.calls, Call{At: e.Start(), Func: e, Args: args})
 		case "{":
 			p.next()
 			sel, err := p.expr()
@@ -171,7 +171,7 @@ func (p *parser) postfix() (Expr, error) {
 			if _, err := p.expect(TokPunct, "}"); err != nil {
 				return nil, err
 			}
-			ia := &ItemAccess{At: e.Start(), Target: e, Selector: sel}
+			ia := newNode(&p.nodes.items, ItemAccess{At: e.Start(), Target: e, Selector: sel})
 			if p.isPunct("?") {
 				p.next()
 				ia.Optional = true
@@ -232,7 +232,7 @@ func (p *parser) fieldSelector(target Expr) (Expr, error) {
 	if _, err := p.expect(TokPunct, "]"); err != nil {
 		return nil, err
 	}
-	fa := &FieldAccess{At: at, Target: target, Field: name}
+	fa := newNode(&p.nodes.fields, FieldAccess{At: at, Target: target, Field: name})
 	if p.isPunct("?") {
 		p.next()
 		fa.Optional = true
@@ -241,9 +241,10 @@ func (p *parser) fieldSelector(target Expr) (Expr, error) {
 }
 
 func (p *parser) exprList(closer string) ([]Expr, error) {
-	var out []Expr
+	mark := len(p.buf.exprs)
+	defer func() { p.buf.exprs = p.buf.exprs[:mark] }()
 	for !p.isPunct(closer) {
-		if len(out) > 0 {
+		if len(p.buf.exprs) > mark {
 			if _, err := p.expect(TokPunct, ","); err != nil {
 				return nil, err
 			}
@@ -260,10 +261,10 @@ func (p *parser) exprList(closer string) ([]Expr, error) {
 			}
 			e = &Range{From: e, To: to}
 		}
-		out = append(out, e)
+		p.buf.exprs = append(p.buf.exprs, e)
 	}
 	p.next()
-	return out, nil
+	return collect(&p.buf.exprs, mark), nil
 }
 
 func (p *parser) primary() (Expr, error) {
@@ -277,10 +278,10 @@ func (p *parser) primary() (Expr, error) {
 		return nil, p.errf(t, "unexpected end of input, expected an expression")
 	case TokText, TokVerbatim:
 		p.next()
-		return &Literal{At: t.Pos, Kind: LitText, Value: t.Text}, nil
+		return newNode(&p.nodes.literals, Literal{At: t.Pos, Kind: LitText, Value: t.Text}), nil
 	case TokNumber:
 		p.next()
-		return &Literal{At: t.Pos, Kind: LitNumber, Value: t.Text}, nil
+		return newNode(&p.nodes.literals, Literal{At: t.Pos, Kind: LitNumber, Value: t.Text}), nil
 	case TokIdent, TokQuotedIdent:
 		p.next()
 		if p.isPunct("!") && t.Kind == TokIdent {
@@ -291,21 +292,21 @@ func (p *parser) primary() (Expr, error) {
 			}
 			return &SectionAccess{At: t.Pos, Section: t.Text, Member: m.Text}, nil
 		}
-		return &Ident{At: t.Pos, Name: t.Text}, nil
+		return newNode(&p.nodes.idents, Ident{At: t.Pos, Name: t.Text}), nil
 	case TokKeyword:
 		switch t.Text {
 		case "true", "false":
 			p.next()
-			return &Literal{At: t.Pos, Kind: LitLogical, Value: t.Text}, nil
+			return newNode(&p.nodes.literals, Literal{At: t.Pos, Kind: LitLogical, Value: t.Text}), nil
 		case "null":
 			p.next()
-			return &Literal{At: t.Pos, Kind: LitNull, Value: "null"}, nil
+			return newNode(&p.nodes.literals, Literal{At: t.Pos, Kind: LitNull, Value: "null"}), nil
 		case "#infinity", "#nan":
 			p.next()
-			return &Literal{At: t.Pos, Kind: LitNumber, Value: t.Text}, nil
+			return newNode(&p.nodes.literals, Literal{At: t.Pos, Kind: LitNumber, Value: t.Text}), nil
 		case "#binary", "#date", "#datetime", "#datetimezone", "#duration", "#time", "#table", "#shared", "#sections":
 			p.next()
-			return &Ident{At: t.Pos, Name: t.Text}, nil
+			return newNode(&p.nodes.idents, Ident{At: t.Pos, Name: t.Text}), nil
 		}
 	case TokPunct:
 		switch t.Text {
@@ -315,7 +316,7 @@ func (p *parser) primary() (Expr, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &Ident{At: t.Pos, Name: id.Text, Inclusive: true}, nil
+			return newNode(&p.nodes.idents, Ident{At: t.Pos, Name: id.Text, Inclusive: true}), nil
 		case "(":
 			p.next()
 			e, err := p.expr()
@@ -348,29 +349,34 @@ func (p *parser) primary() (Expr, error) {
 
 // isRecord tells a record `[a = 1]` or `[]` from an implicit field access `[a]`
 // or projection `[[a]]`: a record's first field name is followed by `=`.
-func (p *parser) isRecord() bool {
-	j := p.i + 1
-	if j >= len(p.toks) {
+func (p *parser) isRecord() bool { return isRecordAt(p.toks, p.i) }
+
+// isRecordAt is isRecord for the `[` at toks[i].
+func isRecordAt(toks []Token, i int) bool {
+	j := i + 1
+	if j >= len(toks) {
 		return false
 	}
-	t := p.toks[j]
+	t := toks[j]
 	if t.Kind == TokPunct && t.Text == "]" {
 		return true
 	}
 	if t.Kind == TokQuotedIdent {
 		j++
 	} else {
-		for j < len(p.toks) && isWordToken(p.toks[j]) {
+		for j < len(toks) && isWordToken(toks[j]) {
 			j++
 		}
 	}
-	return j < len(p.toks) && p.toks[j].Kind == TokPunct && p.toks[j].Text == "="
+	return j < len(toks) && toks[j].Kind == TokPunct && toks[j].Text == "="
 }
 
 func (p *parser) record() (Expr, error) {
-	r := &Record{At: p.next().Pos}
+	r := newNode(&p.nodes.records, Record{At: p.next().Pos})
+	mark := len(p.buf.fields)
+	defer func() { p.buf.fields = p.buf.fields[:mark] }()
 	for !p.isPunct("]") {
-		if len(r.Fields) > 0 {
+		if len(p.buf.fields) > mark {
 			if _, err := p.expect(TokPunct, ","); err != nil {
 				return nil, err
 			}
@@ -387,8 +393,9 @@ func (p *parser) record() (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Fields = append(r.Fields, Field{At: at, Name: name, Value: v})
+		p.buf.fields = append(p.buf.fields, Field{At: at, Name: name, Value: v})
 	}
+	r.Fields = collect(&p.buf.fields, mark)
 	p.next()
 	return r, nil
 }
