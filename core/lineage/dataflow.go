@@ -3,7 +3,6 @@ package lineage
 import (
 	"slices"
 
-	"github.com/pbisync/pbisync/core/lineage/mquery"
 	"github.com/pbisync/pbisync/core/snapshot"
 )
 
@@ -11,11 +10,16 @@ import (
 // document (a section document, one shared member per entity), like a model's
 // tables. A dataflow without a document has no lineage (nil).
 func (r *Resolver) ResolveDataflow(d *snapshot.Dataflow) (*snapshot.Lineage, Stats) {
+	return r.resolveDataflow(d, nil)
+}
+
+// resolveDataflow is ResolveDataflow with parses shared through cache (nil for none).
+func (r *Resolver) resolveDataflow(d *snapshot.Dataflow, cache *parseCache) (*snapshot.Lineage, Stats) {
 	var stats Stats
 	if d.Document == "" {
 		return nil, stats
 	}
-	doc, err := mquery.Parse(d.Document)
+	doc, err := cache.parse(d.Document)
 	out := &snapshot.Lineage{}
 	if err != nil || doc.Section == nil {
 		tl := snapshot.TableLineage{Table: d.Name, Unresolved: []string{ReasonSyntaxError}}
@@ -23,7 +27,7 @@ func (r *Resolver) ResolveDataflow(d *snapshot.Dataflow) (*snapshot.Lineage, Sta
 		out.Tables = append(out.Tables, tl)
 		return out, stats
 	}
-	mr := &modelResolver{global: &env{vars: map[string]*thunk{}}, opts: r.opts}
+	mr := &modelResolver{global: &env{vars: map[string]*thunk{}}, opts: r.opts, cache: cache}
 	var names []string
 	for _, mem := range doc.Section.Members {
 		if _, dup := mr.global.vars[mem.Name]; dup {

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pbisync/pbisync/core/lineage/mquery"
 	"github.com/pbisync/pbisync/core/snapshot"
 )
 
@@ -92,7 +91,12 @@ func Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats) {
 
 // Resolve is the package-level Resolve with r's options.
 func (r *Resolver) Resolve(m *snapshot.SemanticModel) (*snapshot.Lineage, Stats) {
-	mr := newModelResolver(m)
+	return r.resolve(m, nil)
+}
+
+// resolve is Resolve with parses shared through cache (nil for none).
+func (r *Resolver) resolve(m *snapshot.SemanticModel, cache *parseCache) (*snapshot.Lineage, Stats) {
+	mr := newModelResolver(m, cache)
 	mr.opts = r.opts
 	out := &snapshot.Lineage{}
 	var stats Stats
@@ -115,13 +119,18 @@ func ResolveSnapshot(s *snapshot.Snapshot) Stats {
 }
 
 // ResolveSnapshot is the package-level ResolveSnapshot with r's options.
+// Models share the parses of M texts they have in common (see parseCache).
 func (r *Resolver) ResolveSnapshot(s *snapshot.Snapshot) Stats {
+	return r.resolveSnapshot(s, newParseCache())
+}
+
+func (r *Resolver) resolveSnapshot(s *snapshot.Snapshot, cache *parseCache) Stats {
 	var total Stats
 	for wi := range s.Workspaces {
 		ws := &s.Workspaces[wi]
 		for mi := range ws.SemanticModels {
 			m := &ws.SemanticModels[mi]
-			l, st := r.Resolve(m)
+			l, st := r.resolve(m, cache)
 			if len(l.Tables) > 0 {
 				m.Lineage = l
 			}
@@ -129,7 +138,7 @@ func (r *Resolver) ResolveSnapshot(s *snapshot.Snapshot) Stats {
 		}
 		for di := range ws.Dataflows {
 			d := &ws.Dataflows[di]
-			if l, st := r.ResolveDataflow(d); l != nil {
+			if l, st := r.resolveDataflow(d, cache); l != nil {
 				d.Lineage = l
 				total.Add(st)
 			}
@@ -143,22 +152,23 @@ func (r *Resolver) ResolveSnapshot(s *snapshot.Snapshot) Stats {
 // model, as if it were a table's source.
 func ResolveExpression(expr string, shared []snapshot.Expression) snapshot.TableLineage {
 	m := &snapshot.SemanticModel{Expressions: shared}
-	r := newModelResolver(m)
+	r := newModelResolver(m, nil)
 	return r.table(snapshot.Table{Name: "", Source: []string{expr}})
 }
 
 type modelResolver struct {
 	global *env
 	opts   *compiledOptions
+	cache  *parseCache
 }
 
-func newModelResolver(m *snapshot.SemanticModel) *modelResolver {
+func newModelResolver(m *snapshot.SemanticModel, cache *parseCache) *modelResolver {
 	g := &env{vars: map[string]*thunk{}}
 	add := func(name, src string) {
 		if _, dup := g.vars[name]; dup {
 			return
 		}
-		g.vars[name] = parsedThunk(src, g)
+		g.vars[name] = parsedThunk(cache, src, g)
 	}
 	for _, e := range m.Expressions {
 		add(e.Name, e.Expression)
@@ -194,13 +204,13 @@ func newModelResolver(m *snapshot.SemanticModel) *modelResolver {
 		}
 		add(t.Name, t.Source[0])
 	}
-	return &modelResolver{global: g}
+	return &modelResolver{global: g, cache: cache}
 }
 
 // parsedThunk parses src lazily into a thunk; a section document contributes its
 // members to env as well.
-func parsedThunk(src string, g *env) *thunk {
-	doc, err := mquery.Parse(src)
+func parsedThunk(cache *parseCache, src string, g *env) *thunk {
+	doc, err := cache.parse(src)
 	if err != nil {
 		return &thunk{val: unknown(ReasonSyntaxError), state: 2, fixed: true}
 	}
@@ -234,7 +244,7 @@ func (r *modelResolver) table(t snapshot.Table) snapshot.TableLineage {
 			}
 		}
 		if th == nil {
-			th = parsedThunk(src, r.global)
+			th = parsedThunk(r.cache, src, r.global)
 		}
 		ev := &evaluator{}
 		v := ev.force(th)

@@ -36,7 +36,10 @@ func (n *nodes) reserve(toks []Token) {
 		case TokText, TokVerbatim, TokNumber:
 			lits++
 		case TokIdent, TokQuotedIdent:
-			idents++
+			// Not the names of bindings, record fields and field access.
+			if !nextIs(toks, i, "=") && !nextIs(toks, i, "]") {
+				idents++
+			}
 		case TokKeyword:
 			switch t.Text {
 			case "true", "false", "null", "#infinity", "#nan":
@@ -64,7 +67,12 @@ func (n *nodes) reserve(toks []Token) {
 				if i > 0 && endsOperand(toks[i-1]) {
 					calls++
 				}
-			case "=", "<>", "<", ">", "<=", ">=", "+", "-", "&", "*", "/", "??":
+			case "=":
+				// Not the = after a binding's or a field's name.
+				if i > 0 && !isWordToken(toks[i-1]) && toks[i-1].Kind != TokQuotedIdent {
+					ops++
+				}
+			case "<>", "<", ">", "<=", ">=", "+", "-", "&", "*", "/", "??":
 				ops++
 			}
 		}
@@ -76,6 +84,10 @@ func (n *nodes) reserve(toks []Token) {
 	n.items = make([]ItemAccess, 0, items)
 	n.calls = make([]Call, 0, calls)
 	n.binaries = make([]Binary, 0, ops)
+}
+
+func nextIs(toks []Token, i int, punct string) bool {
+	return i+1 < len(toks) && toks[i+1].Kind == TokPunct && toks[i+1].Text == punct
 }
 
 // endsOperand reports whether t can end the operand a call or item access follows.
