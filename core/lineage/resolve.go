@@ -99,6 +99,15 @@ func (r *Resolver) resolve(m *snapshot.SemanticModel, cache *parseCache) (*snaps
 	mr := newModelResolver(m, cache)
 	mr.opts = r.opts
 	out := &snapshot.Lineage{}
+	n := 0
+	for _, t := range m.Tables {
+		if len(t.Source) > 0 || t.Entity != nil {
+			n++
+		}
+	}
+	if n > 0 {
+		out.Tables = make([]snapshot.TableLineage, 0, n)
+	}
 	var stats Stats
 	for _, t := range m.Tables {
 		if len(t.Source) == 0 && t.Entity == nil {

@@ -106,6 +106,7 @@ func endsOperand(t Token) bool {
 // scratch is a parse's reusable memory: the tokens, and stacks where list-like nodes
 // gather their parts before they are copied out at their final size.
 type scratch struct {
+	p        parser
 	toks     []Token
 	fields   []Field
 	bindings []Binding
@@ -125,7 +126,8 @@ func newParser(src string) (*parser, error) {
 	buf := scratchPool.Get().(*scratch)
 	toks, err := lexAppend(buf.toks[:0], src)
 	buf.toks = toks
-	p := &parser{src: src, toks: toks, buf: buf}
+	p := &buf.p
+	*p = parser{src: src, toks: toks, buf: buf}
 	if err == nil {
 		p.nodes.reserve(toks)
 	}
@@ -134,7 +136,7 @@ func newParser(src string) (*parser, error) {
 
 func (p *parser) release() {
 	b := p.buf
-	p.buf, p.toks = nil, nil
+	*p = parser{} // drop the source and the node arrays
 	if cap(b.toks) > maxPooledTokens {
 		return
 	}
