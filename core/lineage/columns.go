@@ -259,8 +259,8 @@ func columnLineage(c *colState, cols []snapshot.Column) []snapshot.ColumnLineage
 		return out
 	}
 	n := 0
-	for _, col := range cols {
-		if isDataColumn(col) {
+	for i := range cols {
+		if isDataColumn(&cols[i]) {
 			n++
 		}
 	}
@@ -269,7 +269,8 @@ func columnLineage(c *colState, cols []snapshot.Column) []snapshot.ColumnLineage
 	}
 	out := make([]snapshot.ColumnLineage, 0, n)
 	if c.from == nil {
-		for _, col := range cols {
+		for i := range cols {
+			col := &cols[i]
 			if !isDataColumn(col) {
 				continue
 			}
@@ -285,7 +286,8 @@ func columnLineage(c *colState, cols []snapshot.Column) []snapshot.ColumnLineage
 	// Every column passes through from one table: one array holds all their
 	// upstream columns, each column's slice capped at its own element.
 	ups := make([]snapshot.UpstreamColumn, 0, n)
-	for _, col := range cols {
+	for i := range cols {
+		col := &cols[i]
 		if !isDataColumn(col) {
 			continue
 		}
@@ -304,4 +306,4 @@ func columnLineage(c *colState, cols []snapshot.Column) []snapshot.ColumnLineage
 	return out
 }
 
-func isDataColumn(col snapshot.Column) bool { return col.ColumnType == "" || col.ColumnType == "Data" }
+func isDataColumn(col *snapshot.Column) bool { return col.ColumnType == "" || col.ColumnType == "Data" }

@@ -18,10 +18,14 @@ const ReasonDAXExpression = "dax_expression"
 func looksLikeDAX(src string, defined func(string) bool) bool {
 	s := skipMComments(src)
 	word, rest := leadingWord(s)
-	switch strings.ToUpper(word) {
-	case "LET", "SECTION":
+	upper := word
+	if !isASCII(word) {
+		upper = strings.ToUpper(word) // ı and ſ upper-case to ASCII letters
+	}
+	switch {
+	case strings.EqualFold(upper, "LET"), strings.EqualFold(upper, "SECTION"):
 		return false
-	case "VAR", "EVALUATE", "DEFINE":
+	case strings.EqualFold(upper, "VAR"), strings.EqualFold(upper, "EVALUATE"), strings.EqualFold(upper, "DEFINE"):
 		return rest != "" && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r')
 	}
 	if strings.HasPrefix(s, "'") {
@@ -34,6 +38,15 @@ func looksLikeDAX(src string, defined func(string) bool) bool {
 		return false
 	}
 	return strings.HasPrefix(strings.TrimLeft(rest, " \t\r\n"), "(")
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // skipMComments drops leading blanks and comments (//, --, /* */).

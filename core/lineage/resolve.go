@@ -100,8 +100,8 @@ func (r *Resolver) resolve(m *snapshot.SemanticModel, cache *parseCache) (*snaps
 	mr.opts = r.opts
 	out := &snapshot.Lineage{}
 	n := 0
-	for _, t := range m.Tables {
-		if len(t.Source) > 0 || t.Entity != nil {
+	for i := range m.Tables {
+		if t := &m.Tables[i]; len(t.Source) > 0 || t.Entity != nil {
 			n++
 		}
 	}
@@ -109,7 +109,8 @@ func (r *Resolver) resolve(m *snapshot.SemanticModel, cache *parseCache) (*snaps
 		out.Tables = make([]snapshot.TableLineage, 0, n)
 	}
 	var stats Stats
-	for _, t := range m.Tables {
+	for i := range m.Tables {
+		t := &m.Tables[i]
 		if len(t.Source) == 0 && t.Entity == nil {
 			continue
 		}
@@ -162,7 +163,7 @@ func (r *Resolver) resolveSnapshot(s *snapshot.Snapshot, cache *parseCache) Stat
 func ResolveExpression(expr string, shared []snapshot.Expression) snapshot.TableLineage {
 	m := &snapshot.SemanticModel{Expressions: shared}
 	r := newModelResolver(m, nil)
-	return r.table(snapshot.Table{Name: "", Source: []string{expr}})
+	return r.table(&snapshot.Table{Name: "", Source: []string{expr}})
 }
 
 type modelResolver struct {
@@ -201,7 +202,8 @@ func newModelResolver(m *snapshot.SemanticModel, cache *parseCache) *modelResolv
 		}
 		return false
 	}
-	for _, t := range m.Tables {
+	for i := range m.Tables {
+		t := &m.Tables[i]
 		if len(t.Source) == 0 {
 			continue
 		}
@@ -240,7 +242,7 @@ func parsedThunk(cache *parseCache, src string, g *env) *thunk {
 	return &thunk{expr: doc.Expr, env: g}
 }
 
-func (r *modelResolver) table(t snapshot.Table) snapshot.TableLineage {
+func (r *modelResolver) table(t *snapshot.Table) snapshot.TableLineage {
 	var vals []value
 	if t.Entity != nil && len(t.Source) == 0 {
 		vals = append(vals, r.entityValue(t.Entity))

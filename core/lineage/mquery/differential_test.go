@@ -71,6 +71,9 @@ func differentialInputs(t testing.TB) []string {
 		"a\u00a0+\u2028b", "é + ü", "a.b.c.", `a..b`, `...`, `section S; shared A = 1; B = A;`,
 		`[x = 1] section S; A = 1;`, `[] section`, "let\r\n a = \"x\r\ny\" in a", `"a"""`, `"#(0041)"`, `"#(zz)"`,
 		`a ?`, `??`, `=>`, `<=`, `<>`, ``, ` `, `// c`, `x // c`,
+		"\"a\u0085b\" & x", "\"a\u2028b\" & x", "\"é\u2029\" & x", "\"a\xffb\" & x", "\"\xc2\" & x", "\"\xe2\x80\" & x",
+		"\"ü\" & é", "x\u0085y", "// c\u2028x", "// c\u0085x", "// c\xffx\ny", "ab\xffcd", "a\u00e9b.c\u0301d", "a\u3000b",
+		"/* é\u2028 */ x", "\"a#(lf)é\u2028\"", "\"\r\n\" & \"\r\"", "let\u2028a = 1\u2029in a",
 	)
 	return out
 }

@@ -379,9 +379,9 @@ func (l *lexer) text() (string, error) {
 	// Fast path: no escapes and no line breaks, so the value is a substring.
 	if end := strings.IndexByte(l.src[l.off:], '"'); end >= 0 {
 		body := l.src[l.off : l.off+end]
-		if !strings.ContainsAny(body, "#\r\n\u0085\u2028\u2029") && !strings.HasPrefix(l.src[l.off+end:], `""`) {
+		if runes, plain := plainText(body); plain && !strings.HasPrefix(l.src[l.off+end:], `""`) {
 			l.off += end + 1
-			l.col += utf8.RuneCountInString(body) + 1
+			l.col += runes + 1
 			return body, nil
 		}
 	}
@@ -414,6 +414,27 @@ func (l *lexer) text() (string, error) {
 			}
 		}
 	}
+}
+
+// plainText reports whether a text literal's body needs no decoding, having no escape
+// and no line break, and returns its length in runes.
+func plainText(body string) (int, bool) {
+	ascii := true
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case c >= utf8.RuneSelf:
+			ascii = false
+		case c == '#' || c == '\r' || c == '\n':
+			return 0, false
+		}
+	}
+	if ascii {
+		return len(body), true
+	}
+	if strings.Contains(body, "\u0085") || strings.Contains(body, "\u2028") || strings.Contains(body, "\u2029") {
+		return 0, false
+	}
+	return utf8.RuneCountInString(body), true
 }
 
 // escape reads a #( ... ) character escape sequence: a comma-separated list of cr,
