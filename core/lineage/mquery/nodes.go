@@ -140,13 +140,19 @@ func (p *parser) release() {
 	if cap(b.toks) > maxPooledTokens {
 		return
 	}
-	// Drop the references to the source and to the tree.
-	clear(b.toks[:cap(b.toks)])
-	clear(b.fields[:cap(b.fields)])
-	clear(b.bindings[:cap(b.bindings)])
-	clear(b.exprs[:cap(b.exprs)])
-	b.toks, b.fields, b.bindings, b.exprs = b.toks[:0], b.fields[:0], b.bindings[:0], b.exprs[:0]
+	// Drop the references to the source; the stacks were cleared as they were popped.
+	clear(b.toks)
+	b.toks = b.toks[:0]
+	pop(&b.fields, 0)
+	pop(&b.bindings, 0)
+	pop(&b.exprs, 0)
 	scratchPool.Put(b)
+}
+
+// pop drops (*stack)[mark:], clearing their references to the tree.
+func pop[T any](stack *[]T, mark int) {
+	clear((*stack)[mark:])
+	*stack = (*stack)[:mark]
 }
 
 // collect returns a copy of (*stack)[mark:] at its exact size, nil when empty, and
@@ -157,8 +163,7 @@ func collect[T any](stack *[]T, mark int) []T {
 	if len(items) > 0 {
 		out = make([]T, len(items))
 		copy(out, items)
-		clear(items)
 	}
-	*stack = (*stack)[:mark]
+	pop(stack, mark)
 	return out
 }

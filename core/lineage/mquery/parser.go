@@ -254,7 +254,7 @@ func (p *parser) expr() (Expr, error) {
 func (p *parser) let() (Expr, error) {
 	l := &Let{At: p.next().Pos}
 	mark := len(p.buf.bindings)
-	defer func() { p.buf.bindings = p.buf.bindings[:mark] }()
+	defer pop(&p.buf.bindings, mark)
 	for {
 		name, err := p.identifier()
 		if err != nil {

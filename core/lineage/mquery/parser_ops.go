@@ -242,7 +242,7 @@ func (p *parser) fieldSelector(target Expr) (Expr, error) {
 
 func (p *parser) exprList(closer string) ([]Expr, error) {
 	mark := len(p.buf.exprs)
-	defer func() { p.buf.exprs = p.buf.exprs[:mark] }()
+	defer pop(&p.buf.exprs, mark)
 	for !p.isPunct(closer) {
 		if len(p.buf.exprs) > mark {
 			if _, err := p.expect(TokPunct, ","); err != nil {
@@ -374,7 +374,7 @@ func isRecordAt(toks []Token, i int) bool {
 func (p *parser) record() (Expr, error) {
 	r := newNode(&p.nodes.records, Record{At: p.next().Pos})
 	mark := len(p.buf.fields)
-	defer func() { p.buf.fields = p.buf.fields[:mark] }()
+	defer pop(&p.buf.fields, mark)
 	for !p.isPunct("]") {
 		if len(p.buf.fields) > mark {
 			if _, err := p.expect(TokPunct, ","); err != nil {
