@@ -31,7 +31,8 @@ func newNode[T any](arr *[]T, v T) *T {
 // estimates for the rest.
 func (n *nodes) reserve(toks []Token) {
 	var lits, idents, records, fields, items, calls, ops int
-	for i, t := range toks {
+	for i := range toks {
+		t := &toks[i]
 		switch t.Kind {
 		case TokText, TokVerbatim, TokNumber:
 			lits++
@@ -60,16 +61,16 @@ func (n *nodes) reserve(toks []Token) {
 					fields++
 				}
 			case "{":
-				if i > 0 && endsOperand(toks[i-1]) {
+				if i > 0 && endsOperand(&toks[i-1]) {
 					items++
 				}
 			case "(":
-				if i > 0 && endsOperand(toks[i-1]) {
+				if i > 0 && endsOperand(&toks[i-1]) {
 					calls++
 				}
 			case "=":
 				// Not the = after a binding's or a field's name.
-				if i > 0 && !isWordToken(toks[i-1]) && toks[i-1].Kind != TokQuotedIdent {
+				if i > 0 && !isWordToken(&toks[i-1]) && toks[i-1].Kind != TokQuotedIdent {
 					ops++
 				}
 			case "<>", "<", ">", "<=", ">=", "+", "-", "&", "*", "/", "??":
@@ -91,7 +92,7 @@ func nextIs(toks []Token, i int, punct string) bool {
 }
 
 // endsOperand reports whether t can end the operand a call or item access follows.
-func endsOperand(t Token) bool {
+func endsOperand(t *Token) bool {
 	switch t.Kind {
 	case TokIdent, TokQuotedIdent, TokText:
 		return true

@@ -44,17 +44,19 @@ type parser struct {
 	buf   *scratch
 }
 
-func (p *parser) tok() Token { return p.toks[p.i] }
+// tok is the token at the cursor. Tokens are read through pointers into the
+// buffer, which does not change during a parse.
+func (p *parser) tok() *Token { return &p.toks[p.i] }
 
-func (p *parser) peekN(n int) Token {
+func (p *parser) peekN(n int) *Token {
 	if p.i+n < len(p.toks) {
-		return p.toks[p.i+n]
+		return &p.toks[p.i+n]
 	}
-	return p.toks[len(p.toks)-1]
+	return &p.toks[len(p.toks)-1]
 }
 
-func (p *parser) next() Token {
-	t := p.toks[p.i]
+func (p *parser) next() *Token {
+	t := &p.toks[p.i]
 	if t.Kind != TokEOF {
 		p.i++
 	}
@@ -69,11 +71,11 @@ func (p *parser) is(k Kind, text string) bool {
 func (p *parser) isPunct(s string) bool { return p.is(TokPunct, s) }
 func (p *parser) isKw(s string) bool    { return p.is(TokKeyword, s) }
 
-func (p *parser) errf(t Token, format string, args ...any) error {
+func (p *parser) errf(t *Token, format string, args ...any) error {
 	return &SyntaxError{Pos: t.Pos, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (p *parser) expect(k Kind, text string) (Token, error) {
+func (p *parser) expect(k Kind, text string) (*Token, error) {
 	t := p.tok()
 	if t.Kind != k || t.Text != text {
 		return t, p.errf(t, "expected %q, found %s", text, t)
@@ -190,7 +192,7 @@ func (p *parser) section() (*Section, error) {
 	return s, nil
 }
 
-func (p *parser) identifier() (Token, error) {
+func (p *parser) identifier() (*Token, error) {
 	t := p.tok()
 	if t.Kind != TokIdent && t.Kind != TokQuotedIdent {
 		return t, p.errf(t, "expected an identifier, found %s", t)
@@ -394,6 +396,6 @@ func (p *parser) fieldName() (string, error) {
 	return p.src[t.Pos.Offset:end], nil
 }
 
-func isWordToken(t Token) bool {
+func isWordToken(t *Token) bool {
 	return t.Kind == TokIdent || t.Kind == TokKeyword || t.Kind == TokNumber
 }

@@ -7,7 +7,7 @@ package mquery
 const binaryLevelCount = 9
 
 // binaryLevel returns the level of the binary operator t, or -1.
-func binaryLevel(t Token) int {
+func binaryLevel(t *Token) int {
 	switch t.Kind {
 	case TokPunct:
 		switch t.Text {
@@ -364,7 +364,7 @@ func isRecordAt(toks []Token, i int) bool {
 	if t.Kind == TokQuotedIdent {
 		j++
 	} else {
-		for j < len(toks) && isWordToken(toks[j]) {
+		for j < len(toks) && isWordToken(&toks[j]) {
 			j++
 		}
 	}

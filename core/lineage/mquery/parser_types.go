@@ -50,7 +50,7 @@ var primitiveTypes = map[string]bool{
 	"time": true, "type": true, "action": true,
 }
 
-func (p *parser) isPrimitiveName(t Token) bool {
+func (p *parser) isPrimitiveName(t *Token) bool {
 	return (t.Kind == TokIdent || t.Kind == TokKeyword) && primitiveTypes[t.Text]
 }
 
