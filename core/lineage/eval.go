@@ -66,9 +66,40 @@ func (e *env) lookup(name string) (*thunk, bool) {
 	return nil, false
 }
 
+// scope1 and scope4 are a scope and its slots in one allocation, for the common
+// each function and let of a few steps.
+type (
+	scope1 struct {
+		env   env
+		slots [1]thunk
+	}
+	scope4 struct {
+		env   env
+		slots [4]thunk
+	}
+)
+
+// newScope returns a scope with n slots.
+func newScope(parent *env, n int) *env {
+	switch {
+	case n == 0:
+		return &env{parent: parent}
+	case n == 1:
+		s := &scope1{}
+		s.env = env{parent: parent, slots: s.slots[:]}
+		return &s.env
+	case n <= 4:
+		s := &scope4{}
+		s.env = env{parent: parent, slots: s.slots[:n]}
+		return &s.env
+	}
+	return &env{parent: parent, slots: make([]thunk, n)}
+}
+
 // letEnv is the scope of a let's bindings.
 func letEnv(parent *env, bindings []mquery.Binding) *env {
-	e := &env{parent: parent, letNames: bindings, slots: make([]thunk, len(bindings))}
+	e := newScope(parent, len(bindings))
+	e.letNames = bindings
 	for i, b := range bindings {
 		e.slots[i] = thunk{expr: b.Value, env: e}
 	}
@@ -83,7 +114,8 @@ func letEnv(parent *env, bindings []mquery.Binding) *env {
 
 // callEnv is the scope of a function call: params bound to args, null when missing.
 func callEnv(parent *env, params []string, args []value) *env {
-	e := &env{parent: parent, argNames: params, slots: make([]thunk, len(params))}
+	e := newScope(parent, len(params))
+	e.argNames = params
 	for i := range params {
 		var v value = nullV{}
 		if i < len(args) {

@@ -257,8 +257,9 @@ func hasSource(v value) bool {
 
 // data is the table a complete navigation reaches.
 func (n navV) data() dataV {
-	u := n.upstream()
-	return dataV{up: []snapshot.UpstreamTable{u}, reasons: n.reasons, cols: passthrough(u)}
+	// The columns pass through from the table itself: one copy serves both.
+	up := []snapshot.UpstreamTable{n.upstream()}
+	return dataV{up: up, reasons: n.reasons, cols: &colState{from: &up[0]}}
 }
 
 func (n navV) platformName() string {

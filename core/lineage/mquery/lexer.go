@@ -17,11 +17,13 @@ func Lex(src string) ([]Token, error) {
 func lexAppend(toks []Token, src string) ([]Token, error) {
 	l := lexer{src: src, line: 1, col: 1}
 	for {
-		t, err := l.next()
-		if err != nil {
-			return toks, err
+		// Lex straight into the buffer's next slot.
+		toks = append(toks, Token{})
+		t := &toks[len(toks)-1]
+		if err := l.next(t); err != nil {
+			*t = Token{}
+			return toks[:len(toks)-1], err
 		}
-		toks = append(toks, t)
 		if t.Kind == TokEOF {
 			return toks, nil
 		}
@@ -222,16 +224,19 @@ func (l *lexer) punct() (string, int) {
 	return "", 0
 }
 
-func (l *lexer) next() (Token, error) {
+// next lexes the next token into t.
+func (l *lexer) next(t *Token) error {
 	if err := l.skipSpaceAndComments(); err != nil {
-		return Token{}, err
+		return err
 	}
 	start := l.pos()
 	if l.off >= len(l.src) {
-		return Token{Kind: TokEOF, Pos: start, End: l.off}, nil
+		*t = Token{Kind: TokEOF, Pos: start, End: l.off}
+		return nil
 	}
-	tok := func(k Kind, text string) (Token, error) {
-		return Token{Kind: k, Text: text, Pos: start, End: l.off}, nil
+	tok := func(k Kind, text string) error {
+		*t = Token{Kind: k, Text: text, Pos: start, End: l.off}
+		return nil
 	}
 	c := l.src[l.off]
 	r := rune(c)
@@ -242,7 +247,7 @@ func (l *lexer) next() (Token, error) {
 	case c == '"':
 		s, err := l.text()
 		if err != nil {
-			return Token{}, err
+			return err
 		}
 		return tok(TokText, s)
 	case c == '#':
@@ -251,7 +256,7 @@ func (l *lexer) next() (Token, error) {
 			l.advance()
 			s, err := l.text()
 			if err != nil {
-				return Token{}, err
+				return err
 			}
 			return tok(TokQuotedIdent, s)
 		case '!':
@@ -260,7 +265,7 @@ func (l *lexer) next() (Token, error) {
 				l.advance()
 				s, err := l.text()
 				if err != nil {
-					return Token{}, err
+					return err
 				}
 				return tok(TokVerbatim, s)
 			}
@@ -275,11 +280,11 @@ func (l *lexer) next() (Token, error) {
 		}
 		word := l.src[start.Offset:l.off]
 		if !isHashKeyword(word) {
-			return Token{}, l.errf(start, "unknown keyword "+strconv.Quote(word))
+			return l.errf(start, "unknown keyword "+strconv.Quote(word))
 		}
 		return tok(TokKeyword, word)
 	case c >= '0' && c <= '9' || c == '.' && l.peek(1) >= '0' && l.peek(1) <= '9':
-		return l.number(start)
+		return l.number(t, start)
 	case isIdentStart(r):
 		l.identifier()
 		word := l.src[start.Offset:l.off]
@@ -294,7 +299,7 @@ func (l *lexer) next() (Token, error) {
 		l.col += n
 		return tok(TokPunct, p)
 	}
-	return Token{}, l.errf(start, "unexpected character "+strconv.QuoteRune(r))
+	return l.errf(start, "unexpected character "+strconv.QuoteRune(r))
 }
 
 // identifier reads a regular identifier: parts joined by dots, where a dot counts
@@ -333,12 +338,12 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-func (l *lexer) number(start Pos) (Token, error) {
+func (l *lexer) number(t *Token, start Pos) error {
 	if l.peek(0) == '0' && (l.peek(1) == 'x' || l.peek(1) == 'X') {
 		l.advance()
 		l.advance()
 		if !isHex(l.peek(0)) {
-			return Token{}, l.errf(start, "hexadecimal number without digits")
+			return l.errf(start, "hexadecimal number without digits")
 		}
 		for isHex(l.peek(0)) {
 			l.advance()
@@ -369,7 +374,8 @@ func (l *lexer) number(start Pos) (Token, error) {
 			}
 		}
 	}
-	return Token{Kind: TokNumber, Text: l.src[start.Offset:l.off], Pos: start, End: l.off}, nil
+	*t = Token{Kind: TokNumber, Text: l.src[start.Offset:l.off], Pos: start, End: l.off}
+	return nil
 }
 
 // text reads a "..." literal starting at the quote and returns its decoded value.
