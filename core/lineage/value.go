@@ -103,8 +103,21 @@ func (r *recordV) get(name string) (value, bool) {
 	return nil, false
 }
 
-// newRecord returns an empty record with room for n fields.
-func newRecord(n int) *recordV { return &recordV{fields: make([]recordField, 0, n)} }
+// newRecord returns an empty record with room for n fields; a small one comes in one
+// allocation with its fields (navigation keys, options).
+func newRecord(n int) *recordV {
+	if n <= 2 {
+		r := &record2{}
+		r.r.fields = r.room[:0]
+		return &r.r
+	}
+	return &recordV{fields: make([]recordField, 0, n)}
+}
+
+type record2 struct {
+	r    recordV
+	room [2]recordField
+}
 
 func (r *recordV) set(name string, v value) {
 	if i := r.find(name); i >= 0 {
