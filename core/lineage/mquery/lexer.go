@@ -234,10 +234,6 @@ func (l *lexer) next(t *Token) error {
 		*t = Token{Kind: TokEOF, Pos: start, End: l.off}
 		return nil
 	}
-	tok := func(k Kind, text string) error {
-		*t = Token{Kind: k, Text: text, Pos: start, End: l.off}
-		return nil
-	}
 	c := l.src[l.off]
 	r := rune(c)
 	if c >= utf8.RuneSelf {
@@ -249,7 +245,7 @@ func (l *lexer) next(t *Token) error {
 		if err != nil {
 			return err
 		}
-		return tok(TokText, s)
+		return l.emit(t, TokText, s, start)
 	case c == '#':
 		switch l.peek(1) {
 		case '"':
@@ -258,7 +254,7 @@ func (l *lexer) next(t *Token) error {
 			if err != nil {
 				return err
 			}
-			return tok(TokQuotedIdent, s)
+			return l.emit(t, TokQuotedIdent, s, start)
 		case '!':
 			if l.peek(2) == '"' {
 				l.advance()
@@ -267,7 +263,7 @@ func (l *lexer) next(t *Token) error {
 				if err != nil {
 					return err
 				}
-				return tok(TokVerbatim, s)
+				return l.emit(t, TokVerbatim, s, start)
 			}
 		}
 		l.advance()
@@ -282,24 +278,30 @@ func (l *lexer) next(t *Token) error {
 		if !isHashKeyword(word) {
 			return l.errf(start, "unknown keyword "+strconv.Quote(word))
 		}
-		return tok(TokKeyword, word)
+		return l.emit(t, TokKeyword, word, start)
 	case c >= '0' && c <= '9' || c == '.' && l.peek(1) >= '0' && l.peek(1) <= '9':
 		return l.number(t, start)
 	case isIdentStart(r):
 		l.identifier()
 		word := l.src[start.Offset:l.off]
 		if isKeyword(word) {
-			return tok(TokKeyword, word)
+			return l.emit(t, TokKeyword, word, start)
 		}
-		return tok(TokIdent, word)
+		return l.emit(t, TokIdent, word, start)
 	}
 	if p, n := l.punct(); n > 0 {
 		// Punctuators are ASCII and never line breaks.
 		l.off += n
 		l.col += n
-		return tok(TokPunct, p)
+		return l.emit(t, TokPunct, p, start)
 	}
 	return l.errf(start, "unexpected character "+strconv.QuoteRune(r))
+}
+
+// emit fills t with a token that ends at the cursor.
+func (l *lexer) emit(t *Token, k Kind, text string, start Pos) error {
+	t.Kind, t.Text, t.Pos, t.End = k, text, start, l.off
+	return nil
 }
 
 // identifier reads a regular identifier: parts joined by dots, where a dot counts
