@@ -35,7 +35,7 @@ func FuzzLex(f *testing.F) {
 		toks, err := Lex(src)
 		if err != nil {
 			var se *SyntaxError
-			if !errors.As(err, &se) || se.Pos.Line < 1 || se.Pos.Col < 1 || se.Pos.Offset > len(src) {
+			if !errors.As(err, &se) || se.Pos.Line < 1 || se.Pos.Col < 1 || int(se.Pos.Offset) > len(src) {
 				t.Fatalf("Lex error %v is not a positioned *SyntaxError", err)
 			}
 			return
@@ -45,10 +45,10 @@ func FuzzLex(f *testing.F) {
 		}
 		prev := -1
 		for _, tk := range toks {
-			if tk.Pos.Offset < prev || tk.End < tk.Pos.Offset || tk.End > len(src) {
+			if int(tk.Pos.Offset) < prev || tk.End < tk.Pos.Offset || int(tk.End) > len(src) {
 				t.Fatalf("token %v has bad offsets %d..%d (prev %d, len %d)", tk, tk.Pos.Offset, tk.End, prev, len(src))
 			}
-			prev = tk.End
+			prev = int(tk.End)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package mquery
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -13,8 +14,14 @@ func Lex(src string) ([]Token, error) {
 	return lexAppend(make([]Token, 0, len(src)/4+1), src)
 }
 
+// maxSource is the longest text the lexer takes: offsets are 32-bit.
+const maxSource = math.MaxInt32
+
 // lexAppend appends src's tokens to toks.
 func lexAppend(toks []Token, src string) ([]Token, error) {
+	if len(src) > maxSource {
+		return toks, &SyntaxError{Pos: Pos{Line: 1, Col: 1}, Msg: "M text longer than 2 GiB"}
+	}
 	l := lexer{src: src, line: 1, col: 1}
 	for {
 		// Lex straight into the buffer's next slot.
@@ -36,7 +43,7 @@ type lexer struct {
 	line, col int
 }
 
-func (l *lexer) pos() Pos { return Pos{Offset: l.off, Line: l.line, Col: l.col} }
+func (l *lexer) pos() Pos { return Pos{Offset: int32(l.off), Line: int32(l.line), Col: int32(l.col)} }
 
 func (l *lexer) errf(p Pos, msg string) error { return &SyntaxError{Pos: p, Msg: msg} }
 
@@ -231,7 +238,7 @@ func (l *lexer) next(t *Token) error {
 	}
 	start := l.pos()
 	if l.off >= len(l.src) {
-		*t = Token{Kind: TokEOF, Pos: start, End: l.off}
+		*t = Token{Kind: TokEOF, Pos: start, End: int32(l.off)}
 		return nil
 	}
 	c := l.src[l.off]
@@ -300,7 +307,7 @@ func (l *lexer) next(t *Token) error {
 
 // emit fills t with a token that ends at the cursor.
 func (l *lexer) emit(t *Token, k Kind, text string, start Pos) error {
-	t.Kind, t.Text, t.Pos, t.End = k, text, start, l.off
+	t.Kind, t.Text, t.Pos, t.End = k, text, start, int32(l.off)
 	return nil
 }
 
@@ -376,7 +383,7 @@ func (l *lexer) number(t *Token, start Pos) error {
 			}
 		}
 	}
-	*t = Token{Kind: TokNumber, Text: l.src[start.Offset:l.off], Pos: start, End: l.off}
+	*t = Token{Kind: TokNumber, Text: l.src[start.Offset:l.off], Pos: start, End: int32(l.off)}
 	return nil
 }
 

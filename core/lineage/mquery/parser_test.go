@@ -106,7 +106,7 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("Parse(%.20q) = %v, want a *SyntaxError", tt.src, err)
 			continue
 		}
-		if !strings.Contains(se.Msg, tt.msg) || se.Pos.Line != tt.line || tt.col != 0 && se.Pos.Col != tt.col {
+		if !strings.Contains(se.Msg, tt.msg) || int(se.Pos.Line) != tt.line || tt.col != 0 && int(se.Pos.Col) != tt.col {
 			t.Errorf("Parse(%.20q) = %v, want %d:%d %s", tt.src, err, tt.line, tt.col, tt.msg)
 		}
 	}
@@ -132,7 +132,7 @@ func TestLexPositions(t *testing.T) {
 	}
 	for i, w := range want {
 		g := toks[i]
-		if g.Kind != w.kind || g.Text != w.text || g.Pos.Line != w.line || g.Pos.Col != w.col {
+		if g.Kind != w.kind || g.Text != w.text || int(g.Pos.Line) != w.line || int(g.Pos.Col) != w.col {
 			t.Errorf("token %d = %v %q %d:%d, want %v %q %d:%d", i, g.Kind, g.Text, g.Pos.Line, g.Pos.Col, w.kind, w.text, w.line, w.col)
 		}
 	}

@@ -66,7 +66,7 @@ type reflexer struct {
 	line, col int
 }
 
-func (l *reflexer) pos() Pos { return Pos{Offset: l.off, Line: l.line, Col: l.col} }
+func (l *reflexer) pos() Pos { return Pos{Offset: int32(l.off), Line: int32(l.line), Col: int32(l.col)} }
 
 func (l *reflexer) errf(p Pos, msg string) error { return &SyntaxError{Pos: p, Msg: msg} }
 
@@ -167,10 +167,10 @@ func (l *reflexer) next() (Token, error) {
 	}
 	start := l.pos()
 	if l.off >= len(l.src) {
-		return Token{Kind: TokEOF, Pos: start, End: l.off}, nil
+		return Token{Kind: TokEOF, Pos: start, End: int32(l.off)}, nil
 	}
 	tok := func(k Kind, text string) (Token, error) {
-		return Token{Kind: k, Text: text, Pos: start, End: l.off}, nil
+		return Token{Kind: k, Text: text, Pos: start, End: int32(l.off)}, nil
 	}
 	c := l.src[l.off]
 	r, _ := utf8.DecodeRuneInString(l.src[l.off:])
@@ -307,7 +307,7 @@ func (l *reflexer) number(start Pos) (Token, error) {
 			}
 		}
 	}
-	return Token{Kind: TokNumber, Text: l.src[start.Offset:l.off], Pos: start, End: l.off}, nil
+	return Token{Kind: TokNumber, Text: l.src[start.Offset:l.off], Pos: start, End: int32(l.off)}, nil
 }
 
 // text reads a "..." literal starting at the quote and returns its decoded value.

@@ -6,11 +6,13 @@ package mquery
 
 import "fmt"
 
-// Pos is a place in M source text. Line and Col start at 1; Col counts runes.
+// Pos is a place in M source text. Line and Col start at 1; Col counts runes. The
+// fields are 32-bit, which keeps tokens and trees small: M texts are far shorter than
+// the 2 GiB the lexer accepts.
 type Pos struct {
-	Offset int
-	Line   int
-	Col    int
+	Offset int32
+	Line   int32
+	Col    int32
 }
 
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
@@ -47,7 +49,7 @@ type Token struct {
 	Text string
 	Pos  Pos
 	// End is the offset just past the token in the source.
-	End int
+	End int32
 }
 
 func (t Token) String() string {
