@@ -67,23 +67,23 @@ func (p *parser) binary() (Expr, error) {
 	return p.binaryFrom(0)
 }
 
-// binaryFrom parses an expression of operators at level min and tighter.
-func (p *parser) binaryFrom(min int) (Expr, error) {
-	left, err := p.operand(min)
+// binaryFrom parses an expression of the operators at levels from and tighter.
+func (p *parser) binaryFrom(from int) (Expr, error) {
+	left, err := p.operand(from)
 	if err != nil {
 		return nil, err
 	}
-	// max is the loosest level the chain may still take after each operator: an
+	// upTo is the loosest level the chain may still take after each operator: an
 	// operator at level L ends the chains of tighter levels (x as number * 2 stops
 	// at the *).
-	max := binaryLevelCount - 1
+	upTo := binaryLevelCount - 1
 	for {
 		t := p.tok()
 		level := binaryLevel(t)
-		if level < min || level > max {
+		if level < from || level > upTo {
 			return left, nil
 		}
-		max = level
+		upTo = level
 		p.next()
 		var right Expr
 		if level == 2 || level == 3 { // is, as: a type follows
@@ -95,7 +95,7 @@ func (p *parser) binaryFrom(min int) (Expr, error) {
 			right = &TypeExpr{At: at, Type: typ}
 		} else {
 			d := p.depth
-			p.depth += level - min + 1 // inside the rules from min through level
+			p.depth += level - from + 1 // inside the rules for levels from..level
 			right, err = p.binaryFrom(level + 1)
 			p.depth = d
 			if err != nil {
@@ -106,11 +106,11 @@ func (p *parser) binaryFrom(min int) (Expr, error) {
 	}
 }
 
-// operand parses a unary expression as the rules from level min through the
-// tightest would reach it, at their nesting depth.
-func (p *parser) operand(min int) (Expr, error) {
+// operand parses a unary expression as the rules for levels from..8 would reach it,
+// at their nesting depth.
+func (p *parser) operand(from int) (Expr, error) {
 	d := p.depth
-	p.depth += binaryLevelCount - min
+	p.depth += binaryLevelCount - from
 	defer func() { p.depth = d }()
 	if p.depth > MaxDepth {
 		return nil, p.errf(p.tok(), "expression nested deeper than %d levels", MaxDepth)
