@@ -66,7 +66,9 @@ type reflexer struct {
 	line, col int
 }
 
-func (l *reflexer) pos() Pos { return Pos{Offset: int32(l.off), Line: int32(l.line), Col: int32(l.col)} }
+func (l *reflexer) pos() Pos {
+	return Pos{Offset: int32(l.off), Line: int32(l.line), Col: int32(l.col)}
+}
 
 func (l *reflexer) errf(p Pos, msg string) error { return &SyntaxError{Pos: p, Msg: msg} }
 
