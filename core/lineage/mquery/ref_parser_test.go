@@ -1,7 +1,8 @@
-// Code generated from the M reflexer and refparser as of commit e8381df (before the
+// Code generated from the M lexer and parser as of commit e8381df (before the
 // allocation and precedence-climbing work) by renaming their package-level names
-// with a ref prefix. DO NOT EDIT. It is the baseline the differential tests and
-// benchmarks compare the current reflexer and refparser against.
+// with a ref prefix; the only later edit converts positions to the 32-bit Pos. DO NOT
+// EDIT otherwise. It is the baseline the differential tests and benchmarks compare
+// the current lexer and parser against.
 
 package mquery
 
