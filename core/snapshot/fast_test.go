@@ -3,9 +3,13 @@ package snapshot
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
+	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // decodeBoth decodes doc with the fast readers and with encoding/json alone.
@@ -99,5 +103,28 @@ func TestFastPathTaken(t *testing.T) {
 	var ww wireWorkspace
 	if !fastWorkspace(doc[len(`{"workspaces":[`):len(doc)-2], &ww) || len(ww.read) != 1 || ww.read[0] == nil {
 		t.Fatalf("the workspace's model was not read by the fast reader: %+v", ww)
+	}
+}
+
+// readDocument reads every byte, of any length, and passes a read error on.
+func TestReadDocument(t *testing.T) {
+	for _, n := range []int{0, 1, 64 << 10, 64<<10 + 1, 5 << 20} {
+		want := bytes.Repeat([]byte("x"), n)
+		for _, r := range []io.Reader{bytes.NewReader(want), iotest.OneByteReader(bytes.NewReader(want)), struct{ io.Reader }{bytes.NewReader(want)}} {
+			got, err := readDocument(r)
+			if err != nil || !bytes.Equal(got, want) || cap(got) != n {
+				t.Fatalf("n=%d %T: got %d bytes (cap %d), %v", n, r, len(got), cap(got), err)
+			}
+		}
+	}
+	broken := errors.New("connection reset")
+	got, err := readDocument(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(broken)))
+	if !errors.Is(err, broken) || string(got) != "abc" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	// The decoder still names where the body broke off.
+	_, err = DecodeScanResult(io.MultiReader(strings.NewReader(`{"workspaces":[{"id":"w"},`), iotest.ErrReader(broken)))
+	if !errors.Is(err, broken) {
+		t.Fatalf("DecodeScanResult of a broken body: %v", err)
 	}
 }

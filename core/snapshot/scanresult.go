@@ -44,7 +44,7 @@ type wireScanResult struct {
 // fast readers, the items' Raw being slices of it; any other goes through
 // encoding/json's stream decoder, which gives the same result and the errors.
 func DecodeScanResult(r io.Reader) (*Snapshot, error) {
-	doc, rerr := io.ReadAll(r)
+	doc, rerr := readDocument(r)
 	if rerr == nil && !encodingJSONOnly && validJSON(doc) {
 		if s, err, ok := decodeScanResultFast(doc); ok {
 			return s, err
@@ -55,6 +55,44 @@ func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 		src = io.MultiReader(src, errReader{rerr})
 	}
 	return decodeScanResultStream(src)
+}
+
+// readDocument reads r whole into a slice of its exact size: a scan batch's document is
+// tens of megabytes, and the items' Raw keep it while the batch is worked on, so it
+// holds no spare capacity, and reading it leaves one copy of garbage, not io.ReadAll's
+// series of doubled buffers.
+func readDocument(r io.Reader) ([]byte, error) {
+	if l, ok := r.(interface{ Len() int }); ok {
+		doc := make([]byte, 0, l.Len())
+		n, err := io.ReadFull(r, doc[:cap(doc)])
+		doc = doc[:n]
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = nil
+		}
+		if err == nil {
+			rest, rerr := io.ReadAll(r) // a reader that grew meanwhile
+			return append(doc, rest...), rerr
+		}
+		return doc, err
+	}
+	var chunks [][]byte
+	size, total := 64<<10, 0
+	var err error
+	for err == nil {
+		c := make([]byte, size)
+		var n int
+		n, err = io.ReadFull(r, c)
+		chunks, total = append(chunks, c[:n]), total+n
+		size = min(size*2, 4<<20)
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	doc := make([]byte, 0, total)
+	for _, c := range chunks {
+		doc = append(doc, c...)
+	}
+	return doc, err
 }
 
 // encodingJSONOnly turns the fast readers off, for the tests that hold them to
