@@ -119,8 +119,12 @@ type scratch struct {
 // bytes of M).
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
-// maxPooledTokens bounds the buffers kept: a rare huge document's goes to the collector.
-const maxPooledTokens = 1 << 16
+// maxPooledTokens and maxPooledStack bound the buffers kept: a rare huge document's
+// go to the collector.
+const (
+	maxPooledTokens = 1 << 16
+	maxPooledStack  = 1 << 12
+)
 
 // newParser lexes src into pooled scratch; release gives the scratch back.
 func newParser(src string) (*parser, error) {
@@ -138,7 +142,7 @@ func newParser(src string) (*parser, error) {
 func (p *parser) release() {
 	b := p.buf
 	*p = parser{} // drop the source and the node arrays
-	if cap(b.toks) > maxPooledTokens {
+	if cap(b.toks) > maxPooledTokens || cap(b.fields) > maxPooledStack || cap(b.bindings) > maxPooledStack || cap(b.exprs) > maxPooledStack {
 		return
 	}
 	// Drop the references to the source; the stacks were cleared as they were popped.
