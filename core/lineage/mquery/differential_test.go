@@ -128,3 +128,28 @@ func FuzzParseMatchesBaseline(f *testing.F) {
 	addCorpusSeeds(f)
 	f.Fuzz(func(t *testing.T, src string) { checkSameParse(t, src) })
 }
+
+// TestParseConcurrent parses from several goroutines at once, as the pooled buffers
+// must allow, and checks each tree against the baseline (run it with -race).
+func TestParseConcurrent(t *testing.T) {
+	inputs := differentialInputs(t)
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := g; i < len(inputs); i += 4 {
+				doc, err := Parse(inputs[i])
+				ref, refErr := refParse(inputs[i])
+				if errorKey(err) != errorKey(refErr) || err == nil && !reflect.DeepEqual(doc, ref) {
+					errs <- fmt.Errorf("Parse(%.100q) differs from the baseline", inputs[i])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
