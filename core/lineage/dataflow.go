@@ -112,7 +112,7 @@ func (r *modelResolver) entityValue(e *snapshot.EntitySource) value {
 	n.row = false
 	if n.platformName() == "mssql" {
 		// Direct Lake reads a Fabric item even when the host is not recognised.
-		n.platform = PlatformOneLake
+		n.setPlatform(PlatformOneLake)
 	}
 	return n
 }

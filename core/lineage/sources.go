@@ -298,7 +298,7 @@ func openConnector(c *connector, args []value) value {
 	if c.platform == "mssql" && isFabricSQLHost(n.server) {
 		// A Fabric Warehouse or Lakehouse SQL analytics endpoint: the database is
 		// the item's name.
-		n.platform = PlatformOneLake
+		n.setPlatform(PlatformOneLake)
 	}
 	if c.queryOpt >= 0 && c.queryOpt < len(args) {
 		if opts, ok := args[c.queryOpt].(*recordV); ok {
@@ -341,7 +341,7 @@ func odbcNav(conn string) navV {
 	}
 	if d := found["driver"]; d != "" && found["dsn"] == "" {
 		if p := odbcPlatform(d); p != "odbc" {
-			n.platform = p
+			n.setPlatform(p)
 		}
 	}
 	for _, k := range []string{"database", "catalog", "initial catalog", "db"} {
@@ -418,7 +418,7 @@ func (n navV) navigate(r *recordV) value {
 		level = "table"
 	default:
 		for _, l := range n.conn.levels {
-			if n.get(l) == "" && !hasUnknown(n.unknown, l) {
+			if n.get(l) == "" && !hasUnknown(n.unknown(), l) {
 				level = l
 				break
 			}
@@ -437,7 +437,7 @@ func (n navV) navigate(r *recordV) value {
 		return n
 	}
 	n.set(level, name)
-	n.unknown = dropUnknown(n.unknown, level)
+	n.setUnknown(dropUnknown(n.unknown(), level))
 	n.row = true
 	return n
 }
@@ -445,7 +445,7 @@ func (n navV) navigate(r *recordV) value {
 // lost is the value of a navigation whose table name cannot be worked out.
 func (n navV) lost(v value) value {
 	d := dynamicSource(v).(dataV)
-	for _, r := range n.reasons {
+	for _, r := range n.reasons() {
 		if !slices.Contains(d.reasons, r) {
 			d.reasons = append(d.reasons, r)
 		}
@@ -488,7 +488,7 @@ func nativeQuery(ctx navV, sql value) value {
 	}
 	if db := sqltables.UseDatabase(s); db != "" {
 		ctx.database = db
-		ctx.unknown = dropUnknown(ctx.unknown, "database")
+		ctx.setUnknown(dropUnknown(ctx.unknown(), "database"))
 	}
 	dialect := sqlDialect(ctx.platformName())
 	tables := sqltables.ExtractDialect(s, dialect)
@@ -511,7 +511,7 @@ func nativeQuery(ctx navV, sql value) value {
 		}
 	}
 	if slices.ContainsFunc(d.up, func(u snapshot.UpstreamTable) bool { return u.Unknown != "" }) {
-		for _, r := range ctx.reasons {
+		for _, r := range ctx.reasons() {
 			if !slices.Contains(d.reasons, r) {
 				d.reasons = append(d.reasons, r)
 			}
@@ -539,7 +539,7 @@ func sqlUpstream(ctx navV, t sqltables.Table) (snapshot.UpstreamTable, bool) {
 	}
 	u := snapshot.UpstreamTable{
 		Platform: ctx.platformName(), Server: ctx.server, Database: ctx.database, Schema: ctx.schema,
-		Unknown: ctx.unknown,
+		Unknown: ctx.unknown(),
 	}
 	p := t.Parts
 	u.Table = p[len(p)-1]

@@ -57,6 +57,13 @@ type (
 		table    string
 		// row is set between `Source{[...]}` and `[Data]`.
 		row bool
+		// more holds what few navigations have, so the common one stays small (a
+		// navV is copied into a new value at every step). It is never changed in
+		// place: setters copy it.
+		more *navMore
+	}
+	// navMore is the rarer part of a navV.
+	navMore struct {
 		// platform overrides conn.platform (an ODBC driver that names one).
 		platform string
 		// unknown lists the parts given by values that could not be worked out
@@ -198,12 +205,12 @@ func tablesOf(v value) ([]snapshot.UpstreamTable, []string) {
 		return x.up, x.reasons
 	case navV:
 		if x.table == "" {
-			if len(x.reasons) > 0 {
-				return nil, x.reasons
+			if rs := x.reasons(); len(rs) > 0 {
+				return nil, rs
 			}
 			return nil, []string{ReasonIncompleteNavigation}
 		}
-		return []snapshot.UpstreamTable{x.upstream()}, x.reasons
+		return []snapshot.UpstreamTable{x.upstream()}, x.reasons()
 	case queryFnV:
 		return nil, []string{ReasonIncompleteNavigation}
 	case choiceV:
@@ -272,15 +279,15 @@ func hasSource(v value) bool {
 func (n navV) data() dataV {
 	// The columns pass through from the table itself: one copy serves both.
 	up := []snapshot.UpstreamTable{n.upstream()}
-	return dataV{up: up, reasons: n.reasons, cols: &colState{from: &up[0]}}
+	return dataV{up: up, reasons: n.reasons(), cols: &colState{from: &up[0]}}
 }
 
 func (n navV) platformName() string {
 	if n.conn.itemNav {
 		return n.conn.platform
 	}
-	if n.platform != "" {
-		return n.platform
+	if p := n.platformOverride(); p != "" {
+		return p
 	}
 	return n.conn.platform
 }
@@ -288,7 +295,7 @@ func (n navV) platformName() string {
 func (n navV) upstream() snapshot.UpstreamTable {
 	return snapshot.UpstreamTable{
 		Platform: n.platformName(), Server: n.server, Database: n.database,
-		Schema: n.schema, Table: n.table, Unknown: n.unknown,
+		Schema: n.schema, Table: n.table, Unknown: n.unknown(),
 	}
 }
 
@@ -298,9 +305,56 @@ func (n navV) withUnknown(part string, v value) navV {
 	if u, ok := v.(unknownV); ok {
 		reason = u.reason
 	}
-	n.unknown = addUnknown(n.unknown, part)
-	if !slices.Contains(n.reasons, reason) {
-		n.reasons = append(slices.Clip(n.reasons), reason)
+	n.setUnknown(addUnknown(n.unknown(), part))
+	if rs := n.reasons(); !slices.Contains(rs, reason) {
+		m := n.copyMore()
+		m.reasons = append(slices.Clip(rs), reason)
+		n.more = m
 	}
 	return n
+}
+
+func (n navV) platformOverride() string {
+	if n.more == nil {
+		return ""
+	}
+	return n.more.platform
+}
+
+func (n navV) unknown() string {
+	if n.more == nil {
+		return ""
+	}
+	return n.more.unknown
+}
+
+func (n navV) reasons() []string {
+	if n.more == nil {
+		return nil
+	}
+	return n.more.reasons
+}
+
+// copyMore returns a copy of n's navMore to change and set.
+func (n *navV) copyMore() *navMore {
+	m := &navMore{}
+	if n.more != nil {
+		*m = *n.more
+	}
+	return m
+}
+
+func (n *navV) setPlatform(p string) {
+	m := n.copyMore()
+	m.platform = p
+	n.more = m
+}
+
+func (n *navV) setUnknown(parts string) {
+	if parts == n.unknown() {
+		return
+	}
+	m := n.copyMore()
+	m.unknown = parts
+	n.more = m
 }
