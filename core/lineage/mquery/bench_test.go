@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 )
 
 func corpusExprs(b *testing.B) []string {
@@ -83,4 +85,41 @@ func BenchmarkLexCorpusBaseline(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(exprs))*float64(b.N)/b.Elapsed().Seconds(), "expr/s")
+}
+
+// largeTenantSources are the table sources of one scan batch of the generated large
+// tenant (100 workspaces, 10,000 tables).
+func largeTenantSources() []string {
+	size := powerbitest.LargeSize()
+	size.Workspaces = 100
+	var out []string
+	for _, ws := range powerbitest.Generate(1, size).Workspaces {
+		for _, m := range ws.SemanticModels {
+			for _, t := range m.Tables {
+				out = append(out, t.Source...)
+			}
+		}
+	}
+	return out
+}
+
+// BenchmarkParseLargeTenant parses the M of one scan batch of the generated large
+// tenant, with the current parser and (Baseline) the frozen earlier one.
+func BenchmarkParseLargeTenant(b *testing.B) {
+	srcs := largeTenantSources()
+	for _, bc := range []struct {
+		name  string
+		parse func(string) (*Document, error)
+	}{{"current", Parse}, {"baseline", refParse}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, s := range srcs {
+					if _, err := bc.parse(s); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }
