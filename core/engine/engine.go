@@ -248,12 +248,19 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	if srcErr == nil {
 		srcErr = r.pull(ctx, builder)
+		// The last part's specs may still be on their way to the outputs.
+		if err := r.waitBehind(); srcErr == nil {
+			srcErr = err
+		}
 	}
 	r.sourceProblems()
 	if srcErr == nil {
 		recs, probs := builder.Flush()
 		r.problems(probs)
 		srcErr = r.process(ctx, recs)
+		if err := r.waitBehind(); srcErr == nil {
+			srcErr = err
+		}
 	}
 	if srcErr == nil {
 		// Events still waiting for an asset the estate never sent go now.
@@ -379,6 +386,10 @@ type run struct {
 	// estateGen is the estate generation this sync started from.
 	whole     []bool
 	estateGen int64
+	// behind is closed when the write in flight (writeBehind) is done, behindErr
+	// then its error; nil when none is.
+	behind    chan struct{}
+	behindErr error
 }
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.
@@ -546,7 +557,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			events[i].Shared = &event.Shared{}
 		}
 	}
-	return r.write(ctx, events)
+	return r.writeBehind(ctx, events)
 }
 
 // keyString is a map key for a spec.Key; NUL cannot occur in a key part from YAML or JSON
