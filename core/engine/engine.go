@@ -382,6 +382,9 @@ type run struct {
 	// refreshable is the isRefreshable of the models of the part being built, by id,
 	// as the snapshot decoded it from their raw properties (refreshableOf).
 	refreshable map[string]*bool
+	// refreshableFromRaw says the part's snapshot decoded its models from their raw
+	// properties: a nil isRefreshable means the raw properties have none.
+	refreshableFromRaw bool
 	// whole marks the open outputs that must be sent every asset (whole.go), and
 	// estateGen is the estate generation this sync started from.
 	whole     []bool
@@ -600,6 +603,7 @@ func (r *run) noteRefreshable(s *snapshot.Snapshot) {
 	if r.refreshable == nil {
 		r.refreshable = map[string]*bool{}
 	}
+	r.refreshableFromRaw = s.FromRaw
 	for wi := range s.Workspaces {
 		for _, m := range s.Workspaces[wi].SemanticModels {
 			if m.ID != "" {
@@ -615,7 +619,7 @@ func (r *run) noteRefreshable(s *snapshot.Snapshot) {
 // as a tenth of a sync. A model from elsewhere (the state store) has its raw read.
 func (r *run) refreshableOf(id string, raw json.RawMessage) json.RawMessage {
 	v, ok := r.refreshable[id]
-	if !ok || (v == nil && containsFoldASCII(raw, "isrefreshable")) {
+	if !ok || (v == nil && !r.refreshableFromRaw && containsFoldASCII(raw, "isrefreshable")) {
 		// Not from this part, or the snapshot has no value where the raw properties
 		// may (a snapshot file written by hand): the raw properties say.
 		return refreshableOnly(raw)
