@@ -75,10 +75,19 @@ func (r *modelResolver) lineageOf(name string, vals []value, columns []snapshot.
 	tl.Upstream, tl.Unresolved = up, reasons
 	if len(vals) == 1 {
 		tl.Columns = columnLineage(colsOf(vals[0]), columns)
+		// Columns mostly share their table: complete each distinct one once.
+		var last, lastDone snapshot.UpstreamTable
+		done := false
 		for i := range tl.Columns {
 			for j := range tl.Columns[i].Upstream {
 				c := &tl.Columns[i].Upstream[j]
+				if done && c.UpstreamTable == last {
+					c.UpstreamTable = lastDone
+					continue
+				}
+				last = c.UpstreamTable
 				c.UpstreamTable, _ = r.opts.complete(c.UpstreamTable)
+				lastDone, done = c.UpstreamTable, true
 			}
 		}
 	}
