@@ -205,7 +205,14 @@ func (p *parser) expr() (Expr, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	defer p.leave()
+	x, err := p.exprNested()
+	p.leave()
+	return x, err
+}
+
+// exprNested is expr within its nesting level, which expr leaves without a defer (a
+// deferred call in a function of many returns is not open-coded, and costs).
+func (p *parser) exprNested() (Expr, error) {
 	t := p.tok()
 	switch {
 	case t.Kind == TokKeyword && t.Text == "let":

@@ -111,18 +111,27 @@ func (p *parser) binaryFrom(from int) (Expr, error) {
 func (p *parser) operand(from int) (Expr, error) {
 	d := p.depth
 	p.depth += binaryLevelCount - from
-	defer func() { p.depth = d }()
 	if p.depth > MaxDepth {
+		p.depth = d
 		return nil, p.errf(p.tok(), "expression nested deeper than %d levels", MaxDepth)
 	}
-	return p.unary()
+	x, err := p.unary()
+	p.depth = d
+	return x, err
 }
 
 func (p *parser) unary() (Expr, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	defer p.leave()
+	x, err := p.unaryNested()
+	p.leave()
+	return x, err
+}
+
+// unaryNested is unary within its nesting level, which unary leaves without a defer (a
+// deferred call in a function of many returns is not open-coded, and costs).
+func (p *parser) unaryNested() (Expr, error) {
 	t := p.tok()
 	if t.Kind == TokPunct && (t.Text == "+" || t.Text == "-") || t.Kind == TokKeyword && t.Text == "not" {
 		p.next()
@@ -271,7 +280,14 @@ func (p *parser) primary() (Expr, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	defer p.leave()
+	x, err := p.primaryNested()
+	p.leave()
+	return x, err
+}
+
+// primaryNested is primary within its nesting level, which primary leaves without a defer (a
+// deferred call in a function of many returns is not open-coded, and costs).
+func (p *parser) primaryNested() (Expr, error) {
 	t := p.tok()
 	switch t.Kind {
 	case TokEOF:

@@ -75,7 +75,14 @@ func (p *parser) typ() (Type, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	defer p.leave()
+	x, err := p.typNested()
+	p.leave()
+	return x, err
+}
+
+// typNested is typ within its nesting level, which typ leaves without a defer (a
+// deferred call in a function of many returns is not open-coded, and costs).
+func (p *parser) typNested() (Type, error) {
 	t := p.tok()
 	switch {
 	case t.Kind == TokIdent && t.Text == "nullable":
