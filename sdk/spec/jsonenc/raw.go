@@ -62,156 +62,168 @@ func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\
 // most 10,000 deep), and whether encoding/json would copy it unchanged: no space
 // between tokens and, with escapeHTML, nothing that escaping changes.
 func checkRaw(b []byte, escapeHTML bool) (valid, asIs bool) {
-	table := &stop
+	s := rawScanner{b: b, table: &stop, asIs: true}
 	if escapeHTML {
-		table = &stopHTML
+		s.table = &stopHTML
 	}
-	asIs = true
 	var stackBuf [64]byte
 	stack := stackBuf[:0] // '[' or '{' per open container
 	n := len(b)
-	i := 0
-	skip := func() {
-		if i < n && isSpace(b[i]) {
-			asIs = false
-			for i < n && isSpace(b[i]) {
-				i++
-			}
-		}
-	}
-	// str scans the string that starts at b[i] (a quote); false if it is not one.
-	str := func() bool {
-		i++
-		for {
-			for i < n && !table[b[i]] {
-				i++
-			}
-			if i >= n {
-				return false
-			}
-			switch c := b[i]; {
-			case c == '"':
-				i++
-				return true
-			case c == '\\':
-				if i+1 >= n {
-					return false
-				}
-				switch b[i+1] {
-				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-					i += 2
-				case 'u':
-					if i+6 > n || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-						return false
-					}
-					i += 6
-				default:
-					return false
-				}
-			case c < 0x20:
-				return false
-			case c == 0xE2: // only in stopHTML
-				if i+2 < n && b[i+1] == 0x80 && b[i+2]&^1 == 0xA8 {
-					asIs = false
-				}
-				i++
-			default: // <, > or &, only in stopHTML
-				asIs = false
-				i++
-			}
-		}
-	}
-	// key scans `"name":` of an object member, with the spaces around the colon.
-	key := func() bool {
-		if i >= n || b[i] != '"' || !str() {
-			return false
-		}
-		skip()
-		if i >= n || b[i] != ':' {
-			return false
-		}
-		i++
-		skip()
-		return true
-	}
 
-	skip()
+	s.skip()
 value:
-	if i >= n {
+	if s.i >= n {
 		return false, false
 	}
-	switch c := b[i]; c {
+	switch c := b[s.i]; c {
 	case '{', '[':
 		if len(stack) >= maxNesting {
 			return false, false
 		}
 		stack = append(stack, c)
-		i++
-		skip()
-		if i < n && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+		s.i++
+		s.skip()
+		if s.i < n && b[s.i] == c+2 { // '}' is '{'+2, ']' is '['+2
 			stack = stack[:len(stack)-1]
-			i++
+			s.i++
 			break
 		}
-		if c == '{' && !key() {
+		if c == '{' && !s.key() {
 			return false, false
 		}
 		goto value
 	case '"':
-		if !str() {
+		if !s.str() {
 			return false, false
 		}
 	case 't':
-		if !literal(b, i, "true") {
+		if !s.literal("true") {
 			return false, false
 		}
-		i += 4
 	case 'f':
-		if !literal(b, i, "false") {
+		if !s.literal("false") {
 			return false, false
 		}
-		i += 5
 	case 'n':
-		if !literal(b, i, "null") {
+		if !s.literal("null") {
 			return false, false
 		}
-		i += 4
 	default:
-		end, ok := numberEnd(b, i)
+		end, ok := numberEnd(b, s.i)
 		if !ok {
 			return false, false
 		}
-		i = end
+		s.i = end
 	}
 	// After a value: a comma, the end of its container, or the end of the input.
 	for {
-		skip()
+		s.skip()
 		if len(stack) == 0 {
-			return i == n, asIs && i == n
+			return s.i == n, s.asIs && s.i == n
 		}
-		if i >= n {
+		if s.i >= n {
 			return false, false
 		}
 		top := stack[len(stack)-1]
-		switch b[i] {
+		switch b[s.i] {
 		case ',':
-			i++
-			skip()
-			if top == '{' && !key() {
+			s.i++
+			s.skip()
+			if top == '{' && !s.key() {
 				return false, false
 			}
 			goto value
 		case top + 2:
 			stack = stack[:len(stack)-1]
-			i++
+			s.i++
 		default:
 			return false, false
 		}
 	}
 }
 
-func literal(b []byte, i int, lit string) bool {
-	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
+// rawScanner is checkRaw's position in its input.
+type rawScanner struct {
+	b     []byte
+	i     int
+	table *[256]bool
+	asIs  bool
+}
+
+func (s *rawScanner) skip() {
+	if s.i < len(s.b) && isSpace(s.b[s.i]) {
+		s.asIs = false
+		for s.i < len(s.b) && isSpace(s.b[s.i]) {
+			s.i++
+		}
+	}
+}
+
+// str scans the string that starts at b[i] (a quote); false if it is not one.
+func (s *rawScanner) str() bool {
+	b, t := s.b, s.table
+	n := len(b)
+	i := s.i + 1
+	for {
+		for i < n && !t[b[i]] {
+			i++
+		}
+		if i >= n {
+			return false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			s.i = i + 1
+			return true
+		case c == '\\':
+			if i+1 >= n {
+				return false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > n || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return false
+				}
+				i += 6
+			default:
+				return false
+			}
+		case c < 0x20:
+			return false
+		case c == 0xE2: // only in stopHTML
+			if i+2 < n && b[i+1] == 0x80 && b[i+2]&^1 == 0xA8 {
+				s.asIs = false
+			}
+			i++
+		default: // <, > or &, only in stopHTML
+			s.asIs = false
+			i++
+		}
+	}
+}
+
+// key scans `"name":` of an object member, with the spaces around the colon.
+func (s *rawScanner) key() bool {
+	if s.i >= len(s.b) || s.b[s.i] != '"' || !s.str() {
+		return false
+	}
+	s.skip()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return false
+	}
+	s.i++
+	s.skip()
+	return true
+}
+
+func (s *rawScanner) literal(lit string) bool {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return false
+	}
+	s.i += len(lit)
+	return true
 }
 
 func isHex(c byte) bool {
