@@ -9,6 +9,7 @@ import (
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 	"github.com/pbisync/pbisync/sdk/spec"
+	"github.com/pbisync/pbisync/sdk/spec/jsonenc"
 )
 
 // EventToProto converts an event to its protocol form. It fails on an event whose
@@ -264,7 +265,7 @@ func metadataToProto(m spec.Metadata) (*sinkpb.Metadata, error) {
 			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Bool{Bool: b}}, nil
 		}
 	case spec.TypeJSON:
-		b, err := json.Marshal(m.Value)
+		b, err := jsonenc.Marshal(m.Value)
 		if err != nil {
 			return nil, fmt.Errorf("json value: %w", err)
 		}

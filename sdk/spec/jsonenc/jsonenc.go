@@ -11,10 +11,12 @@
 package jsonenc
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -28,13 +30,21 @@ type Appender interface {
 // encoding/json is asked, which reports the cycle.
 const maxDepth = 1000
 
-// Marshal returns json.Marshal(v), by Append where it can.
+// Marshal returns json.Marshal(v), by Append where it can. Its result is a slice of
+// its own, of the exact size (Append works in a reused buffer).
 func Marshal(v any) ([]byte, error) {
-	if b, ok := Append(nil, v, true); ok {
-		return b, nil
+	bp := scratch.Get().(*[]byte)
+	defer scratch.Put(bp)
+	b, ok := Append((*bp)[:0], v, true)
+	if !ok {
+		return json.Marshal(v)
 	}
-	return json.Marshal(v)
+	*bp = b
+	return bytes.Clone(b), nil
 }
+
+// scratch holds the buffers Marshal appends into.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // Append appends v as encoding/json encodes it: as json.Marshal does with escapeHTML,
 // as an Encoder with SetEscapeHTML(false) does without (less its newline). It returns
@@ -243,30 +253,35 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 const hex = "0123456789abcdef"
 
-// plain[c] is true for the ASCII bytes a JSON string carries as they are whatever the
-// escaping; html[c] for those that only HTML escaping changes.
-var plain, html [utf8.RuneSelf]bool
+// safe[c] is true for the bytes a JSON string carries as they are without HTML
+// escaping, safeHTML[c] with it: ASCII but for control bytes, the quote and the
+// backslash (and <, > and & for safeHTML). The other bytes need a look.
+var safe, safeHTML [256]bool
 
 func init() {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
-		plain[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+		safe[c] = c != '"' && c != '\\'
+		safeHTML[c] = safe[c] && c != '<' && c != '>' && c != '&'
 	}
-	html['<'], html['>'], html['&'] = true, true, true
 }
 
 // AppendString appends s as a JSON string as encoding/json writes it: \b \f \n \r \t
 // and \uXXXX for the other control bytes, \" and \\, invalid UTF-8 as \ufffd, U+2028
 // and U+2029 escaped, and <, > and & as \u003c, \u003e, \u0026 when escapeHTML.
 func AppendString(dst []byte, s string, escapeHTML bool) []byte {
+	table := &safe
+	if escapeHTML {
+		table = &safeHTML
+	}
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		b := s[i]
+		if table[b] {
+			i++
+			continue
+		}
 		if b < utf8.RuneSelf {
-			if plain[b] || (!escapeHTML && html[b]) {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch b {
 			case '\\', '"':
