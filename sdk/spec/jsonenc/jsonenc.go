@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -124,9 +125,13 @@ func appendValue(dst []byte, v any, escapeHTML bool, depth int) ([]byte, bool) {
 	case map[string]string:
 		return AppendStringMap(dst, x, escapeHTML), true
 	case Appender:
-		if escapeHTML && x != nil {
-			return x.AppendJSON(dst), true
+		if !escapeHTML {
+			break
 		}
+		if rv := reflect.ValueOf(x); rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return append(dst, "null"...), true // as encoding/json writes a nil pointer
+		}
+		return x.AppendJSON(dst), true
 	}
 	return dst, false
 }

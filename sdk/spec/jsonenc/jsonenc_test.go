@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -51,6 +52,12 @@ type appenderOnly struct{}
 
 func (appenderOnly) AppendJSON(dst []byte) []byte { return append(dst, `{}`...) }
 
+type appenderPtr struct{ A int }
+
+func (p *appenderPtr) AppendJSON(dst []byte) []byte {
+	return append(strconv.AppendInt(append(dst, `{"A":`...), int64(p.A), 10), '}')
+}
+
 func TestAppendMatchesEncodingJSON(t *testing.T) {
 	cyclic := map[string]any{}
 	cyclic["self"] = cyclic
@@ -83,6 +90,7 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 		{"nil slices", []any{[]any(nil), map[string]any(nil), []string(nil), map[string]string(nil)}, true},
 		{"string map", map[string]string{"b": "2", "a": "<1>"}, true},
 		{"appender", []any{appenderOnly{}}, false}, // not without escapeHTML
+		{"nil pointer appender", []any{(*appenderPtr)(nil)}, false},
 		{"unknown type", struct{ A int }{1}, false},
 		{"cycle", cyclic, false},
 	}
@@ -91,6 +99,9 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 	}
 	if b, ok := Append(nil, []any{appenderOnly{}}, true); !ok || string(b) != "[{}]" {
 		t.Errorf("appender: %q %v", b, ok)
+	}
+	if b, ok := Append(nil, []any{(*appenderPtr)(nil)}, true); !ok || string(b) != "[null]" {
+		t.Errorf("nil appender: %q %v", b, ok)
 	}
 }
 
