@@ -34,11 +34,7 @@ func RelatedOf(s *spec.AssetSpec) event.Related {
 
 // EncodeEvent is the kept form of a spec event.
 func EncodeEvent(ev *event.Event) ([]byte, error) {
-	p, err := sink.EventToProtoShared(ev)
-	if err != nil {
-		return nil, err
-	}
-	b, err := proto.Marshal(p)
+	b, err := sink.MarshalEventShared(ev) // encoded once for the estate and the sink plugins
 	if err != nil {
 		return nil, err
 	}

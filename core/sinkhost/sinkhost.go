@@ -165,16 +165,23 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 	}
 	for off := 0; off < len(events); {
 		n := min(len(events)-off, s.launch.batchSize)
-		b := &sinkpb.Batch{Events: make([]*sinkpb.Event, 0, n)}
-		for i := off; i < off+n; i++ {
-			pe, err := sink.EventToProtoShared(&events[i])
+		// The events as encoded once for every output that takes them (the estate too).
+		wires := make([][]byte, n)
+		size := 0
+		for i := range wires {
+			w, err := sink.MarshalEventShared(&events[off+i])
 			if err != nil {
-				return fmt.Errorf("output %q: event %d of %d: %w", s.Name(), i, len(events), err)
+				return fmt.Errorf("output %q: event %d of %d: %w", s.Name(), off+i, len(events), err)
 			}
-			b.Events = append(b.Events, pe)
+			wires[i] = w
+			size += sink.BatchEventSize(w)
+		}
+		enc := make([]byte, 0, size)
+		for _, w := range wires {
+			enc = sink.AppendBatchEvent(enc, w)
 		}
 		off += n
-		if err := s.send(ctx, b); err != nil {
+		if err := s.send(ctx, sink.EncodedBatch(enc), n); err != nil {
 			return err
 		}
 	}
@@ -189,7 +196,7 @@ func (s *Sink) WriteProto(ctx context.Context, events []*sinkpb.Event) error {
 	}
 	for off := 0; off < len(events); {
 		n := min(len(events)-off, s.launch.batchSize)
-		if err := s.send(ctx, &sinkpb.Batch{Events: events[off : off+n : off+n]}); err != nil {
+		if err := s.send(ctx, &sinkpb.Batch{Events: events[off : off+n : off+n]}, n); err != nil {
 			return err
 		}
 		off += n
@@ -209,14 +216,15 @@ func (s *Sink) usable() error {
 	return nil
 }
 
-func (s *Sink) send(ctx context.Context, b *sinkpb.Batch) error {
+// send sends a batch of n events.
+func (s *Sink) send(ctx context.Context, b *sinkpb.Batch, n int) error {
 	if err := s.waitWindow(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.nextSeq++
 	b.Seq = s.nextSeq
-	pb := pendingBatch{seq: b.Seq, n: len(b.Events), req: &sinkpb.WriteRequest{Batch: b}}
+	pb := pendingBatch{seq: b.Seq, n: n, req: &sinkpb.WriteRequest{Batch: b}}
 	if len(s.pending) == 0 {
 		s.progress = time.Now()
 	}
