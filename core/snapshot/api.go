@@ -83,7 +83,7 @@ func FromAPI(workspaces []APIWorkspace) (*Snapshot, error) {
 			return id != "" && wrongType(err)
 		}
 		for _, ad := range aw.Datasets {
-			m, err := decodeDataset(ad.Dataset)
+			m, err := decodeDataset(ad.Dataset, nil)
 			if !bad("dataset", ad.Dataset, m.ID, err) {
 				continue
 			}

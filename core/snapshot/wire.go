@@ -204,9 +204,18 @@ func rawText(b json.RawMessage) string {
 	return string(b)
 }
 
-func decodeDataset(raw json.RawMessage) (SemanticModel, error) {
+// decodeDataset decodes a model from its JSON, or takes pre, what the fast reader read
+// of it.
+func decodeDataset(raw json.RawMessage, pre *wireDataset) (SemanticModel, error) {
 	var w wireDataset
-	uerr := json.Unmarshal(raw, &w)
+	var uerr error
+	switch {
+	case pre != nil:
+		w = *pre
+	case encodingJSONOnly || !fastDataset(raw, &w):
+		w = wireDataset{}
+		uerr = json.Unmarshal(raw, &w)
+	}
 	if uerr != nil && !wrongType(uerr) {
 		return SemanticModel{}, uerr
 	}
