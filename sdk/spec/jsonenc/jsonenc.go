@@ -17,7 +17,6 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -34,18 +33,43 @@ const maxDepth = 1000
 // Marshal returns json.Marshal(v), by Append where it can. Its result is a slice of
 // its own, of the exact size (Append works in a reused buffer).
 func Marshal(v any) ([]byte, error) {
-	bp := scratch.Get().(*[]byte)
-	defer scratch.Put(bp)
-	b, ok := Append((*bp)[:0], v, true)
+	buf := getScratch()
+	b, ok := Append(buf, v, true)
 	if !ok {
+		putScratch(buf)
 		return json.Marshal(v)
 	}
-	*bp = b
-	return bytes.Clone(b), nil
+	out := bytes.Clone(b)
+	putScratch(b)
+	return out, nil
 }
 
-// scratch holds the buffers Marshal appends into.
-var scratch = sync.Pool{New: func() any { return new([]byte) }}
+// scratch holds the buffers Marshal appends into. Unlike a sync.Pool it keeps them
+// across garbage collections, which a sync that encodes hundreds of megabytes of
+// metadata runs often: a buffer grown to a large model's lineage is grown once.
+var scratch = make(chan []byte, 4)
+
+// maxScratch is the largest buffer scratch keeps.
+const maxScratch = 16 << 20
+
+func getScratch() []byte {
+	select {
+	case b := <-scratch:
+		return b[:0]
+	default:
+		return make([]byte, 0, 64<<10)
+	}
+}
+
+func putScratch(b []byte) {
+	if cap(b) > maxScratch {
+		return
+	}
+	select {
+	case scratch <- b[:0]:
+	default:
+	}
+}
 
 // Append appends v as encoding/json encodes it: as json.Marshal does with escapeHTML,
 // as an Encoder with SetEscapeHTML(false) does without (less its newline). It returns
