@@ -2,6 +2,7 @@ package estate
 
 import (
 	"fmt"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/pbisync/pbisync/core/assets"
@@ -34,7 +35,8 @@ func RelatedOf(s *spec.AssetSpec) event.Related {
 
 // EncodeEvent is the kept form of a spec event.
 func EncodeEvent(ev *event.Event) ([]byte, error) {
-	b, err := sink.MarshalEventShared(ev) // encoded once for the estate and the sink plugins
+	// The same bytes the outputs are sent (made once per event).
+	b, err := sink.EventBytesShared(ev)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +52,35 @@ func KeptSize(b []byte) int {
 	}
 	return n
 }
+
+// DecodeEventBytes reads an event kept by EncodeEvent as its encoding in the protocol,
+// for a host that sends it on as it is. Its top level is checked: a spec event, whole.
+func DecodeEventBytes(b []byte) ([]byte, error) {
+	raw, err := s2.Decode(nil, b)
+	if err != nil {
+		return nil, fmt.Errorf("kept event: %w", err)
+	}
+	spec := false
+	for rest := raw; len(rest) > 0; {
+		num, typ, n := protowire.ConsumeTag(rest)
+		if n < 0 {
+			return nil, fmt.Errorf("kept event: %w", protowire.ParseError(n))
+		}
+		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
+		if m < 0 {
+			return nil, fmt.Errorf("kept event: %w", protowire.ParseError(m))
+		}
+		spec = spec || (num == eventSpecField && typ == protowire.BytesType)
+		rest = rest[n+m:]
+	}
+	if !spec {
+		return nil, fmt.Errorf("kept event: not a spec event")
+	}
+	return raw, nil
+}
+
+// eventSpecField is Event.spec's field number (sink.proto).
+const eventSpecField = 1
 
 // DecodeEventProto reads an event kept by EncodeEvent in the protocol's form, as a sink
 // plugin is sent it.

@@ -57,6 +57,8 @@ func TestFastReadersMatchEncodingJSON(t *testing.T) {
 		`{"workspaces":null,"datasourceInstances":null}`,
 		`{"workspaces":[null,1,"w",{"id":"w"}]}`,
 		`{"workspaces":[{"id":"a"}],"workspaces":[{"id":"b"}],"datasourceInstances":[{"datasourceType":"Web","connectionDetails":{"url":"u"}}],"datasourceInstances":[{"datasourceType":"Sql"}]}`,
+		// Reports and dashboards, their tiles' spans in every shape flexInt reads.
+		`{"workspaces":[{"id":"w","reports":[{"id":"r","name":"R","reportType":"paginatedreport","datasetId":"d","datasourceUsages":[{"datasourceInstanceId":"x"},{"datasourceInstanceId":"x"}],"endorsementDetails":{"endorsement":"Promoted"},"sensitivityLabel":null},{"id":"r2","id":"r3"},{"id":"r4","name":5}],"dashboards":[{"id":"b","displayName":"B","isReadOnly":true,"tiles":[{"id":"t","rowSpan":2,"colSpan":"3"},{"id":"u","rowSpan":2.5,"colSpan":1e2},{"id":"v","rowSpan":-3,"colSpan":null},null,{"rowSpan":12345678901}]},{"id":"c","tiles":{"x":1}}]}]}`,
 		// Not well formed: the stream decoder's errors, whatever it kept before them.
 		`{"workspaces":[{"id":"w"},{"id":`,
 		`{"workspaces":[{"id":"w"}]} trailing`,

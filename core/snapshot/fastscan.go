@@ -24,6 +24,7 @@ type scanner struct {
 		usages       []wireUsage
 		dataflowRefs []wireDataflowRef
 		datasetRefs  []wireDatasetRef
+		tiles        []wireTile
 	}
 }
 

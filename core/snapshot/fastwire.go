@@ -407,5 +407,157 @@ var commonValues = func() map[string]string {
 var commonList = []string{
 	"String", "Int64", "Double", "DateTime", "Decimal", "Boolean", "Binary",
 	"Data", "Calculated", "CalculatedTableColumn", "RowNumber",
+	"PowerBIReport", "PaginatedReport",
 	"0", "#,0", "#,0.00", "General Date", "Short Date", "Long Date", "0.00", "0.0%", "0%",
+}
+
+// fastReport reads one element of a workspace's reports.
+func fastReport(b []byte, w *wireReport) bool {
+	s := scanner{b: b}
+	if s.peek() != '{' {
+		return false
+	}
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "id":
+			return seen.first(0) && s.str(&w.ID)
+		case "datasourceusages":
+			return seen.first(1) && s.usages(&w.DatasourceUsages)
+		case "name":
+			return seen.first(2) && s.str(&w.Name)
+		case "description":
+			return seen.first(3) && s.str(&w.Description)
+		case "datasetid":
+			return seen.first(4) && s.str(&w.DatasetID)
+		case "datasetworkspaceid":
+			return seen.first(5) && s.str(&w.DatasetWorkspaceID)
+		case "reporttype":
+			return seen.first(6) && s.common(&w.ReportType)
+		case "weburl":
+			return seen.first(7) && s.str(&w.WebURL)
+		case "embedurl":
+			return seen.first(8) && s.str(&w.EmbedURL)
+		case "appid":
+			return seen.first(9) && s.str(&w.AppID)
+		case "createdby":
+			return seen.first(10) && s.str(&w.CreatedBy)
+		case "modifiedby":
+			return seen.first(11) && s.str(&w.ModifiedBy)
+		case "createddatetime":
+			return seen.first(12) && s.str(&w.CreatedDateTime)
+		case "modifieddatetime":
+			return seen.first(13) && s.str(&w.ModifiedDateTime)
+		case "endorsementdetails":
+			if !seen.first(14) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			w.EndorsementDetails = new(wireEndorsement)
+			return s.endorsement(w.EndorsementDetails)
+		case "sensitivitylabel":
+			if !seen.first(15) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			w.SensitivityLabel = new(wireLabel)
+			return s.label(w.SensitivityLabel)
+		}
+		s.skip()
+		return true
+	}) && s.peek() == 0
+}
+
+// fastDashboard reads one element of a workspace's dashboards.
+func fastDashboard(b []byte, w *wireDashboard) bool {
+	s := scanner{b: b}
+	if s.peek() != '{' {
+		return false
+	}
+	var seen fields
+	return s.object(func(key string) bool {
+		switch key {
+		case "id":
+			return seen.first(0) && s.str(&w.ID)
+		case "displayname":
+			return seen.first(1) && s.str(&w.DisplayName)
+		case "isreadonly":
+			return seen.first(2) && s.boolean(&w.IsReadOnly)
+		case "weburl":
+			return seen.first(3) && s.str(&w.WebURL)
+		case "embedurl":
+			return seen.first(4) && s.str(&w.EmbedURL)
+		case "appid":
+			return seen.first(5) && s.str(&w.AppID)
+		case "sensitivitylabel":
+			if !seen.first(6) {
+				return false
+			}
+			if s.null() {
+				return true
+			}
+			w.SensitivityLabel = new(wireLabel)
+			return s.label(w.SensitivityLabel)
+		case "tiles":
+			return seen.first(7) && s.tiles(&w.Tiles)
+		}
+		s.skip()
+		return true
+	}) && s.peek() == 0
+}
+
+func (s *scanner) tiles(v *[]wireTile) bool {
+	return list(s, v, &s.scratch.tiles, func(t *wireTile) bool {
+		var seen fields
+		return s.object(func(key string) bool {
+			switch key {
+			case "id":
+				return seen.first(0) && s.str(&t.ID)
+			case "title":
+				return seen.first(1) && s.str(&t.Title)
+			case "reportid":
+				return seen.first(2) && s.str(&t.ReportID)
+			case "datasetid":
+				return seen.first(3) && s.str(&t.DatasetID)
+			case "datasetworkspaceid":
+				return seen.first(4) && s.str(&t.DatasetWorkspaceID)
+			case "rowspan":
+				return seen.first(5) && s.smallInt(&t.RowSpan)
+			case "colspan":
+				return seen.first(6) && s.smallInt(&t.ColSpan)
+			}
+			s.skip()
+			return true
+		})
+	})
+}
+
+// smallInt reads a plain integer of a few digits into a flexInt (null leaves it);
+// anything else (a fraction, an exponent, a number in a string) is flexInt's to read.
+func (s *scanner) smallInt(v *flexInt) bool {
+	if s.null() {
+		*v = 0
+		return true
+	}
+	start, neg := s.i, false
+	if start < len(s.b) && s.b[start] == '-' {
+		neg, s.i = true, s.i+1
+	}
+	n, digits := 0, 0
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		n, digits, s.i = n*10+int(s.b[s.i]-'0'), digits+1, s.i+1
+	}
+	if digits == 0 || digits > 9 || (s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E')) {
+		s.i = start
+		return false
+	}
+	if neg {
+		n = -n
+	}
+	*v = flexInt(n)
+	return true
 }

@@ -144,7 +144,7 @@ func (b *scanResultBuilder) finish(w *wireScanResult) (*Snapshot, error) {
 }
 
 func newScanResultBuilder() *scanResultBuilder {
-	return &scanResultBuilder{s: &Snapshot{Version: Version, Source: "scanResult", Workspaces: []Workspace{}}}
+	return &scanResultBuilder{s: &Snapshot{Version: Version, Source: "scanResult", Workspaces: []Workspace{}, FromRaw: true}}
 }
 
 // decodeScanResultFast decodes a document validJSON accepted; ok is false for what it
@@ -283,7 +283,7 @@ func eachElement(dec *json.Decoder, fn func() error) error {
 }
 
 func fromScanResult(w *wireScanResult) (*Snapshot, error) {
-	s := &Snapshot{Version: Version, Source: "scanResult", Workspaces: make([]Workspace, 0, len(w.Workspaces))}
+	s := &Snapshot{Version: Version, Source: "scanResult", Workspaces: make([]Workspace, 0, len(w.Workspaces)), FromRaw: true}
 	var errs []error
 	for _, ww := range w.Workspaces {
 		ws, werrs := decodeWorkspace(ww)

@@ -258,7 +258,11 @@ func decodeDataset(raw json.RawMessage, pre *wireDataset) (SemanticModel, error)
 
 func decodeReport(raw json.RawMessage) (Report, error) {
 	var w wireReport
-	uerr := json.Unmarshal(raw, &w)
+	var uerr error
+	if encodingJSONOnly || !fastReport(raw, &w) {
+		w = wireReport{}
+		uerr = json.Unmarshal(raw, &w)
+	}
 	if uerr != nil && !wrongType(uerr) {
 		return Report{}, uerr
 	}
@@ -304,7 +308,11 @@ func tileFromWire(w wireTile) Tile {
 
 func decodeDashboard(raw json.RawMessage) (Dashboard, error) {
 	var w wireDashboard
-	uerr := json.Unmarshal(raw, &w)
+	var uerr error
+	if encodingJSONOnly || !fastDashboard(raw, &w) {
+		w = wireDashboard{}
+		uerr = json.Unmarshal(raw, &w)
+	}
 	if uerr != nil && !wrongType(uerr) {
 		return Dashboard{}, uerr
 	}

@@ -100,6 +100,20 @@ func relatedFromProto(p []*sinkpb.Related) []event.Related {
 	return out
 }
 
+// EventToProtoShared is EventToProto made once per event and shared by every output
+// that asks (event.Shared); the message it returns is shared too, so it must not be
+// changed. An event without Shared is converted anew.
+func EventToProtoShared(e *event.Event) (*sinkpb.Event, error) {
+	if e.Shared == nil {
+		return EventToProto(e)
+	}
+	v, err := e.Shared.Get(func() (any, error) { return EventToProto(e) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*sinkpb.Event), nil
+}
+
 // EventFromProto converts an event from its protocol form.
 func EventFromProto(p *sinkpb.Event) (event.Event, error) { return eventFrom(p, false) }
 
