@@ -50,7 +50,7 @@ func Marshal(v any) ([]byte, error) {
 var scratch = make(chan []byte, 4)
 
 // maxScratch is the largest buffer scratch keeps.
-const maxScratch = 16 << 20
+const maxScratch = 4 << 20
 
 func getScratch() []byte {
 	select {
