@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink"
@@ -44,7 +45,7 @@ func sameLine(t *testing.T, e *event.Event, fast bool) {
 			t.Fatalf("specs %v:\n got %s\nwant %s", specsOnly, got[1:], want)
 		case !ok && len(got) != 1:
 			t.Fatalf("specs %v: refused but appended %q", specsOnly, got[1:])
-		case !ok && fast && err == nil && (specsOnly || (e.Refresh == nil && e.Summary == nil)):
+		case !ok && fast && err == nil && (specsOnly || e.Summary == nil):
 			t.Fatalf("specs %v: left to encoding/json, which writes %s", specsOnly, want)
 		}
 	}
@@ -69,7 +70,7 @@ func rawSample(t testing.TB) []event.Event {
 
 func TestAppendLineMatchesEncodingJSON(t *testing.T) {
 	for i, e := range append(sinktest.Sample(), rawSample(t)...) {
-		sameLine(t, &e, e.Kind == event.KindSpec || e.Kind == event.KindRemoved)
+		sameLine(t, &e, e.Kind != event.KindSummary)
 		if t.Failed() {
 			t.Fatalf("sample event %d", i)
 		}
@@ -100,7 +101,20 @@ func TestAppendLineMatchesEncodingJSON(t *testing.T) {
 		}, Related: []event.Related{{Key: nil, PowerBI: id}, {Key: spec.Key{"k"}, WebURL: "u", Tables: []string{"t"}, TableNames: []string{"T"}}, {Tables: []string{}}}}, true},
 		{"removed", event.Event{Kind: event.KindRemoved, Removed: &event.Removed{Key: spec.Key{"gone"}, PowerBI: id}}, true},
 		{"removed nil key", event.Event{Kind: event.KindRemoved, Removed: &event.Removed{}}, true},
-		{"refresh", event.Event{Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: "q", State: event.RefreshCompleted}}, false},
+		{"refresh", event.Event{Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: "q", State: event.RefreshCompleted}}, true},
+		{"refresh everything", event.Event{Kind: event.KindRefresh, Refresh: &event.Refresh{
+			RequestID: "q<1>", State: event.RefreshFailed, Model: id, Key: spec.Key{"m&m"}, RefreshType: "Full", Enhanced: true,
+			RequestedAt: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC), StartedAt: time.Date(2026, 11, 30, 6, 0, 1, 500, time.FixedZone("x", 3600)),
+			EndedAt: time.Date(2026, 11, 30, 6, 5, 0, 0, time.Local), Error: "failed <badly> & \u2028 \xff",
+			Tables: []event.TableRefresh{{Table: "T<1>", Status: "Completed"}, {Table: "U", Partition: "P&", Status: "Failed"}},
+			ModelSpec: &spec.AssetSpec{Key: spec.Key{"m<&>"}, Description: "<d>", Tags: map[string]string{"<": ">"},
+				Metadata: map[string]spec.Metadata{"t": spec.Text("a<b>&c"), "j": spec.JSON(json.RawMessage(`{"a":"\u003c"}`)),
+					"s": spec.Schema(spec.TableSchema{Columns: []spec.TableColumn{{Name: "<c>", Type: "&"}}})}, PowerBI: id},
+		}, Related: []event.Related{{Key: spec.Key{"k<"}, PowerBI: id}}}, true},
+		{"refresh empty key", event.Event{Kind: event.KindRefresh, Refresh: &event.Refresh{Key: spec.Key{}, Tables: []event.TableRefresh{}}}, true},
+		{"refresh model spec raw with html", event.Event{Kind: event.KindRefresh, Refresh: &event.Refresh{ModelSpec: &spec.AssetSpec{
+			Metadata: map[string]spec.Metadata{"j": spec.JSON(json.RawMessage(`"<b>"`))}}}}, false}, // escaping changes it
+		{"refresh year 10000", event.Event{Kind: event.KindRefresh, Refresh: &event.Refresh{EndedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}, false},
 		{"summary", event.Event{Kind: event.KindSummary, Summary: &event.Summary{Workspaces: 3}}, false},
 		{"bad raw json", event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{Metadata: map[string]spec.Metadata{"j": spec.JSON(json.RawMessage(`{"a":`))}}}, false},
 		{"NaN", event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{Metadata: map[string]spec.Metadata{"f": spec.Float(math.NaN())}}}, false},
@@ -160,6 +174,10 @@ func FuzzAppendLine(f *testing.F) {
 		}
 		rm := event.Event{Kind: event.KindRemoved, Removed: &event.Removed{Key: spec.Key{s1}, PowerBI: id}}
 		sameLine(t, &rm, true)
+		rf := event.Event{Kind: event.KindRefresh, Refresh: &event.Refresh{RequestID: s1, State: event.RefreshState(s2), Model: id,
+			Key: spec.Key{s2}, RefreshType: s1, Error: s2, StartedAt: time.Unix(n, int64(x)).UTC(),
+			Tables: []event.TableRefresh{{Table: s1, Partition: s2, Status: s1}}, ModelSpec: e.Spec}, Related: e.Related}
+		sameLine(t, &rf, false)
 	})
 }
 
