@@ -233,7 +233,8 @@ func (s *Sink) send(ctx context.Context, events [][]byte) error {
 	}
 	s.mu.Lock()
 	s.nextSeq++
-	req := &encodedRequest{b: sink.AppendWriteRequest(nil, s.nextSeq, events)}
+	parts, size := sink.WriteRequestParts(s.nextSeq, events)
+	req := &encodedRequest{parts: parts, size: size}
 	pb := pendingBatch{seq: s.nextSeq, n: len(events), req: req}
 	if len(s.pending) == 0 {
 		s.progress = time.Now()
@@ -266,7 +267,7 @@ const windowBytes = 8 << 20
 func (s *Sink) pendingBytes() int {
 	n := 0
 	for _, pb := range s.pending {
-		n += len(pb.req.b)
+		n += pb.req.size
 	}
 	return n
 }
