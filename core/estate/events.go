@@ -34,15 +34,39 @@ func RelatedOf(s *spec.AssetSpec) event.Related {
 
 // EncodeEvent is the kept form of a spec event.
 func EncodeEvent(ev *event.Event) ([]byte, error) {
+	var e keptEncoder
+	return e.appendEvent(nil, ev)
+}
+
+// keptMarshal marshals an event's protocol message deterministically (map entries in key
+// order), so that the same event is kept as the same bytes from one sync to the next.
+var keptMarshal = proto.MarshalOptions{Deterministic: true}
+
+// keptEncoder encodes kept events with buffers it reuses: the protocol encoding and the
+// compression's scratch space, which would otherwise be allocated (and collected) once
+// per event, several times the size of what is kept.
+type keptEncoder struct {
+	pb, packed []byte
+}
+
+// appendEvent appends the kept form of a spec event to dst.
+func (e *keptEncoder) appendEvent(dst []byte, ev *event.Event) ([]byte, error) {
 	p, err := sink.EventToProtoShared(ev)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	b, err := proto.Marshal(p)
-	if err != nil {
-		return nil, err
+	if e.pb, err = keptMarshal.MarshalAppend(e.pb[:0], p); err != nil {
+		return dst, err
 	}
-	return s2.Encode(nil, b), nil
+	return e.appendPacked(dst, e.pb), nil
+}
+
+// appendPacked appends the S2 block of b to dst.
+func (e *keptEncoder) appendPacked(dst, b []byte) []byte {
+	if n := s2.MaxEncodedLen(len(b)); cap(e.packed) < n {
+		e.packed = make([]byte, n)
+	}
+	return append(dst, s2.Encode(e.packed[:cap(e.packed)], b)...)
 }
 
 // KeptSize is the size of a kept event once decoded (its protocol encoding), for callers
@@ -89,8 +113,11 @@ func DecodeEvent(b []byte) (event.Event, error) {
 }
 
 // EncodeRelated is the kept form of what other events say of an asset.
-func EncodeRelated(r event.Related) ([]byte, error) {
-	return proto.Marshal(&sinkpb.Related{Key: &sinkpb.Key{Parts: r.Key}, WebUrl: r.WebURL, Tables: r.Tables, TableNames: r.TableNames,
+func EncodeRelated(r event.Related) ([]byte, error) { return appendRelated(nil, r) }
+
+// appendRelated appends the kept form of what other events say of an asset to dst.
+func appendRelated(dst []byte, r event.Related) ([]byte, error) {
+	return keptMarshal.MarshalAppend(dst, &sinkpb.Related{Key: &sinkpb.Key{Parts: r.Key}, WebUrl: r.WebURL, Tables: r.Tables, TableNames: r.TableNames,
 		Powerbi: &sinkpb.Identity{Type: string(r.PowerBI.Type), Id: r.PowerBI.ID, Name: r.PowerBI.Name, WorkspaceId: r.PowerBI.WorkspaceID, WorkspaceName: r.PowerBI.WorkspaceName}})
 }
 
