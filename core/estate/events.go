@@ -51,14 +51,20 @@ type keptEncoder struct {
 
 // appendEvent appends the kept form of a spec event to dst.
 func (e *keptEncoder) appendEvent(dst []byte, ev *event.Event) ([]byte, error) {
+	var err error
+	if e.pb, err = e.appendProto(e.pb[:0], ev); err != nil {
+		return dst, err
+	}
+	return e.appendPacked(dst, e.pb), nil
+}
+
+// appendProto appends a spec event's protocol encoding, before compression, to dst.
+func (e *keptEncoder) appendProto(dst []byte, ev *event.Event) ([]byte, error) {
 	p, err := sink.EventToProtoShared(ev)
 	if err != nil {
 		return dst, err
 	}
-	if e.pb, err = keptMarshal.MarshalAppend(e.pb[:0], p); err != nil {
-		return dst, err
-	}
-	return e.appendPacked(dst, e.pb), nil
+	return keptMarshal.MarshalAppend(dst, p)
 }
 
 // appendPacked appends the S2 block of b to dst.
