@@ -233,6 +233,11 @@ func rowDigest(summary string, pb, rel []byte) uint64 {
 // keptDigests asks the store for the digests of the window's assets that no unstaged
 // row of this run names.
 func (s *Sink) keptDigests(ctx context.Context) error {
+	if s.run.Committed() == 0 {
+		// The estate keeps nothing yet: every asset is staged (one sent twice is
+		// staged twice, the last replacing the first).
+		return nil
+	}
 	byType := map[string][]string{}
 	for i := range s.window {
 		c := &s.window[i]

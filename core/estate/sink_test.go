@@ -133,16 +133,21 @@ func TestSinkLastEventOfAnAssetWins(t *testing.T) {
 		name      string
 		stageRows int
 		writes    [][]event.Event
+		first     bool // into an empty estate
 	}{
-		{"one window", 0, [][]event.Event{{reportEvent("a", "a2"), reportEvent("a", "a1")}}},
-		{"two writes", 0, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("a", "a1")}}},
-		{"staged between", 1, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("a", "a1")}}},
-		{"changed last", 1, [][]event.Event{{reportEvent("a", "a1")}, {reportEvent("a", "a3")}}},
-		{"changed last, one window", 0, [][]event.Event{{reportEvent("a", "a1"), reportEvent("a", "a3")}}},
+		{"one window", 0, [][]event.Event{{reportEvent("a", "a2"), reportEvent("a", "a1")}}, false},
+		{"two writes", 0, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("a", "a1")}}, false},
+		{"staged between", 1, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("a", "a1")}}, false},
+		{"changed last", 1, [][]event.Event{{reportEvent("a", "a1")}, {reportEvent("a", "a3")}}, false},
+		{"changed last, one window", 0, [][]event.Event{{reportEvent("a", "a1"), reportEvent("a", "a3")}}, false},
+		{"first sync", 0, [][]event.Event{{reportEvent("a", "a2"), reportEvent("a", "a1")}}, true},
+		{"first sync, staged between", 1, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("a", "a1")}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := openTestStore(t)
-			syncEstate(t, st, 0, []event.Event{reportEvent("a", "a1")})
+			if !tc.first {
+				syncEstate(t, st, 0, []event.Event{reportEvent("a", "a1")})
+			}
 			syncEstate(t, st, tc.stageRows, tc.writes...)
 			last := tc.writes[len(tc.writes)-1]
 			want := last[len(last)-1].Spec.PowerBI.Name

@@ -40,8 +40,11 @@ CREATE TABLE estate_meta (
 // estateDigestSchema (version 16) keeps with every estate row a digest of what it holds
 // (its summary, event and related messages, as the caller computed it), so that a sync
 // that sends an asset unchanged leaves its row as it is instead of writing it again.
-// NULL in rows written before: they are written again once.
-const estateDigestSchema = `ALTER TABLE estate_assets ADD COLUMN digest BLOB;`
+// NULL in rows written before: they are written again once. The asset index carries it,
+// so that looking digests up reads the index only, not the rows.
+const estateDigestSchema = `ALTER TABLE estate_assets ADD COLUMN digest BLOB;
+DROP INDEX estate_assets_asset;
+CREATE INDEX estate_assets_asset ON estate_assets (pipeline, type, id, gen, digest);`
 
 func init() {
 	addMigrations(migration{16, estateDigestSchema})
@@ -119,6 +122,10 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 	}
 	return r.err(tx.Commit())
 }
+
+// Committed returns the generation of the estate this run would replace: 0 when the
+// pipeline has none (every asset it sends is new to the estate).
+func (r *EstateRun) Committed() int64 { return r.cur }
 
 // keptDigestsAtOnce bounds the ids of one KeptDigests query.
 const keptDigestsAtOnce = 500
