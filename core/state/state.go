@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/spec"
@@ -217,48 +216,6 @@ func (s *Store) PreviousAssets(ctx context.Context, pipeline string) (map[AssetI
 		return nil, fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
 	}
 	return out, nil
-}
-
-// SaveAssets replaces the pipeline's remembered assets with specs, in one transaction.
-// Call it after the sinks received the sync, so a failed sync is compared again.
-func (s *Store) SaveAssets(ctx context.Context, pipeline string, specs []spec.AssetSpec) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM pipeline_assets WHERE pipeline = ?`, pipeline); err != nil {
-		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
-	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO pipeline_assets (pipeline, type, id, key, name, workspace_id, workspace_name)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline, type, id) DO UPDATE SET key = excluded.key,
-		name = excluded.name, workspace_id = excluded.workspace_id, workspace_name = excluded.workspace_name`)
-	if err != nil {
-		return fmt.Errorf("state %s: %w", s.path, err)
-	}
-	defer stmt.Close()
-	for i := range specs {
-		id := specs[i].PowerBI
-		if id.Type == "" || id.ID == "" {
-			return fmt.Errorf("state %s: pipeline %q: asset %s has no Power BI identity", s.path, pipeline, specs[i].Key)
-		}
-		key, err := json.Marshal(specs[i].Key)
-		if err != nil {
-			return err
-		}
-		if _, err := stmt.ExecContext(ctx, pipeline, string(id.Type), id.ID, string(key), id.Name, id.WorkspaceID, id.WorkspaceName); err != nil {
-			return fmt.Errorf("state %s: pipeline %q: asset %s: %w", s.path, pipeline, specs[i].Key, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO pipeline_syncs (pipeline, synced_at, assets) VALUES (?, ?, ?)
-		ON CONFLICT (pipeline) DO UPDATE SET synced_at = excluded.synced_at, assets = excluded.assets`,
-		pipeline, time.Now().UTC().Format(time.RFC3339Nano), len(specs)); err != nil {
-		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
-	}
-	return nil
 }
 
 // Removed lists the assets of prev that current no longer has, as events for the
