@@ -87,19 +87,62 @@ type seenAsset struct {
 // write hands events to every sink in batches, the sinks in parallel. A failing sink is
 // recorded and skipped from then on; the others go on.
 func (r *run) write(ctx context.Context, events []event.Event) error {
+	if err := r.waitBehind(); err != nil {
+		return err
+	}
+	return r.writeNow(ctx, events)
+}
+
+func (r *run) writeNow(ctx context.Context, events []event.Event) error {
 	for start := 0; start < len(events); start += r.batch {
 		chunk := events[start:min(start+r.batch, len(events))]
-		if err := r.fanOut(ctx, len(chunk), nil, func(s Sink) error { return s.Write(ctx, chunk) }); err != nil {
+		if err := r.fanOutNow(ctx, len(chunk), nil, func(s Sink) error { return s.Write(ctx, chunk) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// writeBehind is write in the background: a part's specs go to the outputs (the
+// estate's encoding and staging, the plugins' queues) while the next part is built
+// and translated. One such write is in flight at a time, and every other write, and
+// the end of the pull, wait for it first, so the outputs get events in order.
+func (r *run) writeBehind(ctx context.Context, events []event.Event) error {
+	if err := r.waitBehind(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	r.behind = done
+	go func() {
+		defer close(done)
+		r.behindErr = r.writeNow(ctx, events)
+	}()
+	return nil
+}
+
+// waitBehind waits for the write in flight, if any, and returns its error.
+func (r *run) waitBehind() error {
+	if r.behind == nil {
+		return nil
+	}
+	<-r.behind
+	r.behind = nil
+	err := r.behindErr
+	r.behindErr = nil
+	return err
+}
+
 // fanOut hands n events to the open outputs that to selects (every one when to is nil),
 // the outputs in parallel, through send. A failing output is recorded and skipped from
 // then on; the others go on.
 func (r *run) fanOut(ctx context.Context, n int, to []bool, send func(Sink) error) error {
+	if err := r.waitBehind(); err != nil {
+		return err
+	}
+	return r.fanOutNow(ctx, n, to, send)
+}
+
+func (r *run) fanOutNow(ctx context.Context, n int, to []bool, send func(Sink) error) error {
 	var wg sync.WaitGroup
 	for i, s := range r.out {
 		if (to != nil && !to[i]) || r.sinks[i].Err != nil {

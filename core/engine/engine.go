@@ -248,12 +248,19 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	if srcErr == nil {
 		srcErr = r.pull(ctx, builder)
+		// The last part's specs may still be on their way to the outputs.
+		if err := r.waitBehind(); srcErr == nil {
+			srcErr = err
+		}
 	}
 	r.sourceProblems()
 	if srcErr == nil {
 		recs, probs := builder.Flush()
 		r.problems(probs)
 		srcErr = r.process(ctx, recs)
+		if err := r.waitBehind(); srcErr == nil {
+			srcErr = err
+		}
 	}
 	if srcErr == nil {
 		// Events still waiting for an asset the estate never sent go now.
@@ -375,10 +382,17 @@ type run struct {
 	// refreshable is the isRefreshable of the models of the part being built, by id,
 	// as the snapshot decoded it from their raw properties (refreshableOf).
 	refreshable map[string]*bool
+	// refreshableFromRaw says the part's snapshot decoded its models from their raw
+	// properties: a nil isRefreshable means the raw properties have none.
+	refreshableFromRaw bool
 	// whole marks the open outputs that must be sent every asset (whole.go), and
 	// estateGen is the estate generation this sync started from.
 	whole     []bool
 	estateGen int64
+	// behind is closed when the write in flight (writeBehind) is done, behindErr
+	// then its error; nil when none is.
+	behind    chan struct{}
+	behindErr error
 }
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.
@@ -546,7 +560,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			events[i].Shared = &event.Shared{}
 		}
 	}
-	return r.write(ctx, events)
+	return r.writeBehind(ctx, events)
 }
 
 // keyString is a map key for a spec.Key; NUL cannot occur in a key part from YAML or JSON
@@ -589,6 +603,7 @@ func (r *run) noteRefreshable(s *snapshot.Snapshot) {
 	if r.refreshable == nil {
 		r.refreshable = map[string]*bool{}
 	}
+	r.refreshableFromRaw = s.FromRaw
 	for wi := range s.Workspaces {
 		for _, m := range s.Workspaces[wi].SemanticModels {
 			if m.ID != "" {
@@ -604,7 +619,7 @@ func (r *run) noteRefreshable(s *snapshot.Snapshot) {
 // as a tenth of a sync. A model from elsewhere (the state store) has its raw read.
 func (r *run) refreshableOf(id string, raw json.RawMessage) json.RawMessage {
 	v, ok := r.refreshable[id]
-	if !ok || (v == nil && containsFoldASCII(raw, "isrefreshable")) {
+	if !ok || (v == nil && !r.refreshableFromRaw && containsFoldASCII(raw, "isrefreshable")) {
 		// Not from this part, or the snapshot has no value where the raw properties
 		// may (a snapshot file written by hand): the raw properties say.
 		return refreshableOnly(raw)

@@ -12,7 +12,6 @@ import (
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink"
-	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 )
 
 // BenchmarkIncrementalSync compares, in one run, syncs of the 1,000-workspace tenant
@@ -97,8 +96,8 @@ func (replacingSink) Begin(context.Context, sink.RunKind) error { return nil }
 func (replacingSink) Takes(...event.Kind) bool                  { return true }
 func (replacingSink) AbortRun(context.Context, error)           {}
 
-// WriteProto takes events in the protocol's form, as a plugin's host does.
-func (r replacingSink) WriteProto(_ context.Context, evs []*sinkpb.Event) error {
+// WriteEncoded takes events in the protocol's encoding, as a plugin's host does.
+func (r replacingSink) WriteEncoded(_ context.Context, evs [][]byte) error {
 	r.specs.Add(int64(len(evs)))
 	return nil
 }

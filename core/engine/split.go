@@ -30,7 +30,7 @@ func splitSnapshot(s *snapshot.Snapshot, n int) []*snapshot.Snapshot {
 	for start := 0; start < len(s.Workspaces); start += n {
 		end := min(start+n, len(s.Workspaces))
 		part := &snapshot.Snapshot{Version: s.Version, Source: s.Source, TakenAt: s.TakenAt,
-			Workspaces: s.Workspaces[start:end:end]}
+			Workspaces: s.Workspaces[start:end:end], FromRaw: s.FromRaw}
 		mine := make([]bool, len(s.DataSources))
 		use := func(ids []string) {
 			for _, id := range ids {

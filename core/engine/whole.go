@@ -16,8 +16,6 @@ import (
 	"github.com/pbisync/pbisync/core/refresh"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
-	"github.com/pbisync/pbisync/sdk/sink"
-	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 	"github.com/pbisync/pbisync/sdk/spec"
 	"gopkg.in/yaml.v3"
 )
@@ -121,32 +119,32 @@ func (r *run) sendCarried(ctx context.Context) error {
 		}
 	}
 	r.log.Info("sending the outputs that need every asset the unchanged ones, from the estate", "outputs", strings.Join(names, ", "), "assets", want)
-	// Plugins are sent the kept events as they are kept, in the protocol's form; other
-	// outputs get them decoded.
-	asProto := make([]bool, len(r.out))
+	// Plugins are sent the kept events as they are kept, in the protocol's encoding;
+	// other outputs get them decoded.
+	asEncoded := make([]bool, len(r.out))
 	asEvents := make([]bool, len(r.out))
 	anyEvents := false
 	for i, s := range r.out {
 		if !r.whole[i] {
 			continue
 		}
-		if _, ok := s.(protoWriter); ok {
-			asProto[i] = true
+		if _, ok := s.(encodedWriter); ok {
+			asEncoded[i] = true
 		} else {
 			asEvents[i], anyEvents = true, true
 		}
 	}
 	got, held := 0, 0
-	protos := make([]*sinkpb.Event, 0, r.batch)
+	encoded := make([][]byte, 0, r.batch)
 	var events []event.Event
 	flush := func() error {
 		held = 0
-		err := r.writeProtoTo(ctx, protos, asProto)
+		err := r.writeEncodedTo(ctx, encoded, asEncoded)
 		if err == nil && anyEvents {
 			err = r.writeTo(ctx, events, asEvents)
 		}
 		// A sink may hold a batch until it is acknowledged: the next one is new.
-		protos, events = make([]*sinkpb.Event, 0, r.batch), nil
+		encoded, events = make([][]byte, 0, r.batch), nil
 		return err
 	}
 	err := st.EstateEvents(ctx, r.e.Pipeline, r.estateGen, func(typ, id string, kept []byte) error {
@@ -158,10 +156,10 @@ func (r *run) sendCarried(ctx context.Context) error {
 		if _, sent := r.seen[aid]; sent {
 			return nil
 		}
-		p, err := estate.DecodeEventProto(kept)
+		raw, err := estate.DecodeEventBytes(kept)
 		if err == nil && anyEvents {
 			var ev event.Event
-			if ev, err = sink.EventFromProto(p); err == nil {
+			if ev, err = estate.DecodeEvent(kept); err == nil {
 				events = append(events, ev)
 			}
 		}
@@ -169,11 +167,11 @@ func (r *run) sendCarried(ctx context.Context) error {
 			return fmt.Errorf("estate of %q: %s %s: %w", r.e.Pipeline, typ, id, err)
 		}
 		got++
-		protos = append(protos, p)
+		encoded = append(encoded, raw)
 		// The estate is read in (type, id) order: models, with their columns, come
 		// together, so batches are bounded by bytes too; the sinks hold a window of them.
-		held += estate.KeptSize(kept)
-		if len(protos) < r.batch && held < carriedBatchBytes {
+		held += len(raw)
+		if len(encoded) < r.batch && held < carriedBatchBytes {
 			return nil
 		}
 		return flush()
@@ -263,18 +261,18 @@ func (r *run) estateModels(ctx context.Context) ([]Model, error) {
 	return out, nil
 }
 
-// protoWriter is a sink that takes events in the protocol's form (sinkhost.Sink).
-type protoWriter interface {
-	WriteProto(ctx context.Context, events []*sinkpb.Event) error
+// encodedWriter is a sink that takes events in the protocol's encoding (sinkhost.Sink).
+type encodedWriter interface {
+	WriteEncoded(ctx context.Context, events [][]byte) error
 }
 
-// writeProtoTo hands events in the protocol's form to the open outputs that to selects
-// (each a protoWriter).
-func (r *run) writeProtoTo(ctx context.Context, events []*sinkpb.Event, to []bool) error {
+// writeEncodedTo hands events in the protocol's encoding to the open outputs that to
+// selects (each an encodedWriter).
+func (r *run) writeEncodedTo(ctx context.Context, events [][]byte, to []bool) error {
 	if len(events) == 0 {
 		return nil
 	}
-	return r.fanOut(ctx, len(events), to, func(s Sink) error { return s.(protoWriter).WriteProto(ctx, events) })
+	return r.fanOut(ctx, len(events), to, func(s Sink) error { return s.(encodedWriter).WriteEncoded(ctx, events) })
 }
 
 // carriedBatchBytes bounds the encoded size of a batch of carried events.

@@ -2,6 +2,7 @@ package estate
 
 import (
 	"fmt"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/pbisync/pbisync/core/assets"
@@ -34,37 +35,18 @@ func RelatedOf(s *spec.AssetSpec) event.Related {
 
 // EncodeEvent is the kept form of a spec event.
 func EncodeEvent(ev *event.Event) ([]byte, error) {
-	var e keptEncoder
-	return e.appendEvent(nil, ev)
-}
-
-// keptMarshal marshals an event's protocol message deterministically (map entries in key
-// order), so that the same event is kept as the same bytes from one sync to the next.
-var keptMarshal = proto.MarshalOptions{Deterministic: true}
-
-// keptEncoder encodes kept events with buffers it reuses: the protocol encoding and the
-// compression's scratch space, which would otherwise be allocated (and collected) once
-// per event, several times the size of what is kept.
-type keptEncoder struct {
-	pb, packed []byte
-}
-
-// appendEvent appends the kept form of a spec event to dst.
-func (e *keptEncoder) appendEvent(dst []byte, ev *event.Event) ([]byte, error) {
-	var err error
-	if e.pb, err = e.appendProto(e.pb[:0], ev); err != nil {
-		return dst, err
-	}
-	return e.appendPacked(dst, e.pb), nil
-}
-
-// appendProto appends a spec event's protocol encoding, before compression, to dst.
-func (e *keptEncoder) appendProto(dst []byte, ev *event.Event) ([]byte, error) {
-	p, err := sink.EventToProtoShared(ev)
+	// The same bytes the outputs are sent (made once per event).
+	b, err := sink.EventBytesShared(ev)
 	if err != nil {
-		return dst, err
+		return nil, err
 	}
-	return keptMarshal.MarshalAppend(dst, p)
+	return s2.Encode(nil, b), nil
+}
+
+// keptEncoder compresses kept events into a scratch space it reuses, which would
+// otherwise be allocated (and collected) once per event, larger than what is kept.
+type keptEncoder struct {
+	packed []byte
 }
 
 // appendPacked appends the S2 block of b to dst.
@@ -84,6 +66,35 @@ func KeptSize(b []byte) int {
 	}
 	return n
 }
+
+// DecodeEventBytes reads an event kept by EncodeEvent as its encoding in the protocol,
+// for a host that sends it on as it is. Its top level is checked: a spec event, whole.
+func DecodeEventBytes(b []byte) ([]byte, error) {
+	raw, err := s2.Decode(nil, b)
+	if err != nil {
+		return nil, fmt.Errorf("kept event: %w", err)
+	}
+	spec := false
+	for rest := raw; len(rest) > 0; {
+		num, typ, n := protowire.ConsumeTag(rest)
+		if n < 0 {
+			return nil, fmt.Errorf("kept event: %w", protowire.ParseError(n))
+		}
+		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
+		if m < 0 {
+			return nil, fmt.Errorf("kept event: %w", protowire.ParseError(m))
+		}
+		spec = spec || (num == eventSpecField && typ == protowire.BytesType)
+		rest = rest[n+m:]
+	}
+	if !spec {
+		return nil, fmt.Errorf("kept event: not a spec event")
+	}
+	return raw, nil
+}
+
+// eventSpecField is Event.spec's field number (sink.proto).
+const eventSpecField = 1
 
 // DecodeEventProto reads an event kept by EncodeEvent in the protocol's form, as a sink
 // plugin is sent it.
@@ -123,7 +134,7 @@ func EncodeRelated(r event.Related) ([]byte, error) { return appendRelated(nil, 
 
 // appendRelated appends the kept form of what other events say of an asset to dst.
 func appendRelated(dst []byte, r event.Related) ([]byte, error) {
-	return keptMarshal.MarshalAppend(dst, &sinkpb.Related{Key: &sinkpb.Key{Parts: r.Key}, WebUrl: r.WebURL, Tables: r.Tables, TableNames: r.TableNames,
+	return proto.MarshalOptions{}.MarshalAppend(dst, &sinkpb.Related{Key: &sinkpb.Key{Parts: r.Key}, WebUrl: r.WebURL, Tables: r.Tables, TableNames: r.TableNames,
 		Powerbi: &sinkpb.Identity{Type: string(r.PowerBI.Type), Id: r.PowerBI.ID, Name: r.PowerBI.Name, WorkspaceId: r.PowerBI.WorkspaceID, WorkspaceName: r.PowerBI.WorkspaceName}})
 }
 

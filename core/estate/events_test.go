@@ -1,11 +1,13 @@
 package estate
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -82,4 +84,32 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		_, _ = DecodeRelated(b)
 	})
+}
+
+// A kept event reads back as the bytes it was kept from, and what is not a whole spec
+// event is refused.
+func TestDecodeEventBytes(t *testing.T) {
+	ev := event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{Key: spec.Key{"a"}, PowerBI: spec.Identity{Type: spec.Report, ID: "r"}}}
+	kept, err := EncodeEvent(&ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := DecodeEventBytes(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := sink.EventBytes(&ev)
+	if err != nil || !bytes.Equal(raw, want) {
+		t.Fatalf("got %x, want %x (%v)", raw, want, err)
+	}
+	removed, _ := sink.EventBytes(&event.Event{Kind: event.KindRemoved, Removed: &event.Removed{Key: spec.Key{"a"}, PowerBI: spec.Identity{Type: spec.Report, ID: "r"}}})
+	for name, b := range map[string][]byte{
+		"not s2":    []byte("\xff\xff\xff"),
+		"truncated": s2.Encode(nil, want[:len(want)-1]),
+		"removed":   s2.Encode(nil, removed),
+	} {
+		if _, err := DecodeEventBytes(b); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 )
 
 // Sink keeps a pipeline's estate in the state store as a sync streams by: it stages every
@@ -44,10 +45,10 @@ type Sink struct {
 	// unstaged are the digests of the rows not staged yet, by asset: what the store
 	// does not know yet of this run.
 	unstaged map[assetRef][]byte
-	// Scratch reused by every Write: the window's spec events in their protocol
-	// encoding (back to back) and related messages, and what each is.
-	pb, rel []byte
-	window  []candidate
+	// Scratch reused by every Write: the window's related messages (back to back), and
+	// what each of its spec events is.
+	rel    []byte
+	window []candidate
 	enc     keptEncoder
 	// buf and js encode summaries and pages: the text is copied once, into the row,
 	// where json.Marshal would copy it once more.
@@ -61,12 +62,12 @@ type keptSpan struct{ at, rel, end int }
 
 type assetRef struct{ typ, id string }
 
-// candidate is a spec event of a window: its summary, where its protocol encoding and
-// related message are in Sink.pb and Sink.rel, and its digest.
+// candidate is a spec event of a window: its summary, its protocol encoding (shared with
+// the outputs), where its related message is in Sink.rel, and its digest.
 type candidate struct {
 	ref             assetRef
 	summary         string
-	pb0, pb1        int
+	pb              []byte
 	rel0, rel1      int
 	digest          [8]byte
 	keptDigest      []byte // the store's, if any
@@ -137,7 +138,8 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 // take adds a window's events to the rows to stage, leaving out the specs the estate
 // keeps as they are.
 func (s *Sink) take(ctx context.Context, events []event.Event) error {
-	s.pb, s.rel, s.window = s.pb[:0], s.rel[:0], s.window[:0]
+	clear(s.window) // no reference to the last window's events is kept
+	s.rel, s.window = s.rel[:0], s.window[:0]
 	for i := range events {
 		ev := &events[i]
 		switch ev.Kind {
@@ -175,7 +177,7 @@ func (s *Sink) take(ctx context.Context, events []event.Event) error {
 		}
 		s.staged++
 		sp := keptSpan{at: len(s.kept)}
-		s.kept = s.enc.appendPacked(s.kept, s.pb[c.pb0:c.pb1])
+		s.kept = s.enc.appendPacked(s.kept, c.pb)
 		sp.rel = len(s.kept)
 		s.kept = append(s.kept, s.rel[c.rel0:c.rel1]...)
 		sp.end = len(s.kept)
@@ -200,16 +202,16 @@ func (s *Sink) candidate(ev *event.Event) (candidate, error) {
 	}
 	// No page is written: a page is made from the kept event when it is read (one at a
 	// time, by the UI), which costs the sync nothing.
-	c.pb0 = len(s.pb)
-	if s.pb, err = s.enc.appendProto(s.pb, ev); err != nil {
+	// The bytes the outputs are sent, made once per event (sdk/sink.EventBytesShared).
+	if c.pb, err = sink.EventBytesShared(ev); err != nil {
 		return c, err
 	}
-	c.pb1, c.rel0 = len(s.pb), len(s.rel)
+	c.rel0 = len(s.rel)
 	if s.rel, err = appendRelated(s.rel, RelatedOf(ev.Spec)); err != nil {
 		return c, err
 	}
 	c.rel1 = len(s.rel)
-	binary.BigEndian.PutUint64(c.digest[:], rowDigest(c.summary, s.pb[c.pb0:c.pb1], s.rel[c.rel0:c.rel1]))
+	binary.BigEndian.PutUint64(c.digest[:], rowDigest(c.summary, c.pb, s.rel[c.rel0:c.rel1]))
 	return c, nil
 }
 

@@ -38,7 +38,7 @@ type instance struct {
 
 	// Batches go through a sender goroutine: Send blocks on HTTP/2 flow control when
 	// the plugin stops reading, and the host must stay free to notice and restart it.
-	sendq     chan *sinkpb.WriteRequest
+	sendq     chan *encodedRequest
 	sendDone  chan struct{}
 	closeOnce sync.Once
 }
@@ -47,7 +47,8 @@ type instance struct {
 func (in *instance) sender() {
 	defer close(in.sendDone)
 	for req := range in.sendq {
-		if err := in.stream.Send(req); err != nil {
+		// SendMsg, not Send: the stream's codec writes an encodedRequest as its bytes.
+		if err := in.stream.SendMsg(req); err != nil {
 			return // the receiver learns why from the stream
 		}
 	}
@@ -55,7 +56,7 @@ func (in *instance) sender() {
 }
 
 // enqueue hands a batch to the sender; false means the stream is gone.
-func (in *instance) enqueue(req *sinkpb.WriteRequest) bool {
+func (in *instance) enqueue(req *encodedRequest) bool {
 	select {
 	case in.sendq <- req:
 		return true
@@ -258,11 +259,11 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel
-	in.stream, err = in.rpc.Write(sctx)
+	in.stream, err = in.rpc.Write(sctx, grpc.ForceCodecV2(encodedCodec{}))
 	if err != nil {
 		return nil, fmt.Errorf("output %q: opening the write stream: %w", l.name, grpcErr(err))
 	}
-	in.sendq = make(chan *sinkpb.WriteRequest, l.window)
+	in.sendq = make(chan *encodedRequest, l.window)
 	in.sendDone = make(chan struct{})
 	go in.sender()
 	go s.receive(in)

@@ -21,6 +21,7 @@ import (
 	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 )
 
@@ -80,7 +81,7 @@ type Sink struct {
 type pendingBatch struct {
 	seq uint64
 	n   int
-	req *sinkpb.WriteRequest
+	req *encodedRequest
 }
 
 // New starts the output described by one `outputs:` entry and configures it. Errors
@@ -165,31 +166,46 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 	}
 	for off := 0; off < len(events); {
 		n := min(len(events)-off, s.launch.batchSize)
-		b := &sinkpb.Batch{Events: make([]*sinkpb.Event, 0, n)}
+		enc := make([][]byte, 0, n)
 		for i := off; i < off+n; i++ {
-			pe, err := sink.EventToProtoShared(&events[i])
+			// The encoding is shared with the other outputs and the estate: each
+			// event is encoded once, and sent as those bytes.
+			b, err := sink.EventBytesShared(&events[i])
 			if err != nil {
 				return fmt.Errorf("output %q: event %d of %d: %w", s.Name(), i, len(events), err)
 			}
-			b.Events = append(b.Events, pe)
+			enc = append(enc, b)
 		}
 		off += n
-		if err := s.send(ctx, b); err != nil {
+		if err := s.send(ctx, enc); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// WriteProto sends events already in the protocol's form (the estate keeps spec events so,
-// for outputs fed from it): nothing is converted or copied.
+// WriteProto sends events already in the protocol's form.
 func (s *Sink) WriteProto(ctx context.Context, events []*sinkpb.Event) error {
+	enc := make([][]byte, len(events))
+	for i, e := range events {
+		b, err := proto.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("output %q: event %d of %d: %w", s.Name(), i, len(events), err)
+		}
+		enc[i] = b
+	}
+	return s.WriteEncoded(ctx, enc)
+}
+
+// WriteEncoded sends events already encoded in the protocol (the estate keeps spec
+// events so, for outputs fed from it): nothing is converted or copied.
+func (s *Sink) WriteEncoded(ctx context.Context, events [][]byte) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
 	for off := 0; off < len(events); {
 		n := min(len(events)-off, s.launch.batchSize)
-		if err := s.send(ctx, &sinkpb.Batch{Events: events[off : off+n : off+n]}); err != nil {
+		if err := s.send(ctx, events[off:off+n:off+n]); err != nil {
 			return err
 		}
 		off += n
@@ -209,14 +225,16 @@ func (s *Sink) usable() error {
 	return nil
 }
 
-func (s *Sink) send(ctx context.Context, b *sinkpb.Batch) error {
+// send sends one batch of encoded events: it is numbered and written as its
+// WriteRequest's bytes, which a restart sends again as they are.
+func (s *Sink) send(ctx context.Context, events [][]byte) error {
 	if err := s.waitWindow(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.nextSeq++
-	b.Seq = s.nextSeq
-	pb := pendingBatch{seq: b.Seq, n: len(b.Events), req: &sinkpb.WriteRequest{Batch: b}}
+	req := &encodedRequest{b: sink.AppendWriteRequest(nil, s.nextSeq, events)}
+	pb := pendingBatch{seq: s.nextSeq, n: len(events), req: req}
 	if len(s.pending) == 0 {
 		s.progress = time.Now()
 	}

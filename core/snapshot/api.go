@@ -41,7 +41,7 @@ type APIDashboard struct {
 // appear once in Snapshot.DataSources. Malformed items are left out and named in the
 // returned error; everything else is kept.
 func FromAPI(workspaces []APIWorkspace) (*Snapshot, error) {
-	s := &Snapshot{Version: Version, Source: "api", Workspaces: make([]Workspace, 0, len(workspaces)), DataSources: []DataSource{}}
+	s := &Snapshot{Version: Version, Source: "api", Workspaces: make([]Workspace, 0, len(workspaces)), DataSources: []DataSource{}, FromRaw: true}
 	seen := map[string]bool{}
 	var errs []error
 	// dataSources decodes an item's data sources into s.DataSources and returns their ids.
@@ -83,7 +83,7 @@ func FromAPI(workspaces []APIWorkspace) (*Snapshot, error) {
 			return id != "" && wrongType(err)
 		}
 		for _, ad := range aw.Datasets {
-			m, err := decodeDataset(ad.Dataset)
+			m, err := decodeDataset(ad.Dataset, nil)
 			if !bad("dataset", ad.Dataset, m.ID, err) {
 				continue
 			}

@@ -18,13 +18,23 @@ func BenchmarkDecodeScanResult(b *testing.B) {
 	if err := powerbitest.WriteScanResult(&doc, tenant, nil); err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(doc.Len()))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		s, err := snapshot.DecodeScanResult(bytes.NewReader(doc.Bytes()))
-		if err != nil || len(s.Workspaces) != 100 {
-			b.Fatalf("decoded %v workspaces: %v", s, err)
+	// readers=encoding-json is the decoder before the fast readers, for the ratio.
+	for _, slow := range []bool{false, true} {
+		name := "readers=fast"
+		if slow {
+			name = "readers=encoding-json"
 		}
+		b.Run(name, func(b *testing.B) {
+			*snapshot.EncodingJSONOnly = slow
+			defer func() { *snapshot.EncodingJSONOnly = false }()
+			b.SetBytes(int64(doc.Len()))
+			b.ReportAllocs()
+			for b.Loop() {
+				s, err := snapshot.DecodeScanResult(bytes.NewReader(doc.Bytes()))
+				if err != nil || len(s.Workspaces) != 100 {
+					b.Fatalf("decoded %v workspaces: %v", s, err)
+				}
+			}
+		})
 	}
 }

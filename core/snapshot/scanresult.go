@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,9 @@ type wireWorkspace struct {
 	Datasets              []json.RawMessage `json:"datasets"`
 	Dataflows             []json.RawMessage `json:"dataflows"`
 	wireFabricItems
+	// read holds, beside each of Datasets, the model the fast reader read from it
+	// (nil where it left the JSON to encoding/json).
+	read []*wireDataset
 }
 
 type wireScanResult struct {
@@ -35,9 +39,150 @@ type wireScanResult struct {
 // When single items are malformed it returns the snapshot without them and an error
 // naming each (workspace, item, offset inside the item); a document that is not a
 // scanResult at all gives a nil snapshot.
+//
+// A well-formed document (nearly every one) is read whole, checked, and decoded by the
+// fast readers, the items' Raw being slices of it; any other goes through
+// encoding/json's stream decoder, which gives the same result and the errors.
 func DecodeScanResult(r io.Reader) (*Snapshot, error) {
-	// The document is read one workspace at a time: a scan of 100 large workspaces is
-	// tens of megabytes, and decoding it whole would hold it twice.
+	doc, rerr := readDocument(r)
+	if rerr == nil && !encodingJSONOnly && validJSON(doc) {
+		if s, err, ok := decodeScanResultFast(doc); ok {
+			return s, err
+		}
+	}
+	var src io.Reader = bytes.NewReader(doc)
+	if rerr != nil {
+		src = io.MultiReader(src, errReader{rerr})
+	}
+	return decodeScanResultStream(src)
+}
+
+// readDocument reads r whole into a slice of its exact size: a scan batch's document is
+// tens of megabytes, and the items' Raw keep it while the batch is worked on, so it
+// holds no spare capacity, and reading it leaves one copy of garbage, not io.ReadAll's
+// series of doubled buffers.
+func readDocument(r io.Reader) ([]byte, error) {
+	if l, ok := r.(interface{ Len() int }); ok {
+		doc := make([]byte, 0, l.Len())
+		n, err := io.ReadFull(r, doc[:cap(doc)])
+		doc = doc[:n]
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = nil
+		}
+		if err == nil {
+			rest, rerr := io.ReadAll(r) // a reader that grew meanwhile
+			return append(doc, rest...), rerr
+		}
+		return doc, err
+	}
+	var chunks [][]byte
+	size, total := 64<<10, 0
+	var err error
+	for err == nil {
+		c := make([]byte, size)
+		var n int
+		n, err = io.ReadFull(r, c)
+		chunks, total = append(chunks, c[:n]), total+n
+		size = min(size*2, 4<<20)
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	doc := make([]byte, 0, total)
+	for _, c := range chunks {
+		doc = append(doc, c...)
+	}
+	return doc, err
+}
+
+// encodingJSONOnly turns the fast readers off, for the tests that hold them to
+// encoding/json.
+var encodingJSONOnly bool
+
+// errReader gives the stream decoder the read error where the body broke off.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// scanResultBuilder gathers a scanResult's workspaces and the errors of their items.
+type scanResultBuilder struct {
+	s    *Snapshot
+	errs []error
+}
+
+// workspace adds one element of workspaces, whose syntax has been checked.
+func (b *scanResultBuilder) workspace(raw json.RawMessage) error {
+	ww, err := readWorkspace(raw)
+	if err != nil {
+		// A field of the wrong type (dashboards not a list, say) leaves the rest of
+		// the workspace decoded: keep what was read, name the workspace, and go on
+		// with the batch.
+		if !wrongType(err) {
+			return err
+		}
+		werr := fmt.Errorf("workspace %s (%s), workspaces[%d]: %w", quoteName(ww.Name), ww.ID, len(b.s.Workspaces), describeJSONError(err))
+		if ww.ID == "" {
+			// Nothing to name it by: left out, and which workspace it was is unknown
+			// (a plain error, so no removal is inferred at all).
+			b.errs = append(b.errs, werr)
+			return nil
+		}
+		b.errs = append(b.errs, Incomplete(ww.ID, werr))
+	}
+	ws, werrs := decodeWorkspace(ww)
+	b.s.Workspaces = append(b.s.Workspaces, ws)
+	b.errs = append(b.errs, werrs...)
+	return nil
+}
+
+// finish joins the data source instances and the errors.
+func (b *scanResultBuilder) finish(w *wireScanResult) (*Snapshot, error) {
+	ds, derrs := fromScanResult(w)
+	b.s.DataSources = ds.DataSources
+	b.errs = append(b.errs, derrs)
+	return b.s, errors.Join(b.errs...)
+}
+
+func newScanResultBuilder() *scanResultBuilder {
+	return &scanResultBuilder{s: &Snapshot{Version: Version, Source: "scanResult", Workspaces: []Workspace{}, FromRaw: true}}
+}
+
+// decodeScanResultFast decodes a document validJSON accepted; ok is false for what it
+// leaves to the stream decoder (a top-level shape it does not read as that would).
+func decodeScanResultFast(doc []byte) (s *Snapshot, err error, ok bool) {
+	sc := scanner{b: doc}
+	if sc.peek() != '{' {
+		return nil, nil, false
+	}
+	b := newScanResultBuilder()
+	var w wireScanResult
+	var seen fields
+	ok = sc.object(func(key string) bool {
+		switch key {
+		case "workspaces":
+			_, ok := sc.array(func() bool {
+				sc.space()
+				return b.workspace(sc.raw()) == nil
+			})
+			return ok
+		case "datasourceinstances":
+			return seen.first(0) && sc.raws(&w.DatasourceInstances)
+		case "misconfigureddatasourceinstances":
+			return seen.first(1) && sc.raws(&w.MisconfiguredDatasourceInstances)
+		}
+		sc.skip()
+		return true
+	})
+	if !ok {
+		return nil, nil, false
+	}
+	s, err = b.finish(&w)
+	return s, err, true
+}
+
+// decodeScanResultStream is DecodeScanResult with encoding/json's stream decoder, one
+// workspace at a time.
+func decodeScanResultStream(r io.Reader) (*Snapshot, error) {
 	dec := json.NewDecoder(r)
 	tok, err := dec.Token()
 	if err != nil {
@@ -46,9 +191,8 @@ func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, fmt.Errorf("scanResult: want a JSON object, got %v", tok)
 	}
-	s := &Snapshot{Version: Version, Source: "scanResult", Workspaces: []Workspace{}}
+	b := newScanResultBuilder()
 	var w wireScanResult
-	var errs []error
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -62,31 +206,15 @@ func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 			var start int64
 			if err := eachElement(dec, func() error {
 				start = dec.InputOffset()
-				var ww wireWorkspace
-				if err := dec.Decode(&ww); err != nil {
-					// A field of the wrong type (dashboards not a list, say) leaves the
-					// rest of the workspace decoded and the stream at its end: keep
-					// what was read, name the workspace, and go on with the batch.
-					if !wrongType(err) {
-						return err
-					}
-					werr := fmt.Errorf("workspace %s (%s), workspaces[%d]: %w", quoteName(ww.Name), ww.ID, len(s.Workspaces), describeJSONError(err))
-					if ww.ID == "" {
-						// Nothing to name it by: left out, and which workspace it was is
-						// unknown (a plain error, so no removal is inferred at all).
-						errs = append(errs, werr)
-						return nil
-					}
-					errs = append(errs, Incomplete(ww.ID, werr))
+				var raw json.RawMessage // a new one each time: the items' Raw are slices of it
+				if err := dec.Decode(&raw); err != nil {
+					return err
 				}
-				ws, werrs := decodeWorkspace(ww)
-				s.Workspaces = append(s.Workspaces, ws)
-				errs = append(errs, werrs...)
-				return nil
+				return b.workspace(raw)
 			}); err != nil {
 				// A streaming decoder's offsets count from its own reads: name the
 				// element and where it starts instead.
-				return nil, fmt.Errorf("scanResult: workspaces[%d], which starts at offset %d: %w", len(s.Workspaces), start, streamError(err))
+				return nil, fmt.Errorf("scanResult: workspaces[%d], which starts at offset %d: %w", len(b.s.Workspaces), start, streamError(err))
 			}
 		case "datasourceinstances":
 			err = dec.Decode(&w.DatasourceInstances)
@@ -97,7 +225,7 @@ func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 			err = dec.Decode(&skip)
 		}
 		if err != nil && wrongType(err) {
-			errs = append(errs, Incomplete("", fmt.Errorf("scanResult: %s: %w", key, describeJSONError(err))))
+			b.errs = append(b.errs, Incomplete("", fmt.Errorf("scanResult: %s: %w", key, describeJSONError(err))))
 			err = nil
 		}
 		if err != nil {
@@ -107,10 +235,20 @@ func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 	if _, err := dec.Token(); err != nil {
 		return nil, fmt.Errorf("scanResult: %w", describeJSONError(err))
 	}
-	ds, derrs := fromScanResult(&w)
-	s.DataSources = ds.DataSources
-	errs = append(errs, derrs)
-	return s, errors.Join(errs...)
+	return b.finish(&w)
+}
+
+// readWorkspace decodes one element of workspaces, whose syntax the stream decoder
+// checked as it read it: the fast reader takes it straight into the wire structs and
+// leaves to encoding/json what it does not read exactly as encoding/json would.
+func readWorkspace(raw json.RawMessage) (wireWorkspace, error) {
+	var ww wireWorkspace
+	if !encodingJSONOnly && fastWorkspace(raw, &ww) {
+		return ww, nil
+	}
+	ww = wireWorkspace{}
+	err := json.Unmarshal(raw, &ww)
+	return ww, err
 }
 
 // streamError keeps a syntax error's message without its stream-relative offset.
@@ -145,7 +283,7 @@ func eachElement(dec *json.Decoder, fn func() error) error {
 }
 
 func fromScanResult(w *wireScanResult) (*Snapshot, error) {
-	s := &Snapshot{Version: Version, Source: "scanResult", Workspaces: make([]Workspace, 0, len(w.Workspaces))}
+	s := &Snapshot{Version: Version, Source: "scanResult", Workspaces: make([]Workspace, 0, len(w.Workspaces)), FromRaw: true}
 	var errs []error
 	for _, ww := range w.Workspaces {
 		ws, werrs := decodeWorkspace(ww)
@@ -192,7 +330,11 @@ func decodeWorkspace(ww wireWorkspace) (Workspace, []error) {
 		return id != "" && wrongType(err)
 	}
 	for i, raw := range ww.Datasets {
-		m, err := decodeDataset(raw)
+		var pre *wireDataset
+		if i < len(ww.read) {
+			pre = ww.read[i]
+		}
+		m, err := decodeDataset(raw, pre)
 		if fail("datasets", i, raw, m.ID, err) {
 			ws.SemanticModels = append(ws.SemanticModels, m)
 		}

@@ -26,6 +26,10 @@ type Snapshot struct {
 	// DataSources are the data sources referenced by the models and dataflows above,
 	// each once, by ID.
 	DataSources []DataSource `json:"dataSources"`
+	// FromRaw says the items were decoded from their Raw by this package (the scanner
+	// and API paths): what their fields say of Raw, Raw says no differently. A snapshot
+	// read from a file may hold a Raw edited apart from its fields.
+	FromRaw bool `json:"-"`
 }
 
 // Workspace is a Power BI workspace (a "group" in the REST API).

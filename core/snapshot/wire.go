@@ -204,9 +204,18 @@ func rawText(b json.RawMessage) string {
 	return string(b)
 }
 
-func decodeDataset(raw json.RawMessage) (SemanticModel, error) {
+// decodeDataset decodes a model from its JSON, or takes pre, what the fast reader read
+// of it.
+func decodeDataset(raw json.RawMessage, pre *wireDataset) (SemanticModel, error) {
 	var w wireDataset
-	uerr := json.Unmarshal(raw, &w)
+	var uerr error
+	switch {
+	case pre != nil:
+		w = *pre
+	case encodingJSONOnly || !fastDataset(raw, &w):
+		w = wireDataset{}
+		uerr = json.Unmarshal(raw, &w)
+	}
 	if uerr != nil && !wrongType(uerr) {
 		return SemanticModel{}, uerr
 	}
@@ -249,7 +258,11 @@ func decodeDataset(raw json.RawMessage) (SemanticModel, error) {
 
 func decodeReport(raw json.RawMessage) (Report, error) {
 	var w wireReport
-	uerr := json.Unmarshal(raw, &w)
+	var uerr error
+	if encodingJSONOnly || !fastReport(raw, &w) {
+		w = wireReport{}
+		uerr = json.Unmarshal(raw, &w)
+	}
 	if uerr != nil && !wrongType(uerr) {
 		return Report{}, uerr
 	}
@@ -295,7 +308,11 @@ func tileFromWire(w wireTile) Tile {
 
 func decodeDashboard(raw json.RawMessage) (Dashboard, error) {
 	var w wireDashboard
-	uerr := json.Unmarshal(raw, &w)
+	var uerr error
+	if encodingJSONOnly || !fastDashboard(raw, &w) {
+		w = wireDashboard{}
+		uerr = json.Unmarshal(raw, &w)
+	}
 	if uerr != nil && !wrongType(uerr) {
 		return Dashboard{}, uerr
 	}

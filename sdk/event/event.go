@@ -49,6 +49,10 @@ type Shared struct {
 	once sync.Once
 	v    any
 	err  error
+
+	encodedOnce sync.Once
+	encoded     []byte
+	encodedErr  error
 }
 
 // Get returns the value, computing it with make on the first call. A nil Shared
@@ -59,6 +63,18 @@ func (s *Shared) Get(make func() (any, error)) (any, error) {
 	}
 	s.once.Do(func() { s.v, s.err = make() })
 	return s.v, s.err
+}
+
+// Encoded returns the event's encoding (the sink protocol's bytes, see sdk/sink's
+// EventBytesShared), computing it with make on the first call, apart from Get's value:
+// outputs that send or store bytes share them without holding the message too. A nil
+// Shared computes it every time.
+func (s *Shared) Encoded(make func() ([]byte, error)) ([]byte, error) {
+	if s == nil {
+		return make()
+	}
+	s.encodedOnce.Do(func() { s.encoded, s.encodedErr = make() })
+	return s.encoded, s.encodedErr
 }
 
 // Related is one asset an event refers to, as the sync sent it.

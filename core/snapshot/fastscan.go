@@ -1,0 +1,312 @@
+package snapshot
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// scanner walks JSON that is already known to be well formed (the stream decoder checked
+// its syntax when it read the value), so it skips values without checking them. Each of
+// its reads reports false for anything it does not take exactly as encoding/json would
+// (a value of another type, an escaped or non-ASCII key): the caller then decodes the
+// value with encoding/json, which gives the same result and the same errors.
+type scanner struct {
+	b       []byte
+	i       int
+	scratch struct {
+		tables       []wireTable
+		sources      []wireSource
+		columns      []Column
+		measures     []Measure
+		expressions  []Expression
+		usages       []wireUsage
+		dataflowRefs []wireDataflowRef
+		datasetRefs  []wireDatasetRef
+		tiles        []wireTile
+	}
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek is the next byte that is not white space, or 0 at the end.
+func (s *scanner) peek() byte {
+	s.space()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// skipString moves past the string s is at; plain says it holds no escape and no byte
+// outside ASCII, so its bytes are its value.
+func (s *scanner) skipString() (plain bool) {
+	open := s.i + 1
+	if !s.endString() {
+		return false
+	}
+	body := s.b[open : s.i-1]
+	return bytes.IndexByte(body, '\\') < 0 && ascii(body)
+}
+
+// endString moves past the string s is at.
+func (s *scanner) endString() bool {
+	b := s.b
+	open := s.i + 1
+	i := open
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			s.i = len(b)
+			return false
+		}
+		end := i + j
+		// The quote ends the string unless an odd run of backslashes escapes it.
+		k := end
+		for k > open && b[k-1] == '\\' {
+			k--
+		}
+		if (end-k)%2 == 0 {
+			s.i = end + 1
+			return true
+		}
+		i = end + 1
+	}
+}
+
+// ascii reports whether b holds only ASCII.
+func ascii(b []byte) bool {
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		if w&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// skip moves past the value s is at.
+func (s *scanner) skip() {
+	switch s.peek() {
+	case 0:
+	case '"':
+		s.endString()
+	case '{', '[':
+		depth := 0
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case '"':
+				s.endString()
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					s.i++
+					return
+				}
+			}
+			s.i++
+		}
+	default: // a number, true, false or null
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return
+			}
+			s.i++
+		}
+	}
+}
+
+// raw is the value s is at, as it is in the document.
+func (s *scanner) raw() json.RawMessage {
+	s.space()
+	start := s.i
+	s.skip()
+	return s.b[start:s.i:s.i]
+}
+
+// null moves past a null if s is at one.
+func (s *scanner) null() bool {
+	if s.peek() == 'n' {
+		s.i += len("null")
+		return true
+	}
+	return false
+}
+
+// str reads a string, leaving *v as it is for a null (as encoding/json does).
+func (s *scanner) str(v *string) bool {
+	switch s.peek() {
+	case 'n':
+		s.i += len("null")
+		return true
+	case '"':
+	default:
+		return false
+	}
+	start := s.i
+	plain := s.skipString()
+	quoted := s.b[start:s.i]
+	body := quoted[1 : len(quoted)-1]
+	if plain || (bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body)) {
+		*v = string(body)
+		return true
+	}
+	// Escapes and invalid UTF-8 are encoding/json's to read.
+	return json.Unmarshal(quoted, v) == nil
+}
+
+// boolean reads true or false, leaving *v as it is for a null.
+func (s *scanner) boolean(v *bool) bool {
+	switch s.peek() {
+	case 't':
+		*v = true
+		s.i += len("true")
+	case 'f':
+		*v = false
+		s.i += len("false")
+	case 'n':
+		s.i += len("null")
+	default:
+		return false
+	}
+	return true
+}
+
+// keyBuf holds a key folded to lower case: the fields it is matched against are ASCII.
+type keyBuf [40]byte
+
+// object calls field with each member's key, folded to lower case, for the object s is
+// at; field reads the value. A null is an object without members. A key with an escape or
+// a byte outside ASCII, or longer than any field's, is for encoding/json to match.
+func (s *scanner) object(field func(key string) bool) bool {
+	if s.null() {
+		return true
+	}
+	if s.peek() != '{' {
+		return false
+	}
+	s.i++
+	if s.peek() == '}' {
+		s.i++
+		return true
+	}
+	var buf keyBuf
+	for {
+		if s.peek() != '"' {
+			return false
+		}
+		start := s.i
+		if !s.skipString() {
+			return false
+		}
+		k := s.b[start+1 : s.i-1]
+		if len(k) > len(buf) {
+			// No field has a name this long: skipped, as encoding/json skips it.
+			k = nil
+		}
+		n := copy(buf[:], k)
+		for j := range n {
+			if c := buf[j]; 'A' <= c && c <= 'Z' {
+				buf[j] = c + 'a' - 'A'
+			}
+		}
+		if s.peek() != ':' {
+			return false
+		}
+		s.i++
+		key := string(buf[:n]) // does not escape field: no allocation in the switches below
+		if k == nil {
+			key = "\x00"
+		}
+		if !field(key) {
+			return false
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// array calls elem for each element of the array s is at; elem reads it. isNull says the
+// value was null, which leaves a slice nil.
+func (s *scanner) array(elem func() bool) (isNull, ok bool) {
+	if s.null() {
+		return true, true
+	}
+	if s.peek() != '[' {
+		return false, false
+	}
+	s.i++
+	if s.peek() == ']' {
+		s.i++
+		return false, true
+	}
+	for {
+		if !elem() {
+			return false, false
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return false, true
+		default:
+			return false, false
+		}
+	}
+}
+
+// raws reads an array into the elements' JSON, as []json.RawMessage decodes.
+func (s *scanner) raws(v *[]json.RawMessage) bool {
+	out := (*v)[:0]
+	isNull, ok := s.array(func() bool {
+		out = append(out, s.raw())
+		return true
+	})
+	if isNull {
+		out = nil
+	} else if out == nil {
+		out = []json.RawMessage{}
+	}
+	*v = out
+	return ok
+}
+
+// fields is the set of a struct's fields already read, to leave a repeated one to
+// encoding/json (which merges some kinds of repeats).
+type fields uint32
+
+func (f *fields) first(bit uint) bool {
+	if *f&(1<<bit) != 0 {
+		return false
+	}
+	*f |= 1 << bit
+	return true
+}
