@@ -49,7 +49,7 @@ type Sink struct {
 	// what each of its spec events is.
 	rel    []byte
 	window []candidate
-	enc     keptEncoder
+	enc    keptEncoder
 	// buf and js encode summaries and pages: the text is copied once, into the row,
 	// where json.Marshal would copy it once more.
 	buf bytes.Buffer
