@@ -53,7 +53,7 @@ func BenchmarkLargeTenant(b *testing.B) {
 // 1,000-workspace tenant with lineage (35,000 assets): every spec through the estate sink
 // into a state store, committed. new-store: into a new state store each time (a first
 // sync); same-store: again and again into one (a full sync of a tenant that did not
-// change). The events' protocol messages are made before (the outputs' plugins share
+// change). The events' protocol encodings are made before (the outputs' plugins share
 // them with the estate in a sync), so what is measured is the estate's own work.
 func BenchmarkSink(b *testing.B) {
 	got := &specSink{}
@@ -65,7 +65,7 @@ func BenchmarkSink(b *testing.B) {
 	evs := make([]event.Event, len(got.specs))
 	for i := range got.specs {
 		evs[i] = event.Event{Kind: event.KindSpec, Spec: &got.specs[i], Shared: &event.Shared{}}
-		if _, err := sink.EventToProtoShared(&evs[i]); err != nil {
+		if _, err := sink.EventBytesShared(&evs[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
