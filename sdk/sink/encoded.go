@@ -8,13 +8,14 @@ import (
 )
 
 // EventBytes is an event's encoding in the sink protocol: the bytes of its Event
-// message.
+// message, deterministic (map entries in key order: the same event is the same bytes
+// from one sync to the next, which the estate relies on to leave unchanged assets).
 func EventBytes(e *event.Event) ([]byte, error) {
 	p, err := EventToProto(e)
 	if err != nil {
 		return nil, err
 	}
-	return proto.Marshal(p)
+	return proto.MarshalOptions{Deterministic: true}.Marshal(p)
 }
 
 // EventBytesShared is EventBytes made once per event for every output that sends or
