@@ -171,7 +171,7 @@ func (b *Builder) dataflowSpec(ws *snapshot.Workspace, d *snapshot.Dataflow) (bu
 		m.jsonList(NamespacePowerBI+"entities", entities)
 		m.jsonList(NamespacePowerBI+"lineage_unresolved", unresolved)
 		if len(tables) > 0 {
-			m[NamespacePowerBI+"table_lineage"] = spec.JSON(tables)
+			m[NamespacePowerBI+"table_lineage"] = spec.JSON(TableLineages(tables))
 		}
 		refs = append(refs, b.lineageItemRefs(d.Lineage, d.ID)...)
 		refs = append(refs, b.lineageKeyRefs(d.Lineage, who, &problems)...)

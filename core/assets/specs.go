@@ -471,10 +471,10 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 	m[NamespacePowerBI+"column_count"] = spec.Int(int64(columns))
 	m[NamespacePowerBI+"measure_count"] = spec.Int(int64(len(measures)))
 	if len(measures) > 0 {
-		m[NamespacePowerBI+"measures"] = spec.JSON(measures)
+		m[NamespacePowerBI+"measures"] = spec.JSON(MeasureInfos(measures))
 	}
 	if len(sm.Tables) > 0 {
-		m[NamespacePowerBI+"tables"] = spec.JSON(tableInfos(sm.Tables))
+		m[NamespacePowerBI+"tables"] = spec.JSON(TableInfos(tableInfos(sm.Tables)))
 	}
 	m.jsonList(NamespacePowerBI+"data_source_ids", sm.DataSourceIDs)
 	if dfs := modelDataflows(sm); len(dfs) > 0 {
@@ -500,7 +500,7 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 			}
 		}
 		if len(tables) > 0 {
-			m[NamespacePowerBI+"table_lineage"] = spec.JSON(tables)
+			m[NamespacePowerBI+"table_lineage"] = spec.JSON(TableLineages(tables))
 		}
 	}
 

@@ -41,6 +41,10 @@ func TableNamesAsNamed(s *spec.AssetSpec) []string {
 	}
 	var out []string
 	switch v := md.Value.(type) {
+	case TableInfos:
+		for _, t := range v {
+			out = append(out, t.Name)
+		}
 	case []TableInfo:
 		for _, t := range v {
 			out = append(out, t.Name)

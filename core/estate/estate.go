@@ -125,7 +125,9 @@ func PageOf(s *spec.AssetSpec) Page {
 	type colKey struct{ table, column string }
 	reads := map[colKey]*colReads{}
 	if m, ok := s.Metadata["powerbi/table_lineage"]; ok {
-		if v, ok := m.Value.([]snapshot.TableLineage); ok {
+		if v, ok := m.Value.(assets.TableLineages); ok {
+			lineage = v
+		} else if v, ok := m.Value.([]snapshot.TableLineage); ok {
 			lineage = v
 		} else if remarshal(m.Value, &lineage) != nil {
 			lineage = nil
@@ -153,7 +155,9 @@ func PageOf(s *spec.AssetSpec) Page {
 	// them; otherwise the column schemas below give the columns.
 	var own []assets.TableInfo
 	if m, ok := s.Metadata["powerbi/tables"]; ok {
-		if v, ok := m.Value.([]assets.TableInfo); ok {
+		if v, ok := m.Value.(assets.TableInfos); ok {
+			own = v
+		} else if v, ok := m.Value.([]assets.TableInfo); ok {
 			own = v
 		} else if remarshal(m.Value, &own) != nil {
 			own = nil
@@ -201,7 +205,11 @@ func PageOf(s *spec.AssetSpec) Page {
 				t.Columns = append(t.Columns, col)
 			}
 		case k == "powerbi/measures":
-			if v, ok := m.Value.([]assets.MeasureInfo); ok {
+			v, ok := m.Value.(assets.MeasureInfos)
+			if !ok {
+				v, ok = m.Value.([]assets.MeasureInfo)
+			}
+			if ok {
 				p.Measures = make([]Measure, len(v))
 				for i, mi := range v {
 					p.Measures[i] = Measure{Table: mi.Table, Name: mi.Name, Expression: mi.Expression, References: mi.References}

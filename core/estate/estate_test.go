@@ -324,3 +324,47 @@ func TestAPI(t *testing.T) {
 		t.Errorf("UI: %d %s", body.StatusCode, body.Header.Get("Content-Type"))
 	}
 }
+
+// TestUnchangedSyncKeepsTheGeneration: through the engine (events whose encoding the
+// outputs share), a sync of the same tenant again writes nothing to the estate, and one
+// that renames a report writes that report.
+func TestUnchangedSyncKeepsTheGeneration(t *testing.T) {
+	st := openStore(t)
+	sample := powerbitest.SampleTenant()
+	if _, err := syncInto(t, st, &batches{snaps: []*snapshot.Snapshot{sample}}); err != nil {
+		t.Fatal(err)
+	}
+	src := &estate.StoreSource{St: st, Pipeline: "p"}
+	before, _ := src.Graph(context.Background())
+	if _, err := syncInto(t, st, &batches{snaps: []*snapshot.Snapshot{powerbitest.SampleTenant()}}); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := src.Graph(context.Background())
+	if again.Generation != before.Generation || again.Len() != before.Len() {
+		t.Fatalf("an unchanged sync: generation %d -> %d, nodes %d -> %d", before.Generation, again.Generation, before.Len(), again.Len())
+	}
+	renamed := powerbitest.SampleTenant()
+	ws := &renamed.Workspaces[0]
+	if len(ws.Reports) == 0 {
+		t.Fatal("the sample's first workspace has no report")
+	}
+	ws.Reports[0].Name += " (renamed)"
+	specs, err := syncInto(t, st, &batches{snaps: []*snapshot.Snapshot{renamed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := src.Graph(context.Background())
+	if after.Generation != before.Generation+1 {
+		t.Fatalf("a sync renaming a report: generation %d -> %d", before.Generation, after.Generation)
+	}
+	found := false
+	for _, s := range specs {
+		if s.PowerBI.ID == ws.Reports[0].ID {
+			n := after.Node(s.Key.String())
+			found = n != nil && strings.HasSuffix(n.Name, " (renamed)")
+		}
+	}
+	if !found {
+		t.Error("the renamed report's node does not have its new name")
+	}
+}

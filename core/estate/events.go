@@ -43,6 +43,20 @@ func EncodeEvent(ev *event.Event) ([]byte, error) {
 	return s2.Encode(nil, b), nil
 }
 
+// keptEncoder compresses kept events into a scratch space it reuses, which would
+// otherwise be allocated (and collected) once per event, larger than what is kept.
+type keptEncoder struct {
+	packed []byte
+}
+
+// appendPacked appends the S2 block of b to dst.
+func (e *keptEncoder) appendPacked(dst, b []byte) []byte {
+	if n := s2.MaxEncodedLen(len(b)); cap(e.packed) < n {
+		e.packed = make([]byte, n)
+	}
+	return append(dst, s2.Encode(e.packed[:cap(e.packed)], b)...)
+}
+
 // KeptSize is the size of a kept event once decoded (its protocol encoding), for callers
 // that bound what they hold by bytes.
 func KeptSize(b []byte) int {
@@ -116,8 +130,11 @@ func DecodeEvent(b []byte) (event.Event, error) {
 }
 
 // EncodeRelated is the kept form of what other events say of an asset.
-func EncodeRelated(r event.Related) ([]byte, error) {
-	return proto.Marshal(&sinkpb.Related{Key: &sinkpb.Key{Parts: r.Key}, WebUrl: r.WebURL, Tables: r.Tables, TableNames: r.TableNames,
+func EncodeRelated(r event.Related) ([]byte, error) { return appendRelated(nil, r) }
+
+// appendRelated appends the kept form of what other events say of an asset to dst.
+func appendRelated(dst []byte, r event.Related) ([]byte, error) {
+	return proto.MarshalOptions{}.MarshalAppend(dst, &sinkpb.Related{Key: &sinkpb.Key{Parts: r.Key}, WebUrl: r.WebURL, Tables: r.Tables, TableNames: r.TableNames,
 		Powerbi: &sinkpb.Identity{Type: string(r.PowerBI.Type), Id: r.PowerBI.ID, Name: r.PowerBI.Name, WorkspaceId: r.PowerBI.WorkspaceID, WorkspaceName: r.PowerBI.WorkspaceName}})
 }
 

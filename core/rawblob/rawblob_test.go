@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/s2"
 
+	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/core/snapshot"
 )
 
@@ -196,4 +197,26 @@ func TestColumnFields(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("snapshot.Column has fields %v; rawblob's appendColumns and readColumns carry %v: update them", got, want)
 	}
+}
+
+// BenchmarkEncode encodes the generated 1,000-workspace tenant (1,000,000 columns) as
+// the raw store does, a batch of 100 workspaces at a time.
+func BenchmarkEncode(b *testing.B) {
+	s := powerbitest.Generate(1, powerbitest.LargeSize())
+	var n int
+	for b.Loop() {
+		n = 0
+		for i := 0; i < len(s.Workspaces); i += 100 {
+			batch := *s
+			batch.Workspaces = s.Workspaces[i:min(i+100, len(s.Workspaces))]
+			blobs, err := Encode(&batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, bl := range blobs {
+				n += len(bl)
+			}
+		}
+	}
+	b.ReportMetric(float64(n)/(1<<20), "MB-kept")
 }

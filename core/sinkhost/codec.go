@@ -6,10 +6,13 @@ import (
 	"google.golang.org/grpc/mem"
 )
 
-// encodedRequest is a WriteRequest already in its wire form (sink.AppendWriteRequest):
-// the events in it were encoded once for every output and the estate, and a batch sent
-// again after a restart is the same bytes.
-type encodedRequest struct{ b []byte }
+// encodedRequest is a WriteRequest already in its wire form, in parts
+// (sink.WriteRequestParts): the events in it were encoded once for every output and the
+// estate and are not copied, and a batch sent again after a restart is the same bytes.
+type encodedRequest struct {
+	parts [][]byte
+	size  int
+}
 
 // encodedCodec is the Write stream's codec: an encodedRequest goes out as its bytes,
 // everything else (the acks the host reads) as the proto codec has it.
@@ -18,7 +21,11 @@ type encodedCodec struct{}
 func (encodedCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if r, ok := v.(*encodedRequest); ok {
 		// The bytes stay the host's: a resend needs them, so they are not pooled.
-		return mem.BufferSlice{mem.SliceBuffer(r.b)}, nil
+		out := make(mem.BufferSlice, len(r.parts))
+		for i, p := range r.parts {
+			out[i] = mem.SliceBuffer(p)
+		}
+		return out, nil
 	}
 	return protoCodec().Marshal(v)
 }

@@ -233,7 +233,8 @@ func (s *Sink) send(ctx context.Context, events [][]byte) error {
 	}
 	s.mu.Lock()
 	s.nextSeq++
-	req := &encodedRequest{b: sink.AppendWriteRequest(nil, s.nextSeq, events)}
+	parts, size := sink.WriteRequestParts(s.nextSeq, events)
+	req := &encodedRequest{parts: parts, size: size}
 	pb := pendingBatch{seq: s.nextSeq, n: len(events), req: req}
 	if len(s.pending) == 0 {
 		s.progress = time.Now()
@@ -259,11 +260,23 @@ func streamErr(in *instance) error {
 	}
 }
 
+// windowBytes bounds the encoded size of the batches a plugin has not acknowledged.
+const windowBytes = 8 << 20
+
+// pendingBytes is the encoded size of the unacknowledged batches; s.mu is held.
+func (s *Sink) pendingBytes() int {
+	n := 0
+	for _, pb := range s.pending {
+		n += pb.req.size
+	}
+	return n
+}
+
 // waitWindow blocks until a batch may be sent, restarting a dead plugin on the way.
 func (s *Sink) waitWindow(ctx context.Context) error {
 	for {
 		s.mu.Lock()
-		n, in := len(s.pending), s.inst
+		n, held, in := len(s.pending), s.pendingBytes(), s.inst
 		s.mu.Unlock()
 		select {
 		case <-in.dead:
@@ -273,7 +286,9 @@ func (s *Sink) waitWindow(ctx context.Context) error {
 			continue
 		default:
 		}
-		if n < s.launch.window {
+		// The window is counted in batches and bounded by bytes: a few batches of
+		// large models are as much as many of reports.
+		if n == 0 || (n < s.launch.window && held < windowBytes) {
 			return nil
 		}
 		stall, stop := s.stallTimer()

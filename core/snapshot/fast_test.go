@@ -130,3 +130,21 @@ func TestReadDocument(t *testing.T) {
 		t.Fatalf("DecodeScanResult of a broken body: %v", err)
 	}
 }
+
+// unquote reads every string as encoding/json does.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`a\"b\\c\/d\b\f\n\r\t`, `\u00e9\u20AC`, `\ud83d\ude00`, `\ud83d`, `\ud83dx`, `\ude00\ud83d`, "caf\xc3\xa9", "\xff\xfe", `\u0000`, "let\n  Source = Sql.Database(\\\"s\\\", \\\"d\\\")"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		quoted := `"` + body + `"`
+		var want string
+		if !validJSON([]byte(quoted)) || json.Unmarshal([]byte(quoted), &want) != nil {
+			return
+		}
+		got, ok := unquote([]byte(body))
+		if !ok || got != want {
+			t.Fatalf("unquote(%q) = %q, %v; encoding/json reads %q", body, got, ok, want)
+		}
+	})
+}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -171,8 +174,93 @@ func (s *scanner) str(v *string) bool {
 		*v = string(body)
 		return true
 	}
-	// Escapes and invalid UTF-8 are encoding/json's to read.
-	return json.Unmarshal(quoted, v) == nil
+	u, ok := unquote(body)
+	if ok {
+		*v = u
+	}
+	return ok
+}
+
+// unquote reads the body of a JSON string (between its quotes) as encoding/json does:
+// its escapes, and U+FFFD for a byte that is not UTF-8 and for a lone surrogate.
+func unquote(body []byte) (string, bool) {
+	var out strings.Builder
+	out.Grow(len(body))
+	for i := 0; i < len(body); {
+		switch c := body[i]; {
+		case c == '\\':
+			if i+1 >= len(body) {
+				return "", false
+			}
+			switch e := body[i+1]; e {
+			case '"', '\\', '/':
+				out.WriteByte(e)
+			case 'b':
+				out.WriteByte('\b')
+			case 'f':
+				out.WriteByte('\f')
+			case 'n':
+				out.WriteByte('\n')
+			case 'r':
+				out.WriteByte('\r')
+			case 't':
+				out.WriteByte('\t')
+			case 'u':
+				r := hex4(body[i:])
+				if r < 0 {
+					return "", false
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if d := utf16.DecodeRune(r, hex4(body[i:])); d != unicode.ReplacementChar {
+						r = d
+						i += 6
+					} else {
+						r = unicode.ReplacementChar
+					}
+				}
+				out.WriteRune(r)
+				continue
+			default:
+				return "", false
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			out.WriteByte(c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && size == 1 {
+				out.WriteRune(unicode.ReplacementChar)
+			} else {
+				out.Write(body[i : i+size])
+			}
+			i += size
+		}
+	}
+	return out.String(), true
+}
+
+// hex4 is the code point of the \uXXXX escape b starts with, or -1.
+func hex4(b []byte) rune {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
 }
 
 // boolean reads true or false, leaving *v as it is for a null.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -36,6 +37,19 @@ CREATE TABLE estate_meta (
 	committed_at TEXT NOT NULL
 );`
 
+// estateDigestSchema (version 16) keeps with every estate row a digest of what it holds
+// (its summary, event and related messages, as the caller computed it), so that a sync
+// that sends an asset unchanged leaves its row as it is instead of writing it again.
+// NULL in rows written before: they are written again once. The asset index carries it,
+// so that looking digests up reads the index only, not the rows.
+const estateDigestSchema = `ALTER TABLE estate_assets ADD COLUMN digest BLOB;
+DROP INDEX estate_assets_asset;
+CREATE INDEX estate_assets_asset ON estate_assets (pipeline, type, id, gen, digest);`
+
+func init() {
+	addMigrations(migration{16, estateDigestSchema})
+}
+
 // EstateRow is one asset of a pipeline's estate: its Power BI type and id, a summary and
 // its page (both JSON, as the caller wrote them). Removed marks a removal.
 type EstateRow struct {
@@ -46,6 +60,9 @@ type EstateRow struct {
 	Event []byte
 	// Related is what other events say of the asset (encoded by the caller).
 	Related []byte
+	// Digest identifies what the row holds (computed by the caller): a sync that would
+	// stage a row of the same digest as the asset's kept one need not (KeptDigests).
+	Digest  []byte
 	Removed bool
 }
 
@@ -83,7 +100,7 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		return r.err(err)
 	}
 	defer tx.Rollback()
-	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, page, event, related) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO estate_assets (pipeline, gen, type, id, summary, page, event, related, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return r.err(err)
 	}
@@ -97,13 +114,67 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		if row.Removed {
 			_, err = rm.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID)
 		} else {
-			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page, row.Event, row.Related)
+			_, err = up.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID, row.Summary, row.Page, row.Event, row.Related, row.Digest)
 		}
 		if err != nil {
 			return fmt.Errorf("state %s: estate of %q: %s %s: %w", r.s.path, r.pipeline, row.Type, row.ID, err)
 		}
 	}
 	return r.err(tx.Commit())
+}
+
+// Committed returns the generation of the estate this run would replace: 0 when the
+// pipeline has none (every asset it sends is new to the estate).
+func (r *EstateRun) Committed() int64 { return r.cur }
+
+// keptDigestsAtOnce bounds the ids of one KeptDigests query.
+const keptDigestsAtOnce = 500
+
+// KeptDigests calls fn with the id and digest of every asset of type typ among ids that
+// the estate holds as this run would leave it so far: its row staged by this run, or
+// else its committed one. Assets without a row, or whose row has no digest, are left out.
+func (r *EstateRun) KeptDigests(ctx context.Context, typ string, ids []string, fn func(id string, digest []byte)) error {
+	for len(ids) > 0 {
+		part := ids[:min(len(ids), keptDigestsAtOnce)]
+		ids = ids[len(part):]
+		args := make([]any, 0, 3+len(part))
+		args = append(args, r.pipeline, typ, r.gen)
+		for _, id := range part {
+			args = append(args, id)
+		}
+		// Each asset has at most two rows up to this run's generation: its committed one
+		// and the one this run staged, which is the later.
+		rows, err := r.s.db.QueryContext(ctx, `SELECT id, gen, digest FROM estate_assets INDEXED BY estate_assets_asset
+			WHERE pipeline = ? AND type = ? AND gen <= ? AND id IN (?`+strings.Repeat(", ?", len(part)-1)+`) ORDER BY id, gen`, args...)
+		if err != nil {
+			return r.err(err)
+		}
+		var last string
+		var lastDigest []byte
+		have := false
+		for rows.Next() {
+			var id string
+			var gen int64
+			var digest []byte
+			if err := rows.Scan(&id, &gen, &digest); err != nil {
+				rows.Close()
+				return r.err(err)
+			}
+			if have && id != last && lastDigest != nil {
+				fn(last, lastDigest)
+			}
+			last, lastDigest, have = id, digest, true
+		}
+		if have && lastDigest != nil {
+			fn(last, lastDigest)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return r.err(err)
+		}
+	}
+	return nil
 }
 
 // Commit makes the staged generation the estate, in one transaction: the assets this sync

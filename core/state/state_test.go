@@ -131,3 +131,47 @@ func BenchmarkSaveAssets10k(b *testing.B) {
 		}
 	}
 }
+
+// TestPageSize: a new state database has newPageSize pages; one created with another
+// page size keeps it and works as before.
+func TestPageSize(t *testing.T) {
+	ctx := context.Background()
+	pageSize := func(st *Store) int {
+		var n int
+		if err := st.db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n := pageSize(st); n != newPageSize {
+		t.Errorf("new database: page size %d, want %d", n, newPageSize)
+	}
+	dir := t.TempDir()
+	old, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec("CREATE TABLE x (a)"); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	st2, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if n := pageSize(st2); n != 4096 {
+		t.Errorf("existing database: page size %d, want SQLite's default 4096", n)
+	}
+	if err := st2.SaveAssets(ctx, "p", []spec.AssetSpec{asset(spec.Report, "r1", "report", "1")}); err != nil {
+		t.Fatal(err)
+	}
+	if prev, err := st2.PreviousAssets(ctx, "p"); err != nil || len(prev) != 1 {
+		t.Fatalf("existing database: %v, %v", prev, err)
+	}
+}

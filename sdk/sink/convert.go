@@ -9,6 +9,7 @@ import (
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 	"github.com/pbisync/pbisync/sdk/spec"
+	"github.com/pbisync/pbisync/sdk/spec/jsonenc"
 )
 
 // EventToProto converts an event to its protocol form. It fails on an event whose
@@ -264,16 +265,21 @@ func metadataToProto(m spec.Metadata) (*sinkpb.Metadata, error) {
 			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Bool{Bool: b}}, nil
 		}
 	case spec.TypeJSON:
-		b, err := json.Marshal(m.Value)
+		b, err := jsonenc.Marshal(m.Value)
 		if err != nil {
 			return nil, fmt.Errorf("json value: %w", err)
 		}
 		return &sinkpb.Metadata{Value: &sinkpb.Metadata_Json{Json: b}}, nil
 	case spec.TypeTableSchema:
 		if t, ok := m.Value.(spec.TableSchema); ok {
+			// One allocation for the columns, not one per column: a large tenant's
+			// models have a million.
+			cols := make([]sinkpb.TableColumn, len(t.Columns))
 			pt := &sinkpb.TableSchema{Columns: make([]*sinkpb.TableColumn, len(t.Columns))}
 			for i, c := range t.Columns {
-				pt.Columns[i] = &sinkpb.TableColumn{Name: c.Name, Type: c.Type, Description: c.Description}
+				pc := &cols[i]
+				pc.Name, pc.Type, pc.Description = c.Name, c.Type, c.Description
+				pt.Columns[i] = pc
 			}
 			return &sinkpb.Metadata{Value: &sinkpb.Metadata_TableSchema{TableSchema: pt}}, nil
 		}

@@ -255,3 +255,50 @@ func TestEventToProtoShared(t *testing.T) {
 		t.Error("an event without Shared was not converted anew")
 	}
 }
+
+// benchModel is a semantic model's spec of a large tenant: 8 tables of 30 columns (a
+// column schema each), its tables and lineage as json values, text and counts.
+func benchModel(i int) event.Event {
+	e := benchSpec(i)
+	var tables, lineage []any
+	for t := range 8 {
+		name := fmt.Sprintf("Table %d", t)
+		var cols []spec.TableColumn
+		var info, colLineage []any
+		for c := range 30 {
+			col := fmt.Sprintf("Column %d", c)
+			cols = append(cols, spec.TableColumn{Name: col, Type: "string"})
+			info = append(info, map[string]any{"name": col, "dataType": "string"})
+			colLineage = append(colLineage, map[string]any{"column": col, "upstream": []any{map[string]any{"platform": "snowflake", "table": "T", "column": col}}})
+		}
+		e.Spec.Metadata[name+"_column_schema"] = spec.Schema(spec.TableSchema{Columns: cols})
+		tables = append(tables, map[string]any{"name": name, "columns": info})
+		lineage = append(lineage, map[string]any{"table": name, "upstream": []any{map[string]any{"platform": "snowflake", "table": "T"}}, "columns": colLineage})
+	}
+	e.Spec.Metadata["powerbi/tables"] = spec.JSON(tables)
+	e.Spec.Metadata["powerbi/table_lineage"] = spec.JSON(lineage)
+	return e
+}
+
+// BenchmarkHostSideModels is BenchmarkHostSide for batches of 50 model specs.
+func BenchmarkHostSideModels(b *testing.B) {
+	events := make([]event.Event, 50)
+	for i := range events {
+		events[i] = benchModel(i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		batch := &sinkpb.Batch{Seq: 1}
+		for i := range events {
+			p, err := EventToProto(&events[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch.Events = append(batch.Events, p)
+		}
+		if _, err := proto.Marshal(&sinkpb.WriteRequest{Batch: batch}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
+}

@@ -8,13 +8,14 @@ import (
 )
 
 // EventBytes is an event's encoding in the sink protocol: the bytes of its Event
-// message.
+// message, deterministic (map entries in key order: the same event is the same bytes
+// from one sync to the next, which the estate relies on to leave unchanged assets).
 func EventBytes(e *event.Event) ([]byte, error) {
 	p, err := EventToProto(e)
 	if err != nil {
 		return nil, err
 	}
-	return proto.Marshal(p)
+	return proto.MarshalOptions{Deterministic: true}.Marshal(p)
 }
 
 // EventBytesShared is EventBytes made once per event for every output that sends or
@@ -26,33 +27,47 @@ func EventBytesShared(e *event.Event) ([]byte, error) {
 	return e.Shared.Encoded(func() ([]byte, error) { return EventBytes(e) })
 }
 
-// Field numbers of the messages AppendWriteRequest writes (sink.proto).
+// Field numbers of the messages WriteRequestParts writes (sink.proto).
 const (
 	writeRequestBatch = 1
 	batchSeq          = 1
 	batchEvents       = 2
 )
 
-// AppendWriteRequest appends the encoding of a WriteRequest whose batch has number seq
-// and the events whose encodings are given, as proto.Marshal of that message would
-// write it: a host sends events it has already encoded without building the message.
-func AppendWriteRequest(b []byte, seq uint64, events [][]byte) []byte {
-	size := 0
+// WriteRequestParts is the encoding of a WriteRequest whose batch has number seq and
+// the events whose encodings are given, as proto.Marshal of that message would write
+// it, in parts: a head, then for each event a prefix and the event's own bytes, which
+// are not copied. Written one after the other they are the message; size is their
+// total length.
+func WriteRequestParts(seq uint64, events [][]byte) (parts [][]byte, size int) {
+	body := 0
 	if seq != 0 {
-		size += protowire.SizeTag(batchSeq) + protowire.SizeVarint(seq)
+		body += protowire.SizeTag(batchSeq) + protowire.SizeVarint(seq)
 	}
 	for _, e := range events {
-		size += protowire.SizeTag(batchEvents) + protowire.SizeBytes(len(e))
+		body += protowire.SizeTag(batchEvents) + protowire.SizeBytes(len(e))
 	}
-	b = protowire.AppendTag(b, writeRequestBatch, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(size))
+	// The head and every prefix go into one small buffer.
+	small := make([]byte, 0, (2+len(events))*(1+binaryMaxVarint))
+	small = protowire.AppendTag(small, writeRequestBatch, protowire.BytesType)
+	small = protowire.AppendVarint(small, uint64(body))
 	if seq != 0 {
-		b = protowire.AppendTag(b, batchSeq, protowire.VarintType)
-		b = protowire.AppendVarint(b, seq)
+		small = protowire.AppendTag(small, batchSeq, protowire.VarintType)
+		small = protowire.AppendVarint(small, seq)
 	}
+	parts = make([][]byte, 0, 1+2*len(events))
+	parts = append(parts, small)
+	size = len(small)
 	for _, e := range events {
-		b = protowire.AppendTag(b, batchEvents, protowire.BytesType)
-		b = protowire.AppendBytes(b, e)
+		start := len(small)
+		small = protowire.AppendTag(small, batchEvents, protowire.BytesType)
+		small = protowire.AppendVarint(small, uint64(len(e)))
+		parts = append(parts, small[start:len(small):len(small)], e)
+		size += len(small) - start + len(e)
 	}
-	return b
+	parts[0] = parts[0][:len(parts[0]):len(parts[0])]
+	return parts, size
 }
+
+// binaryMaxVarint is the most bytes a varint takes.
+const binaryMaxVarint = 10

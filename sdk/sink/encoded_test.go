@@ -9,9 +9,9 @@ import (
 	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 )
 
-// AppendWriteRequest writes what proto.Marshal writes of the same message, and the
+// WriteRequestParts writes what proto.Marshal writes of the same message, and the
 // message reads back.
-func TestAppendWriteRequest(t *testing.T) {
+func TestWriteRequestParts(t *testing.T) {
 	evs := []*sinkpb.Event{
 		{Kind: &sinkpb.Event_Spec{Spec: &sinkpb.AssetSpec{Key: &sinkpb.Key{Parts: []string{"a", "b"}}}}},
 		{Kind: &sinkpb.Event_Removed{Removed: &sinkpb.Removed{}}, Related: []*sinkpb.Related{{Key: &sinkpb.Key{Parts: []string{"m"}}}}},
@@ -30,7 +30,11 @@ func TestAppendWriteRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := AppendWriteRequest(nil, seq, enc)
+			parts, size := WriteRequestParts(seq, enc)
+			got := bytes.Join(parts, nil)
+			if size != len(got) {
+				t.Fatalf("size %d, the parts hold %d bytes", size, len(got))
+			}
 			if !bytes.Equal(got, want) {
 				t.Fatalf("seq %d, %d events:\n got %x\nwant %x", seq, n, got, want)
 			}

@@ -42,8 +42,9 @@ type Sink struct {
 	f      *sink.RunFile // the open run's file; nil when writing to stdout or between runs
 	w      io.Writer     // f or stdout, while a run is open
 	kinds  map[event.Kind]bool
-	buf    bytes.Buffer
-	enc    *json.Encoder
+	line   []byte        // the batch's lines (appendLine)
+	buf    bytes.Buffer  // encoding/json's line, for what appendLine leaves to it
+	enc    *json.Encoder // on buf, without HTML escaping
 }
 
 // New returns an unconfigured sink.
@@ -183,7 +184,7 @@ func (s *Sink) Abort(_ context.Context, reason string) error {
 }
 
 // RawJSONMetadata: json metadata values reach the sink as the host's bytes, which it
-// writes out as they are (encoding/json only compacts them).
+// writes out as they are once checked (encoding/json would only compact them).
 func (s *Sink) RawJSONMetadata() {}
 
 // WriteBatch writes the batch's lines with one write call.
@@ -191,25 +192,37 @@ func (s *Sink) WriteBatch(_ context.Context, events []event.Event) error {
 	if s.w == nil {
 		return errors.New("jsonl: no run is open")
 	}
-	s.buf.Reset()
-	var ls lineSpec
+	specsOnly := s.cfg.Format == "specs"
+	s.line = s.line[:0]
 	for i := range events {
 		if s.kinds != nil && !s.kinds[events[i].Kind] {
 			continue
 		}
+		var ok bool
+		if s.line, ok = appendLine(s.line, &events[i], specsOnly); ok {
+			continue
+		}
+		// What appendLine leaves to encoding/json (refresh and summary events, values of
+		// other types, values it refuses, with the error that names the fault).
+		var ls lineSpec
 		le := toLine(&events[i], &ls)
 		var v any = &le
-		if s.cfg.Format == "specs" {
+		if specsOnly {
 			v = le.Spec
 		}
+		s.buf.Reset()
 		if err := s.enc.Encode(v); err != nil {
+			if sp := events[i].Spec; sp != nil {
+				return fmt.Errorf("event %d (asset %s): %w", i, sp.Key, err)
+			}
 			return fmt.Errorf("event %d: %w", i, err)
 		}
+		s.line = append(s.line, s.buf.Bytes()...)
 	}
-	if s.buf.Len() == 0 {
+	if len(s.line) == 0 {
 		return nil
 	}
-	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
+	if _, err := s.w.Write(s.line); err != nil {
 		return fmt.Errorf("writing %s: %w", s.name(), err)
 	}
 	if s.f != nil {
