@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/pbisync/pbisync/sdk/spec/jsonenc"
 )
 
 // decodeBoth decodes doc with the fast readers and with encoding/json alone.
@@ -77,26 +79,11 @@ func FuzzFastReaders(f *testing.F) {
 	})
 }
 
-func FuzzValidJSON(f *testing.F) {
-	seedCorpus(f)
-	for _, s := range []string{`1`, `-0.5e+7`, `"a\u00e9"`, `[01]`, `{"a":}`, "\"\x01\"", `[1,]`, `{"a" 1}`, `tru`, `"\x"`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, doc []byte) {
-		if validJSON(doc) && !json.Valid(doc) {
-			t.Fatalf("validJSON accepts what encoding/json refuses: %q", doc)
-		}
-		if !validJSON(doc) && json.Valid(doc) && len(doc) < 1000 {
-			t.Fatalf("validJSON refuses what encoding/json accepts: %q", doc)
-		}
-	})
-}
-
 // Well-formed documents take the fast path (the tests above would pass without it).
 func TestFastPathTaken(t *testing.T) {
 	doc := []byte(`{"workspaces":[{"id":"w","datasets":[{"id":"d","tables":[{"name":"t","columns":[{"name":"c"}]}]}]}]}`)
-	if !validJSON(doc) {
-		t.Fatal("validJSON refused a well-formed document")
+	if !jsonenc.Valid(doc) {
+		t.Fatal("jsonenc.Valid refused a well-formed document")
 	}
 	s, err, ok := decodeScanResultFast(doc)
 	if !ok || err != nil || len(s.Workspaces) != 1 || len(s.Workspaces[0].SemanticModels) != 1 {
@@ -139,7 +126,7 @@ func FuzzUnquote(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		quoted := `"` + body + `"`
 		var want string
-		if !validJSON([]byte(quoted)) || json.Unmarshal([]byte(quoted), &want) != nil {
+		if !jsonenc.Valid([]byte(quoted)) || json.Unmarshal([]byte(quoted), &want) != nil {
 			return
 		}
 		got, ok := unquote([]byte(body))

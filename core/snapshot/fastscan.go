@@ -10,8 +10,9 @@ import (
 	"unicode/utf8"
 )
 
-// scanner walks JSON that is already known to be well formed (the stream decoder checked
-// its syntax when it read the value), so it skips values without checking them. Each of
+// scanner walks JSON that is already known to be well formed (jsonenc.Valid checked the
+// document, or the stream decoder the value as it read it), so it skips values without
+// checking them. Each of
 // its reads reports false for anything it does not take exactly as encoding/json would
 // (a value of another type, an escaped or non-ASCII key): the caller then decodes the
 // value with encoding/json, which gives the same result and the same errors.

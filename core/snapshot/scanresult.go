@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/pbisync/pbisync/sdk/spec/jsonenc"
 )
 
 type wireWorkspace struct {
@@ -45,7 +47,7 @@ type wireScanResult struct {
 // encoding/json's stream decoder, which gives the same result and the errors.
 func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 	doc, rerr := readDocument(r)
-	if rerr == nil && !encodingJSONOnly && validJSON(doc) {
+	if rerr == nil && !encodingJSONOnly && jsonenc.Valid(doc) {
 		if s, err, ok := decodeScanResultFast(doc); ok {
 			return s, err
 		}
@@ -147,7 +149,7 @@ func newScanResultBuilder() *scanResultBuilder {
 	return &scanResultBuilder{s: &Snapshot{Version: Version, Source: "scanResult", Workspaces: []Workspace{}, FromRaw: true}}
 }
 
-// decodeScanResultFast decodes a document validJSON accepted; ok is false for what it
+// decodeScanResultFast decodes a document jsonenc.Valid accepted; ok is false for what it
 // leaves to the stream decoder (a top-level shape it does not read as that would).
 func decodeScanResultFast(doc []byte) (s *Snapshot, err error, ok bool) {
 	sc := scanner{b: doc}
