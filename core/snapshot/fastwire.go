@@ -113,33 +113,11 @@ func (s *scanner) dataset(w *wireDataset) bool {
 		case "targetstoragemode":
 			return seen.first(7) && s.str(&w.TargetStorageMode)
 		case "isrefreshable":
-			if !seen.first(8) {
-				return false
-			}
-			if s.null() {
-				return true
-			}
-			var v bool
-			w.IsRefreshable = &v
-			return s.boolean(&v)
+			return seen.first(8) && s.optBool(&w.IsRefreshable)
 		case "endorsementdetails":
-			if !seen.first(9) {
-				return false
-			}
-			if s.null() {
-				return true
-			}
-			w.EndorsementDetails = new(wireEndorsement)
-			return s.endorsement(w.EndorsementDetails)
+			return seen.first(9) && s.endorsement(&w.EndorsementDetails)
 		case "sensitivitylabel":
-			if !seen.first(10) {
-				return false
-			}
-			if s.null() {
-				return true
-			}
-			w.SensitivityLabel = new(wireLabel)
-			return s.label(w.SensitivityLabel)
+			return seen.first(10) && s.label(&w.SensitivityLabel)
 		case "schemaretrievalerror":
 			if !seen.first(11) {
 				return false
@@ -344,35 +322,57 @@ func (s *scanner) datasetRefs(v *[]wireDatasetRef) bool {
 	})
 }
 
-func (s *scanner) endorsement(e *wireEndorsement) bool {
+// endorsement reads an endorsementDetails object into a new *e (a null leaves it nil).
+func (s *scanner) endorsement(e **wireEndorsement) bool {
+	if s.null() {
+		return true
+	}
 	if s.peek() != '{' {
 		return false
 	}
+	v := new(wireEndorsement)
+	*e = v
 	var seen fields
 	return s.object(func(key string) bool {
 		switch key {
 		case "endorsement":
-			return seen.first(0) && s.str(&e.Endorsement)
+			return seen.first(0) && s.str(&v.Endorsement)
 		case "certifiedby":
-			return seen.first(1) && s.str(&e.CertifiedBy)
+			return seen.first(1) && s.str(&v.CertifiedBy)
 		}
 		s.skip()
 		return true
 	})
 }
 
-func (s *scanner) label(l *wireLabel) bool {
+// label reads a sensitivityLabel object into a new *l (a null leaves it nil).
+func (s *scanner) label(l **wireLabel) bool {
+	if s.null() {
+		return true
+	}
 	if s.peek() != '{' {
 		return false
 	}
+	v := new(wireLabel)
+	*l = v
 	var seen fields
 	return s.object(func(key string) bool {
 		if key == "labelid" {
-			return seen.first(0) && s.str(&l.LabelID)
+			return seen.first(0) && s.str(&v.LabelID)
 		}
 		s.skip()
 		return true
 	})
+}
+
+// optBool reads true or false into a new *b (a null leaves it nil).
+func (s *scanner) optBool(b **bool) bool {
+	if s.null() {
+		return true
+	}
+	v := new(bool)
+	*b = v
+	return s.boolean(v)
 }
 
 // common reads a string that takes few values (a data type, a format string): one
@@ -449,23 +449,9 @@ func fastReport(b []byte, w *wireReport) bool {
 		case "modifieddatetime":
 			return seen.first(13) && s.str(&w.ModifiedDateTime)
 		case "endorsementdetails":
-			if !seen.first(14) {
-				return false
-			}
-			if s.null() {
-				return true
-			}
-			w.EndorsementDetails = new(wireEndorsement)
-			return s.endorsement(w.EndorsementDetails)
+			return seen.first(14) && s.endorsement(&w.EndorsementDetails)
 		case "sensitivitylabel":
-			if !seen.first(15) {
-				return false
-			}
-			if s.null() {
-				return true
-			}
-			w.SensitivityLabel = new(wireLabel)
-			return s.label(w.SensitivityLabel)
+			return seen.first(15) && s.label(&w.SensitivityLabel)
 		}
 		s.skip()
 		return true
@@ -494,14 +480,7 @@ func fastDashboard(b []byte, w *wireDashboard) bool {
 		case "appid":
 			return seen.first(5) && s.str(&w.AppID)
 		case "sensitivitylabel":
-			if !seen.first(6) {
-				return false
-			}
-			if s.null() {
-				return true
-			}
-			w.SensitivityLabel = new(wireLabel)
-			return s.label(w.SensitivityLabel)
+			return seen.first(6) && s.label(&w.SensitivityLabel)
 		case "tiles":
 			return seen.first(7) && s.tiles(&w.Tiles)
 		}
