@@ -1,6 +1,7 @@
 package jsonl
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -89,7 +90,7 @@ func appendSpec(dst []byte, s *spec.AssetSpec, esc bool) ([]byte, bool) {
 		dst = jsonenc.AppendString(dst, s.Description, esc)
 	}
 	dst = append(dst, `,"metadata":{`...)
-	for i, name := range sortedKeys(s.Metadata) {
+	for i, name := range slices.Sorted(maps.Keys(s.Metadata)) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -105,7 +106,7 @@ func appendSpec(dst []byte, s *spec.AssetSpec, esc bool) ([]byte, bool) {
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `},"tags":{`...)
-	for i, k := range sortedKeys(s.Tags) {
+	for i, k := range slices.Sorted(maps.Keys(s.Tags)) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -272,14 +273,4 @@ func appendRelated(dst []byte, r *event.Related) []byte {
 		dst = jsonenc.AppendStrings(dst, r.TableNames, false)
 	}
 	return append(dst, '}')
-}
-
-// sortedKeys returns a map's keys in the order encoding/json writes them.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

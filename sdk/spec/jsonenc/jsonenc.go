@@ -13,6 +13,7 @@ package jsonenc
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -132,7 +133,7 @@ func appendValue(dst []byte, v any, escapeHTML bool, depth int) ([]byte, bool) {
 			return append(dst, "null"...), true
 		}
 		dst = append(dst, '{')
-		for i, k := range sortedKeys(x) {
+		for i, k := range slices.Sorted(maps.Keys(x)) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -181,7 +182,7 @@ func AppendStringMap(dst []byte, m map[string]string, escapeHTML bool) []byte {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, '{')
-	for i, k := range sortedKeys(m) {
+	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -190,16 +191,6 @@ func AppendStringMap(dst []byte, m map[string]string, escapeHTML bool) []byte {
 		dst = AppendString(dst, m[k], escapeHTML)
 	}
 	return append(dst, '}')
-}
-
-// sortedKeys returns a map's keys in the order encoding/json writes them.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // AppendFloat appends a float64 as encoding/json does (ES6 number formatting); false
