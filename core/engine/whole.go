@@ -95,6 +95,20 @@ func (r *run) offer(ctx context.Context, s Sink) (changes, unchanged bool) {
 	return true, r.cov.unchanged
 }
 
+// carriedUnsent reports whether the previous sync's asset id is one this incremental
+// sync carries (its workspace was not rescanned) and has not sent itself.
+func (r *run) carriedUnsent(id state.AssetID) bool {
+	if r.cov == nil {
+		return false
+	}
+	a, ok := r.cov.prev[id]
+	if !ok || !r.cov.carried(a) {
+		return false
+	}
+	_, sent := r.seen[id]
+	return !sent
+}
+
 // sendCarried sends the outputs that need every asset the spec events the estate kept of
 // the assets this incremental sync carried (neither rescanned nor removed).
 func (r *run) sendCarried(ctx context.Context) error {
@@ -102,8 +116,8 @@ func (r *run) sendCarried(ctx context.Context) error {
 		return nil
 	}
 	want := 0
-	for id, a := range r.cov.prev {
-		if _, sent := r.seen[id]; !sent && r.cov.carried(a) {
+	for id := range r.cov.prev {
+		if r.carriedUnsent(id) {
 			want++
 		}
 	}
@@ -148,12 +162,7 @@ func (r *run) sendCarried(ctx context.Context) error {
 		return err
 	}
 	err := st.EstateEvents(ctx, r.e.Pipeline, r.estateGen, func(typ, id string, kept []byte) error {
-		aid := state.AssetID{Type: spec.ContentType(typ), ID: id}
-		a, ok := r.cov.prev[aid]
-		if !ok || !r.cov.carried(a) {
-			return nil
-		}
-		if _, sent := r.seen[aid]; sent {
+		if !r.carriedUnsent(state.AssetID{Type: spec.ContentType(typ), ID: id}) {
 			return nil
 		}
 		raw, err := estate.DecodeEventBytes(kept)
@@ -223,12 +232,7 @@ func (r *run) estateModels(ctx context.Context) ([]Model, error) {
 	}
 	var out []Model
 	err := st.EstateEventsOfType(ctx, r.e.Pipeline, r.estateGen, string(spec.SemanticModel), func(id string, kept []byte) error {
-		aid := state.AssetID{Type: spec.SemanticModel, ID: id}
-		a, ok := r.cov.prev[aid]
-		if !ok || !r.cov.carried(a) {
-			return nil
-		}
-		if _, sent := r.seen[aid]; sent {
+		if !r.carriedUnsent(state.AssetID{Type: spec.SemanticModel, ID: id}) {
 			return nil
 		}
 		ev, err := estate.DecodeEvent(kept)
