@@ -391,20 +391,8 @@ func (b *Builder) dataSourceUsers(snap *snapshot.Snapshot) map[string]record.Wor
 	}
 	for wi := range snap.Workspaces {
 		ws := &snap.Workspaces[wi]
-		for _, sm := range ws.SemanticModels {
-			for _, id := range sm.DataSourceIDs {
-				add(id, ws)
-			}
-		}
-		for _, df := range ws.Dataflows {
-			for _, id := range df.DataSourceIDs {
-				add(id, ws)
-			}
-		}
-		for _, r := range ws.Reports {
-			for _, id := range r.DataSourceIDs {
-				add(id, ws)
-			}
+		for id := range ws.UsedDataSources() {
+			add(id, ws)
 		}
 	}
 	return users

@@ -32,23 +32,11 @@ func splitSnapshot(s *snapshot.Snapshot, n int) []*snapshot.Snapshot {
 		part := &snapshot.Snapshot{Version: s.Version, Source: s.Source, TakenAt: s.TakenAt,
 			Workspaces: s.Workspaces[start:end:end], FromRaw: s.FromRaw}
 		mine := make([]bool, len(s.DataSources))
-		use := func(ids []string) {
-			for _, id := range ids {
+		for wi := range part.Workspaces {
+			for id := range part.Workspaces[wi].UsedDataSources() {
 				if i, ok := at[id]; ok {
 					mine[i], used[i] = true, true
 				}
-			}
-		}
-		for wi := range part.Workspaces {
-			ws := &part.Workspaces[wi]
-			for i := range ws.SemanticModels {
-				use(ws.SemanticModels[i].DataSourceIDs)
-			}
-			for i := range ws.Dataflows {
-				use(ws.Dataflows[i].DataSourceIDs)
-			}
-			for i := range ws.Reports {
-				use(ws.Reports[i].DataSourceIDs)
 			}
 		}
 		parts, mines = append(parts, part), append(mines, mine)

@@ -198,23 +198,12 @@ func Encode(s *snapshot.Snapshot) ([][]byte, error) {
 		w := &s.Workspaces[i]
 		var ds []snapshot.DataSource
 		taken := map[int]bool{}
-		add := func(ids []string) {
-			for _, id := range ids {
-				if k, ok := byID[id]; ok && !taken[k] {
-					taken[k] = true
-					ds = append(ds, s.DataSources[k])
-					used[k] = true
-				}
+		for id := range w.UsedDataSources() {
+			if k, ok := byID[id]; ok && !taken[k] {
+				taken[k] = true
+				ds = append(ds, s.DataSources[k])
+				used[k] = true
 			}
-		}
-		for j := range w.SemanticModels {
-			add(w.SemanticModels[j].DataSourceIDs)
-		}
-		for j := range w.Reports {
-			add(w.Reports[j].DataSourceIDs)
-		}
-		for j := range w.Dataflows {
-			add(w.Dataflows[j].DataSourceIDs)
 		}
 		one := snapshot.Snapshot{Version: snapshot.Version, Source: s.Source, TakenAt: s.TakenAt, Workspaces: s.Workspaces[i : i+1 : i+1], DataSources: ds}
 		if i == len(s.Workspaces)-1 {

@@ -6,6 +6,7 @@ package snapshot
 
 import (
 	"encoding/json"
+	"iter"
 	"time"
 )
 
@@ -270,4 +271,33 @@ type Dataflow struct {
 	// Lineage is the entities' lineage, resolved from Document.
 	Lineage *Lineage        `json:"lineage,omitempty"`
 	Raw     json.RawMessage `json:"raw,omitempty"`
+}
+
+// UsedDataSources yields the ids of the data sources the workspace's items use: its
+// semantic models', then its reports', then its dataflows', each item's in its order
+// (an id may come more than once).
+func (w *Workspace) UsedDataSources() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := range w.SemanticModels {
+			for _, id := range w.SemanticModels[i].DataSourceIDs {
+				if !yield(id) {
+					return
+				}
+			}
+		}
+		for i := range w.Reports {
+			for _, id := range w.Reports[i].DataSourceIDs {
+				if !yield(id) {
+					return
+				}
+			}
+		}
+		for i := range w.Dataflows {
+			for _, id := range w.Dataflows[i].DataSourceIDs {
+				if !yield(id) {
+					return
+				}
+			}
+		}
+	}
 }
