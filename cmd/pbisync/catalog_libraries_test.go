@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
 	"github.com/pbisync/pbisync/internal/pyenv"
 )
 
@@ -119,13 +118,7 @@ func TestCatalogLibrariesReject(t *testing.T) {
 // accept every MCP and every event.
 func TestIncrementalOutputsWithCatalogLibraries(t *testing.T) {
 	pyenv.Python(t)
-	size := powerbitest.SmallSize()
-	size.Workspaces = 12
-	srv, err := powerbitest.NewServer(powerbitest.Generate(7, size), powerbitest.WithScanPolls(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := incrementalTenant(t)
 	dir := t.TempDir()
 	f := incrementalPipeline(t, srv, dir, "")
 	syncRequests(t, srv, "-f", f)

@@ -30,6 +30,20 @@ func emulatorSource(emu *powerbitest.Server, ca, credentials, more string) strin
 %s`, emu.URL(), emu.AuthorityURL(), emu.TenantID, ca, credentials, more)
 }
 
+// incrementalTenant serves the 12-workspace generated tenant the incremental output
+// tests sync, change and sync again; it closes with the test.
+func incrementalTenant(t *testing.T) *powerbitest.Server {
+	t.Helper()
+	size := powerbitest.SmallSize()
+	size.Workspaces = 12
+	srv, err := powerbitest.NewServer(powerbitest.Generate(7, size), powerbitest.WithScanPolls(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
 // incrementalPipeline syncs a powerbi source (the emulator srv, through MSAL and its CA)
 // into every built-in sink's form under out/, with its state in state/. extra adds
 // outputs.
@@ -147,13 +161,7 @@ func readFile(t *testing.T, path string) []byte {
 // estate; a deleted output file and a new output are filled from the estate without
 // rescanning; a deleted workspace is the only removal.
 func TestIncrementalSyncOutputs(t *testing.T) {
-	size := powerbitest.SmallSize()
-	size.Workspaces = 12
-	srv, err := powerbitest.NewServer(powerbitest.Generate(7, size), powerbitest.WithScanPolls(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := incrementalTenant(t)
 	dir := t.TempDir()
 	f := incrementalPipeline(t, srv, dir, "")
 	out := func(name string) string { return filepath.Join(dir, "out", name) }
