@@ -121,9 +121,17 @@ try {
     // Layout of a 200-node neighbourhood.
     await lp.goto(args.large + "/#/node?key=" + encodeURIComponent(args.hub));
     await lp.waitForSelector('body[data-ready="/node"]');
+    // The answer to the first change (up 6, down still 2) is held back so that it arrives
+    // after the second one's: the page must keep drawing the newest neighbourhood.
+    await lp.route(/\/api\/graph\?.*up=6&down=2&/, async (route) => {
+      await new Promise((done) => setTimeout(done, 1500));
+      await route.continue();
+    });
+    const answered = await lp.evaluate(() => window.__pbisyncGraphAnswers || 0);
     await lp.selectOption("#up", "6");
     await lp.selectOption("#down", "6");
-    await lp.waitForFunction(() => window.__pbisync && window.__pbisync.nodes >= 150);
+    // Once both answers are in, the graph drawn must still be the newest one.
+    await lp.waitForFunction((n) => window.__pbisyncGraphAnswers >= n + 2, answered);
     figures.layout = await lp.evaluate(() => window.__pbisync);
     if (args.screenshots) await lp.screenshot({ path: join(args.screenshots, "large-graph.png") });
   }

@@ -131,8 +131,15 @@ function layoutFor(nodes) {
   return { name: "dagre", rankDir: widest > 12 ? "TB" : "LR", nodeSep: widest > 12 ? 8 : 18, rankSep: widest > 12 ? 120 : 90, animate: false };
 }
 
+// drawSeq numbers the draws: when the depth changes again before a neighbourhood arrives,
+// only the newest answer is drawn (an older, slower one must not replace it).
+let drawSeq = 0;
+
 async function drawGraph(key, up, down, withColumns) {
+  const seq = ++drawSeq;
   const sg = await api(`graph?limit=200&up=${up}&down=${down}&key=${encodeURIComponent(key)}`);
+  window.__pbisyncGraphAnswers = (window.__pbisyncGraphAnswers || 0) + 1;
+  if (seq !== drawSeq) return;
   const t0 = performance.now();
   if (cy) cy.destroy();
   cy = cytoscape({
