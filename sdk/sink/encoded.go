@@ -1,16 +1,35 @@
 package sink
 
 import (
+	"bytes"
+
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pbisync/pbisync/internal/scratch"
 	"github.com/pbisync/pbisync/sdk/event"
 )
+
+// wireScratch holds the buffers spec events are encoded into.
+var wireScratch = scratch.New(4, 64<<10, 8<<20)
 
 // EventBytes is an event's encoding in the sink protocol: the bytes of its Event
 // message, deterministic (map entries in key order: the same event is the same bytes
 // from one sync to the next, which the estate relies on to leave unchanged assets).
 func EventBytes(e *event.Event) ([]byte, error) {
+	if e.Kind == event.KindSpec && e.Spec != nil {
+		// Appended into a scratch buffer and copied out at its size: the bytes are kept
+		// (by the estate, by the window of unacknowledged batches), a grown buffer's
+		// spare capacity would be kept with them.
+		buf := wireScratch.Get()
+		b, err := appendSpecEvent(buf, e)
+		var out []byte
+		if err == nil {
+			out = bytes.Clone(b)
+		}
+		wireScratch.Put(b)
+		return out, err
+	}
 	p, err := EventToProto(e)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	scratchpkg "github.com/pbisync/pbisync/internal/scratch"
 )
 
 // Appender is a value that appends its own JSON: exactly the bytes json.Marshal gives
@@ -34,43 +36,19 @@ const maxDepth = 1000
 // Marshal returns json.Marshal(v), by Append where it can. Its result is a slice of
 // its own, of the exact size (Append works in a reused buffer).
 func Marshal(v any) ([]byte, error) {
-	buf := getScratch()
+	buf := scratch.Get()
 	b, ok := Append(buf, v, true)
 	if !ok {
-		putScratch(buf)
+		scratch.Put(buf)
 		return json.Marshal(v)
 	}
 	out := bytes.Clone(b)
-	putScratch(b)
+	scratch.Put(b)
 	return out, nil
 }
 
-// scratch holds the buffers Marshal appends into. Unlike a sync.Pool it keeps them
-// across garbage collections, which a sync that encodes hundreds of megabytes of
-// metadata runs often: a buffer grown to a large model's lineage is grown once.
-var scratch = make(chan []byte, 4)
-
-// maxScratch is the largest buffer scratch keeps.
-const maxScratch = 4 << 20
-
-func getScratch() []byte {
-	select {
-	case b := <-scratch:
-		return b[:0]
-	default:
-		return make([]byte, 0, 64<<10)
-	}
-}
-
-func putScratch(b []byte) {
-	if cap(b) > maxScratch {
-		return
-	}
-	select {
-	case scratch <- b[:0]:
-	default:
-	}
-}
+// scratch holds the buffers Marshal appends into.
+var scratch = scratchpkg.New(4, 64<<10, 4<<20)
 
 // Append appends v as encoding/json encodes it: as json.Marshal does with escapeHTML,
 // as an Encoder with SetEscapeHTML(false) does without (less its newline). It returns
