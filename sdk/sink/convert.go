@@ -302,19 +302,7 @@ func metadataFromProto(p *sinkpb.Metadata, rawJSON bool) (spec.Metadata, error) 
 	case *sinkpb.Metadata_Bool:
 		return spec.Bool(v.Bool), nil
 	case *sinkpb.Metadata_Json:
-		if rawJSON {
-			// Not checked here: encoding/json checks it as it writes it (json.Marshal
-			// of a json.RawMessage fails on invalid JSON), and checking twice cost the
-			// jsonl sink a fifth of its work.
-			return spec.JSON(json.RawMessage(v.Json)), nil
-		}
-		var x any
-		dec := json.NewDecoder(bytes.NewReader(v.Json))
-		dec.UseNumber()
-		if err := dec.Decode(&x); err != nil {
-			return spec.Metadata{}, fmt.Errorf("json value: %w", err)
-		}
-		return spec.JSON(x), nil
+		return jsonMetadata(v.Json, rawJSON)
 	case *sinkpb.Metadata_TableSchema:
 		t := spec.TableSchema{Columns: make([]spec.TableColumn, len(v.TableSchema.GetColumns()))}
 		for i, c := range v.TableSchema.GetColumns() {
@@ -323,6 +311,24 @@ func metadataFromProto(p *sinkpb.Metadata, rawJSON bool) (spec.Metadata, error) 
 		return spec.Schema(t), nil
 	}
 	return spec.Metadata{}, fmt.Errorf("metadata without a value")
+}
+
+// jsonMetadata is a json metadata value from its encoding: the bytes themselves for a
+// sink that takes them (RawJSONMetadata), else decoded with json.Number for numbers.
+func jsonMetadata(b []byte, rawJSON bool) (spec.Metadata, error) {
+	if rawJSON {
+		// Not checked here: encoding/json checks it as it writes it (json.Marshal of a
+		// json.RawMessage fails on invalid JSON), and checking twice cost the jsonl
+		// sink a fifth of its work.
+		return spec.JSON(json.RawMessage(b)), nil
+	}
+	var x any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&x); err != nil {
+		return spec.Metadata{}, fmt.Errorf("json value: %w", err)
+	}
+	return spec.JSON(x), nil
 }
 
 func keyToProto(k spec.Key) *sinkpb.Key { return &sinkpb.Key{Parts: k} }

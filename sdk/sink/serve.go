@@ -42,11 +42,17 @@ func Serve(s Sink) {
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: PluginSets(&GRPCPlugin{Service: NewServer(s, stdout, logger)}),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))
-			return grpc.NewServer(opts...)
+			return grpc.NewServer(append(opts, ServerOptions()...)...)
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info}),
 	})
+}
+
+// ServerOptions are the options of a sink's gRPC server: the protocol's message size,
+// and the codec that lets the Write stream read batches straight from their bytes.
+// Serve uses them; a test harness that serves a sink itself (sinktest) should too.
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes), grpc.ForceServerCodecV2(wireCodec{})}
 }
 
 func inheritedFile(env, name string) *os.File {

@@ -78,24 +78,32 @@ func flatten(err error) []error {
 
 func (s *server) Write(stream sinkpb.Sink_WriteServer) error {
 	ctx := stream.Context()
+	_, rawJSON := s.impl.(RawJSONMetadata)
 	for {
-		req, err := stream.Recv()
+		// Received as its bytes where the server's codec allows (ServerOptions), and
+		// decoded straight into events; else parsed as a WriteRequest.
+		var req rawWriteRequest
+		err := stream.RecvMsg(&req)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := s.writeBatch(ctx, req.GetBatch()); err != nil {
+		seq, events, err := batchOf(&req, rawJSON)
+		if err != nil {
+			return status.Error(codes.InvalidArgument, err.Error())
+		}
+		if err := s.writeBatch(ctx, seq, events); err != nil {
 			return err
 		}
-		if err := stream.Send(&sinkpb.Ack{Seq: req.GetBatch().GetSeq()}); err != nil {
+		if err := stream.Send(&sinkpb.Ack{Seq: seq}); err != nil {
 			return err
 		}
 	}
 }
 
-func (s *server) writeBatch(ctx context.Context, b *sinkpb.Batch) error {
+func (s *server) writeBatch(ctx context.Context, seq uint64, events []event.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.configured {
@@ -104,22 +112,10 @@ func (s *server) writeBatch(ctx context.Context, b *sinkpb.Batch) error {
 	if err := s.beginImplicit(ctx); err != nil {
 		return err
 	}
-	events := make([]event.Event, len(b.GetEvents()))
-	from := EventFromProto
-	if _, ok := s.impl.(RawJSONMetadata); ok {
-		from = EventFromProtoRawJSON
-	}
-	for i, pe := range b.GetEvents() {
-		e, err := from(pe)
-		if err != nil {
-			return status.Errorf(codes.InvalidArgument, "batch %d, event %d: %v", b.GetSeq(), i, err)
-		}
-		events[i] = e
-	}
 	if err := s.impl.WriteBatch(ctx, events); err != nil {
-		return status.Errorf(codes.Aborted, "batch %d: %v", b.GetSeq(), err)
+		return status.Errorf(codes.Aborted, "batch %d: %v", seq, err)
 	}
-	s.lastSeq = b.GetSeq()
+	s.lastSeq = seq
 	return nil
 }
 

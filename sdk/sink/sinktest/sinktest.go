@@ -76,7 +76,7 @@ func Run(ctx context.Context, s sink.Sink, opts Options, events []event.Event) e
 		opts.BatchSize = 500
 	}
 	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(sink.MaxMessageBytes))
+	srv := grpc.NewServer(sink.ServerOptions()...)
 	sinkpb.RegisterSinkServer(srv, sink.NewServer(s, opts.Stdout, opts.Logger))
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Stop()
