@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -168,6 +169,16 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 		}
 		if *memProfile == "" {
 			*memProfile = filepath.Join(dir, "heap-"+name+".prof")
+		}
+	}
+	if dir := os.Getenv("PBISYNC_PROFILE_DIR"); dir != "" && os.Getenv("PBISYNC_TRACE") != "" {
+		// An execution trace too (go tool trace): where a sync waits, which a CPU
+		// profile does not show.
+		name := strings.ReplaceAll(path, " ", "-") + "-" + strconv.Itoa(os.Getpid())
+		f, err := os.Create(filepath.Join(dir, "trace-"+name+".out"))
+		if err == nil && trace.Start(f) == nil {
+			defer f.Close()
+			defer trace.Stop()
 		}
 	}
 	if *cpuProfile != "" {
