@@ -31,7 +31,7 @@ func (r *run) removals(ctx context.Context) error {
 	}
 	current := make([]spec.AssetSpec, 0, len(r.seen))
 	for _, a := range r.seen {
-		current = append(current, spec.AssetSpec{Key: a.key, PowerBI: a.id})
+		current = append(current, spec.AssetSpec{Key: a.Key, PowerBI: a.PowerBI})
 	}
 	// An incremental sync keeps the assets of the workspaces it did not rescan.
 	for id, a := range prev {
@@ -76,12 +76,6 @@ func (r *run) saveState(ctx context.Context) error {
 		return fmt.Errorf("state: %w", err)
 	}
 	return r.saveMarks(ctx)
-}
-
-// seenAsset is what a sync remembers of each asset it sent.
-type seenAsset struct {
-	key spec.Key
-	id  spec.Identity
 }
 
 // write hands events to every sink in batches, the sinks in parallel. A failing sink is

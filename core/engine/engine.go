@@ -214,7 +214,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if batchSize <= 0 {
 		batchSize = 500
 	}
-	r := &run{e: e, log: log, batch: batchSize, seen: map[state.AssetID]seenAsset{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{},
+	r := &run{e: e, log: log, batch: batchSize, seen: map[state.AssetID]*event.Related{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{},
 		rel: newRelatedIndex(), modelSpecs: opts.ModelSpecs || opts.After != nil}
 	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
 	if e.stream != nil {
@@ -356,7 +356,7 @@ type run struct {
 	log   *slog.Logger
 	batch int
 	res   Result
-	seen  map[state.AssetID]seenAsset // every asset sent this sync, for removals
+	seen  map[state.AssetID]*event.Related // every asset sent this sync (its key and identity), for removals; shared with r.rel
 	// batches counts the snapshot batches pulled so far.
 	batches int
 	noSpecs bool
@@ -528,7 +528,6 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 				r.problems([]record.Problem{*p})
 			}
 		}
-		r.seen[state.IDOf(s.PowerBI)] = seenAsset{key: s.Key, id: s.PowerBI}
 		r.res.Summary.Assets[string(s.PowerBI.Type)]++
 		if s.PowerBI.Type == spec.SemanticModel {
 			// Keep what refresh selection reads (key, deps, tags, identity, the
@@ -548,7 +547,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			}
 			r.models = append(r.models, m)
 		}
-		r.rel.add(s, refs[state.IDOf(s.PowerBI)], &events)
+		r.seen[state.IDOf(s.PowerBI)] = r.rel.add(s, refs[state.IDOf(s.PowerBI)], &events)
 	}
 	if r.noSpecs {
 		return nil

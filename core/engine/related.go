@@ -70,8 +70,8 @@ func (x *relatedIndex) dropped(id spec.Identity, out *[]event.Event) {
 }
 
 // add records a spec about to be sent and appends its event to out, with its related
-// assets, or holds it; events it completes follow it.
-func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Event) {
+// assets, or holds it; events it completes follow it. It returns what it recorded.
+func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Event) *event.Related {
 	aid := state.IDOf(s.PowerBI)
 	rel := relatedOf(s)
 	x.sent[aid], x.sent[anyType(s.PowerBI)] = rel, rel
@@ -89,6 +89,7 @@ func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Ev
 	}
 	x.release(aid, out)
 	x.release(anyType(s.PowerBI), out)
+	return rel
 }
 
 // release sends the held events that were waiting only for aid.
