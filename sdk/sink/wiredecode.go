@@ -173,21 +173,23 @@ type reader struct {
 	bad bool
 }
 
-// next returns the next field's number and wire type; false at the end or when bad.
-func (r *reader) next() (protowire.Number, protowire.Type, bool) {
-	if r.bad || len(r.b) == 0 {
-		return 0, 0, false
+// each calls fn with every field's number and wire type, in order, until the end of
+// the message or until it is bad; it reports whether the message read well. fn reads
+// or skips the field's value.
+func (r *reader) each(fn func(num protowire.Number, typ protowire.Type)) bool {
+	for !r.bad && len(r.b) > 0 {
+		num, typ, n := protowire.ConsumeTag(r.b)
+		if n < 0 {
+			r.bad = true
+			break
+		}
+		r.b = r.b[n:]
+		fn(num, typ)
 	}
-	num, typ, n := protowire.ConsumeTag(r.b)
-	if n < 0 {
-		r.bad = true
-		return 0, 0, false
-	}
-	r.b = r.b[n:]
-	return num, typ, true
+	return !r.bad
 }
 
-// bytes reads a length-delimited value; want is the field's declared wire type.
+// bytes reads a length-delimited value; typ is the wire type the field came with.
 func (r *reader) bytes(typ protowire.Type) []byte {
 	if typ != protowire.BytesType {
 		r.bad = true
@@ -267,29 +269,27 @@ func readSpecEvent(b []byte, rawJSON bool) (e event.Event, ok bool) {
 	r := reader{b: b}
 	var specBody []byte
 	var related [][]byte
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
+	other := false
+	r.each(func(num protowire.Number, typ protowire.Type) {
 		switch num {
 		case 1:
 			if specBody != nil {
-				return e, false // merged by the generated code
+				r.bad = true // merged by the generated code
+				return
 			}
-			specBody = r.bytes(typ)
-			if specBody == nil {
+			if specBody = r.bytes(typ); specBody == nil {
 				specBody = []byte{}
 			}
 		case 2, 3, 4:
-			return e, false // another kind of event
+			other = true // another kind of event
+			r.bad = true
 		case 5:
 			related = append(related, r.bytes(typ))
 		default:
 			r.skip(num, typ)
 		}
-	}
-	if r.bad || specBody == nil {
+	})
+	if r.bad || other || specBody == nil {
 		return e, false
 	}
 	s, ok := readSpec(specBody, rawJSON)
@@ -312,24 +312,13 @@ func readSpec(b []byte, rawJSON bool) (*spec.AssetSpec, bool) {
 	s := &spec.AssetSpec{}
 	r := reader{b: b}
 	var haveKey, haveDesc, haveGroup, havePBI bool
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
+	ok := r.each(func(num protowire.Number, typ protowire.Type) {
 		switch num {
 		case 1:
-			if haveKey {
-				return nil, false
-			}
-			haveKey = true
-			k, ok := readKey(r.bytes(typ))
-			r.bad = r.bad || !ok
-			s.Key = k
+			s.Key = r.key(typ, &haveKey)
 		case 2:
-			k, ok := readKey(r.bytes(typ))
-			r.bad = r.bad || !ok
-			s.Deps = append(s.Deps, k)
+			var fresh bool
+			s.Deps = append(s.Deps, r.key(typ, &fresh))
 		case 3:
 			s.Description = r.once(typ, &haveDesc)
 		case 4:
@@ -337,16 +326,17 @@ func readSpec(b []byte, rawJSON bool) (*spec.AssetSpec, bool) {
 			if !ok || err != nil {
 				// A value EventFromProto refuses: which error it gives (a later entry
 				// of the same name may replace this one) is the generated code's to say.
-				return nil, false
+				r.bad = true
+				return
 			}
 			if s.Metadata == nil {
 				s.Metadata = map[string]spec.Metadata{}
 			}
 			s.Metadata[name] = m
 		case 5:
-			k, v, ok := readStringEntry(r.bytes(typ))
-			if !ok {
-				return nil, false
+			var k, v string
+			if body := r.bytes(typ); !readStrings(body, &k, &v) {
+				r.bad = true
 			}
 			if s.Tags == nil {
 				s.Tags = map[string]string{}
@@ -359,93 +349,80 @@ func readSpec(b []byte, rawJSON bool) (*spec.AssetSpec, bool) {
 		case 8:
 			s.Group = r.once(typ, &haveGroup)
 		case 9:
-			if havePBI {
-				return nil, false
-			}
-			havePBI = true
-			id, ok := readIdentity(r.bytes(typ))
-			r.bad = r.bad || !ok
-			s.PowerBI = id
+			s.PowerBI = r.identity(typ, &havePBI)
 		default:
 			r.skip(num, typ)
 		}
-	}
-	if r.bad {
-		return nil, false
-	}
-	return s, true
+	})
+	return s, ok
 }
 
-// readKey reads a Key message; a key without parts is nil, as keyFromProto makes it.
-func readKey(b []byte) (spec.Key, bool) {
-	r := reader{b: b}
-	var k spec.Key
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
+// key reads a singular Key field (seen tracks it); a key without parts is nil, as
+// keyFromProto makes it.
+func (r *reader) key(typ protowire.Type, seen *bool) spec.Key {
+	if *seen {
+		r.bad = true // merged by the generated code
+		return nil
+	}
+	*seen = true
+	k := reader{b: r.bytes(typ)}
+	var parts spec.Key
+	if !k.each(func(num protowire.Number, typ protowire.Type) {
 		if num == 1 {
-			k = append(k, r.str(typ))
-			continue
+			parts = append(parts, k.str(typ))
+			return
 		}
-		r.skip(num, typ)
+		k.skip(num, typ)
+	}) {
+		r.bad = true
 	}
-	return k, !r.bad
+	return parts
 }
 
-func readIdentity(b []byte) (spec.Identity, bool) {
-	r := reader{b: b}
-	var id spec.Identity
-	var seen [6]bool
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
-		switch num {
-		case 1:
-			id.Type = spec.ContentType(r.once(typ, &seen[1]))
-		case 2:
-			id.ID = r.once(typ, &seen[2])
-		case 3:
-			id.Name = r.once(typ, &seen[3])
-		case 4:
-			id.WorkspaceID = r.once(typ, &seen[4])
-		case 5:
-			id.WorkspaceName = r.once(typ, &seen[5])
-		default:
-			r.skip(num, typ)
-		}
+// identity reads a singular Identity field (seen tracks it).
+func (r *reader) identity(typ protowire.Type, seen *bool) spec.Identity {
+	if *seen {
+		r.bad = true
+		return spec.Identity{}
 	}
-	return id, !r.bad
+	*seen = true
+	var id spec.Identity
+	var t string
+	if body := r.bytes(typ); !readStrings(body, &t, &id.ID, &id.Name, &id.WorkspaceID, &id.WorkspaceName) {
+		r.bad = true
+	}
+	id.Type = spec.ContentType(t)
+	return id
+}
+
+// readStrings reads a message of singular string fields numbered 1, 2, ... into dst in
+// that order (Identity, TableColumn, a map<string, string> entry).
+func readStrings(b []byte, dst ...*string) bool {
+	r := reader{b: b}
+	var seen uint64
+	return r.each(func(num protowire.Number, typ protowire.Type) {
+		if num < 1 || int(num) > len(dst) {
+			r.skip(num, typ)
+			return
+		}
+		if seen&(1<<num) != 0 {
+			r.bad = true
+			return
+		}
+		seen |= 1 << num
+		*dst[num-1] = r.str(typ)
+	})
 }
 
 func readRelated(b []byte, out *event.Related) bool {
 	r := reader{b: b}
 	var haveKey, havePBI, haveURL bool
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
+	return r.each(func(num protowire.Number, typ protowire.Type) {
 		switch num {
 		case 1:
-			if haveKey {
-				return false
-			}
-			haveKey = true
-			k, ok := readKey(r.bytes(typ))
-			r.bad = r.bad || !ok
-			out.Key = k
+			out.Key = r.key(typ, &haveKey)
 		case 2:
-			if havePBI {
-				return false
-			}
-			havePBI = true
-			id, ok := readIdentity(r.bytes(typ))
-			r.bad = r.bad || !ok
-			out.PowerBI = id
+			out.PowerBI = r.identity(typ, &havePBI)
 		case 3:
 			out.WebURL = r.once(typ, &haveURL)
 		case 4:
@@ -455,29 +432,7 @@ func readRelated(b []byte, out *event.Related) bool {
 		default:
 			r.skip(num, typ)
 		}
-	}
-	return !r.bad
-}
-
-// readStringEntry reads a map<string, string> entry.
-func readStringEntry(b []byte) (k, v string, ok bool) {
-	r := reader{b: b}
-	var haveK, haveV bool
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
-		switch num {
-		case 1:
-			k = r.once(typ, &haveK)
-		case 2:
-			v = r.once(typ, &haveV)
-		default:
-			r.skip(num, typ)
-		}
-	}
-	return k, v, !r.bad
+	})
 }
 
 // readMetadataEntry reads a map<string, Metadata> entry and converts its value as
@@ -486,17 +441,14 @@ func readMetadataEntry(b []byte, rawJSON bool) (name string, m spec.Metadata, ok
 	r := reader{b: b}
 	var haveName bool
 	var value []byte
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
+	if !r.each(func(num protowire.Number, typ protowire.Type) {
 		switch num {
 		case 1:
 			name = r.once(typ, &haveName)
 		case 2:
 			if value != nil {
-				return "", m, false, nil // merged by the generated code
+				r.bad = true // merged by the generated code
+				return
 			}
 			if value = r.bytes(typ); value == nil {
 				value = []byte{}
@@ -504,8 +456,7 @@ func readMetadataEntry(b []byte, rawJSON bool) (name string, m spec.Metadata, ok
 		default:
 			r.skip(num, typ)
 		}
-	}
-	if r.bad {
+	}) {
 		return "", m, false, nil
 	}
 	m, ok, err = readMetadata(value, rawJSON)
@@ -518,14 +469,11 @@ func readMetadata(b []byte, rawJSON bool) (spec.Metadata, bool, error) {
 	var m spec.Metadata
 	var jsonValue []byte
 	values := 0
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
+	if !r.each(func(num protowire.Number, typ protowire.Type) {
 		if num >= 1 && num <= 7 {
 			if values++; values > 1 {
-				return m, false, nil // the generated code keeps the last (or merges)
+				r.bad = true // the generated code keeps the last (or merges)
+				return
 			}
 		}
 		switch num {
@@ -542,14 +490,11 @@ func readMetadata(b []byte, rawJSON bool) (spec.Metadata, bool, error) {
 		case 6:
 			jsonValue = append([]byte{}, r.bytes(typ)...)
 		case 7:
-			t, ok := readTableSchema(r.bytes(typ))
-			r.bad = r.bad || !ok
-			m = spec.Schema(t)
+			m = spec.Schema(r.tableSchema(typ))
 		default:
 			r.skip(num, typ)
 		}
-	}
-	if r.bad {
+	}) {
 		return m, false, nil
 	}
 	if values == 0 {
@@ -562,64 +507,35 @@ func readMetadata(b []byte, rawJSON bool) (spec.Metadata, bool, error) {
 	return m, true, nil
 }
 
-func readTableSchema(b []byte) (spec.TableSchema, bool) {
-	r := reader{b: b}
-	// Counted first: one allocation for the columns (a large model has thousands).
+// tableSchema reads a TableSchema field: its columns, counted first for one
+// allocation (a large model has thousands).
+func (r *reader) tableSchema(typ protowire.Type) spec.TableSchema {
+	b := r.bytes(typ)
 	n := 0
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
+	count := reader{b: b}
+	if !count.each(func(num protowire.Number, typ protowire.Type) {
 		if num == 1 {
 			n++
-			r.bytes(typ)
-			continue
 		}
-		r.skip(num, typ)
-	}
-	if r.bad {
-		return spec.TableSchema{}, false
+		count.skip(num, typ)
+	}) {
+		r.bad = true
+		return spec.TableSchema{}
 	}
 	t := spec.TableSchema{Columns: make([]spec.TableColumn, 0, n)}
-	r = reader{b: b}
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
+	cols := reader{b: b}
+	if !cols.each(func(num protowire.Number, typ protowire.Type) {
 		if num != 1 {
-			r.skip(num, typ)
-			continue
+			cols.skip(num, typ)
+			return
 		}
-		c, ok := readColumn(r.bytes(typ))
-		if !ok {
-			return spec.TableSchema{}, false
+		var c spec.TableColumn
+		if body := cols.bytes(typ); !readStrings(body, &c.Name, &c.Type, &c.Description) {
+			cols.bad = true
 		}
 		t.Columns = append(t.Columns, c)
+	}) {
+		r.bad = true
 	}
-	return t, !r.bad
-}
-
-func readColumn(b []byte) (spec.TableColumn, bool) {
-	r := reader{b: b}
-	var c spec.TableColumn
-	var seen [4]bool
-	for {
-		num, typ, more := r.next()
-		if !more {
-			break
-		}
-		switch num {
-		case 1:
-			c.Name = r.once(typ, &seen[1])
-		case 2:
-			c.Type = r.once(typ, &seen[2])
-		case 3:
-			c.Description = r.once(typ, &seen[3])
-		default:
-			r.skip(num, typ)
-		}
-	}
-	return c, !r.bad
+	return t
 }

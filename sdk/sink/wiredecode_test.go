@@ -251,3 +251,42 @@ func TestServerReadsBatchesAsBytes(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkDecodeBatch reads a batch of 50 model specs of 100 columns each (with
+// lineage-sized json) as a plugin does, directly and through the generated code.
+func BenchmarkDecodeBatch(b *testing.B) {
+	var events [][]byte
+	for i := range 50 {
+		cols := make([]spec.TableColumn, 100)
+		for j := range cols {
+			cols[j] = spec.TableColumn{Name: fmt.Sprint("column_", j), Type: "string", Description: "a column"}
+		}
+		s := spec.AssetSpec{Key: spec.Key{"ws", fmt.Sprint("model_", i)}, Deps: []spec.Key{{"src", "a"}, {"src", "b"}},
+			Kinds: []string{"powerbi", "semantic_model"}, Tags: map[string]string{"team": "finance"},
+			PowerBI: spec.Identity{Type: spec.SemanticModel, ID: fmt.Sprint(i), Name: "Model", WorkspaceID: "w", WorkspaceName: "W"},
+			Metadata: map[string]spec.Metadata{"schema": spec.Schema(spec.TableSchema{Columns: cols}), "url": spec.URL("https://app.powerbi.com/x"),
+				"lineage": spec.JSON(map[string]any{"tables": []any{map[string]any{"name": "t", "columns": []any{"a", "b", "c"}}}})}}
+		e := event.Event{Kind: event.KindSpec, Spec: &s, Related: []event.Related{{Key: spec.Key{"src", "a"}, WebURL: "u"}}}
+		enc, err := EventBytes(&e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		events = append(events, enc)
+	}
+	var req []byte
+	parts, _ := WriteRequestParts(1, events)
+	for _, p := range parts {
+		req = append(req, p...)
+	}
+	for name, decode := range map[string]func([]byte, bool) (uint64, []event.Event, error){"direct": decodeBatch, "generated": parsedBatch} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(req)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, evs, err := decode(req, true); err != nil || len(evs) != 50 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
