@@ -223,26 +223,13 @@ func (r *reader) once(typ protowire.Type, seen *bool) string {
 	return r.str(typ)
 }
 
-func (r *reader) varint(typ protowire.Type) uint64 {
-	if typ != protowire.VarintType {
+// scalar reads a varint or fixed64 value: consume is protowire's reader of want.
+func (r *reader) scalar(typ, want protowire.Type, consume func([]byte) (uint64, int)) uint64 {
+	if typ != want {
 		r.bad = true
 		return 0
 	}
-	v, n := protowire.ConsumeVarint(r.b)
-	if n < 0 {
-		r.bad = true
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) fixed64(typ protowire.Type) uint64 {
-	if typ != protowire.Fixed64Type {
-		r.bad = true
-		return 0
-	}
-	v, n := protowire.ConsumeFixed64(r.b)
+	v, n := consume(r.b)
 	if n < 0 {
 		r.bad = true
 		return 0
@@ -482,11 +469,11 @@ func readMetadata(b []byte, rawJSON bool) (spec.Metadata, bool, error) {
 		case 2:
 			m = spec.URL(r.str(typ))
 		case 3:
-			m = spec.Int(int64(r.varint(typ)))
+			m = spec.Int(int64(r.scalar(typ, protowire.VarintType, protowire.ConsumeVarint)))
 		case 4:
-			m = spec.Float(math.Float64frombits(r.fixed64(typ)))
+			m = spec.Float(math.Float64frombits(r.scalar(typ, protowire.Fixed64Type, protowire.ConsumeFixed64)))
 		case 5:
-			m = spec.Bool(r.varint(typ) != 0)
+			m = spec.Bool(r.scalar(typ, protowire.VarintType, protowire.ConsumeVarint) != 0)
 		case 6:
 			jsonValue = append([]byte{}, r.bytes(typ)...)
 		case 7:
