@@ -271,6 +271,9 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	}
 	if srcErr == nil && !opts.NoSpecs {
+		srcErr = r.sendRekeyedDependents(ctx)
+	}
+	if srcErr == nil && !opts.NoSpecs {
 		srcErr = r.sendCarried(ctx)
 	}
 	if srcErr == nil && e.State != nil && !opts.NoSpecs {
@@ -373,6 +376,10 @@ type run struct {
 	remap map[string]spec.Key
 	// cov is what the sources read, when they planned an incremental sync.
 	cov *coverage
+	// rekeyed are the assets an incremental sync rescanned whose key changed, by their
+	// previous key (keyString): the carried assets that depend on them are sent again
+	// with the new key (rekeyed.go).
+	rekeyed map[string]rekeyedAsset
 	// rel resolves the assets each event refers to.
 	rel *relatedIndex
 	// modelSpecs keeps each model's spec for its refresh events.
@@ -547,6 +554,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			}
 			r.models = append(r.models, m)
 		}
+		r.noteRekeyed(s)
 		r.seen[state.IDOf(s.PowerBI)] = r.rel.add(s, refs[state.IDOf(s.PowerBI)], &events)
 	}
 	if r.noSpecs {

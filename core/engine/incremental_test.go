@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/pbisync/pbisync/core/config"
+	"github.com/pbisync/pbisync/core/estate"
 	"github.com/pbisync/pbisync/core/powerbi"
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
+	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/spec"
@@ -297,5 +299,105 @@ func TestIncrementalSyncModelsFromEstate(t *testing.T) {
 		case len(got.spec) == 0:
 			t.Errorf("model %s has no spec for its refresh events", got.Record.Spec.PowerBI)
 		}
+	}
+}
+
+// TestIncrementalRekeyedDependents: a model renamed in one workspace changes its key; the
+// report of the next workspace that reads it is not rescanned, and is sent again with
+// the new key in its deps (and kept so in the estate), and nothing else of that
+// workspace is.
+func TestIncrementalRekeyedDependents(t *testing.T) {
+	srv := newEmulator(t, 5, 10)
+	st := openState(t)
+	ctx := context.Background()
+	c1, _, _ := syncOnce(t, srv, st, RunOptions{})
+	first := sentBy(c1)
+
+	var wsID, nextWS, modelID, reportID string
+	srv.Tenant(func(tn *snapshot.Snapshot) {
+		for i := 0; i+1 < len(tn.Workspaces) && reportID == ""; i++ {
+			w, next := &tn.Workspaces[i], &tn.Workspaces[i+1]
+			if len(w.SemanticModels) == 0 {
+				continue
+			}
+			for _, rep := range next.Reports {
+				if rep.DatasetID == w.SemanticModels[0].ID && rep.DatasetWorkspaceID == w.ID {
+					wsID, nextWS, modelID, reportID = w.ID, next.ID, w.SemanticModels[0].ID, rep.ID
+					w.SemanticModels[0].Name += " Renamed"
+					break
+				}
+			}
+		}
+		srv.Reindex()
+	})
+	if reportID == "" {
+		t.Fatal("the generated tenant has no report on a model of another workspace")
+	}
+	srv.Touch(wsID)
+	oldKey := first.specs[state.AssetID{Type: spec.SemanticModel, ID: modelID}].Key
+
+	c2, res2, _ := syncOnce(t, srv, st, RunOptions{})
+	second := sentBy(c2)
+	model := second.specs[state.AssetID{Type: spec.SemanticModel, ID: modelID}]
+	if model == nil || model.Key.Equal(oldKey) {
+		t.Fatalf("the renamed model: %+v (old key %s)", model, oldKey)
+	}
+	report := second.specs[state.AssetID{Type: spec.Report, ID: reportID}]
+	if report == nil {
+		t.Fatalf("the report of workspace %s on the renamed model was not sent again", nextWS)
+	}
+	hasNew := false
+	for _, d := range report.Deps {
+		if d.Equal(oldKey) {
+			t.Errorf("the report still depends on the old key %s: %v", oldKey, report.Deps)
+		}
+		hasNew = hasNew || d.Equal(model.Key)
+	}
+	if !hasNew {
+		t.Errorf("the report's deps %v do not name the model's new key %s", report.Deps, model.Key)
+	}
+	for id, s := range second.specs {
+		if s.PowerBI.WorkspaceID == nextWS && id.ID != reportID {
+			t.Errorf("sent %s %s of workspace %s, which did not change", id.Type, id.ID, nextWS)
+		}
+	}
+	for _, ev := range c2.events {
+		if ev.Kind == event.KindSpec && ev.Spec.PowerBI.ID == reportID {
+			for _, rel := range ev.Related {
+				if rel.PowerBI.ID == modelID && !rel.Key.Equal(model.Key) {
+					t.Errorf("the report's related model has key %s, want %s", rel.Key, model.Key)
+				}
+			}
+		}
+	}
+	if res2.Summary.Removed != 0 {
+		t.Errorf("%d removals", res2.Summary.Removed)
+	}
+	// The estate, which new outputs are fed from, keeps the report with the new key.
+	gen, _, err := st.EstateGeneration(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	err = st.EstateEvents(ctx, "test", gen, func(typ, id string, kept []byte) error {
+		if id != reportID {
+			return nil
+		}
+		ev, err := estate.DecodeEvent(kept)
+		if err != nil {
+			return err
+		}
+		found = slices.ContainsFunc(ev.Spec.Deps, func(k spec.Key) bool { return k.Equal(model.Key) })
+		return nil
+	})
+	if err != nil || !found {
+		t.Errorf("the estate's report does not name the new key (%v)", err)
+	}
+	// A sync with nothing changed (the rename is older than the modified window) sends
+	// nothing again: the report is not re-sent a second time.
+	srv.Age(time.Hour)
+	c3, _, _ := syncOnce(t, srv, st, RunOptions{})
+	if n := len(sentBy(c3).specs); n != 0 {
+		t.Errorf("a sync with nothing changed sent %d specs", n)
 	}
 }

@@ -239,23 +239,9 @@ func (r *run) estateModels(ctx context.Context) ([]Model, error) {
 		if err != nil {
 			return fmt.Errorf("estate of %q: semantic model %s: %w", r.e.Pipeline, id, err)
 		}
-		s := ev.Spec
-		m := Model{
-			Record: record.Record{Spec: spec.AssetSpec{Key: s.Key, Deps: s.Deps, Tags: s.Tags, PowerBI: s.PowerBI},
-				Workspace: record.Workspace{ID: s.PowerBI.WorkspaceID, Name: s.PowerBI.WorkspaceName}},
-			Source:  r.cov.source[strings.ToLower(s.PowerBI.WorkspaceID)],
-			related: ev.Related,
+		if m, ok := r.modelOfKept(&ev); ok {
+			out = append(out, m)
 		}
-		if df, ok := s.Metadata[refresh.UpstreamDataflowsKey]; ok {
-			m.Record.Spec.Metadata = map[string]spec.Metadata{refresh.UpstreamDataflowsKey: df}
-		}
-		if v, ok := s.Metadata[assets.NamespacePowerBI+"refreshable"].Value.(bool); ok {
-			m.Record.Raw = json.RawMessage(fmt.Sprintf(`{"isRefreshable":%t}`, v))
-		}
-		if r.modelSpecs {
-			m.spec = refreshSpec(s)
-		}
-		out = append(out, m)
 		return nil
 	})
 	if err != nil {
@@ -263,6 +249,31 @@ func (r *run) estateModels(ctx context.Context) ([]Model, error) {
 	}
 	r.log.Debug("models of the workspaces not rescanned, from the estate", "models", len(out))
 	return out, nil
+}
+
+// modelOfKept is the Model, for refresh selection, of a semantic model's spec event as the
+// estate kept it.
+func (r *run) modelOfKept(ev *event.Event) (Model, bool) {
+	s := ev.Spec
+	if ev.Kind != event.KindSpec || s == nil {
+		return Model{}, false
+	}
+	m := Model{
+		Record: record.Record{Spec: spec.AssetSpec{Key: s.Key, Deps: s.Deps, Tags: s.Tags, PowerBI: s.PowerBI},
+			Workspace: record.Workspace{ID: s.PowerBI.WorkspaceID, Name: s.PowerBI.WorkspaceName}},
+		Source:  r.cov.source[strings.ToLower(s.PowerBI.WorkspaceID)],
+		related: ev.Related,
+	}
+	if df, ok := s.Metadata[refresh.UpstreamDataflowsKey]; ok {
+		m.Record.Spec.Metadata = map[string]spec.Metadata{refresh.UpstreamDataflowsKey: df}
+	}
+	if v, ok := s.Metadata[assets.NamespacePowerBI+"refreshable"].Value.(bool); ok {
+		m.Record.Raw = json.RawMessage(fmt.Sprintf(`{"isRefreshable":%t}`, v))
+	}
+	if r.modelSpecs {
+		m.spec = refreshSpec(s)
+	}
+	return m, true
 }
 
 // encodedWriter is a sink that takes events in the protocol's encoding (sinkhost.Sink).
