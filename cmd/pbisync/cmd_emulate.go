@@ -158,7 +158,7 @@ func serveEmulator(ctx context.Context, g *globals, srv *powerbitest.Server, dir
 		{"client secret", secretHint},
 		{"certificate", certFile + " (certificate and key, for certificate_file)"},
 		{"CA file", caFile},
-		{"change workspaces", "POST " + strings.TrimSuffix(srv.URL(), powerbitest.APIPrefix) + "/emulator/change?modify=N&delete=N&add=N"},
+		{"change workspaces", "POST " + strings.TrimSuffix(srv.URL(), powerbitest.APIPrefix) + "/emulator/change?modify=N&delete=N&add=N&rename=N"},
 		{"api_token", srv.APIToken() + " (a static bearer token, for any Power BI client: credentials: {token: ...})"},
 	}
 	source := []emulatorSetting{

@@ -313,27 +313,25 @@ func TestIncrementalRekeyedDependents(t *testing.T) {
 	c1, _, _ := syncOnce(t, srv, st, RunOptions{})
 	first := sentBy(c1)
 
-	var wsID, nextWS, modelID, reportID string
+	// The emulator renames the first model of the first workspace; a report of the
+	// second workspace reads it.
+	wsID := srv.RenameModels(1)[0]
+	var nextWS, modelID, reportID string
 	srv.Tenant(func(tn *snapshot.Snapshot) {
-		for i := 0; i+1 < len(tn.Workspaces) && reportID == ""; i++ {
-			w, next := &tn.Workspaces[i], &tn.Workspaces[i+1]
-			if len(w.SemanticModels) == 0 {
-				continue
-			}
-			for _, rep := range next.Reports {
-				if rep.DatasetID == w.SemanticModels[0].ID && rep.DatasetWorkspaceID == w.ID {
-					wsID, nextWS, modelID, reportID = w.ID, next.ID, w.SemanticModels[0].ID, rep.ID
-					w.SemanticModels[0].Name += " Renamed"
-					break
+		for i := 0; i+1 < len(tn.Workspaces); i++ {
+			if w := &tn.Workspaces[i]; w.ID == wsID {
+				modelID, nextWS = w.SemanticModels[0].ID, tn.Workspaces[i+1].ID
+				for _, rep := range tn.Workspaces[i+1].Reports {
+					if rep.DatasetID == modelID {
+						reportID = rep.ID
+					}
 				}
 			}
 		}
-		srv.Reindex()
 	})
 	if reportID == "" {
-		t.Fatal("the generated tenant has no report on a model of another workspace")
+		t.Fatal("the generated tenant has no report on the renamed model in another workspace")
 	}
-	srv.Touch(wsID)
 	oldKey := first.specs[state.AssetID{Type: spec.SemanticModel, ID: modelID}].Key
 
 	c2, res2, _ := syncOnce(t, srv, st, RunOptions{})

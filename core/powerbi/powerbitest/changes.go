@@ -23,6 +23,8 @@ type Change struct {
 	Modified []string `json:"modified"`
 	Deleted  []string `json:"deleted"`
 	Added    []string `json:"added"`
+	// Renamed are the workspaces whose first semantic model RenameModels renamed.
+	Renamed []string `json:"renamed"`
 }
 
 // ModifyWorkspaces changes n workspaces of the tenant, spread evenly over the listing
@@ -30,6 +32,29 @@ type Change struct {
 // model gains a revision mark, and the workspace counts as modified now. It returns their
 // ids.
 func (s *Server) ModifyWorkspaces(n int) []string {
+	return s.changeWorkspaces(n, func(w *snapshot.Workspace, rev int) {
+		w.Description = fmt.Sprintf("revision %d", rev)
+		if len(w.SemanticModels) > 0 {
+			w.SemanticModels[0].Description = fmt.Sprintf("revision %d", rev)
+		}
+	})
+}
+
+// RenameModels renames the first semantic model of n workspaces that have one (spread
+// as ModifyWorkspaces spreads them): its name gains a revision mark, so its default key
+// changes, and the workspace counts as modified now. In a generated tenant that model is
+// also the one a report of the next workspace reads. It returns the workspaces' ids.
+func (s *Server) RenameModels(n int) []string {
+	return s.changeWorkspaces(n, func(w *snapshot.Workspace, rev int) {
+		if len(w.SemanticModels) > 0 {
+			w.SemanticModels[0].Name = fmt.Sprintf("%s r%d", w.SemanticModels[0].Name, rev)
+		}
+	})
+}
+
+// changeWorkspaces applies change to n workspaces spread evenly over the listing (the
+// first, then every len/n-th), marks them modified now, and returns their ids.
+func (s *Server) changeWorkspaces(n int, change func(w *snapshot.Workspace, rev int)) []string {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
 	s.rev++
@@ -38,10 +63,7 @@ func (s *Server) ModifyWorkspaces(n int) []string {
 	var ids []string
 	for k := range n {
 		w := &s.tenant.Workspaces[k*total/n]
-		w.Description = fmt.Sprintf("revision %d", s.rev)
-		if len(w.SemanticModels) > 0 {
-			w.SemanticModels[0].Description = fmt.Sprintf("revision %d", s.rev)
-		}
+		change(w, s.rev)
 		s.modifiedAt[w.ID] = time.Now().UTC()
 		ids = append(ids, w.ID)
 	}
@@ -102,8 +124,9 @@ func (s *Server) lastModified(id string) time.Time {
 }
 
 // handleChange is the emulator's control endpoint, outside the API and without a token:
-// POST /emulator/change?modify=N&delete=K&add=M changes the tenant over time (for demos
-// and tests of incremental syncs against `pbisync emulate`) and answers the Change.
+// POST /emulator/change?modify=N&delete=K&add=M&rename=R changes the tenant over time
+// (for demos and tests of incremental syncs against `pbisync emulate`) and answers the
+// Change.
 func (s *Server) handleChange(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	num := func(name string) (int, bool) {
@@ -121,11 +144,13 @@ func (s *Server) handleChange(w http.ResponseWriter, r *http.Request) {
 	modify, ok1 := num("modify")
 	del, ok2 := num("delete")
 	add, ok3 := num("add")
-	if !ok1 || !ok2 || !ok3 {
+	rename, ok4 := num("rename")
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return
 	}
-	ch := Change{Modified: []string{}, Deleted: []string{}, Added: []string{}}
+	ch := Change{Modified: []string{}, Deleted: []string{}, Added: []string{}, Renamed: []string{}}
 	ch.Modified = append(ch.Modified, s.ModifyWorkspaces(modify)...)
+	ch.Renamed = append(ch.Renamed, s.RenameModels(rename)...)
 	for range del {
 		if id := s.DeleteWorkspace(); id != "" {
 			ch.Deleted = append(ch.Deleted, id)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pbisync/pbisync/core/snapshot"
 )
 
 // TestQuotasThrottle: past each documented limit the emulator answers 429 with a
@@ -84,18 +86,29 @@ func TestModifiedAnswersChanges(t *testing.T) {
 	if got := modified(); len(got) != 0 {
 		t.Fatalf("nothing changed, modified says %v", got)
 	}
-	resp, err := http.Post(strings.TrimSuffix(s.URL(), APIPrefix)+"/emulator/change?modify=3&delete=1&add=1", "", nil)
+	resp, err := http.Post(strings.TrimSuffix(s.URL(), APIPrefix)+"/emulator/change?modify=3&delete=1&add=1&rename=1", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ch Change
 	_ = json.NewDecoder(resp.Body).Decode(&ch)
 	resp.Body.Close()
-	if len(ch.Modified) != 3 || len(ch.Deleted) != 1 || len(ch.Added) != 1 {
+	if len(ch.Modified) != 3 || len(ch.Deleted) != 1 || len(ch.Added) != 1 || len(ch.Renamed) != 1 {
 		t.Fatalf("change: %+v", ch)
 	}
+	// rename=1 renames the first workspace's first model; modify=3 modified it too.
 	want := append(slices.Clone(ch.Modified), ch.Added...)
+	if !slices.Contains(want, ch.Renamed[0]) {
+		want = append(want, ch.Renamed[0])
+	}
 	slices.Sort(want)
+	s.Tenant(func(tn *snapshot.Snapshot) {
+		for _, w := range tn.Workspaces {
+			if w.ID == ch.Renamed[0] && !strings.Contains(w.SemanticModels[0].Name, " r") {
+				t.Errorf("rename left the model's name %q", w.SemanticModels[0].Name)
+			}
+		}
+	})
 	if got := modified(); !slices.Equal(got, want) {
 		t.Errorf("modified says %v, want %v", got, want)
 	}
