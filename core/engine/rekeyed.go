@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pbisync/pbisync/core/estate"
 	"github.com/pbisync/pbisync/core/state"
@@ -20,13 +21,12 @@ import (
 // kept of them, with the new key in their deps and what the sync knows now of the
 // renamed assets in their Related: what a full sync would send of them.
 
-// rekeyedAsset is the new key of an asset whose key changed, and its identity.
+// rekeyedAsset is the new key of an asset whose key changed.
 type rekeyedAsset struct {
 	key spec.Key
-	id  spec.Identity
 }
 
-// maxRekeyedScan is how many rekeyed assets the kept events are searched for by id
+// maxRekeyedScan is how many rekeyed assets the kept events are searched for by key
 // before every carried event is decoded instead.
 const maxRekeyedScan = 64
 
@@ -43,7 +43,7 @@ func (r *run) noteRekeyed(s *spec.AssetSpec) {
 	if r.rekeyed == nil {
 		r.rekeyed = map[string]rekeyedAsset{}
 	}
-	r.rekeyed[keyString(a.Key)] = rekeyedAsset{key: s.Key, id: s.PowerBI}
+	r.rekeyed[keyString(a.Key)] = rekeyedAsset{key: s.Key}
 }
 
 // sendRekeyedDependents sends again, to every output, the carried assets whose deps name
@@ -58,12 +58,13 @@ func (r *run) sendRekeyedDependents(ctx context.Context) error {
 		r.log.Warn("assets of workspaces this sync did not rescan may depend on assets whose key changed; without an estate they keep the old key until a full sync (--full)", "rekeyed", len(r.rekeyed))
 		return nil
 	}
-	// The kept bytes of a dependent hold the rekeyed asset's id (in its Related): a
-	// cheap test before decoding, while the rekeyed are few.
-	var ids [][]byte
+	// The kept bytes of a dependent hold the old key's parts (in its deps): a cheap test
+	// before decoding, while the rekeyed are few.
+	var needles [][]byte
 	if len(r.rekeyed) <= maxRekeyedScan {
-		for _, a := range r.rekeyed {
-			ids = append(ids, []byte(a.id.ID))
+		for old := range r.rekeyed {
+			parts := strings.Split(old, "\x00")
+			needles = append(needles, []byte(parts[len(parts)-1]))
 		}
 	}
 	var events []event.Event
@@ -72,12 +73,12 @@ func (r *run) sendRekeyedDependents(ctx context.Context) error {
 		if !r.carriedUnsent(aid) {
 			return nil
 		}
-		if ids != nil {
+		if needles != nil {
 			raw, err := estate.DecodeEventBytes(kept)
 			if err != nil {
 				return fmt.Errorf("estate of %q: %s %s: %w", r.e.Pipeline, typ, id, err)
 			}
-			if !slices.ContainsFunc(ids, func(b []byte) bool { return bytes.Contains(raw, b) }) {
+			if !slices.ContainsFunc(needles, func(b []byte) bool { return bytes.Contains(raw, b) }) {
 				return nil
 			}
 		}
