@@ -261,64 +261,25 @@ func (s *scanner) measures(v *[]Measure) bool {
 
 func (s *scanner) expressions(v *[]Expression) bool {
 	return list(s, v, &s.scratch.expressions, func(e *Expression) bool {
-		var seen fields
-		return s.object(func(key string) bool {
-			switch key {
-			case "name":
-				return seen.first(0) && s.str(&e.Name)
-			case "description":
-				return seen.first(1) && s.str(&e.Description)
-			case "expression":
-				return seen.first(2) && s.str(&e.Expression)
-			}
-			s.skip()
-			return true
-		})
+		return s.strFields(expressionFields, &e.Name, &e.Description, &e.Expression)
 	})
 }
 
 func (s *scanner) usages(v *[]wireUsage) bool {
 	return list(s, v, &s.scratch.usages, func(u *wireUsage) bool {
-		var seen fields
-		return s.object(func(key string) bool {
-			if key == "datasourceinstanceid" {
-				return seen.first(0) && s.str(&u.DatasourceInstanceID)
-			}
-			s.skip()
-			return true
-		})
+		return s.strFields(usageFields, &u.DatasourceInstanceID)
 	})
 }
 
 func (s *scanner) dataflowRefs(v *[]wireDataflowRef) bool {
 	return list(s, v, &s.scratch.dataflowRefs, func(r *wireDataflowRef) bool {
-		var seen fields
-		return s.object(func(key string) bool {
-			switch key {
-			case "targetdataflowid":
-				return seen.first(0) && s.str(&r.TargetDataflowID)
-			case "groupid":
-				return seen.first(1) && s.str(&r.GroupID)
-			}
-			s.skip()
-			return true
-		})
+		return s.strFields(dataflowRefFields, &r.TargetDataflowID, &r.GroupID)
 	})
 }
 
 func (s *scanner) datasetRefs(v *[]wireDatasetRef) bool {
 	return list(s, v, &s.scratch.datasetRefs, func(r *wireDatasetRef) bool {
-		var seen fields
-		return s.object(func(key string) bool {
-			switch key {
-			case "targetdatasetid":
-				return seen.first(0) && s.str(&r.TargetDatasetID)
-			case "groupid":
-				return seen.first(1) && s.str(&r.GroupID)
-			}
-			s.skip()
-			return true
-		})
+		return s.strFields(datasetRefFields, &r.TargetDatasetID, &r.GroupID)
 	})
 }
 
@@ -332,17 +293,7 @@ func (s *scanner) endorsement(e **wireEndorsement) bool {
 	}
 	v := new(wireEndorsement)
 	*e = v
-	var seen fields
-	return s.object(func(key string) bool {
-		switch key {
-		case "endorsement":
-			return seen.first(0) && s.str(&v.Endorsement)
-		case "certifiedby":
-			return seen.first(1) && s.str(&v.CertifiedBy)
-		}
-		s.skip()
-		return true
-	})
+	return s.strFields(endorsementFields, &v.Endorsement, &v.CertifiedBy)
 }
 
 // label reads a sensitivityLabel object into a new *l (a null leaves it nil).
@@ -355,15 +306,34 @@ func (s *scanner) label(l **wireLabel) bool {
 	}
 	v := new(wireLabel)
 	*l = v
+	return s.strFields(labelFields, &v.LabelID)
+}
+
+// strFields reads an object whose fields of interest are all strings: the one named
+// names[i] (in lower case, as object passes keys) into *dst[i], each at most once; the
+// others are skipped.
+func (s *scanner) strFields(names []string, dst ...*string) bool {
 	var seen fields
 	return s.object(func(key string) bool {
-		if key == "labelid" {
-			return seen.first(0) && s.str(&v.LabelID)
+		for i, n := range names {
+			if key == n {
+				return seen.first(uint(i)) && s.str(dst[i])
+			}
 		}
 		s.skip()
 		return true
 	})
 }
+
+// The fields strFields reads, in the order of its dst.
+var (
+	expressionFields  = []string{"name", "description", "expression"}
+	usageFields       = []string{"datasourceinstanceid"}
+	dataflowRefFields = []string{"targetdataflowid", "groupid"}
+	datasetRefFields  = []string{"targetdatasetid", "groupid"}
+	endorsementFields = []string{"endorsement", "certifiedby"}
+	labelFields       = []string{"labelid"}
+)
 
 // optBool reads true or false into a new *b (a null leaves it nil).
 func (s *scanner) optBool(b **bool) bool {
