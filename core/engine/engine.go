@@ -271,7 +271,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	}
 	if srcErr == nil && !opts.NoSpecs {
-		srcErr = r.sendRekeyedDependents(ctx)
+		srcErr = r.sendStaleDependents(ctx)
 	}
 	if srcErr == nil && !opts.NoSpecs {
 		srcErr = r.sendCarried(ctx)
@@ -380,6 +380,9 @@ type run struct {
 	// previous key (keyString): the carried assets that depend on them are sent again
 	// with the new key (rekeyed.go).
 	rekeyed map[string]rekeyedAsset
+	// prevRelated is what the estate said of the assets this incremental sync rescans,
+	// to tell which changed (rekeyed.go).
+	prevRelated map[state.AssetID]event.Related
 	// rel resolves the assets each event refers to.
 	rel *relatedIndex
 	// modelSpecs keeps each model's spec for its refresh events.

@@ -399,3 +399,64 @@ func TestIncrementalRekeyedDependents(t *testing.T) {
 		t.Errorf("a sync with nothing changed sent %d specs", n)
 	}
 }
+
+// TestIncrementalStaleRelated: a table added to a model in one workspace changes what
+// events say of the model (its tables); the report of the next workspace that reads it
+// is not rescanned, and is sent again with the model's tables as they are now, and
+// nothing else of that workspace is.
+func TestIncrementalStaleRelated(t *testing.T) {
+	srv := newEmulator(t, 7, 10)
+	st := openState(t)
+	syncOnce(t, srv, st, RunOptions{})
+
+	var wsID, nextWS, modelID, reportID string
+	srv.Tenant(func(tn *snapshot.Snapshot) {
+		w := &tn.Workspaces[0]
+		m := &w.SemanticModels[0]
+		m.Tables = append(m.Tables, snapshot.Table{Name: "Added_Table", Columns: []snapshot.Column{{Name: "c", DataType: "String"}}})
+		wsID, modelID, nextWS = w.ID, m.ID, tn.Workspaces[1].ID
+		for _, rep := range tn.Workspaces[1].Reports {
+			if rep.DatasetID == modelID {
+				reportID = rep.ID
+			}
+		}
+	})
+	if reportID == "" {
+		t.Fatal("the generated tenant has no report on the first model in the next workspace")
+	}
+	srv.Touch(wsID)
+
+	c2, _, _ := syncOnce(t, srv, st, RunOptions{})
+	var report *event.Event
+	for i, ev := range c2.events {
+		if ev.Kind != event.KindSpec {
+			continue
+		}
+		if ev.Spec.PowerBI.WorkspaceID == nextWS && ev.Spec.PowerBI.ID != reportID {
+			t.Errorf("sent %s %s of workspace %s, which did not change", ev.Spec.PowerBI.Type, ev.Spec.PowerBI.ID, nextWS)
+		}
+		if ev.Spec.PowerBI.ID == reportID {
+			report = &c2.events[i]
+		}
+	}
+	if report == nil {
+		t.Fatalf("the report of workspace %s on the changed model was not sent again", nextWS)
+	}
+	found := false
+	for _, rel := range report.Related {
+		if rel.PowerBI.ID == modelID {
+			found = slices.Contains(rel.Tables, "added_table") || slices.Contains(rel.TableNames, "Added_Table")
+			if !found {
+				t.Errorf("the report's related model names tables %v / %v, without the added one", rel.Tables, rel.TableNames)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the report's related %+v", report.Related)
+	}
+	// Sent once: the next sync, with nothing changed, sends nothing.
+	srv.Age(time.Hour)
+	if n := len(sentBy(func() *collect { c, _, _ := syncOnce(t, srv, st, RunOptions{}); return c }()).specs); n != 0 {
+		t.Errorf("a sync with nothing changed sent %d specs", n)
+	}
+}

@@ -14,21 +14,22 @@ import (
 )
 
 // An incremental sync rescans only the workspaces that changed, but an asset of another
-// workspace may depend on one of theirs: a report on a shared semantic model, a tile on a
-// report. When a rescanned asset's key changes (the model was renamed, or a translator
-// keys it by a property that changed), the carried dependents would keep naming the old
-// key until the next full sync. So they are sent again, from the spec events the estate
-// kept of them, with the new key in their deps and what the sync knows now of the
-// renamed assets in their Related: what a full sync would send of them.
+// workspace may refer to one of theirs: a report to a shared semantic model, a tile to a
+// report. When what events say of a rescanned asset changes (its key, because the model
+// was renamed or a translator keys it by a property that changed; its tables; its web
+// URL), the carried assets that refer to it would keep the old until the next full sync.
+// So they are sent again, from the spec events the estate kept of them, with the new key
+// in their deps and what the sync knows now of the changed assets in their Related: what
+// a full sync would send of them.
 
 // rekeyedAsset is the new key of an asset whose key changed.
 type rekeyedAsset struct {
 	key spec.Key
 }
 
-// maxRekeyedScan is how many rekeyed assets the kept events are searched for by key
-// before every carried event is decoded instead.
-const maxRekeyedScan = 64
+// maxStaleScan is how many changed assets the kept events are searched for by id and
+// key before every carried event is decoded instead.
+const maxStaleScan = 64
 
 // noteRekeyed records s's old key when s is an asset of the previous sync whose key
 // changed.
@@ -46,25 +47,60 @@ func (r *run) noteRekeyed(s *spec.AssetSpec) {
 	r.rekeyed[keyString(a.Key)] = rekeyedAsset{key: s.Key}
 }
 
-// sendRekeyedDependents sends again, to every output, the carried assets whose deps name
-// an old key of r.rekeyed. Without an estate there is nothing to send them from: the log
-// says so, and the next full sync mends them.
-func (r *run) sendRekeyedDependents(ctx context.Context) error {
-	if len(r.rekeyed) == 0 || r.cov == nil || !r.cov.partial {
+// notePrevRelated keeps what the estate said of an asset this sync rescans, to tell
+// after the sync whether it changed (knowCarriedRelated reads it).
+func (r *run) notePrevRelated(rel event.Related) {
+	if r.prevRelated == nil {
+		r.prevRelated = map[state.AssetID]event.Related{}
+	}
+	r.prevRelated[state.IDOf(rel.PowerBI)] = rel
+}
+
+// changedRelated returns what events now say of the rescanned assets whose related
+// changed, by identity.
+func (r *run) changedRelated() map[state.AssetID]*event.Related {
+	out := map[state.AssetID]*event.Related{}
+	for id, prev := range r.prevRelated {
+		if now := r.rel.sent[id]; now != nil && !sameRelated(prev, *now) {
+			out[id] = now
+		}
+	}
+	return out
+}
+
+func sameRelated(a, b event.Related) bool {
+	return a.Key.Equal(b.Key) && a.PowerBI == b.PowerBI && a.WebURL == b.WebURL &&
+		slices.Equal(a.Tables, b.Tables) && slices.Equal(a.TableNames, b.TableNames)
+}
+
+// sendStaleDependents sends again, to every output, the carried assets whose deps name an
+// old key of r.rekeyed or whose Related names an asset whose related changed. Without an
+// estate there is nothing to send them from: the log says so, and the next full sync
+// mends them.
+func (r *run) sendStaleDependents(ctx context.Context) error {
+	if r.cov == nil || !r.cov.partial {
+		return nil
+	}
+	changed := r.changedRelated()
+	if len(r.rekeyed) == 0 && len(changed) == 0 {
 		return nil
 	}
 	st, ok := r.e.State.(*state.Store)
 	if !ok || r.estateGen == 0 {
-		r.log.Warn("assets of workspaces this sync did not rescan may depend on assets whose key changed; without an estate they keep the old key until a full sync (--full)", "rekeyed", len(r.rekeyed))
+		r.log.Warn("assets of workspaces this sync did not rescan may refer to assets that changed; without an estate they keep what they said of them until a full sync (--full)",
+			"rekeyed", len(r.rekeyed), "changed", len(changed))
 		return nil
 	}
-	// The kept bytes of a dependent hold the old key's parts (in its deps): a cheap test
-	// before decoding, while the rekeyed are few.
+	// The kept bytes of a dependent hold the changed asset's id (in its Related) or the
+	// old key's parts (in its deps): a cheap test before decoding, while they are few.
 	var needles [][]byte
-	if len(r.rekeyed) <= maxRekeyedScan {
+	if len(r.rekeyed)+len(changed) <= maxStaleScan {
 		for old := range r.rekeyed {
 			parts := strings.Split(old, "\x00")
 			needles = append(needles, []byte(parts[len(parts)-1]))
+		}
+		for id := range changed {
+			needles = append(needles, []byte(id.ID))
 		}
 	}
 	var events []event.Event
@@ -86,7 +122,7 @@ func (r *run) sendRekeyedDependents(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("estate of %q: %s %s: %w", r.e.Pipeline, typ, id, err)
 		}
-		if r.rekey(&ev) {
+		if r.refreshKept(&ev, changed) {
 			events = append(events, ev)
 		}
 		return nil
@@ -94,7 +130,8 @@ func (r *run) sendRekeyedDependents(ctx context.Context) error {
 	if err != nil || len(events) == 0 {
 		return err
 	}
-	r.log.Info("sending again the assets of workspaces not rescanned that depend on assets whose key changed", "assets", len(events), "rekeyed", len(r.rekeyed))
+	r.log.Info("sending again the assets of workspaces not rescanned that refer to rescanned assets that changed (key, tables or web URL)",
+		"assets", len(events), "rekeyed", len(r.rekeyed), "changed", len(changed))
 	for i := range events {
 		s := events[i].Spec
 		r.seen[state.IDOf(s.PowerBI)] = relatedOf(s)
@@ -109,31 +146,40 @@ func (r *run) sendRekeyedDependents(ctx context.Context) error {
 	return r.write(ctx, events)
 }
 
-// rekey points a kept spec event's deps at the new keys of r.rekeyed, and refreshes
-// its Related entries of the rekeyed assets; it reports whether a dep changed.
-func (r *run) rekey(ev *event.Event) bool {
+// refreshKept points a kept spec event's deps at the new keys of r.rekeyed and replaces
+// its Related entries of the changed assets; it reports whether either changed.
+func (r *run) refreshKept(ev *event.Event, changed map[state.AssetID]*event.Related) bool {
 	if ev.Kind != event.KindSpec || ev.Spec == nil {
 		return false
 	}
-	changed := false
-	deps := slices.Clone(ev.Spec.Deps)
-	for i, d := range deps {
+	var deps []spec.Key
+	for i, d := range ev.Spec.Deps {
 		if a, ok := r.rekeyed[keyString(d)]; ok {
-			deps[i], changed = a.key, true
+			if deps == nil {
+				deps = slices.Clone(ev.Spec.Deps)
+			}
+			deps[i] = a.key
 		}
 	}
-	if !changed {
-		return false
-	}
-	s := *ev.Spec
-	s.Deps = deps
-	ev.Spec = &s
-	rel := slices.Clone(ev.Related)
-	for i := range rel {
-		if now := r.rel.sent[state.IDOf(rel[i].PowerBI)]; now != nil {
+	var rel []event.Related
+	for i := range ev.Related {
+		if now := changed[state.IDOf(ev.Related[i].PowerBI)]; now != nil {
+			if rel == nil {
+				rel = slices.Clone(ev.Related)
+			}
 			rel[i] = *now
 		}
 	}
-	ev.Related = rel
+	if deps == nil && rel == nil {
+		return false
+	}
+	if deps != nil {
+		s := *ev.Spec
+		s.Deps = deps
+		ev.Spec = &s
+	}
+	if rel != nil {
+		ev.Related = rel
+	}
 	return true
 }

@@ -204,7 +204,8 @@ func (r *run) sendCarried(ctx context.Context) error {
 
 // knowCarriedRelated tells the related index what the estate says of the assets this
 // incremental sync carries, so that a rescanned report whose model was not rescanned
-// still names its tables.
+// still names its tables; and keeps what it says of the others, to tell which of them
+// changed (sendStaleDependents).
 func (r *run) knowCarriedRelated(ctx context.Context) error {
 	st, ok := r.e.State.(*state.Store)
 	if !ok || r.estateGen == 0 || len(r.cov.read) == 0 {
@@ -215,8 +216,12 @@ func (r *run) knowCarriedRelated(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("state: estate of %q: %w", r.e.Pipeline, err)
 		}
-		if a, ok := r.cov.prev[state.IDOf(rel.PowerBI)]; ok && r.cov.carried(a) {
-			r.rel.knowCarried(rel)
+		if a, ok := r.cov.prev[state.IDOf(rel.PowerBI)]; ok {
+			if r.cov.carried(a) {
+				r.rel.knowCarried(rel)
+			} else {
+				r.notePrevRelated(rel) // rescanned (or removed): did it change?
+			}
 		}
 		return nil
 	})
