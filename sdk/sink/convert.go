@@ -241,24 +241,12 @@ func metadataToProto(m spec.Metadata) (*sinkpb.Metadata, error) {
 			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Url{Url: s}}, nil
 		}
 	case spec.TypeInt:
-		switch v := m.Value.(type) {
-		case int:
-			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Int{Int: int64(v)}}, nil
-		case int32:
-			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Int{Int: int64(v)}}, nil
-		case int64:
-			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Int{Int: v}}, nil
-		case float64:
-			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Int{Int: int64(v)}}, nil
+		if n, ok := intValue(m.Value); ok {
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Int{Int: n}}, nil
 		}
 	case spec.TypeFloat:
-		switch v := m.Value.(type) {
-		case float64:
-			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Float{Float: v}}, nil
-		case int:
-			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Float{Float: float64(v)}}, nil
-		case int64:
-			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Float{Float: float64(v)}}, nil
+		if f, ok := floatValue(m.Value); ok {
+			return &sinkpb.Metadata{Value: &sinkpb.Metadata_Float{Float: f}}, nil
 		}
 	case spec.TypeBool:
 		if b, ok := m.Value.(bool); ok {
@@ -287,6 +275,35 @@ func metadataToProto(m spec.Metadata) (*sinkpb.Metadata, error) {
 		return nil, fmt.Errorf("unknown metadata type %q", m.Type)
 	}
 	return nil, fmt.Errorf("%s value of Go type %T", m.Type, m.Value)
+}
+
+// intValue is an int metadata value as the protocol carries it, from the Go types it
+// may have.
+func intValue(v any) (int64, bool) {
+	switch v := v.(type) {
+	case int:
+		return int64(v), true
+	case int32:
+		return int64(v), true
+	case int64:
+		return v, true
+	case float64:
+		return int64(v), true
+	}
+	return 0, false
+}
+
+// floatValue is a float metadata value as the protocol carries it.
+func floatValue(v any) (float64, bool) {
+	switch v := v.(type) {
+	case float64:
+		return v, true
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	}
+	return 0, false
 }
 
 func metadataFromProto(p *sinkpb.Metadata, rawJSON bool) (spec.Metadata, error) {

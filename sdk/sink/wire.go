@@ -172,37 +172,17 @@ func (w *wire) metadata(m spec.Metadata) error {
 			return nil
 		}
 	case spec.TypeInt:
-		var n int64
-		switch v := m.Value.(type) {
-		case int:
-			n = int64(v)
-		case int32:
-			n = int64(v)
-		case int64:
-			n = v
-		case float64:
-			n = int64(v)
-		default:
-			return fmt.Errorf("%s value of Go type %T", m.Type, m.Value)
+		if n, ok := intValue(m.Value); ok {
+			w.b = protowire.AppendTag(w.b, 3, protowire.VarintType)
+			w.b = protowire.AppendVarint(w.b, uint64(n))
+			return nil
 		}
-		w.b = protowire.AppendTag(w.b, 3, protowire.VarintType)
-		w.b = protowire.AppendVarint(w.b, uint64(n))
-		return nil
 	case spec.TypeFloat:
-		var f float64
-		switch v := m.Value.(type) {
-		case float64:
-			f = v
-		case int:
-			f = float64(v)
-		case int64:
-			f = float64(v)
-		default:
-			return fmt.Errorf("%s value of Go type %T", m.Type, m.Value)
+		if f, ok := floatValue(m.Value); ok {
+			w.b = protowire.AppendTag(w.b, 4, protowire.Fixed64Type)
+			w.b = protowire.AppendFixed64(w.b, math.Float64bits(f))
+			return nil
 		}
-		w.b = protowire.AppendTag(w.b, 4, protowire.Fixed64Type)
-		w.b = protowire.AppendFixed64(w.b, math.Float64bits(f))
-		return nil
 	case spec.TypeBool:
 		if v, ok := m.Value.(bool); ok {
 			w.b = protowire.AppendTag(w.b, 5, protowire.VarintType)
