@@ -197,21 +197,7 @@ func (s *scanner) tables(v *[]wireTable) bool {
 
 func (s *scanner) sources(v *[]wireSource) bool {
 	return list(s, v, &s.scratch.sources, func(x *wireSource) bool {
-		var seen fields
-		return s.object(func(key string) bool {
-			switch key {
-			case "expression":
-				return seen.first(0) && s.str(&x.Expression)
-			case "expressionsource":
-				return seen.first(1) && s.str(&x.ExpressionSource)
-			case "schemaname":
-				return seen.first(2) && s.str(&x.SchemaName)
-			case "entityname":
-				return seen.first(3) && s.str(&x.EntityName)
-			}
-			s.skip()
-			return true
-		})
+		return s.strFields(sourceFields, &x.Expression, &x.ExpressionSource, &x.SchemaName, &x.EntityName)
 	})
 }
 
@@ -327,6 +313,7 @@ func (s *scanner) strFields(names []string, dst ...*string) bool {
 
 // The fields strFields reads, in the order of its dst.
 var (
+	sourceFields      = []string{"expression", "expressionsource", "schemaname", "entityname"}
 	expressionFields  = []string{"name", "description", "expression"}
 	usageFields       = []string{"datasourceinstanceid"}
 	dataflowRefFields = []string{"targetdataflowid", "groupid"}
