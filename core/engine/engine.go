@@ -376,12 +376,9 @@ type run struct {
 	remap map[string]spec.Key
 	// cov is what the sources read, when they planned an incremental sync.
 	cov *coverage
-	// rekeyed are the assets an incremental sync rescanned whose key changed, by their
-	// previous key (keyString): the carried assets that depend on them are sent again
-	// with the new key (rekeyed.go).
-	rekeyed map[string]rekeyedAsset
 	// prevRelated is what the estate said of the assets this incremental sync rescans,
-	// to tell which changed (rekeyed.go).
+	// to tell which changed, key included: the carried assets that refer to those are
+	// sent again (stale.go).
 	prevRelated map[state.AssetID]event.Related
 	// rel resolves the assets each event refers to.
 	rel *relatedIndex
@@ -557,7 +554,6 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			}
 			r.models = append(r.models, m)
 		}
-		r.noteRekeyed(s)
 		r.seen[state.IDOf(s.PowerBI)] = r.rel.add(s, refs[state.IDOf(s.PowerBI)], &events)
 	}
 	if r.noSpecs {

@@ -22,30 +22,9 @@ import (
 // in their deps and what the sync knows now of the changed assets in their Related: what
 // a full sync would send of them.
 
-// rekeyedAsset is the new key of an asset whose key changed.
-type rekeyedAsset struct {
-	key spec.Key
-}
-
 // maxStaleScan is how many changed assets the kept events are searched for by id and
 // key before every carried event is decoded instead.
 const maxStaleScan = 64
-
-// noteRekeyed records s's old key when s is an asset of the previous sync whose key
-// changed.
-func (r *run) noteRekeyed(s *spec.AssetSpec) {
-	if r.cov == nil || !r.cov.partial {
-		return
-	}
-	a, ok := r.cov.prev[state.IDOf(s.PowerBI)]
-	if !ok || len(a.Key) == 0 || a.Key.Equal(s.Key) {
-		return
-	}
-	if r.rekeyed == nil {
-		r.rekeyed = map[string]rekeyedAsset{}
-	}
-	r.rekeyed[keyString(a.Key)] = rekeyedAsset{key: s.Key}
-}
 
 // notePrevRelated keeps what the estate said of an asset this sync rescans, to tell
 // after the sync whether it changed (knowCarriedRelated reads it).
@@ -57,15 +36,21 @@ func (r *run) notePrevRelated(rel event.Related) {
 }
 
 // changedRelated returns what events now say of the rescanned assets whose related
-// changed, by identity.
-func (r *run) changedRelated() map[state.AssetID]*event.Related {
-	out := map[state.AssetID]*event.Related{}
+// changed, by identity, and the new keys of those whose key changed, by their old key
+// (keyString).
+func (r *run) changedRelated() (changed map[state.AssetID]*event.Related, rekeyed map[string]spec.Key) {
+	changed, rekeyed = map[state.AssetID]*event.Related{}, map[string]spec.Key{}
 	for id, prev := range r.prevRelated {
-		if now := r.rel.sent[id]; now != nil && !sameRelated(prev, *now) {
-			out[id] = now
+		now := r.rel.sent[id]
+		if now == nil || sameRelated(prev, *now) {
+			continue
+		}
+		changed[id] = now
+		if len(prev.Key) > 0 && !prev.Key.Equal(now.Key) {
+			rekeyed[keyString(prev.Key)] = now.Key
 		}
 	}
-	return out
+	return changed, rekeyed
 }
 
 func sameRelated(a, b event.Related) bool {
@@ -74,28 +59,28 @@ func sameRelated(a, b event.Related) bool {
 }
 
 // sendStaleDependents sends again, to every output, the carried assets whose deps name an
-// old key of r.rekeyed or whose Related names an asset whose related changed. Without an
-// estate there is nothing to send them from: the log says so, and the next full sync
-// mends them.
+// old key of a rescanned asset or whose Related names a rescanned asset whose related
+// changed. Without an estate there is nothing to send them from: the log says so, and
+// the next full sync mends them.
 func (r *run) sendStaleDependents(ctx context.Context) error {
 	if r.cov == nil || !r.cov.partial {
 		return nil
 	}
-	changed := r.changedRelated()
-	if len(r.rekeyed) == 0 && len(changed) == 0 {
+	changed, rekeyed := r.changedRelated()
+	if len(changed) == 0 {
 		return nil
 	}
 	st, ok := r.e.State.(*state.Store)
 	if !ok || r.estateGen == 0 {
 		r.log.Warn("assets of workspaces this sync did not rescan may refer to assets that changed; without an estate they keep what they said of them until a full sync (--full)",
-			"rekeyed", len(r.rekeyed), "changed", len(changed))
+			"rekeyed", len(rekeyed), "changed", len(changed))
 		return nil
 	}
 	// The kept bytes of a dependent hold the changed asset's id (in its Related) or the
 	// old key's parts (in its deps): a cheap test before decoding, while they are few.
 	var needles [][]byte
-	if len(r.rekeyed)+len(changed) <= maxStaleScan {
-		for old := range r.rekeyed {
+	if len(changed) <= maxStaleScan {
+		for old := range rekeyed {
 			parts := strings.Split(old, "\x00")
 			needles = append(needles, []byte(parts[len(parts)-1]))
 		}
@@ -122,7 +107,7 @@ func (r *run) sendStaleDependents(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("estate of %q: %s %s: %w", r.e.Pipeline, typ, id, err)
 		}
-		if r.refreshKept(&ev, changed) {
+		if refreshKept(&ev, changed, rekeyed) {
 			events = append(events, ev)
 		}
 		return nil
@@ -131,7 +116,7 @@ func (r *run) sendStaleDependents(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("sending again the assets of workspaces not rescanned that refer to rescanned assets that changed (key, tables or web URL)",
-		"assets", len(events), "rekeyed", len(r.rekeyed), "changed", len(changed))
+		"assets", len(events), "rekeyed", len(rekeyed), "changed", len(changed))
 	for i := range events {
 		s := events[i].Spec
 		r.seen[state.IDOf(s.PowerBI)] = relatedOf(s)
@@ -146,19 +131,19 @@ func (r *run) sendStaleDependents(ctx context.Context) error {
 	return r.write(ctx, events)
 }
 
-// refreshKept points a kept spec event's deps at the new keys of r.rekeyed and replaces
-// its Related entries of the changed assets; it reports whether either changed.
-func (r *run) refreshKept(ev *event.Event, changed map[state.AssetID]*event.Related) bool {
+// refreshKept points a kept spec event's deps at the new keys of rekeyed and replaces its
+// Related entries of the changed assets; it reports whether either changed.
+func refreshKept(ev *event.Event, changed map[state.AssetID]*event.Related, rekeyed map[string]spec.Key) bool {
 	if ev.Kind != event.KindSpec || ev.Spec == nil {
 		return false
 	}
 	var deps []spec.Key
 	for i, d := range ev.Spec.Deps {
-		if a, ok := r.rekeyed[keyString(d)]; ok {
+		if k, ok := rekeyed[keyString(d)]; ok {
 			if deps == nil {
 				deps = slices.Clone(ev.Spec.Deps)
 			}
-			deps[i] = a.key
+			deps[i] = k
 		}
 	}
 	var rel []event.Related
