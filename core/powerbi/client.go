@@ -40,6 +40,9 @@ type Client struct {
 	requests map[string]int64
 
 	discovered atomic.Int64 // workspaces the last listing returned, before filters
+	// scanSize is the length of the last scan result read, per workspace: the next
+	// one's size hint when the service does not declare a length (a chunked answer).
+	scanSize atomic.Int64
 }
 
 // Option configures a Client.
@@ -323,7 +326,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 			sr, streaming := out.(streamReader)
 			switch {
 			case streaming:
-				rerr = sr.read(resp.Body)
+				var body io.Reader = resp.Body
+				if resp.ContentLength > 0 && resp.ContentLength <= maxHintedBody {
+					body = hintedBody{resp.Body, int(resp.ContentLength)}
+				}
+				rerr = sr.read(body)
 			case out != nil && resp.StatusCode != http.StatusNoContent:
 				if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
 					rerr = err
@@ -371,6 +378,18 @@ func (c *Client) DoStream(ctx context.Context, method, path string, read func(io
 	}
 	return r, err
 }
+
+// hintedBody is a response body that says how long it is (snapshot.SizeHinter), so a
+// large document is read into one buffer of its size.
+type hintedBody struct {
+	io.Reader
+	n int
+}
+
+func (b hintedBody) SizeHint() int { return b.n }
+
+// maxHintedBody bounds the buffer a declared length may have allocated up front.
+const maxHintedBody = 1 << 30
 
 // streamReader is an "out" for Do that reads the body itself.
 type streamReader struct {

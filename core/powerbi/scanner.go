@@ -135,8 +135,15 @@ func (c *Client) readScan(r *runner, started scanStatus, batch []Workspace, tota
 	var snap *snapshot.Snapshot
 	var problem error
 	_, err := c.DoStream(ctx, "GET", "admin/workspaces/scanResult/"+started.ID, func(body io.Reader) error {
+		cb := &countedBody{r: body, hint: int(c.scanSize.Load()) * len(batch)}
+		if h, ok := body.(snapshot.SizeHinter); ok {
+			cb.hint = h.SizeHint()
+		}
 		var derr error
-		snap, derr = snapshot.DecodeScanResult(body)
+		snap, derr = snapshot.DecodeScanResult(cb)
+		if len(batch) > 0 {
+			c.scanSize.Store(int64(cb.n / len(batch)))
+		}
 		if snap == nil {
 			return derr
 		}
@@ -226,3 +233,20 @@ func (c *Client) paginatedDataSources(ctx context.Context, snap *snapshot.Snapsh
 	}
 	return errors.Join(errs...)
 }
+
+// countedBody counts what is read of a scan result and passes on its size hint: the
+// length the service declared, or else that of the last result per workspace, times
+// this batch's workspaces (batches are alike).
+type countedBody struct {
+	r    io.Reader
+	hint int
+	n    int
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += n
+	return n, err
+}
+
+func (b *countedBody) SizeHint() int { return b.hint }

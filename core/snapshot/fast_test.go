@@ -106,8 +106,29 @@ func TestReadDocument(t *testing.T) {
 			}
 		}
 	}
+	// With a size hint, too small or too large: the bytes are all read, into one
+	// allocation when the hint was large enough.
+	for _, n := range []int{0, 1, 100 << 10, 5 << 20} {
+		want := bytes.Repeat([]byte("y"), n)
+		for _, hint := range []int{1, n / 2, n, n + n/32, 2 * n} {
+			got, err := readDocument(hinted{struct{ io.Reader }{bytes.NewReader(want)}, hint})
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("n=%d hint=%d: got %d bytes, %v", n, hint, len(got), err)
+			}
+			if hint >= n && hint > 0 && cap(got) != hint+hint/16+4096 {
+				t.Fatalf("n=%d hint=%d: cap %d, want the hinted buffer", n, hint, cap(got))
+			}
+			if hint < n && cap(got) != n {
+				t.Fatalf("n=%d hint=%d: cap %d, want the exact size after chunks", n, hint, cap(got))
+			}
+		}
+	}
 	broken := errors.New("connection reset")
-	got, err := readDocument(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(broken)))
+	got, err := readDocument(hinted{io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(broken)), 2})
+	if !errors.Is(err, broken) || string(got) != "abc" {
+		t.Fatalf("hinted: got %q, %v", got, err)
+	}
+	got, err = readDocument(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(broken)))
 	if !errors.Is(err, broken) || string(got) != "abc" {
 		t.Fatalf("got %q, %v", got, err)
 	}
@@ -117,6 +138,13 @@ func TestReadDocument(t *testing.T) {
 		t.Fatalf("DecodeScanResult of a broken body: %v", err)
 	}
 }
+
+type hinted struct {
+	io.Reader
+	hint int
+}
+
+func (h hinted) SizeHint() int { return h.hint }
 
 // unquote reads every string as encoding/json does.
 func FuzzUnquote(f *testing.F) {

@@ -59,26 +59,52 @@ func DecodeScanResult(r io.Reader) (*Snapshot, error) {
 	return decodeScanResultStream(src)
 }
 
-// readDocument reads r whole into a slice of its exact size: a scan batch's document is
-// tens of megabytes, and the items' Raw keep it while the batch is worked on, so it
-// holds no spare capacity, and reading it leaves one copy of garbage, not io.ReadAll's
-// series of doubled buffers.
+// SizeHinter is a reader that can tell about how long its document is: the length
+// the server declared, or the size of the documents read before it. readDocument
+// allocates that much (and a little) at once instead of reading into chunks and copying
+// them: a batch's chunks were as much garbage again as its document.
+type SizeHinter interface{ SizeHint() int }
+
+// readDocument reads r whole into a slice of about its exact size: a scan batch's
+// document is tens of megabytes, and the items' Raw keep it while the batch is worked on,
+// so it holds little spare capacity, and reading it leaves at most one copy of garbage,
+// not io.ReadAll's series of doubled buffers.
 func readDocument(r io.Reader) ([]byte, error) {
 	if l, ok := r.(interface{ Len() int }); ok {
-		doc := make([]byte, 0, l.Len())
-		n, err := io.ReadFull(r, doc[:cap(doc)])
-		doc = doc[:n]
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			err = nil
-		}
-		if err == nil {
-			rest, rerr := io.ReadAll(r) // a reader that grew meanwhile
-			return append(doc, rest...), rerr
-		}
+		return readSized(r, l.Len())
+	}
+	if h, ok := r.(SizeHinter); ok && h.SizeHint() > 0 {
+		// A hint is a guess: room for a sixteenth more, and a document that
+		// outgrows it goes on in chunks.
+		n := h.SizeHint()
+		return readSized(r, n+n/16+4096)
+	}
+	return readChunks(r, nil)
+}
+
+// readSized reads r into a buffer of n bytes, and what does not fit after it.
+func readSized(r io.Reader, n int) ([]byte, error) {
+	doc := make([]byte, n)
+	got, err := io.ReadFull(r, doc)
+	doc = doc[:got]
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		return doc, nil
+	case err != nil:
 		return doc, err
 	}
+	return readChunks(r, doc) // the reader had more than it said
+}
+
+// readChunks reads the rest of r after head in chunks of growing size and joins them
+// once, at their total size.
+func readChunks(r io.Reader, head []byte) ([]byte, error) {
 	var chunks [][]byte
-	size, total := 64<<10, 0
+	total := len(head)
+	if len(head) > 0 {
+		chunks = append(chunks, head)
+	}
+	size := 64 << 10
 	var err error
 	for err == nil {
 		c := make([]byte, size)
@@ -89,6 +115,9 @@ func readDocument(r io.Reader) ([]byte, error) {
 	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		err = nil
+	}
+	if head != nil && total == len(head) {
+		return head, err // it was all there
 	}
 	doc := make([]byte, 0, total)
 	for _, c := range chunks {
