@@ -10,6 +10,7 @@
 package assets
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -315,6 +316,10 @@ func (b *Builder) resolveOrHold(bt built) (record.Record, bool) {
 		return r, true
 	}
 	b.seq++
+	// A held asset may wait for a later batch. Its raw properties are a slice of its
+	// batch's scan document, which they would keep whole (tens of megabytes) while it
+	// waits: it keeps a copy of its own instead.
+	bt.rec.Raw = bytes.Clone(bt.rec.Raw)
 	p := &pending{built: bt, missing: len(missing), seq: b.seq}
 	b.pending = append(b.pending, p)
 	for _, t := range missing {

@@ -85,6 +85,11 @@ func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Ev
 	if h.missing == 0 {
 		*out = append(*out, x.finish(h))
 	} else {
+		// s is an element of its part's records, whose raw properties are slices
+		// of the batch's scan document: a held event keeps a copy of the spec, not
+		// the records, and with them the document, while it waits.
+		c := *s
+		h.ev.Spec = &c
 		x.held = append(x.held, h)
 	}
 	x.release(aid, out)
