@@ -23,6 +23,7 @@ import (
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/engine"
 	"github.com/pbisync/pbisync/core/sinkhost"
+	"github.com/pbisync/pbisync/internal/memlimit"
 )
 
 // Exit codes, documented in the README.
@@ -138,7 +139,7 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the command to this file (for go tool pprof)")
 	memProfile := fs.String("mem-profile", "", "write heap profiles of the command to this file (at its end) and FILE.peak (at its largest heap), for go tool pprof")
-	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 350MiB, 2GiB; off for none); the GOMEMLIMIT variable wins")
+	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 240MiB, 2GiB; off for none); the GOMEMLIMIT variable wins. The default rises while the live heap needs more; a value given here does not")
 	runFn := c.flags(fs, g)
 	positional, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -156,7 +157,9 @@ func dispatch(ctx context.Context, c *command, args []string, g *globals, path s
 		return exitUsage
 	}
 	g.logger = logger
-	if err := setMemoryLimit(*memLimit); err != nil {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "memory-limit" })
+	if err := setMemoryLimit(*memLimit, !given); err != nil {
 		fmt.Fprintf(g.stderr, "%s: --memory-limit: %v\n", path, err)
 		return exitUsage
 	}
@@ -384,12 +387,16 @@ func isTerminal(w io.Writer) bool {
 }
 
 // defaultMemoryLimit keeps a sync of a large tenant near this much heap: pbisync streams
-// batches, so what it holds is a few batches, and without a limit the garbage collector
-// lets the heap grow to twice that before it collects.
-const defaultMemoryLimit = "350MiB"
+// batches, so what it holds is a few batches (and what grows with the tenant: an index
+// of its assets), and without a limit the garbage collector lets the heap grow to twice
+// that before it collects. The default is raised while the live heap nears it (a tenant
+// with larger batches, internal/memlimit), so it costs such a tenant no more than a
+// quarter of headroom; a limit given with --memory-limit is kept as given.
+const defaultMemoryLimit = "240MiB"
 
-// setMemoryLimit applies a soft heap limit unless GOMEMLIMIT already set one.
-func setMemoryLimit(v string) error {
+// setMemoryLimit applies a soft heap limit unless GOMEMLIMIT already set one; follow
+// lets it rise with the live heap (the default's).
+func setMemoryLimit(v string, follow bool) error {
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok || v == "off" || v == "0" {
 		return nil
 	}
@@ -403,9 +410,13 @@ func setMemoryLimit(v string) error {
 			if err != nil || n <= 0 {
 				break
 			}
-			debug.SetMemoryLimit(n * u.mul)
+			if follow {
+				memlimit.Follow(context.Background(), n*u.mul)
+			} else {
+				debug.SetMemoryLimit(n * u.mul)
+			}
 			return nil
 		}
 	}
-	return fmt.Errorf("want a size such as 350MiB or 2GiB, or off; got %q", v)
+	return fmt.Errorf("want a size such as 240MiB or 2GiB, or off; got %q", v)
 }

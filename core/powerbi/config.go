@@ -21,6 +21,14 @@ const (
 	DefaultAuthorityHost = "https://login.microsoftonline.com"
 	MaxBatchSize         = 100
 	MaxParallelScans     = 16
+	// SmallBatchSize is the default scanner.batch_size of a sync that scans at most
+	// SmallBatchWorkspaces workspaces: half the service's most, so that what a sync
+	// holds at once (a batch's scan document while it is worked on, and the next one's
+	// while it is decoded) is half as large. Past SmallBatchWorkspaces (250 scans, half
+	// the service's hourly limit of 500 getInfo requests) a sync scans MaxBatchSize
+	// workspaces at a time, so that the scans of a large tenant fit the hour.
+	SmallBatchSize       = 50
+	SmallBatchWorkspaces = 12500
 )
 
 // Config is the `powerbi:` section of a source in pipeline.yaml.
@@ -73,7 +81,9 @@ type ScannerConfig struct {
 	Enabled *bool `yaml:"enabled"`
 	// Fallback: when the admin API answers 401/403, read through the regular API instead
 	// (with a warning). Default true.
-	Fallback      *bool         `yaml:"fallback"`
+	Fallback *bool `yaml:"fallback"`
+	// BatchSize is how many workspaces a scan reads (at most MaxBatchSize); 0, the
+	// default, is BatchFor's choice.
 	BatchSize     int           `yaml:"batch_size"`
 	ParallelScans int           `yaml:"parallel_scans"`
 	PollInterval  time.Duration `yaml:"poll_interval"`
@@ -132,9 +142,6 @@ func (c *Config) SetDefaults() {
 	}
 	if len(c.Workspaces.Types) == 0 {
 		c.Workspaces.Types = []string{"Workspace"}
-	}
-	if c.Scanner.BatchSize == 0 {
-		c.Scanner.BatchSize = MaxBatchSize
 	}
 	if c.Scanner.ParallelScans == 0 {
 		c.Scanner.ParallelScans = MaxParallelScans
@@ -225,8 +232,8 @@ func (c *Config) validate(n config.Node) error {
 	if _, err := c.compileFilters(); err != nil {
 		return config.Errorf(at("workspaces"), "%v", err)
 	}
-	if c.Scanner.BatchSize < 1 || c.Scanner.BatchSize > MaxBatchSize {
-		return config.Errorf(at("scanner", "batch_size"), "scanner.batch_size must be 1..%d, got %d", MaxBatchSize, c.Scanner.BatchSize)
+	if c.Scanner.BatchSize < 0 || c.Scanner.BatchSize > MaxBatchSize {
+		return config.Errorf(at("scanner", "batch_size"), "scanner.batch_size must be 1..%d (or left out for the default), got %d", MaxBatchSize, c.Scanner.BatchSize)
 	}
 	if c.Scanner.ParallelScans < 1 || c.Scanner.ParallelScans > MaxParallelScans {
 		return config.Errorf(at("scanner", "parallel_scans"), "scanner.parallel_scans must be 1..%d (the service runs at most %d scans at once), got %d", MaxParallelScans, MaxParallelScans, c.Scanner.ParallelScans)
@@ -289,4 +296,17 @@ func (f *filters) keep(id, name, typ string) bool {
 		return false
 	}
 	return !match(f.excludeNames, name) && !match(f.excludeIDs, id)
+}
+
+// BatchFor is how many workspaces each scan of a sync that reads n workspaces covers:
+// scanner.batch_size when set, else SmallBatchSize, or MaxBatchSize past
+// SmallBatchWorkspaces.
+func (c ScannerConfig) BatchFor(n int) int {
+	switch {
+	case c.BatchSize > 0:
+		return c.BatchSize
+	case n > SmallBatchWorkspaces:
+		return MaxBatchSize
+	}
+	return SmallBatchSize
 }

@@ -28,7 +28,8 @@ func TestDecodeConfig(t *testing.T) {
 			yaml: "tenant_id: t\ncredentials:\n  client_id: c\n  client_secret: ${env:PBI_SECRET}\n",
 			check: func(t *testing.T, c powerbi.Config) {
 				if c.APIURL != powerbi.DefaultAPIURL || c.AuthorityHost != powerbi.DefaultAuthorityHost || c.Workspaces.Discover != "admin" ||
-					c.Scanner.BatchSize != 100 || c.Scanner.ParallelScans != 16 || !c.ScannerEnabled() || !c.FallbackEnabled() ||
+					c.Scanner.BatchSize != 0 || c.Scanner.BatchFor(1000) != 50 || c.Scanner.BatchFor(12500) != 50 || c.Scanner.BatchFor(12501) != 100 ||
+					c.Scanner.ParallelScans != 16 || !c.ScannerEnabled() || !c.FallbackEnabled() ||
 					len(c.Workspaces.Types) != 1 || c.Workspaces.Types[0] != "Workspace" {
 					t.Errorf("defaults: %+v", c)
 				}
@@ -52,6 +53,15 @@ func TestDecodeConfig(t *testing.T) {
 			check: func(t *testing.T, c powerbi.Config) {
 				if c.Scanner.PollInterval != 5*time.Second || c.Retry.MaxWait != 2*time.Minute {
 					t.Errorf("%+v", c)
+				}
+			},
+		},
+		{
+			name: "a batch size set",
+			yaml: "credentials: {token: a}\nscanner:\n  batch_size: 100\n",
+			check: func(t *testing.T, c powerbi.Config) {
+				if c.Scanner.BatchFor(10) != 100 || c.Scanner.BatchFor(50000) != 100 {
+					t.Errorf("batch_size 100 scans %d and %d at a time", c.Scanner.BatchFor(10), c.Scanner.BatchFor(50000))
 				}
 			},
 		},

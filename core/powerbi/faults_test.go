@@ -280,11 +280,19 @@ func TestCancelDuringRetryAfter(t *testing.T) {
 	}
 }
 
+// The default batch is powerbi.SmallBatchSize workspaces (the tenants here are below
+// powerbi.SmallBatchWorkspaces); scanner.batch_size sets it.
 func TestScannerRequestCounts(t *testing.T) {
-	for _, n := range []int{1, 100, 101, 250} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
+	for _, tc := range []struct{ n, batch, per int }{
+		{1, 0, powerbi.SmallBatchSize}, {50, 0, powerbi.SmallBatchSize}, {51, 0, powerbi.SmallBatchSize}, {250, 0, powerbi.SmallBatchSize},
+		{100, 100, 100}, {101, 100, 100}, {250, 100, 100},
+	} {
+		n := tc.n
+		t.Run(fmt.Sprintf("%d/batch=%d", n, tc.batch), func(t *testing.T) {
 			srv := startEmulator(t, emptyTenant(n), powerbitest.WithScanPolls(3))
-			c := newClient(t, srv, baseConfig(srv, withToken), nil)
+			cfg := baseConfig(srv, withToken)
+			cfg.Scanner.BatchSize = tc.batch
+			c := newClient(t, srv, cfg, nil)
 			s, st, err := collect(t, c)
 			if err != nil {
 				t.Fatal(err)
@@ -292,7 +300,7 @@ func TestScannerRequestCounts(t *testing.T) {
 			if len(s.Workspaces) != n {
 				t.Fatalf("workspaces %d, want %d", len(s.Workspaces), n)
 			}
-			batches := int64((n + 99) / 100)
+			batches := int64((n + tc.per - 1) / tc.per)
 			want := map[string]int64{
 				// The listing ends at an empty page: the service may cap pages below $top.
 				"GET /admin/groups":                     2,

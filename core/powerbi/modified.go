@@ -195,8 +195,9 @@ func (c *Client) ScanPlan(ctx context.Context, plan *SyncPlan, emit func(*snapsh
 func (c *Client) scanEach(ctx context.Context, ws []Workspace, emit func(*snapshot.Snapshot) error) (Stats, error) {
 	start := time.Now()
 	total := Stats{Path: "scanner", Workspaces: len(ws)}
-	for _, batch := range chunk(ws, c.cfg.Scanner.BatchSize) {
-		st, err := c.scan(ctx, batch, emit)
+	size := c.cfg.Scanner.BatchFor(len(ws))
+	for _, batch := range chunk(ws, size) {
+		st, err := c.scanBatches(ctx, batch, size, emit)
 		total.Batches += st.Batches
 		total.Problems = append(total.Problems, st.Problems...)
 		if err != nil {

@@ -20,7 +20,7 @@ type rawList struct {
 // readAPI reads the workspaces through the regular API: batches of scanner.batch_size
 // workspaces, `concurrency` workspaces at once, one Snapshot per batch.
 func (c *Client) readAPI(ctx context.Context, ws []Workspace, emit func(*snapshot.Snapshot) error) (Stats, error) {
-	batches := chunk(ws, c.cfg.Scanner.BatchSize)
+	batches := chunk(ws, c.cfg.Scanner.BatchFor(len(ws)))
 	st := Stats{Path: "api", Workspaces: len(ws), Batches: len(batches)}
 	c.report(Progress{Path: "api", WorkspacesTotal: len(ws), BatchesTotal: len(batches)})
 	done := 0

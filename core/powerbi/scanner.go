@@ -44,7 +44,12 @@ type scanStatus struct {
 
 // scan reads the workspaces through the scanner API, scanner.parallel_scans batches at once.
 func (c *Client) scan(ctx context.Context, ws []Workspace, emit func(*snapshot.Snapshot) error) (Stats, error) {
-	batches := chunk(ws, c.cfg.Scanner.BatchSize)
+	return c.scanBatches(ctx, ws, c.cfg.Scanner.BatchFor(len(ws)), emit)
+}
+
+// scanBatches is scan with batches of size workspaces.
+func (c *Client) scanBatches(ctx context.Context, ws []Workspace, size int, emit func(*snapshot.Snapshot) error) (Stats, error) {
+	batches := chunk(ws, size)
 	st := Stats{Path: "scanner", Workspaces: len(ws), Batches: len(batches)}
 	c.report(Progress{Path: "scanner", WorkspacesTotal: len(ws), BatchesTotal: len(batches)})
 	// One scan result is fetched and decoded at a time: the engine works on the

@@ -100,7 +100,8 @@ func TestProgress(t *testing.T) {
 	if _, _, err := collect(t, c); err != nil {
 		t.Fatal(err)
 	}
-	if last.WorkspacesDone != 250 || last.BatchesDone != 3 || last.BatchesTotal != 3 || last.Path != "scanner" || calls < 4 {
+	// 250 workspaces are 5 batches of the default size (powerbi.SmallBatchSize).
+	if last.WorkspacesDone != 250 || last.BatchesDone != 5 || last.BatchesTotal != 5 || last.Path != "scanner" || calls < 6 {
 		t.Errorf("last progress %+v after %d calls", last, calls)
 	}
 }
