@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pbisync/pbisync/internal/memlimit"
 	"github.com/pbisync/pbisync/plugins/sinks/datahub"
 	"github.com/pbisync/pbisync/plugins/sinks/jsonl"
 	"github.com/pbisync/pbisync/plugins/sinks/openlineage"
@@ -47,6 +48,7 @@ func pluginCommand() *command {
 					if os.Getenv(sink.Handshake.MagicCookieKey) != sink.Handshake.MagicCookieValue {
 						return fmt.Errorf("this command is run by pbisync itself to serve the %s sink; list it under outputs: in pipeline.yaml instead", args[0])
 					}
+					memlimit.Stop() // a plugin keeps the limit the sink kit gives it
 					sink.Serve(newSink())
 					return nil
 				}

@@ -398,6 +398,7 @@ const defaultMemoryLimit = "240MiB"
 // lets it rise with the live heap (the default's).
 func setMemoryLimit(v string, follow bool) error {
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok || v == "off" || v == "0" {
+		memlimit.Stop()
 		return nil
 	}
 	// Longer units first: "MiB" also ends in "B".
@@ -411,8 +412,9 @@ func setMemoryLimit(v string, follow bool) error {
 				break
 			}
 			if follow {
-				memlimit.Follow(context.Background(), n*u.mul)
+				memlimit.Follow(n * u.mul)
 			} else {
+				memlimit.Stop()
 				debug.SetMemoryLimit(n * u.mul)
 			}
 			return nil

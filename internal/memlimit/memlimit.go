@@ -11,9 +11,9 @@
 package memlimit
 
 import (
-	"context"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"time"
 )
 
@@ -40,24 +40,42 @@ func Next(base, cur, live int64) int64 {
 	return cur
 }
 
-// Follow sets base as the limit, then adjusts it by Next until ctx ends. It returns at
-// once; the adjusting runs in its own goroutine.
-func Follow(ctx context.Context, base int64) {
-	debug.SetMemoryLimit(base)
+var (
+	mu      sync.Mutex
+	base    int64 // the limit Follow was last given; 0 before
+	started bool
+)
+
+// Follow sets base as the limit, then adjusts it by Next for the life of the process, in
+// a goroutine of its own (one, however often Follow is called: a later call sets a new
+// base). It returns at once.
+func Follow(limit int64) {
+	mu.Lock()
+	defer mu.Unlock()
+	base = limit
+	debug.SetMemoryLimit(limit)
+	if started {
+		return
+	}
+	started = true
 	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
 		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		cur := base
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
+		for range time.Tick(every) {
+			mu.Lock()
+			if b := base; b != 0 {
+				Step(b, debug.SetMemoryLimit(-1), sample)
 			}
-			cur = Step(base, cur, sample)
+			mu.Unlock()
 		}
 	}()
+}
+
+// Stop ends the following: the limit stays as it is (for tests, and a command that sets
+// its own).
+func Stop() {
+	mu.Lock()
+	defer mu.Unlock()
+	base = 0
 }
 
 // Step reads the live heap into sample and applies Next; it returns the limit now set.
