@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -327,7 +328,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (*R
 			switch {
 			case streaming:
 				var body io.Reader = resp.Body
-				if resp.ContentLength > 0 && resp.ContentLength <= maxHintedBody {
+				if resp.ContentLength > 0 && resp.ContentLength <= math.MaxInt32 {
 					body = hintedBody{resp.Body, int(resp.ContentLength)}
 				}
 				rerr = sr.read(body)
@@ -387,9 +388,6 @@ type hintedBody struct {
 }
 
 func (b hintedBody) SizeHint() int { return b.n }
-
-// maxHintedBody bounds the buffer a declared length may have allocated up front.
-const maxHintedBody = 1 << 30
 
 // streamReader is an "out" for Do that reads the body itself.
 type streamReader struct {

@@ -123,6 +123,10 @@ func TestReadDocument(t *testing.T) {
 			}
 		}
 	}
+	// A hint past maxHint allocates maxHint (and its margin), not the hint.
+	if got, err := readDocument(hinted{struct{ io.Reader }{strings.NewReader("small")}, 1 << 40}); err != nil || string(got) != "small" || cap(got) > maxHint+maxHint/16+4096 {
+		t.Fatalf("a huge hint: %q (cap %d), %v", got, cap(got), err)
+	}
 	broken := errors.New("connection reset")
 	got, err := readDocument(hinted{io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(broken)), 2})
 	if !errors.Is(err, broken) || string(got) != "abc" {

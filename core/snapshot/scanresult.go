@@ -75,12 +75,16 @@ func readDocument(r io.Reader) ([]byte, error) {
 	}
 	if h, ok := r.(SizeHinter); ok && h.SizeHint() > 0 {
 		// A hint is a guess: room for a sixteenth more, and a document that
-		// outgrows it goes on in chunks.
-		n := h.SizeHint()
+		// outgrows it goes on in chunks. A hint past maxHint (a length declared
+		// wrongly, say) is not allocated up front.
+		n := min(h.SizeHint(), maxHint)
 		return readSized(r, n+n/16+4096)
 	}
 	return readChunks(r, nil)
 }
+
+// maxHint bounds the buffer a size hint allocates before anything is read.
+const maxHint = 256 << 20
 
 // readSized reads r into a buffer of n bytes, and what does not fit after it.
 func readSized(r io.Reader, n int) ([]byte, error) {
