@@ -57,6 +57,7 @@ func (s *Server) RenameModels(n int) []string {
 func (s *Server) changeWorkspaces(n int, change func(w *snapshot.Workspace, rev int)) []string {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
+	defer s.rendered.drop()
 	s.rev++
 	total := len(s.tenant.Workspaces)
 	n = min(n, total)
@@ -75,6 +76,7 @@ func (s *Server) changeWorkspaces(n int, change func(w *snapshot.Workspace, rev 
 func (s *Server) DeleteWorkspace() string {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
+	defer s.rendered.drop()
 	n := len(s.tenant.Workspaces)
 	if n == 0 {
 		return ""
@@ -91,6 +93,7 @@ func (s *Server) DeleteWorkspace() string {
 func (s *Server) AddWorkspace() string {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
+	defer s.rendered.drop()
 	s.rev++
 	ws := snapshot.Workspace{ID: newID(), Name: fmt.Sprintf("Added workspace %d", s.rev), Type: "Workspace", State: "Active"}
 	model := snapshot.SemanticModel{ID: newID(), Name: fmt.Sprintf("Added model %d", s.rev), ConfiguredBy: "emulator@contoso.com",
@@ -109,6 +112,7 @@ func (s *Server) AddWorkspace() string {
 func (s *Server) Touch(workspaceIDs ...string) {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
+	defer s.rendered.drop()
 	now := time.Now().UTC()
 	for _, id := range workspaceIDs {
 		s.modifiedAt[id] = now
@@ -167,6 +171,7 @@ func (s *Server) handleChange(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Age(d time.Duration) {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
+	defer s.rendered.drop()
 	s.started = s.started.Add(-d)
 	for id, t := range s.modifiedAt {
 		s.modifiedAt[id] = t.Add(-d)

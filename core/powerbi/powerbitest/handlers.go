@@ -358,8 +358,10 @@ func (s *Server) handleScanResult(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
+	gen := s.rendered.generation() // before the quirks: SetQuirks drops after it sets them
+	q := s.currentQuirks()
 	s.read(func(t *snapshot.Snapshot, x *index) {
-		_ = writeScanResult(w, t, x, ids, s.currentQuirks()) // a write error means the client went away
+		_ = writeScanResult(w, t, x, ids, q, &s.rendered, gen) // a write error means the client went away
 	})
 }
 

@@ -135,6 +135,7 @@ func (s *Server) SetQuirks(q Quirks) {
 	s.mu.Lock()
 	s.quirks = q
 	s.mu.Unlock()
+	s.rendered.drop() // after the quirks are set (handleScanResult)
 	s.rf.skew.Store(int64(q.ClockSkew))
 }
 

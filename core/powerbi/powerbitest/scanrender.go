@@ -2,9 +2,11 @@ package powerbitest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/pbisync/pbisync/core/snapshot"
 )
@@ -196,7 +198,8 @@ func renderScanWorkspace(t *snapshot.Snapshot, x *index, w *snapshot.Workspace, 
 
 // writeScanResult streams the scanResult of the given workspaces to out, one workspace
 // rendered at a time, so a large tenant is never rendered whole.
-func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs []string, q Quirks) error {
+// cache, when not nil, serves and keeps renderings of generation gen (read before q).
+func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs []string, q Quirks, cache *renderCache, gen uint64) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -214,12 +217,21 @@ func writeScanResult(out io.Writer, t *snapshot.Snapshot, x *index, workspaceIDs
 			bw.WriteByte(',')
 		}
 		first = false
-		var item any = renderScanWorkspace(t, x, w, q)
-		if slices.Contains(q.MalformedWorkspaces, id) {
-			item = malformed(item.(jScanWorkspace))
-		}
-		if err := enc.Encode(item); err != nil {
-			return err
+		if b, ok := cache.get(id); ok {
+			bw.Write(b)
+		} else {
+			var item any = renderScanWorkspace(t, x, w, q)
+			if slices.Contains(q.MalformedWorkspaces, id) {
+				item = malformed(item.(jScanWorkspace))
+			}
+			var one bytes.Buffer
+			e := json.NewEncoder(&one)
+			e.SetEscapeHTML(false)
+			if err := e.Encode(item); err != nil {
+				return err
+			}
+			cache.put(id, one.Bytes(), gen)
+			bw.Write(one.Bytes())
 		}
 		for _, m := range w.SemanticModels {
 			for _, d := range m.DataSourceIDs {
@@ -266,7 +278,7 @@ func WriteScanResult(out io.Writer, t *snapshot.Snapshot, workspaceIDs []string)
 			workspaceIDs = append(workspaceIDs, t.Workspaces[i].ID)
 		}
 	}
-	return writeScanResult(out, t, buildIndex(t), workspaceIDs, Quirks{})
+	return writeScanResult(out, t, buildIndex(t), workspaceIDs, Quirks{}, nil, 0)
 }
 
 // malformed renders a scanned workspace with "dashboards" as an object, not a list.
@@ -276,4 +288,66 @@ func malformed(j jScanWorkspace) map[string]any {
 	_ = json.Unmarshal(b, &m)
 	m["dashboards"] = map[string]any{"count": len(j.Dashboards)}
 	return m
+}
+
+// renderCache keeps each workspace's scan JSON as the emulator last rendered it, so that
+// serving a large tenant again costs the emulator a copy, not a render: in the benchmarks
+// it runs on the same two cores as the sync it serves, which the service does not. Any
+// change to the tenant or the quirks drops it (drop, under the tenant's write lock or
+// with the quirks), and a render that began before a drop is not kept.
+type renderCache struct {
+	mu  sync.Mutex
+	gen uint64
+	ws  map[string]renderedWorkspace
+}
+
+type renderedWorkspace struct {
+	gen uint64
+	b   []byte
+}
+
+// get returns the workspace's rendering, if one is kept. A nil cache keeps none.
+func (c *renderCache) get(id string) ([]byte, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.ws[id]
+	return r.b, ok && r.gen == c.gen
+}
+
+// generation is the cache's generation now, for put.
+func (c *renderCache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put keeps a rendering made from what the emulator held at generation gen, unless it
+// was dropped since.
+func (c *renderCache) put(id string, b []byte, gen uint64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.ws == nil {
+		c.ws = map[string]renderedWorkspace{}
+	}
+	c.ws[id] = renderedWorkspace{gen: c.gen, b: b}
+}
+
+// drop forgets every rendering.
+func (c *renderCache) drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.ws)
 }

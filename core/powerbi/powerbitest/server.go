@@ -44,9 +44,12 @@ type Server struct {
 	clientCert             *x509.Certificate
 	clientCertPEM          []byte
 
-	tmu    sync.RWMutex // guards tenant and idx
-	tenant *snapshot.Snapshot
-	idx    *index
+	tmu sync.RWMutex // guards tenant and idx
+	// rendered keeps the workspaces' scan JSON; whoever takes tmu to change the
+	// tenant drops it before letting go.
+	rendered renderCache
+	tenant   *snapshot.Snapshot
+	idx      *index
 	// modifiedAt is when each workspace last changed (changes.go); rev numbers changes.
 	modifiedAt map[string]time.Time
 	rev        int
@@ -362,6 +365,7 @@ func (s *Server) CheckToken(r *http.Request) (status int, code, message string) 
 func (s *Server) Tenant(fn func(t *snapshot.Snapshot)) {
 	s.tmu.Lock()
 	defer s.tmu.Unlock()
+	defer s.rendered.drop()
 	fn(s.tenant)
 }
 
