@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -195,11 +196,18 @@ func (m *KeyMapper) Key(u snapshot.UpstreamTable) spec.Key {
 		if v == "" {
 			continue
 		}
+		in := v
 		switch caseRule {
 		case "lower":
 			v = strings.ToLower(v)
 		case "upper":
 			v = strings.ToUpper(v)
+		}
+		if unsafe.StringData(v) == unsafe.StringData(in) {
+			// v is still the resolver's, a part of the M text it was read from: a
+			// key outlives the batch (the sync keeps every model's deps), and would
+			// keep the whole text of every table with it.
+			v = strings.Clone(v)
 		}
 		key = append(key, v)
 	}

@@ -3,6 +3,7 @@ package lineage
 import (
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/pbisync/pbisync/core/config"
 	"github.com/pbisync/pbisync/core/snapshot"
@@ -93,5 +94,37 @@ func TestKeyMapperErrors(t *testing.T) {
 	}
 	if _, err := NewKeyMapper(Config{Keys: []KeyRule{{Platform: "a", Database: "["}}}); err == nil || !strings.Contains(err.Error(), "lineage.keys[0]: database") {
 		t.Errorf("NewKeyMapper bad regexp = %v", err)
+	}
+}
+
+// A key's parts are strings of their own, not parts of the M text the resolver read
+// them from: a sync keeps every model's deps, and a part of the text kept the whole text
+// of its table (25 MB of a 2,000-workspace tenant's M).
+func TestKeyPartsDoNotKeepTheirText(t *testing.T) {
+	text := `let Source = Sql.Database("srv", "sales_db"), T = Source{[Schema="dbo",Item="orders"]}[Data] in T`
+	part := func(s string) string {
+		i := strings.Index(text, s)
+		return text[i : i+len(s)]
+	}
+	u := snapshot.UpstreamTable{Platform: "mssql", Server: part("srv"), Database: part("sales_db"), Schema: part("dbo"), Table: part("orders")}
+	start := uintptr(unsafe.Pointer(unsafe.StringData(text)))
+	for _, rule := range []string{"", "lower", "upper", "keep"} {
+		cfg := Config{}
+		if rule != "" {
+			cfg.Keys = []KeyRule{{Platform: "mssql", Case: rule}}
+		}
+		m, err := NewKeyMapper(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := m.Key(u)
+		if len(k) == 0 {
+			t.Fatalf("case %q: no key", rule)
+		}
+		for _, p := range k {
+			if at := uintptr(unsafe.Pointer(unsafe.StringData(p))); at >= start && at < start+uintptr(len(text)) {
+				t.Errorf("case %q: key part %q is a slice of the M text", rule, p)
+			}
+		}
 	}
 }
