@@ -5,9 +5,11 @@
 // instead of growing to twice that between collections. A tenant whose batches need more
 // than the limit would otherwise have the collector run nearly without pause (the runtime
 // caps it at about half the CPU) for no memory saved: what is live cannot be collected.
-// Follow raises the limit when the live heap nears it, so that the limit costs at most
-// what a collector with a quarter of headroom costs, and lowers it back when the live
-// heap shrinks, never below the limit it was given.
+// Follow raises the limit when the live heap passes four fifths of it, to about half as
+// much again as the live heap (a collector with less runs too often: a 2,000-workspace
+// tenant's sync took 19 s with a quarter of headroom, 16.5 s with this, 15 s with a fixed
+// 350MiB), and lowers it back when the live heap shrinks, never below the limit it was
+// given.
 package memlimit
 
 import (
@@ -19,9 +21,9 @@ import (
 
 const (
 	// near is the part of the limit the live heap may reach before the limit rises.
-	near = 0.9
+	near = 0.8
 	// headroom is the limit a raise sets, as a multiple of the live heap.
-	headroom = 1 / 0.75
+	headroom = 1 / 0.65
 	// every is how often the live heap is read: cheap (runtime/metrics, no pause).
 	every = 250 * time.Millisecond
 )

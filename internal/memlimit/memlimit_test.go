@@ -10,18 +10,19 @@ import (
 const mib = 1 << 20
 
 func TestNext(t *testing.T) {
+	raised := func(live int64) int64 { return int64(float64(live) * headroom) }
 	for _, tc := range []struct {
 		name            string
 		base, cur, live int64
 		want            int64
 	}{
 		{"well below the limit", 240 * mib, 240 * mib, 150 * mib, 240 * mib},
-		{"at nine tenths it stays", 240 * mib, 240 * mib, 216 * mib, 240 * mib},
-		{"past nine tenths it rises to a quarter of headroom", 240 * mib, 240 * mib, 300 * mib, 400 * mib},
-		{"a raised limit holds while the heap stays", 240 * mib, 400 * mib, 330 * mib, 400 * mib},
-		{"and rises again", 240 * mib, 400 * mib, 390 * mib, 520 * mib},
-		{"the heap shrank: back toward the base", 240 * mib, 520 * mib, 150 * mib, 240 * mib},
-		{"part of the way back", 240 * mib, 520 * mib, 300 * mib, 400 * mib},
+		{"at the threshold it stays", 240 * mib, 240 * mib, 192 * mib, 240 * mib},
+		{"past it the limit rises to leave headroom", 240 * mib, 240 * mib, 200 * mib, raised(200 * mib)},
+		{"a raised limit holds while the heap stays", 240 * mib, raised(200 * mib), 220 * mib, raised(200 * mib)},
+		{"and rises again", 240 * mib, raised(200 * mib), 260 * mib, raised(260 * mib)},
+		{"the heap shrank: back to the base", 240 * mib, raised(260 * mib), 100 * mib, 240 * mib},
+		{"part of the way back", 240 * mib, raised(260 * mib), 180 * mib, raised(180 * mib)},
 		{"never below the base", 240 * mib, 240 * mib, 0, 240 * mib},
 	} {
 		if got := Next(tc.base, tc.cur, tc.live); got != tc.want {
