@@ -9,11 +9,19 @@ import (
 )
 
 func TestKeyIndex(t *testing.T) {
+	// Every key with one hash: the keys that clash are told apart by their parts.
+	for _, sum := range []func(spec.Key) uint64{nil, func(spec.Key) uint64 { return 7 }} {
+		testKeyIndex(t, sum)
+	}
+}
+
+func testKeyIndex(t *testing.T, sum func(spec.Key) uint64) {
 	rec := func(typ spec.ContentType, id, name string, key ...string) record.Record {
 		return record.Record{Spec: spec.AssetSpec{Key: key,
 			PowerBI: spec.Identity{Type: typ, ID: id, Name: name, WorkspaceName: "Finance"}}}
 	}
 	x := NewKeyIndex()
+	x.sum = sum
 	problems := x.Check([]record.Record{
 		rec(spec.Report, "r1", "Sales", "report", "Sales_"),
 		rec(spec.Report, "r2", "Sales!", "report", "Sales_"),
@@ -38,5 +46,30 @@ func TestKeyIndex(t *testing.T) {
 	more := x.Check([]record.Record{rec(spec.Report, "r3", "Sales?", "report", "Sales_")})
 	if len(more) != 1 || !strings.Contains(more[0].Error(), "(id r1)") {
 		t.Errorf("second batch problems = %v", more)
+	}
+}
+
+// AddKept keeps the caller's key and identity; Add keeps copies, so a caller that
+// reuses its spec does not change what the index says of the first owner.
+func TestKeyIndexKeepsOrCopies(t *testing.T) {
+	x := NewKeyIndex()
+	s := spec.AssetSpec{Key: spec.Key{"report", "Sales"}, PowerBI: spec.Identity{Type: spec.Report, ID: "r1", Name: "Sales"}}
+	if p := x.Add(&s); p != nil {
+		t.Fatal(p)
+	}
+	s.Key[1], s.PowerBI = "Other", spec.Identity{Type: spec.Report, ID: "r9", Name: "Other"}
+	p := x.Add(&spec.AssetSpec{Key: spec.Key{"report", "Sales"}, PowerBI: spec.Identity{Type: spec.Report, ID: "r2", Name: "Sales 2"}})
+	if p == nil || !strings.Contains(p.Error(), `"Sales" (id r1)`) {
+		t.Errorf("the first owner after the caller reused its spec: %v", p)
+	}
+	key, id := spec.Key{"model", "M"}, &spec.Identity{Type: spec.SemanticModel, ID: "m1", Name: "M"}
+	if p := x.AddKept(key, id); p != nil {
+		t.Fatal(p)
+	}
+	if p := x.AddKept(spec.Key{"model", "M"}, &spec.Identity{Type: spec.SemanticModel, ID: "m1"}); p != nil {
+		t.Errorf("the same asset again: %v", p)
+	}
+	if x.owners[x.hash(key)].id != id {
+		t.Error("AddKept copied the identity")
 	}
 }

@@ -47,10 +47,11 @@ type Builder interface {
 	Flush() ([]record.Record, []record.Problem)
 }
 
-// KeyChecker is told every spec that leaves the translators and reports a problem when a
-// key is already held by another asset.
+// KeyChecker is told the key and identity of every spec that leaves the translators and
+// reports a problem when the key is already held by another asset. It may keep key and
+// id: the caller does not change them.
 type KeyChecker interface {
-	Add(s *spec.AssetSpec) *record.Problem
+	AddKept(key spec.Key, id *spec.Identity) *record.Problem
 }
 
 // StateStore remembers which assets a pipeline's previous sync produced, so that the
@@ -530,11 +531,6 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			r.rel.dropped(s.PowerBI, &events)
 			continue
 		}
-		if r.e.Keys != nil {
-			if p := r.e.Keys.Add(s); p != nil {
-				r.problems([]record.Problem{*p})
-			}
-		}
 		r.res.Summary.Assets[string(s.PowerBI.Type)]++
 		if s.PowerBI.Type == spec.SemanticModel {
 			// Keep what refresh selection reads (key, deps, tags, identity, the
@@ -554,7 +550,14 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			}
 			r.models = append(r.models, m)
 		}
-		r.seen[state.IDOf(s.PowerBI)] = r.rel.add(s, refs[state.IDOf(s.PowerBI)], &events)
+		rel := r.rel.add(s, refs[state.IDOf(s.PowerBI)], &events)
+		r.seen[state.IDOf(s.PowerBI)] = rel
+		if r.e.Keys != nil {
+			// The index keeps the related index's key and identity, not copies.
+			if p := r.e.Keys.AddKept(rel.Key, &rel.PowerBI); p != nil {
+				r.problems([]record.Problem{*p})
+			}
+		}
 	}
 	if r.noSpecs {
 		return nil
