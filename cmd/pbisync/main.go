@@ -390,8 +390,8 @@ func isTerminal(w io.Writer) bool {
 // batches, so what it holds is a few batches (and what grows with the tenant: an index
 // of its assets), and without a limit the garbage collector lets the heap grow to twice
 // that before it collects. The default is raised while the live heap nears it (a tenant
-// with larger batches, internal/memlimit), so it costs such a tenant no more than a
-// quarter of headroom; a limit given with --memory-limit is kept as given.
+// with larger batches, or a larger tenant: internal/memlimit), so that the collector
+// keeps room to work; a limit given with --memory-limit is kept as given.
 const defaultMemoryLimit = "240MiB"
 
 // setMemoryLimit applies a soft heap limit unless GOMEMLIMIT already set one; follow
