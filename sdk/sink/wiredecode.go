@@ -223,6 +223,18 @@ func (r *reader) once(typ protowire.Type, seen *bool) string {
 	return r.str(typ)
 }
 
+// onceMessage reads a singular message field into *dst: a second one is bad (the
+// generated code would merge the two), and an empty one is present, not absent.
+func (r *reader) onceMessage(typ protowire.Type, dst *[]byte) {
+	if *dst != nil {
+		r.bad = true
+		return
+	}
+	if *dst = r.bytes(typ); *dst == nil {
+		*dst = []byte{}
+	}
+}
+
 // scalar reads a varint or fixed64 value: consume is protowire's reader of want.
 func (r *reader) scalar(typ, want protowire.Type, consume func([]byte) (uint64, int)) uint64 {
 	if typ != want {
@@ -260,13 +272,7 @@ func readSpecEvent(b []byte, rawJSON bool) (e event.Event, ok bool) {
 	r.each(func(num protowire.Number, typ protowire.Type) {
 		switch num {
 		case 1:
-			if specBody != nil {
-				r.bad = true // merged by the generated code
-				return
-			}
-			if specBody = r.bytes(typ); specBody == nil {
-				specBody = []byte{}
-			}
+			r.onceMessage(typ, &specBody)
 		case 2, 3, 4:
 			other = true // another kind of event
 			r.bad = true
@@ -433,13 +439,7 @@ func readMetadataEntry(b []byte, rawJSON bool) (name string, m spec.Metadata, ok
 		case 1:
 			name = r.once(typ, &haveName)
 		case 2:
-			if value != nil {
-				r.bad = true // merged by the generated code
-				return
-			}
-			if value = r.bytes(typ); value == nil {
-				value = []byte{}
-			}
+			r.onceMessage(typ, &value)
 		default:
 			r.skip(num, typ)
 		}
