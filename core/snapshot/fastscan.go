@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // scanner walks JSON that is already known to be well formed (jsonenc.Valid checked the
@@ -30,7 +31,16 @@ type scanner struct {
 		datasetRefs  []wireDatasetRef
 		tiles        []wireTile
 	}
+	// keys holds the key being matched at each depth of object (deeper ones get a
+	// buffer of their own): the key passed to a field function is read from it, so
+	// that matching a key allocates nothing.
+	keys  [keyDepth]keyBuf
+	depth int
 }
+
+// keyDepth is how deep objects nest before object allocates its key buffer (a scan
+// result's items are about six deep).
+const keyDepth = 12
 
 func (s *scanner) space() {
 	for s.i < len(s.b) {
@@ -299,7 +309,21 @@ func (s *scanner) object(field func(key string) bool) bool {
 		s.i++
 		return true
 	}
-	var buf keyBuf
+	var buf *keyBuf
+	if s.depth < len(s.keys) {
+		buf = &s.keys[s.depth]
+	} else {
+		buf = new(keyBuf)
+	}
+	s.depth++
+	ok := s.members(buf, field)
+	s.depth--
+	return ok
+}
+
+// members reads an object's members after its '{', passing field each key in buf. The
+// key is valid until field returns: field functions only compare it.
+func (s *scanner) members(buf *keyBuf, field func(key string) bool) bool {
 	for {
 		if s.peek() != '"' {
 			return false
@@ -323,7 +347,7 @@ func (s *scanner) object(field func(key string) bool) bool {
 			return false
 		}
 		s.i++
-		key := string(buf[:n]) // does not escape field: no allocation in the switches below
+		key := unsafe.String(&buf[0], n)
 		if k == nil {
 			key = "\x00"
 		}
