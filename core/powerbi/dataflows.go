@@ -37,6 +37,7 @@ func (c *Client) readDataflowDocuments(ctx context.Context, snap *snapshot.Snaps
 				continue
 			}
 			d.Document = doc
+			ws.Raw = nil // the scan result no longer says all of it
 		}
 	}
 }

@@ -229,6 +229,7 @@ func (c *Client) paginatedDataSources(ctx context.Context, snap *snapshot.Snapsh
 				if !slices.Contains(r.DataSourceIDs, ds.ID) {
 					r.DataSourceIDs = append(r.DataSourceIDs, ds.ID)
 				}
+				ws.Raw = nil // the scan result no longer says all of it
 				if !seen[ds.ID] {
 					seen[ds.ID] = true
 					snap.DataSources = append(snap.DataSources, ds)

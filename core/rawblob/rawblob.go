@@ -11,6 +11,7 @@ import (
 	"hash/crc32"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/s2"
 
@@ -29,6 +30,16 @@ import (
 // holds its whole schema) and reflecting over a million columns, which were most of the
 // cost of encoding.
 var rawMagic = []byte("pbr2")
+
+// A workspace read from a scan result that nothing changed since (its Raw is set, and so
+// is every data source's it goes with) is kept as that scan result held it instead: the
+// 4 bytes "pbr3", the CRC-32C, then an S2 block of: a uvarint length and the snapshot's
+// source, a uvarint length and its time (time.Time.MarshalBinary), then a scan result
+// document of that one workspace's object and its data sources' objects, as the service
+// sent them. Decoding reads the document as the scan result was read. It is some 40% of
+// the size of the pbr2 form, and far cheaper to make: nothing is encoded, and there is
+// half as much to compress.
+var scanMagic = []byte("pbr3")
 
 // maxRawBlob bounds the decoded size of a raw blob, and maxRawRatio its ratio to the
 // stored size (a raw snapshot compresses about 8:1; one above the bound is refused, and
@@ -218,6 +229,19 @@ func Encode(s *snapshot.Snapshot) ([][]byte, error) {
 		if one.DataSources == nil {
 			one.DataSources = []snapshot.DataSource{}
 		}
+		if doc := scanDocument(w, one.DataSources); doc != nil {
+			payload = binary.AppendUvarint(payload[:0], uint64(len(s.Source)))
+			payload = append(payload, s.Source...)
+			at, err := s.TakenAt.MarshalBinary()
+			if err != nil {
+				return nil, fmt.Errorf("workspace %q (%s): its snapshot's time: %w", w.Name, w.ID, err)
+			}
+			payload = binary.AppendUvarint(payload, uint64(len(at)))
+			payload = append(payload, at...)
+			payload = appendScanDocument(payload, w, one.DataSources)
+			out[i], scratch = pack(scanMagic, payload, scratch)
+			continue
+		}
 		bare, bareDS, raws := withoutRaw(w, one.DataSources)
 		one.Workspaces, one.DataSources = []snapshot.Workspace{bare}, bareDS
 		js.Reset()
@@ -233,28 +257,65 @@ func Encode(s *snapshot.Snapshot) ([][]byte, error) {
 			payload = append(payload, r...)
 		}
 		payload = appendColumns(payload, w)
-		// Compressed into a scratch buffer, then copied to a blob of its size: the batch's
-		// blobs are held until written, and the worst-case capacity is ten times that.
-		if n := s2.MaxEncodedLen(len(payload)); cap(scratch) < n {
-			scratch = make([]byte, n)
-		}
-		packed := s2.Encode(scratch[:cap(scratch)], payload)
-		head := len(rawMagic) + 4
-		blob := make([]byte, head+len(packed))
-		copy(blob, rawMagic)
-		binary.BigEndian.PutUint32(blob[len(rawMagic):], crc32.Checksum(payload, castagnoli))
-		copy(blob[head:], packed)
-		out[i] = blob
+		out[i], scratch = pack(rawMagic, payload, scratch)
 	}
 	return out, nil
+}
+
+// pack returns the blob of a payload: the magic, the payload's CRC-32C and its S2 block.
+// It is compressed into scratch (returned, grown if it had to be), then copied to a blob
+// of its size: the batch's blobs are held until written, and the worst-case capacity is
+// ten times that.
+func pack(magic, payload, scratch []byte) (blob, _ []byte) {
+	if n := s2.MaxEncodedLen(len(payload)); cap(scratch) < n {
+		scratch = make([]byte, n)
+	}
+	packed := s2.Encode(scratch[:cap(scratch)], payload)
+	head := len(magic) + 4
+	blob = make([]byte, head+len(packed))
+	copy(blob, magic)
+	binary.BigEndian.PutUint32(blob[len(magic):], crc32.Checksum(payload, castagnoli))
+	copy(blob[head:], packed)
+	return blob, scratch
+}
+
+// scanDocument reports whether a workspace and its data sources can be kept as the scan
+// result held them: the workspace's Raw is set and so is every data source's. It returns
+// nil if not.
+func scanDocument(w *snapshot.Workspace, ds []snapshot.DataSource) json.RawMessage {
+	if len(w.Raw) == 0 {
+		return nil
+	}
+	for i := range ds {
+		if len(ds[i].Raw) == 0 {
+			return nil
+		}
+	}
+	return w.Raw
+}
+
+// appendScanDocument appends the scan result document of one workspace and its data
+// sources.
+func appendScanDocument(b []byte, w *snapshot.Workspace, ds []snapshot.DataSource) []byte {
+	b = append(b, `{"workspaces":[`...)
+	b = append(b, w.Raw...)
+	b = append(b, `],"datasourceInstances":[`...)
+	for i := range ds {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, ds[i].Raw...)
+	}
+	return append(b, "]}"...)
 }
 
 // Decode reads a raw blob back into a snapshot. A blob that is not one, is damaged or
 // holds anything but one workspace is an error.
 func Decode(blob []byte) (*snapshot.Snapshot, error) {
 	head := len(rawMagic) + 4
-	if len(blob) < head || !bytes.HasPrefix(blob, rawMagic) {
-		return nil, errors.New("not a raw workspace blob (no pbr2 header)")
+	scan := bytes.HasPrefix(blob, scanMagic)
+	if len(blob) < head || !(scan || bytes.HasPrefix(blob, rawMagic)) {
+		return nil, errors.New("not a raw workspace blob (no pbr2 or pbr3 header)")
 	}
 	body := blob[head:]
 	n, err := s2.DecodedLen(body)
@@ -272,6 +333,9 @@ func Decode(blob []byte) (*snapshot.Snapshot, error) {
 		return nil, errors.New("raw workspace blob: damaged (checksum mismatch)")
 	}
 	pr := &payloadReader{b: payload}
+	if scan {
+		return pr.scanSnapshot()
+	}
 	js, err := pr.bytes()
 	if err != nil {
 		return nil, err
@@ -309,6 +373,33 @@ func Decode(blob []byte) (*snapshot.Snapshot, error) {
 		return nil, fmt.Errorf("raw workspace blob: %d bytes after the last column", len(pr.b))
 	}
 	return &s, nil
+}
+
+// scanSnapshot reads the rest of a pbr3 payload: the snapshot's source and time, then
+// the scan result document, read as a scan result is. The problems of its items were
+// reported when it was scanned: what was read of them then is read again.
+func (r *payloadReader) scanSnapshot() (*snapshot.Snapshot, error) {
+	source, err := r.bytes()
+	if err != nil {
+		return nil, err
+	}
+	at, err := r.bytes()
+	if err != nil {
+		return nil, err
+	}
+	var takenAt time.Time
+	if err := takenAt.UnmarshalBinary(at); err != nil {
+		return nil, fmt.Errorf("raw workspace blob: its time: %w", err)
+	}
+	s, err := snapshot.DecodeScanResult(bytes.NewReader(r.b))
+	if s == nil {
+		return nil, fmt.Errorf("raw workspace blob: %w", err)
+	}
+	if len(s.Workspaces) != 1 || strings.TrimSpace(s.Workspaces[0].ID) == "" {
+		return nil, fmt.Errorf("raw workspace blob: holds %d workspaces, want one with an id", len(s.Workspaces))
+	}
+	s.Source, s.TakenAt = string(source), takenAt
+	return s, nil
 }
 
 // Merge joins single-workspace snapshots into one batch, each data source once.

@@ -1,13 +1,16 @@
 package rawblob
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/s2"
 
@@ -99,6 +102,133 @@ func TestRawBlobRoundTrip(t *testing.T) {
 	}
 }
 
+// scanned is n workspaces of the generated tenant as the scanner reads them: from a scan
+// result document, then as the client leaves them (its source and time set).
+func scanned(t testing.TB, n int) *snapshot.Snapshot {
+	t.Helper()
+	tenant := powerbitest.Generate(1, powerbitest.SmallSize())
+	var ids []string
+	for _, w := range tenant.Workspaces[:n] {
+		ids = append(ids, w.ID)
+	}
+	var doc bytes.Buffer
+	if err := powerbitest.WriteScanResult(&doc, tenant, ids); err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.DecodeScanResult(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Source, s.TakenAt = "scanner", time.Date(2026, 12, 1, 10, 0, 0, 123, time.UTC)
+	return s
+}
+
+// TestScanBlobRoundTrip: workspaces read from a scan result are kept as the scan result
+// held them (pbr3), and read back the same; one that other calls changed (its Raw
+// cleared), or with a data source read elsewhere, is kept in the pbr2 form, and reads
+// back the same too.
+func TestScanBlobRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		snap func(t *testing.T) *snapshot.Snapshot
+		want []string // each blob's magic
+	}{
+		{"generated", func(t *testing.T) *snapshot.Snapshot { return scanned(t, 4) }, []string{"pbr3", "pbr3", "pbr3", "pbr3"}},
+		{"msdocs", func(t *testing.T) *snapshot.Snapshot {
+			f, err := os.Open("../snapshot/testdata/scanresult_msdocs.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			s, err := snapshot.DecodeScanResult(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Source, s.TakenAt = "scanner", time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))
+			return s
+		}, []string{"pbr3"}},
+		{"changed after the scan", func(t *testing.T) *snapshot.Snapshot {
+			s := scanned(t, 3)
+			s.Workspaces[1].Raw = nil
+			s.Workspaces[1].Reports[0].DataSourceIDs = append(s.Workspaces[1].Reports[0].DataSourceIDs, "added")
+			return s
+		}, []string{"pbr3", "pbr2", "pbr3"}},
+		{"a data source read elsewhere", func(t *testing.T) *snapshot.Snapshot {
+			s := scanned(t, 2)
+			s.DataSources = append(s.DataSources, snapshot.DataSource{ID: "elsewhere", Type: "Sql"})
+			return s
+		}, []string{"pbr3", "pbr2"}}, // unreferenced data sources go with the last workspace
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := c.snap(t)
+			blobs, err := Encode(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var magics []string
+			parts := make([]*snapshot.Snapshot, len(blobs))
+			for i, b := range blobs {
+				magics = append(magics, string(b[:4]))
+				if parts[i], err = Decode(b); err != nil {
+					t.Fatalf("blob %d: %v", i, err)
+				}
+				if !parts[i].TakenAt.Equal(s.TakenAt) || parts[i].Source != s.Source {
+					t.Errorf("blob %d: source %q at %v, want %q at %v", i, parts[i].Source, parts[i].TakenAt, s.Source, s.TakenAt)
+				}
+			}
+			if !slices.Equal(magics, c.want) {
+				t.Errorf("blobs are %v, want %v", magics, c.want)
+			}
+			got := Merge(parts)
+			wantWS, _ := json.Marshal(s.Workspaces)
+			gotWS, _ := json.Marshal(got.Workspaces)
+			if string(gotWS) != string(wantWS) {
+				t.Errorf("workspaces differ after the round trip:\n got %.600s\nwant %.600s", gotWS, wantWS)
+			}
+			sortDS := func(ds []snapshot.DataSource) string {
+				ds = slices.Clone(ds)
+				slices.SortFunc(ds, func(a, b snapshot.DataSource) int { return strings.Compare(a.ID, b.ID) })
+				js, _ := json.Marshal(ds)
+				return string(js)
+			}
+			if g, w := sortDS(got.DataSources), sortDS(s.DataSources); g != w {
+				t.Errorf("data sources differ after the round trip:\n got %.600s\nwant %.600s", g, w)
+			}
+			for i := range got.Workspaces {
+				if c.want[i] == "pbr3" && string(got.Workspaces[i].Raw) != string(s.Workspaces[i].Raw) {
+					t.Errorf("workspace %d: its raw object differs after the round trip", i)
+				}
+			}
+		})
+	}
+}
+
+// TestScanBlobIsSmaller: keeping the scan result's own bytes takes less room than the
+// decoded form (pbr2) of the same workspaces.
+func TestScanBlobIsSmaller(t *testing.T) {
+	s := scanned(t, 6)
+	scan, err := Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range s.Workspaces {
+		s.Workspaces[i].Raw = nil
+	}
+	decoded, err := Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func(bs [][]byte) (n int) {
+		for _, b := range bs {
+			n += len(b)
+		}
+		return n
+	}
+	if a, b := size(scan), size(decoded); a >= b {
+		t.Fatalf("pbr3 blobs take %d bytes, pbr2 ones %d", a, b)
+	}
+}
+
 func TestDecodeRawWorkspaceRejects(t *testing.T) {
 	good, err := Encode(msdocs(t))
 	if err != nil {
@@ -110,7 +240,7 @@ func TestDecodeRawWorkspaceRejects(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"no header", []byte(`{"version":1}`), "no pbr2 header"},
+		{"no header", []byte(`{"version":1}`), "no pbr2 or pbr3 header"},
 		{"truncated", good[0][:len(good[0])/2], "raw workspace blob"},
 		{"not JSON", blob("not json"), "raw workspace blob"},
 		{"newer version", blob(`{"version":99,"workspaces":[{"id":"w"}]}`), "version 99"},
@@ -122,6 +252,12 @@ func TestDecodeRawWorkspaceRejects(t *testing.T) {
 		{"bytes after", rawBlob([]byte(oneModel), []byte(`{}`), []byte(`{}`)), "after the last column"},
 		{"columns missing", rawBlob([]byte(oneTable), []byte(`{}`)), "truncated"},
 		{"column flag", rawBlobTail([]byte(oneTable), []byte{2, 1, 'a', 0, 0, 0, 0, 7}, []byte(`{}`)), "hidden flag"},
+		{"scan: not a scan result", scanBlob("scanner", goodTime, `[1,2]`), "raw workspace blob"},
+		{"scan: not JSON", scanBlob("scanner", goodTime, `{"workspaces":[`), "raw workspace blob"},
+		{"scan: two workspaces", scanBlob("scanner", goodTime, `{"workspaces":[{"id":"a"},{"id":"b"}]}`), "holds 2 workspaces"},
+		{"scan: no id", scanBlob("scanner", goodTime, `{"workspaces":[{"name":"a"}]}`), "want one with an id"},
+		{"scan: bad time", scanBlob("scanner", []byte{9, 9}, `{"workspaces":[{"id":"a"}]}`), "its time"},
+		{"scan: truncated header", packed("pbr3", []byte{200}), "truncated"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Decode(c.data)
@@ -140,6 +276,11 @@ func FuzzDecodeRawWorkspace(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("pbr2"))
+	scan, _ := Encode(scanned(f, 3))
+	for _, b := range scan {
+		f.Add(b)
+	}
+	f.Add(scanBlob("scanner", goodTime, `{"workspaces":[{"id":"a","datasets":[{"id":"m","tables":[{"name":"t","columns":[{"name":"c"}]}]}]}],"datasourceInstances":[{"datasourceId":"d"}]}`))
 	f.Add(rawBlob([]byte(`{"version":1,"workspaces":[{"id":"w","semanticModels":[{"id":"m"}]}],"dataSources":null}`), []byte(`{"id":"m"}`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Decode(data)
@@ -153,6 +294,25 @@ func FuzzDecodeRawWorkspace(f *testing.F) {
 			t.Fatalf("a decoded blob does not encode again: %v", err)
 		}
 	})
+}
+
+// goodTime is a snapshot time as a pbr3 blob holds it.
+var goodTime, _ = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).MarshalBinary()
+
+// scanBlob frames a pbr3 payload: the source, the time and a scan result document.
+func scanBlob(source string, at []byte, doc string) []byte {
+	payload := binary.AppendUvarint(nil, uint64(len(source)))
+	payload = append(payload, source...)
+	payload = binary.AppendUvarint(payload, uint64(len(at)))
+	payload = append(payload, at...)
+	return packed("pbr3", append(payload, doc...))
+}
+
+// packed frames a payload as Encode does, under a magic.
+func packed(magic string, payload []byte) []byte {
+	out := append([]byte(magic), 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(out[4:], crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli)))
+	return append(out, s2.Encode(nil, payload)...)
 }
 
 // rawBlob frames a payload's JSON and raw objects as Encode does.

@@ -165,6 +165,7 @@ func (b *scanResultBuilder) workspace(raw json.RawMessage) error {
 		b.errs = append(b.errs, Incomplete(ww.ID, werr))
 	}
 	ws, werrs := decodeWorkspace(ww)
+	ws.Raw = raw
 	b.s.Workspaces = append(b.s.Workspaces, ws)
 	b.errs = append(b.errs, werrs...)
 	return nil

@@ -51,6 +51,11 @@ type Workspace struct {
 	// FabricItems are the workspace's Lakehouses, Warehouses and SQL analytics
 	// endpoints.
 	FabricItems []FabricItem `json:"fabricItems,omitempty"`
+	// Raw is the workspace's object as a scan result held it, when the workspace was
+	// read from one: the raw store keeps it, and decodes it again, instead of the
+	// fields above. Code that changes a workspace read from a scan result (what other
+	// API calls add to it) sets it to nil, so that what it added is kept too.
+	Raw json.RawMessage `json:"-"`
 }
 
 // Ref points at an item by id, possibly in another workspace.
