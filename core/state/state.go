@@ -97,7 +97,12 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err := create(ctx, path); err != nil {
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	// The write-ahead log is checkpointed every 4,000 pages (64 MB of 16 KB pages) rather
+	// than SQLite's 1,000: a full sync writes its estate and raw store in transactions
+	// that each rewrite most index pages, and each checkpoint copies every page rewritten
+	// since the last one. The full sync of the 1,000-workspace tenant writes 330 MB to
+	// the log; it takes about 5% less time so.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(4000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", path, err)

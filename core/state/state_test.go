@@ -175,3 +175,41 @@ func TestPageSize(t *testing.T) {
 		t.Fatalf("existing database: %v, %v", prev, err)
 	}
 }
+
+// TestConnectionPragmas: every connection of the store's pool gets the settings of its
+// DSN (write-ahead log, its checkpoint interval, synchronous=NORMAL), not only the first.
+func TestConnectionPragmas(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var conns []*sql.Conn
+	for range 3 {
+		c, err := st.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var mode string
+		var checkpoint, synchronous int
+		if err := c.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&checkpoint); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&synchronous); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "wal" || checkpoint != 4000 || synchronous != 1 {
+			t.Errorf("connection %d: journal_mode %s, wal_autocheckpoint %d, synchronous %d; want wal, 4000, 1 (NORMAL)", i, mode, checkpoint, synchronous)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
