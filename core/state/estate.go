@@ -1,9 +1,11 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -110,7 +112,19 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 		return r.err(err)
 	}
 	defer rm.Close()
-	for _, row := range rows {
+	// In the asset index's order: each row then goes to the index page the last one
+	// did, or the next, where random ids would read pages back from the log all the
+	// time (the page cache holds about a hundred). Rows of the same asset keep their
+	// order, so the last one sent is the one kept.
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(strings.Compare(rows[a].Type, rows[b].Type), strings.Compare(rows[a].ID, rows[b].ID))
+	})
+	for _, i := range order {
+		row := &rows[i]
 		if row.Removed {
 			_, err = rm.ExecContext(ctx, r.pipeline, r.gen, row.Type, row.ID)
 		} else {

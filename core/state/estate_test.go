@@ -67,16 +67,26 @@ func TestEstateCommitOrKeep(t *testing.T) {
 	if got := estateIDs(t, s, "p"); !slices.Equal(got, []string{"report:a=3", "report:d=3"}) {
 		t.Fatalf("after the second commit: %v", got)
 	}
+	// Rows staged out of the index's order are kept as sent: of one asset's rows, the
+	// last staged (Stage writes them in the index's order, keeping theirs).
+	if err := stage(EstateRow{Type: "report", ID: "z", Summary: "5", Page: "{}"}, EstateRow{Type: "dashboard", ID: "y", Summary: "5", Page: "{}"},
+		EstateRow{Type: "report", ID: "z", Summary: "6", Page: "{}"}, EstateRow{Type: "report", ID: "d", Summary: "4", Page: "{}"},
+		EstateRow{Type: "dashboard", ID: "y", Summary: "7", Page: "{}"}, EstateRow{Type: "report", ID: "a", Summary: "3", Page: "{}"}).Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := estateIDs(t, s, "p"); !slices.Equal(got, []string{"dashboard:y=7", "report:a=3", "report:d=4", "report:z=6"}) {
+		t.Fatalf("after an unordered run: %v", got)
+	}
 	// A run that sends only part of the estate keeps the rest.
 	if err := stage(EstateRow{Type: "report", ID: "d", Summary: "4", Page: "{}"}).Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := estateIDs(t, s, "p"); !slices.Equal(got, []string{"report:a=3", "report:d=4"}) {
+	if got := estateIDs(t, s, "p"); !slices.Equal(got, []string{"dashboard:y=7", "report:a=3", "report:d=4", "report:z=6"}) {
 		t.Fatalf("after a partial run: %v", got)
 	}
 	var rows int
 	s.db.QueryRowContext(ctx, `SELECT count(*) FROM estate_assets`).Scan(&rows)
-	if rows != 2 {
-		t.Errorf("%d rows left in estate_assets, want only the current generation's 2", rows)
+	if rows != 4 {
+		t.Errorf("%d rows left in estate_assets, want only the current generation's 4", rows)
 	}
 }
