@@ -47,16 +47,18 @@ func BenchmarkRaw(b *testing.B) {
 			}
 		}
 	})
-	b.Run("AppendRaw", func(b *testing.B) {
-		var dst []byte
-		b.SetBytes(int64(len(raw)))
-		for b.Loop() {
-			var ok bool
-			if dst, ok = AppendRaw(dst[:0], raw, false); !ok {
-				b.Fatal("refused")
+	for _, esc := range []bool{false, true} {
+		b.Run(fmt.Sprintf("AppendRaw/escapeHTML=%v", esc), func(b *testing.B) {
+			var dst []byte
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				var ok bool
+				if dst, ok = AppendRaw(dst[:0], raw, esc); !ok {
+					b.Fatal("refused")
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // BenchmarkValue compares json.Marshal of a decoded value with Append.
