@@ -20,7 +20,7 @@ import (
 // core/sinkhost re-executes pbisync this way for the built-in outputs.
 var builtinSinks = map[string]func() sink.Sink{
 	"datahub":     func() sink.Sink { return datahub.New() },
-	"jsonl":       func() sink.Sink { return jsonl.New() },
+	"jsonl":       func() sink.Sink { return jsonl.NewRaw() },
 	"openlineage": func() sink.Sink { return openlineage.New() },
 	"sqlite":      func() sink.Sink { return sqlite.New() },
 }

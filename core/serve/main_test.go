@@ -16,7 +16,7 @@ import (
 // `<running binary> plugin sink NAME`, and under `go test` the running binary is this one.
 func TestMain(m *testing.M) {
 	sinktest.ServeIfPlugin(map[string]func() sink.Sink{
-		"jsonl":       func() sink.Sink { return jsonl.New() },
+		"jsonl":       func() sink.Sink { return jsonl.NewRaw() },
 		"datahub":     func() sink.Sink { return datahub.New() },
 		"openlineage": func() sink.Sink { return openlineage.New() },
 		"sqlite":      func() sink.Sink { return sqlite.New() },

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 
 var testSinks = map[string]func() sink.Sink{
 	"noop":  func() sink.Sink { return &noopSink{} },
-	"jsonl": func() sink.Sink { return jsonl.New() },
+	"jsonl": func() sink.Sink { return jsonl.NewRaw() },
 	// crashy is jsonl that exits abruptly while writing batch CRASH_AT_BATCH (counted
 	// from 1 in each process), unless resumed after a restart.
 	"crashy": func() sink.Sink { return &crashySink{Sink: jsonl.New()} },

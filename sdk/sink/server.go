@@ -79,6 +79,7 @@ func flatten(err error) []error {
 func (s *server) Write(stream sinkpb.Sink_WriteServer) error {
 	ctx := stream.Context()
 	_, rawJSON := s.impl.(RawJSONMetadata)
+	rawWriter, _ := s.impl.(RawBatchWriter)
 	for {
 		// Received as its bytes where the server's codec allows (ServerOptions), and
 		// decoded straight into events; else parsed as a WriteRequest.
@@ -89,6 +90,19 @@ func (s *server) Write(stream sinkpb.Sink_WriteServer) error {
 		}
 		if err != nil {
 			return err
+		}
+		if rawWriter != nil {
+			seq, events, err := rawEvents(&req, rawJSON)
+			if err != nil {
+				return status.Error(codes.InvalidArgument, err.Error())
+			}
+			if err := s.writeRawBatch(ctx, rawWriter, seq, events); err != nil {
+				return err
+			}
+			if err := stream.Send(&sinkpb.Ack{Seq: seq}); err != nil {
+				return err
+			}
+			continue
 		}
 		seq, events, err := batchOf(&req, rawJSON)
 		if err != nil {
@@ -104,6 +118,15 @@ func (s *server) Write(stream sinkpb.Sink_WriteServer) error {
 }
 
 func (s *server) writeBatch(ctx context.Context, seq uint64, events []event.Event) error {
+	return s.write(ctx, seq, func() error { return s.impl.WriteBatch(ctx, events) })
+}
+
+func (s *server) writeRawBatch(ctx context.Context, w RawBatchWriter, seq uint64, events []RawEvent) error {
+	return s.write(ctx, seq, func() error { return w.WriteRawBatch(ctx, events) })
+}
+
+// write runs one batch's write, in the run the host began (or one the kit begins).
+func (s *server) write(ctx context.Context, seq uint64, write func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.configured {
@@ -112,7 +135,7 @@ func (s *server) writeBatch(ctx context.Context, seq uint64, events []event.Even
 	if err := s.beginImplicit(ctx); err != nil {
 		return err
 	}
-	if err := s.impl.WriteBatch(ctx, events); err != nil {
+	if err := write(); err != nil {
 		return status.Errorf(codes.Aborted, "batch %d: %v", seq, err)
 	}
 	s.lastSeq = seq

@@ -79,42 +79,9 @@ func eventsFromProto(b *sinkpb.Batch, rawJSON bool) ([]event.Event, error) {
 // match), through the generated code. Either way the events are those EventFromProto
 // gives for the parsed message (TestDecodeBatchMatchesProto, FuzzDecodeEvent).
 func decodeBatch(b []byte, rawJSON bool) (uint64, []event.Event, error) {
-	batch, ok := onlyField(b, 1)
+	seq, evs, ok := splitBatch(b)
 	if !ok {
 		return parsedBatch(b, rawJSON)
-	}
-	var seq uint64
-	var evs [][]byte
-	seen := false
-	for len(batch) > 0 {
-		num, typ, n := protowire.ConsumeTag(batch)
-		if n < 0 {
-			return parsedBatch(b, rawJSON)
-		}
-		batch = batch[n:]
-		switch {
-		case num == 1 && typ == protowire.VarintType && !seen:
-			v, n := protowire.ConsumeVarint(batch)
-			if n < 0 {
-				return parsedBatch(b, rawJSON)
-			}
-			seq, seen, batch = v, true, batch[n:]
-			continue
-		case num == 2 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(batch)
-			if n < 0 {
-				return parsedBatch(b, rawJSON)
-			}
-			evs, batch = append(evs, v), batch[n:]
-			continue
-		case num == 1 || num == 2:
-			return parsedBatch(b, rawJSON)
-		}
-		n = protowire.ConsumeFieldValue(num, typ, batch)
-		if n < 0 {
-			return parsedBatch(b, rawJSON)
-		}
-		batch = batch[n:]
 	}
 	events := make([]event.Event, len(evs))
 	for i, eb := range evs {
@@ -125,6 +92,48 @@ func decodeBatch(b []byte, rawJSON bool) (uint64, []event.Event, error) {
 		events[i] = e
 	}
 	return seq, events, nil
+}
+
+// splitBatch returns a WriteRequest's sequence number and its events' bytes; ok is
+// false for a request in a form the host does not write (a field twice, a wire type
+// that does not match), which the generated code reads.
+func splitBatch(b []byte) (seq uint64, evs [][]byte, ok bool) {
+	batch, ok := onlyField(b, 1)
+	if !ok {
+		return 0, nil, false
+	}
+	seen := false
+	for len(batch) > 0 {
+		num, typ, n := protowire.ConsumeTag(batch)
+		if n < 0 {
+			return 0, nil, false
+		}
+		batch = batch[n:]
+		switch {
+		case num == 1 && typ == protowire.VarintType && !seen:
+			v, n := protowire.ConsumeVarint(batch)
+			if n < 0 {
+				return 0, nil, false
+			}
+			seq, seen, batch = v, true, batch[n:]
+			continue
+		case num == 2 && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(batch)
+			if n < 0 {
+				return 0, nil, false
+			}
+			evs, batch = append(evs, v), batch[n:]
+			continue
+		case num == 1 || num == 2:
+			return 0, nil, false
+		}
+		n = protowire.ConsumeFieldValue(num, typ, batch)
+		if n < 0 {
+			return 0, nil, false
+		}
+		batch = batch[n:]
+	}
+	return seq, evs, true
 }
 
 // parsedBatch is decodeBatch through the generated code.

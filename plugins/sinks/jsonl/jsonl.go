@@ -192,33 +192,86 @@ func (s *Sink) WriteBatch(_ context.Context, events []event.Event) error {
 	if s.w == nil {
 		return errors.New("jsonl: no run is open")
 	}
+	s.line = s.line[:0]
+	for i := range events {
+		if err := s.appendEventLine(i, &events[i]); err != nil {
+			return err
+		}
+	}
+	return s.flushLines()
+}
+
+// Raw is the sink as its plugin serves it: it takes batches undecoded
+// (sink.RawBatchWriter). In the specs format a spec's line is written straight from its
+// bytes; what that leaves, and every event of the events format, is decoded and written
+// as WriteBatch writes it. It is a type apart so that a sink embedding *Sink to change
+// WriteBatch still has its WriteBatch called.
+type Raw struct{ *Sink }
+
+// NewRaw returns an unconfigured sink that takes batches undecoded.
+func NewRaw() Raw { return Raw{New()} }
+
+// WriteRawBatch implements sink.RawBatchWriter.
+func (r Raw) WriteRawBatch(ctx context.Context, events []sink.RawEvent) error {
+	return r.writeRawBatch(ctx, events)
+}
+
+func (s *Sink) writeRawBatch(_ context.Context, events []sink.RawEvent) error {
+	if s.w == nil {
+		return errors.New("jsonl: no run is open")
+	}
 	specsOnly := s.cfg.Format == "specs"
 	s.line = s.line[:0]
 	for i := range events {
-		if s.kinds != nil && !s.kinds[events[i].Kind] {
-			continue
-		}
-		var ok bool
-		if s.line, ok = appendLine(s.line, &events[i], specsOnly); ok {
-			continue
-		}
-		// What appendLine leaves to encoding/json (refresh and summary events, values of
-		// other types, values it refuses, with the error that names the fault).
-		var ls lineSpec
-		le := toLine(&events[i], &ls)
-		var v any = &le
 		if specsOnly {
-			v = le.Spec
-		}
-		s.buf.Reset()
-		if err := s.enc.Encode(v); err != nil {
-			if sp := events[i].Spec; sp != nil {
-				return fmt.Errorf("event %d (asset %s): %w", i, sp.Key, err)
+			// The line of the spec as an Encoder without HTML escaping writes it.
+			if out, ok := events[i].AppendSpecJSON(s.line, false); ok {
+				s.line = append(out, '\n')
+				continue
 			}
+		}
+		e, err := events[i].Decode()
+		if err != nil {
 			return fmt.Errorf("event %d: %w", i, err)
 		}
-		s.line = append(s.line, s.buf.Bytes()...)
+		if err := s.appendEventLine(i, &e); err != nil {
+			return err
+		}
 	}
+	return s.flushLines()
+}
+
+// appendEventLine adds event i's line to the batch's lines, if the sink writes its kind.
+func (s *Sink) appendEventLine(i int, e *event.Event) error {
+	if s.kinds != nil && !s.kinds[e.Kind] {
+		return nil
+	}
+	specsOnly := s.cfg.Format == "specs"
+	var ok bool
+	if s.line, ok = appendLine(s.line, e, specsOnly); ok {
+		return nil
+	}
+	// What appendLine leaves to encoding/json (refresh and summary events, values of
+	// other types, values it refuses, with the error that names the fault).
+	var ls lineSpec
+	le := toLine(e, &ls)
+	var v any = &le
+	if specsOnly {
+		v = le.Spec
+	}
+	s.buf.Reset()
+	if err := s.enc.Encode(v); err != nil {
+		if sp := e.Spec; sp != nil {
+			return fmt.Errorf("event %d (asset %s): %w", i, sp.Key, err)
+		}
+		return fmt.Errorf("event %d: %w", i, err)
+	}
+	s.line = append(s.line, s.buf.Bytes()...)
+	return nil
+}
+
+// flushLines writes the batch's lines with one write call.
+func (s *Sink) flushLines() error {
 	if len(s.line) == 0 {
 		return nil
 	}

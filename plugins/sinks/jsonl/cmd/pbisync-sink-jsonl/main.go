@@ -8,4 +8,4 @@ import (
 	"github.com/pbisync/pbisync/sdk/sink"
 )
 
-func main() { sink.Serve(jsonl.New()) }
+func main() { sink.Serve(jsonl.NewRaw()) }

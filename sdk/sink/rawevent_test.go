@@ -1,0 +1,273 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"net"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
+	"github.com/pbisync/pbisync/sdk/spec"
+)
+
+// specJSON is the reference for AppendSpecJSON: json.Marshal of the spec with
+// escapeHTML, else an Encoder without HTML escaping on its fields (AssetSpec's own
+// MarshalJSON escapes whatever the encoder says).
+func specJSON(t testing.TB, s *spec.AssetSpec, escapeHTML bool) string {
+	t.Helper()
+	if escapeHTML {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	type plain spec.AssetSpec
+	p := plain(*s)
+	if p.Key == nil {
+		p.Key = spec.Key{}
+	}
+	if p.Deps == nil {
+		p.Deps = []spec.Key{}
+	}
+	if p.Metadata == nil {
+		p.Metadata = map[string]spec.Metadata{}
+	}
+	if p.Tags == nil {
+		p.Tags = map[string]string{}
+	}
+	if p.Kinds == nil {
+		p.Kinds = []string{}
+	}
+	if p.Owners == nil {
+		p.Owners = []string{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// sameSpecJSON checks AppendSpecJSON on an Event message: where it writes the spec, the
+// event decodes to a spec event whose JSON is what it wrote, after what dst held.
+func sameSpecJSON(t testing.TB, b []byte) (written bool) {
+	t.Helper()
+	for _, esc := range []bool{false, true} {
+		got, ok := RawEvent{b: b, rawJSON: true}.AppendSpecJSON([]byte("prefix"), esc)
+		if !ok {
+			if string(got) != "prefix" {
+				t.Fatalf("escapeHTML %v: refused, but changed dst to %q", esc, got)
+			}
+			continue
+		}
+		written = true
+		e, err := decodeEvent(b, true)
+		if err != nil || e.Kind != event.KindSpec || e.Spec == nil {
+			t.Fatalf("escapeHTML %v: written as a spec, but decodes to %v, %v", esc, e.Kind, err)
+		}
+		if want := "prefix" + specJSON(t, e.Spec, esc); string(got) != want {
+			t.Fatalf("escapeHTML %v: wrote\n%s\nwant\n%s", esc, got, want)
+		}
+	}
+	return written
+}
+
+// TestAppendSpecJSON: a spec event as the host writes it is written straight from its
+// bytes, as encoding/json writes the decoded spec, with and without HTML escapes;
+// what it leaves (another kind of event, forms the host does not write, values encoding/
+// json would write otherwise) it leaves to Decode, with dst as it was.
+func TestAppendSpecJSON(t *testing.T) {
+	cols := []spec.TableColumn{{Name: "a<b>", Type: "string", Description: "d&e"}, {}, {Name: "b\u2028"}}
+	full := spec.AssetSpec{
+		Key: spec.Key{"ws", "m<"}, Deps: []spec.Key{{"a"}, {}, {"b", "c"}}, Description: "about <html> & \u2029",
+		Tags: map[string]string{"z": "", "a": "1", "": "e", "<": ">"}, Kinds: []string{"powerbi", ""}, Owners: []string{"o"}, Group: "g",
+		PowerBI: spec.Identity{Type: spec.SemanticModel, ID: "id", Name: "n", WorkspaceID: "w", WorkspaceName: "W"},
+		Metadata: map[string]spec.Metadata{
+			"text": spec.Text(""), "url": spec.URL("u&"), "int": spec.Int(-5), "float": spec.Float(1.5), "big": spec.Float(1e21), "small": spec.Float(-1e-7),
+			"bool": spec.Bool(true), "json": spec.JSON(map[string]any{"b": []any{1, "<x>", nil}}), "schema": spec.Schema(spec.TableSchema{Columns: cols}),
+			"schema0": spec.Schema(spec.TableSchema{}), "max": spec.Int(math.MinInt64),
+		},
+	}
+	nan := full
+	nan.Metadata = map[string]spec.Metadata{"nan": spec.Float(math.NaN())}
+	for _, c := range []struct {
+		name string
+		e    event.Event
+		fast bool // written from its bytes
+	}{
+		{"empty spec", event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{}}, true},
+		{"full spec", event.Event{Kind: event.KindSpec, Spec: &full}, true},
+		{"with related", event.Event{Kind: event.KindSpec, Spec: &full, Related: []event.Related{{Key: spec.Key{"m"}, WebURL: "u", Tables: []string{"t", ""}}, {}}}, true},
+		{"a NaN", event.Event{Kind: event.KindSpec, Spec: &nan}, false},
+		{"removed", event.Event{Kind: event.KindRemoved, Removed: &event.Removed{Key: spec.Key{"r"}}}, false},
+		{"summary", event.Event{Kind: event.KindSummary, Summary: &event.Summary{Workspaces: 3}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := EventBytes(&c.e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sameSpecJSON(t, b); got != c.fast {
+				t.Errorf("written from its bytes: %v, want %v", got, c.fast)
+			}
+			// A sink that has json values decoded is given them so: left to Decode.
+			if _, ok := (RawEvent{b: b}).AppendSpecJSON(nil, false); ok {
+				t.Error("written for a sink without RawJSONMetadata")
+			}
+		})
+	}
+	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
+		return protowire.AppendTag(b, num, typ)
+	}
+	str := func(b []byte, num protowire.Number, s string) []byte {
+		return protowire.AppendString(tag(b, num, protowire.BytesType), s)
+	}
+	msg := func(b []byte, num protowire.Number, body []byte) []byte {
+		return protowire.AppendBytes(tag(b, num, protowire.BytesType), body)
+	}
+	meta := func(name string, value []byte) []byte { return msg(nil, 4, msg(str(nil, 1, name), 2, value)) }
+	for name, c := range map[string]struct {
+		b    []byte
+		fast bool
+	}{
+		"metadata out of order": {msg(nil, 1, append(meta("b", str(nil, 1, "x")), meta("a", str(nil, 1, "y"))...)), false},
+		"metadata twice":        {msg(nil, 1, append(meta("m", str(nil, 1, "a")), meta("m", str(nil, 2, "b"))...)), false},
+		"tags out of order":     {msg(nil, 1, append(msg(nil, 5, str(str(nil, 1, "k"), 2, "1")), msg(nil, 5, str(str(nil, 1, "j"), 2, "2"))...)), false},
+		"tag twice":             {msg(nil, 1, append(msg(nil, 5, str(str(nil, 1, "k"), 2, "1")), msg(nil, 5, str(str(nil, 1, "k"), 2, "2"))...)), false},
+		"json not JSON":         {msg(nil, 1, meta("m", str(nil, 6, "{"))), false},
+		"json not compact":      {msg(nil, 1, meta("m", str(nil, 6, `{ "a" : 1 }`))), true},
+		"invalid utf-8":         {msg(nil, 1, str(nil, 3, "\xff")), false},
+		"invalid utf-8 column":  {msg(nil, 1, meta("m", msg(nil, 7, msg(nil, 1, str(nil, 1, "\xc3"))))), false},
+		"fields out of order":   {msg(nil, 1, append(str(nil, 8, "g"), str(nil, 3, "d")...)), true},
+		"unknown fields":        {msg(nil, 1, append(str(nil, 3, "a"), protowire.AppendVarint(tag(nil, 40, protowire.VarintType), 7)...)), true},
+		"wrong wire type":       {msg(nil, 1, protowire.AppendVarint(tag(nil, 3, protowire.VarintType), 1)), false},
+		"bool 2":                {msg(nil, 1, meta("m", protowire.AppendVarint(tag(nil, 5, protowire.VarintType), 2))), true},
+		"metadata no value":     {msg(nil, 1, meta("m", nil)), false},
+		"spec then removed":     {msg(msg(nil, 1, nil), 2, nil), false},
+		"bad related":           {msg(msg(nil, 1, nil), 5, str(nil, 3, "\xff")), false},
+		"related key twice":     {msg(msg(nil, 1, nil), 5, msg(msg(nil, 1, nil), 1, nil)), false},
+		"related fine":          {msg(msg(nil, 1, nil), 5, msg(str(str(nil, 4, "t"), 3, "u"), 1, str(nil, 1, "k"))), true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := sameSpecJSON(t, c.b); got != c.fast {
+				t.Errorf("written from its bytes: %v, want %v", got, c.fast)
+			}
+		})
+	}
+}
+
+// FuzzAppendSpecJSON: whatever AppendSpecJSON writes of any bytes is the JSON of the
+// spec they decode to.
+func FuzzAppendSpecJSON(f *testing.F) {
+	for _, b := range encodedSpecEvents(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sameSpecJSON(t, b)
+		// The related check that spares the strings agrees with the reader's.
+		var rel event.Related
+		if got, want := validRelated(b), readRelated(b, &rel); got != want {
+			t.Fatalf("validRelated %v, readRelated %v", got, want)
+		}
+	})
+}
+
+// rawKeeper is a RawBatchWriter that keeps the events it is sent, decoded.
+type rawKeeper struct {
+	keeper
+	raw int
+}
+
+func (k *rawKeeper) WriteRawBatch(_ context.Context, evs []RawEvent) error {
+	for _, e := range evs {
+		if e.b != nil {
+			k.raw++
+		}
+		d, err := e.Decode()
+		if err != nil {
+			return err
+		}
+		k.events = append(k.events, d)
+	}
+	return nil
+}
+
+// TestServerSendsRawEvents: a RawBatchWriter gets a batch's events undecoded when the
+// server receives its bytes (ServerOptions), decoded ones otherwise, and they decode to
+// the events WriteBatch is given.
+func TestServerSendsRawEvents(t *testing.T) {
+	enc := encodedSpecEvents(t)
+	var want []event.Event
+	for _, b := range enc {
+		e, err := viaProto(b, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e)
+	}
+	for name, opts := range map[string][]grpc.ServerOption{"ServerOptions": ServerOptions(), "plain": nil} {
+		t.Run(name, func(t *testing.T) {
+			k := &rawKeeper{}
+			lis := bufconn.Listen(1 << 20)
+			srv := grpc.NewServer(opts...)
+			sinkpb.RegisterSinkServer(srv, NewServer(k, nil, nil))
+			go srv.Serve(lis)
+			defer srv.Stop()
+			conn, err := grpc.NewClient("passthrough:///t", grpc.WithTransportCredentials(insecure.NewCredentials()),
+				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			ctx := context.Background()
+			c := sinkpb.NewSinkClient(conn)
+			if _, err := c.Configure(ctx, &sinkpb.ConfigureRequest{Name: "t", ConfigJson: []byte("{}")}); err != nil {
+				t.Fatal(err)
+			}
+			batch := &sinkpb.Batch{Seq: 1}
+			for _, b := range enc {
+				var p sinkpb.Event
+				if err := proto.Unmarshal(b, &p); err != nil {
+					t.Fatal(err)
+				}
+				batch.Events = append(batch.Events, &p)
+			}
+			stream, err := c.Write(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stream.Send(&sinkpb.WriteRequest{Batch: batch}); err != nil {
+				t.Fatal(err)
+			}
+			if ack, err := stream.Recv(); err != nil || ack.GetSeq() != 1 {
+				t.Fatalf("ack %v, %v", ack, err)
+			}
+			stream.CloseSend()
+			stream.Recv()
+			if wantRaw := map[bool]int{true: len(enc), false: 0}[name == "ServerOptions"]; k.raw != wantRaw {
+				t.Errorf("%d events sent undecoded, want %d", k.raw, wantRaw)
+			}
+			if len(k.events) != len(want) {
+				t.Fatalf("the sink got %d events, want %d", len(k.events), len(want))
+			}
+			for i := range want {
+				if shown(k.events[i]) != shown(want[i]) {
+					t.Errorf("event %d:\n got %s\nwant %s", i, shown(k.events[i]), shown(want[i]))
+				}
+			}
+		})
+	}
+}
