@@ -101,3 +101,69 @@ func TestRawBatchMatchesDecoded(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPluginBatch writes, in the specs format, a batch of 50 model specs of 100
+// columns each (a table schema and a lineage-sized json value) as the plugin receives it:
+// decoded and written (WriteBatch), and written from its bytes (Raw).
+func BenchmarkPluginBatch(b *testing.B) {
+	ctx := context.Background()
+	var evs [][]byte
+	size := 0
+	for i := range 50 {
+		cols := make([]spec.TableColumn, 100)
+		var lineage []any
+		for j := range cols {
+			cols[j] = spec.TableColumn{Name: fmt.Sprintf("Column_%d", j), Type: "String"}
+			lineage = append(lineage, map[string]any{"column": cols[j].Name, "upstream": []any{map[string]any{
+				"platform": "snowflake", "database": "DB", "schema": "S", "table": fmt.Sprintf("T%d", i), "column": cols[j].Name}}})
+		}
+		e := event.Event{Kind: event.KindSpec, Spec: &spec.AssetSpec{
+			Key: spec.Key{"model", fmt.Sprint(i)}, Kinds: []string{"powerbi"},
+			Metadata: map[string]spec.Metadata{"schema": spec.Schema(spec.TableSchema{Columns: cols}), "lineage": spec.JSON(lineage), "id": spec.Text(fmt.Sprint(i))},
+			PowerBI:  spec.Identity{Type: spec.SemanticModel, ID: fmt.Sprint(i)}}}
+		bs, err := sink.EventBytes(&e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs, size = append(evs, bs), size+len(bs)
+	}
+	open := func(b *testing.B) *Sink {
+		s := New()
+		if err := s.Configure(ctx, sink.Config{Raw: []byte(`{"path":"-","format":"specs"}`)}); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Begin(ctx, sink.Run{Kind: sink.RunSync, ID: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	b.Run("decoded", func(b *testing.B) {
+		s := open(b)
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			batch := make([]event.Event, len(evs))
+			for i, bs := range evs {
+				var err error
+				if batch[i], err = sink.NewRawEvent(bs, true).Decode(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.WriteBatch(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("raw", func(b *testing.B) {
+		s := Raw{open(b)}
+		b.SetBytes(int64(size))
+		batch := make([]sink.RawEvent, len(evs))
+		for b.Loop() {
+			for i, bs := range evs {
+				batch[i] = sink.NewRawEvent(bs, true)
+			}
+			if err := s.WriteRawBatch(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
