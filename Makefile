@@ -8,3 +8,8 @@ proto:
 		--go_out=sdk/sink/sinkpb --go_opt=paths=source_relative \
 		--go-grpc_out=sdk/sink/sinkpb --go-grpc_opt=paths=source_relative \
 		sdk/sink/sinkpb/sink.proto
+
+.PHONY: pgo
+# pgo regenerates cmd/pbisync/default.pgo from the full-sync benchmark's CPU profiles.
+pgo:
+	bash cmd/pbisync/pgo.sh
