@@ -36,9 +36,9 @@ var rawMagic = []byte("pbr2")
 // 4 bytes "pbr3", the CRC-32C, then an S2 block of: a uvarint length and the snapshot's
 // source, a uvarint length and its time (time.Time.MarshalBinary), then a scan result
 // document of that one workspace's object and its data sources' objects, as the service
-// sent them. Decoding reads the document as the scan result was read. It is some 40% of
-// the size of the pbr2 form, and far cheaper to make: nothing is encoded, and there is
-// half as much to compress.
+// sent them. Decoding reads the document as the scan result was read. It is about two
+// thirds of the size of the pbr2 form, and far cheaper to make: nothing is encoded, and
+// there is two thirds as much to compress (the pbr2 payload carries the columns twice).
 var scanMagic = []byte("pbr3")
 
 // maxRawBlob bounds the decoded size of a raw blob, and maxRawRatio its ratio to the
