@@ -256,29 +256,6 @@ func entryName(b []byte) ([]byte, bool) {
 	return name, ok
 }
 
-// readBytes is readStrings without the copies: the fields' bytes, checked to be UTF-8.
-func readBytes(b []byte, dst ...*[]byte) bool {
-	r := reader{b: b}
-	var seen uint64
-	return r.each(func(num protowire.Number, typ protowire.Type) {
-		if num < 1 || int(num) > len(dst) {
-			r.skip(num, typ)
-			return
-		}
-		if seen&(1<<num) != 0 {
-			r.bad = true
-			return
-		}
-		seen |= 1 << num
-		v := r.bytes(typ)
-		if !utf8.Valid(v) {
-			r.bad = true
-			return
-		}
-		*dst[num-1] = v
-	})
-}
-
 // str views bytes the caller checked as UTF-8 as a string, for the appenders, which
 // do not keep it.
 func str(b []byte) string {

@@ -5,18 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"net"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/pbisync/pbisync/sdk/event"
-	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -221,42 +216,7 @@ func TestServerSendsRawEvents(t *testing.T) {
 	for name, opts := range map[string][]grpc.ServerOption{"ServerOptions": ServerOptions(), "plain": nil} {
 		t.Run(name, func(t *testing.T) {
 			k := &rawKeeper{}
-			lis := bufconn.Listen(1 << 20)
-			srv := grpc.NewServer(opts...)
-			sinkpb.RegisterSinkServer(srv, NewServer(k, nil, nil))
-			go srv.Serve(lis)
-			defer srv.Stop()
-			conn, err := grpc.NewClient("passthrough:///t", grpc.WithTransportCredentials(insecure.NewCredentials()),
-				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			ctx := context.Background()
-			c := sinkpb.NewSinkClient(conn)
-			if _, err := c.Configure(ctx, &sinkpb.ConfigureRequest{Name: "t", ConfigJson: []byte("{}")}); err != nil {
-				t.Fatal(err)
-			}
-			batch := &sinkpb.Batch{Seq: 1}
-			for _, b := range enc {
-				var p sinkpb.Event
-				if err := proto.Unmarshal(b, &p); err != nil {
-					t.Fatal(err)
-				}
-				batch.Events = append(batch.Events, &p)
-			}
-			stream, err := c.Write(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := stream.Send(&sinkpb.WriteRequest{Batch: batch}); err != nil {
-				t.Fatal(err)
-			}
-			if ack, err := stream.Recv(); err != nil || ack.GetSeq() != 1 {
-				t.Fatalf("ack %v, %v", ack, err)
-			}
-			stream.CloseSend()
-			stream.Recv()
+			sendBatch(t, k, opts, enc)
 			if wantRaw := map[bool]int{true: len(enc), false: 0}[name == "ServerOptions"]; k.raw != wantRaw {
 				t.Errorf("%d events sent undecoded, want %d", k.raw, wantRaw)
 			}

@@ -400,10 +400,21 @@ func (r *reader) identity(typ protowire.Type, seen *bool) spec.Identity {
 // readStrings reads a message of singular string fields numbered 1, 2, ... into dst in
 // that order (Identity, TableColumn, a map<string, string> entry).
 func readStrings(b []byte, dst ...*string) bool {
+	return readFields(b, len(dst), func(i int, v []byte) { *dst[i] = string(v) })
+}
+
+// readBytes is readStrings without the copies: the fields' bytes.
+func readBytes(b []byte, dst ...*[]byte) bool {
+	return readFields(b, len(dst), func(i int, v []byte) { *dst[i] = v })
+}
+
+// readFields reads a message of n singular string fields numbered 1 to n, each once and
+// UTF-8, passing set the field's index (from 0) and bytes; other fields are skipped.
+func readFields(b []byte, n int, set func(i int, v []byte)) bool {
 	r := reader{b: b}
 	var seen uint64
 	return r.each(func(num protowire.Number, typ protowire.Type) {
-		if num < 1 || int(num) > len(dst) {
+		if num < 1 || int(num) > n {
 			r.skip(num, typ)
 			return
 		}
@@ -412,7 +423,12 @@ func readStrings(b []byte, dst ...*string) bool {
 			return
 		}
 		seen |= 1 << num
-		*dst[num-1] = r.str(typ)
+		v := r.bytes(typ)
+		if !utf8.Valid(v) {
+			r.bad = true // the generated code refuses it, with its own error
+			return
+		}
+		set(int(num)-1, v)
 	})
 }
 

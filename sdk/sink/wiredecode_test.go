@@ -200,43 +200,8 @@ func TestServerReadsBatchesAsBytes(t *testing.T) {
 	for name, opts := range map[string][]grpc.ServerOption{"ServerOptions": ServerOptions(), "plain": nil} {
 		t.Run(name, func(t *testing.T) {
 			k := &keeper{}
-			lis := bufconn.Listen(1 << 20)
-			srv := grpc.NewServer(opts...)
-			sinkpb.RegisterSinkServer(srv, NewServer(k, nil, nil))
-			go srv.Serve(lis)
-			defer srv.Stop()
-			conn, err := grpc.NewClient("passthrough:///t", grpc.WithTransportCredentials(insecure.NewCredentials()),
-				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			ctx := context.Background()
-			c := sinkpb.NewSinkClient(conn)
-			if _, err := c.Configure(ctx, &sinkpb.ConfigureRequest{Name: "t", ConfigJson: []byte("{}")}); err != nil {
-				t.Fatal(err)
-			}
-			batch := &sinkpb.Batch{Seq: 1}
-			for _, b := range enc {
-				var p sinkpb.Event
-				if err := proto.Unmarshal(b, &p); err != nil {
-					t.Fatal(err)
-				}
-				batch.Events = append(batch.Events, &p)
-			}
 			before := rawBatches.Load()
-			stream, err := c.Write(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := stream.Send(&sinkpb.WriteRequest{Batch: batch}); err != nil {
-				t.Fatal(err)
-			}
-			if ack, err := stream.Recv(); err != nil || ack.GetSeq() != 1 {
-				t.Fatalf("ack %v, %v", ack, err)
-			}
-			stream.CloseSend()
-			stream.Recv()
+			sendBatch(t, k, opts, enc)
 			if raw := rawBatches.Load() - before; (raw == 1) != (name == "ServerOptions") {
 				t.Errorf("%d batches received as bytes", raw)
 			}
@@ -250,6 +215,48 @@ func TestServerReadsBatchesAsBytes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sendBatch serves impl with the server options, configures it and sends it the events
+// as one batch of a Write stream, through the generated code's messages, as a host does.
+func sendBatch(t *testing.T, impl Sink, opts []grpc.ServerOption, enc [][]byte) {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer(opts...)
+	sinkpb.RegisterSinkServer(srv, NewServer(impl, nil, nil))
+	go srv.Serve(lis)
+	defer srv.Stop()
+	conn, err := grpc.NewClient("passthrough:///t", grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	c := sinkpb.NewSinkClient(conn)
+	if _, err := c.Configure(ctx, &sinkpb.ConfigureRequest{Name: "t", ConfigJson: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	batch := &sinkpb.Batch{Seq: 1}
+	for _, b := range enc {
+		var p sinkpb.Event
+		if err := proto.Unmarshal(b, &p); err != nil {
+			t.Fatal(err)
+		}
+		batch.Events = append(batch.Events, &p)
+	}
+	stream, err := c.Write(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&sinkpb.WriteRequest{Batch: batch}); err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := stream.Recv(); err != nil || ack.GetSeq() != 1 {
+		t.Fatalf("ack %v, %v", ack, err)
+	}
+	stream.CloseSend()
+	stream.Recv()
 }
 
 // BenchmarkDecodeBatch reads a batch of 50 model specs of 100 columns each (with
