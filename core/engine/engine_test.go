@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/core/powerbi/powerbitest"
@@ -287,5 +289,40 @@ func TestStateNotSavedWhenASinkMissedEvents(t *testing.T) {
 	}
 	if again.kinds()[event.KindRemoved] == 0 {
 		t.Error("the removal the broken sink missed was not reported again")
+	}
+}
+
+// meetingSink is a sink whose Close waits, up to a deadline, until every sink of its
+// group is closing: outputs that end one after another miss each other.
+type meetingSink struct {
+	collect
+	group *sync.WaitGroup
+	met   bool
+}
+
+func (m *meetingSink) Close(ctx context.Context) error {
+	m.group.Done()
+	done := make(chan struct{})
+	go func() { m.group.Wait(); close(done) }()
+	select {
+	case <-done:
+		m.met = true
+	case <-time.After(10 * time.Second):
+	}
+	return m.collect.Close(ctx)
+}
+
+// TestOutputsEndTogether: a sync's outputs commit at once, not one after the other (a
+// plugin writing out its last batches, the estate its last rows).
+func TestOutputsEndTogether(t *testing.T) {
+	var group sync.WaitGroup
+	group.Add(2)
+	a, b := &meetingSink{collect: collect{name: "a"}, group: &group}, &meetingSink{collect: collect{name: "b"}, group: &group}
+	e := newEngine([]Source{&fileSource{name: "f", path: msdocs}}, a, b)
+	if _, err := e.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !a.met || !b.met || !a.closed || !b.closed {
+		t.Errorf("the outputs did not close together: a met %v, b met %v", a.met, b.met)
 	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/sink"
@@ -128,22 +129,28 @@ func (r *run) open(ctx context.Context, kind sink.RunKind, kinds []event.Kind) e
 
 // end ends the open run on every output: committed when cause is nil, aborted (each
 // output left as it was before the run) otherwise. What each received joins r.all.
+// The outputs end at once (each commit is its own: a plugin writing out its last batches,
+// the estate its last rows, a catalog applying its staged run), and end waits for all.
 func (r *run) end(ctx context.Context, cause error) {
 	closeCtx := context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
 	for i, s := range r.out {
 		why := cause
 		if why == nil {
 			why = r.sinks[i].Err // this output failed on its own: the others commit
 		}
-		if why != nil {
-			abortSink(ctx, s, why)
-			r.sinks[i].Aborted = true
-			continue
-		}
-		if err := s.Close(closeCtx); err != nil && r.sinks[i].Err == nil {
-			r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
-		}
+		wg.Go(func() {
+			if why != nil {
+				abortSink(ctx, s, why)
+				r.sinks[i].Aborted = true
+				return
+			}
+			if err := s.Close(closeCtx); err != nil && r.sinks[i].Err == nil {
+				r.sinks[i].Err = fmt.Errorf("sink %s: %w", s.Name(), err)
+			}
+		})
 	}
+	wg.Wait()
 	for i, s := range r.out {
 		if dr, ok := s.(deliveryReporter); ok {
 			st := dr.Status()
