@@ -27,9 +27,11 @@ import (
 // waited for: CPU added, RSS the largest of the two), and the emulator's CPU seconds apart.
 //
 // It builds pbisync from this tree. PBISYNC_BENCH_BASELINE=path/to/pbisync[,path...] adds
-// a sub-benchmark per binary (named by its file name), run against the same emulator in
-// the same invocation as this tree's build, so that a before/after comparison on a noisy
-// machine is one run:
+// builds to compare, run against the same emulator in the same invocation and taking turns
+// with this tree's build (each iteration runs every build once), so that a before/after
+// comparison on a noisy machine is one run: this tree's figures are wall-s/op, cpu-s/op,
+// emulator-cpu-s/op and peak-rss-MB, a baseline's carry its file name first, and
+// wall-vs-NAME is this tree's wall time over that baseline's:
 //
 //	git worktree add /tmp/base main && (cd /tmp/base && go build -o /tmp/pbisync-main ./cmd/pbisync)
 //	PBISYNC_BENCH_BASELINE=/tmp/pbisync-main go test ./cmd/pbisync -run '^$' -bench FullSyncProcess -benchtime 3x -timeout 1h
@@ -85,27 +87,39 @@ func BenchmarkFullSyncProcess(b *testing.B) {
 			b.Fatalf("%s: %v", bn.name, err)
 		}
 	}
-	for _, bn := range bins {
-		b.Run(bn.name, func(b *testing.B) {
-			var sum syncFigures
-			for b.Loop() {
-				f, err := syncProcess(bn.path, pipeline, emu)
-				if err != nil {
-					b.Fatal(err)
-				}
-				sum.wall += f.wall
-				sum.cpu += f.cpu
-				sum.emuCPU += f.emuCPU
-				sum.rss = max(sum.rss, f.rss)
-				// Let the other build's run follow on a machine in the same state.
-				runtime.GC()
+	// The builds take turns (each iteration runs every build once, starting with the
+	// next one each time), so that a noisy machine's phases fall on all of them alike.
+	sums := make([]syncFigures, len(bins))
+	n := 0
+	for b.Loop() {
+		for k := range bins {
+			i := (n + k) % len(bins)
+			f, err := syncProcess(bins[i].path, pipeline, emu)
+			if err != nil {
+				b.Fatalf("%s: %v", bins[i].name, err)
 			}
-			n := float64(b.N)
-			b.ReportMetric(sum.wall.Seconds()/n, "wall-s/op")
-			b.ReportMetric(sum.cpu.Seconds()/n, "cpu-s/op")
-			b.ReportMetric(sum.emuCPU.Seconds()/n, "emulator-cpu-s/op")
-			b.ReportMetric(float64(sum.rss)/(1<<20), "peak-rss-MB")
-		})
+			sums[i].wall += f.wall
+			sums[i].cpu += f.cpu
+			sums[i].emuCPU += f.emuCPU
+			sums[i].rss = max(sums[i].rss, f.rss)
+			// Let the next run follow on a machine in the same state.
+			runtime.GC()
+		}
+		n++
+	}
+	tree := sums[len(sums)-1]
+	for i, bn := range bins {
+		sum, prefix := sums[i], strings.TrimPrefix(bn.name, "build=")+"-"
+		if i == len(bins)-1 {
+			prefix = ""
+		}
+		b.ReportMetric(sum.wall.Seconds()/float64(n), prefix+"wall-s/op")
+		b.ReportMetric(sum.cpu.Seconds()/float64(n), prefix+"cpu-s/op")
+		b.ReportMetric(sum.emuCPU.Seconds()/float64(n), prefix+"emulator-cpu-s/op")
+		b.ReportMetric(float64(sum.rss)/(1<<20), prefix+"peak-rss-MB")
+		if i < len(bins)-1 && sum.wall > 0 {
+			b.ReportMetric(tree.wall.Seconds()/sum.wall.Seconds(), "wall-vs-"+strings.TrimSuffix(prefix, "-"))
+		}
 	}
 }
 
