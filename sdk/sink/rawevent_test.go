@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/pbisync/pbisync/sdk/event"
@@ -198,36 +197,4 @@ func (k *rawKeeper) WriteRawBatch(_ context.Context, evs []RawEvent) error {
 		k.events = append(k.events, d)
 	}
 	return nil
-}
-
-// TestServerSendsRawEvents: a RawBatchWriter gets a batch's events undecoded when the
-// server receives its bytes (ServerOptions), decoded ones otherwise, and they decode to
-// the events WriteBatch is given.
-func TestServerSendsRawEvents(t *testing.T) {
-	enc := encodedSpecEvents(t)
-	var want []event.Event
-	for _, b := range enc {
-		e, err := viaProto(b, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, e)
-	}
-	for name, opts := range map[string][]grpc.ServerOption{"ServerOptions": ServerOptions(), "plain": nil} {
-		t.Run(name, func(t *testing.T) {
-			k := &rawKeeper{}
-			sendBatch(t, k, opts, enc)
-			if wantRaw := map[bool]int{true: len(enc), false: 0}[name == "ServerOptions"]; k.raw != wantRaw {
-				t.Errorf("%d events sent undecoded, want %d", k.raw, wantRaw)
-			}
-			if len(k.events) != len(want) {
-				t.Fatalf("the sink got %d events, want %d", len(k.events), len(want))
-			}
-			for i := range want {
-				if shown(k.events[i]) != shown(want[i]) {
-					t.Errorf("event %d:\n got %s\nwant %s", i, shown(k.events[i]), shown(want[i]))
-				}
-			}
-		})
-	}
 }

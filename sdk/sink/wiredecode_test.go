@@ -186,7 +186,8 @@ func (k *keeper) Close(context.Context) error { return nil }
 
 // TestServerReadsBatchesAsBytes: a server with ServerOptions receives Write batches as
 // their bytes (the direct decoder's path), one without them parses the message, and
-// both hand the sink the same events.
+// both hand the sink the same events; a RawBatchWriter gets them undecoded from the
+// bytes (decoded ones otherwise), and they decode to those events too.
 func TestServerReadsBatchesAsBytes(t *testing.T) {
 	enc := encodedSpecEvents(t)
 	var want []event.Event
@@ -198,22 +199,31 @@ func TestServerReadsBatchesAsBytes(t *testing.T) {
 		want = append(want, e)
 	}
 	for name, opts := range map[string][]grpc.ServerOption{"ServerOptions": ServerOptions(), "plain": nil} {
-		t.Run(name, func(t *testing.T) {
-			k := &keeper{}
-			before := rawBatches.Load()
-			sendBatch(t, k, opts, enc)
-			if raw := rawBatches.Load() - before; (raw == 1) != (name == "ServerOptions") {
-				t.Errorf("%d batches received as bytes", raw)
-			}
-			if len(k.events) != len(want) {
-				t.Fatalf("the sink got %d events, want %d", len(k.events), len(want))
-			}
-			for i := range want {
-				if shown(k.events[i]) != shown(want[i]) {
-					t.Errorf("event %d:\n got %s\nwant %s", i, shown(k.events[i]), shown(want[i]))
+		for _, raw := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/raw=%v", name, raw), func(t *testing.T) {
+				k := &rawKeeper{}
+				var impl Sink = &k.keeper
+				if raw {
+					impl = k
 				}
-			}
-		})
+				before := rawBatches.Load()
+				sendBatch(t, impl, opts, enc)
+				if got := rawBatches.Load() - before; (got == 1) != (name == "ServerOptions") {
+					t.Errorf("%d batches received as bytes", got)
+				}
+				if wantRaw := map[bool]int{true: len(enc), false: 0}[raw && name == "ServerOptions"]; k.raw != wantRaw {
+					t.Errorf("%d events sent undecoded, want %d", k.raw, wantRaw)
+				}
+				if len(k.events) != len(want) {
+					t.Fatalf("the sink got %d events, want %d", len(k.events), len(want))
+				}
+				for i := range want {
+					if shown(k.events[i]) != shown(want[i]) {
+						t.Errorf("event %d:\n got %s\nwant %s", i, shown(k.events[i]), shown(want[i]))
+					}
+				}
+			})
+		}
 	}
 }
 
