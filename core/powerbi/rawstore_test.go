@@ -87,16 +87,7 @@ func TestWhatTheClientAddsIsKept(t *testing.T) {
 		if want == 0 {
 			t.Fatal("no dataflow definition was read")
 		}
-		back := throughRawStore(t, s)
-		docs := 0
-		for _, w := range back.Workspaces {
-			for _, d := range w.Dataflows {
-				if d.Document != "" {
-					docs++
-				}
-			}
-		}
-		if docs != want {
+		if docs := count(throughRawStore(t, s)); docs != want {
 			t.Errorf("%d dataflow definitions after the raw store, %d before", docs, want)
 		}
 	})
