@@ -123,37 +123,27 @@ func TestAppendSpecJSON(t *testing.T) {
 			}
 		})
 	}
-	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
-		return protowire.AppendTag(b, num, typ)
-	}
-	str := func(b []byte, num protowire.Number, s string) []byte {
-		return protowire.AppendString(tag(b, num, protowire.BytesType), s)
-	}
-	msg := func(b []byte, num protowire.Number, body []byte) []byte {
-		return protowire.AppendBytes(tag(b, num, protowire.BytesType), body)
-	}
-	meta := func(name string, value []byte) []byte { return msg(nil, 4, msg(str(nil, 1, name), 2, value)) }
 	for name, c := range map[string]struct {
 		b    []byte
 		fast bool
 	}{
-		"metadata out of order": {msg(nil, 1, append(meta("b", str(nil, 1, "x")), meta("a", str(nil, 1, "y"))...)), false},
-		"metadata twice":        {msg(nil, 1, append(meta("m", str(nil, 1, "a")), meta("m", str(nil, 2, "b"))...)), false},
-		"tags out of order":     {msg(nil, 1, append(msg(nil, 5, str(str(nil, 1, "k"), 2, "1")), msg(nil, 5, str(str(nil, 1, "j"), 2, "2"))...)), false},
-		"tag twice":             {msg(nil, 1, append(msg(nil, 5, str(str(nil, 1, "k"), 2, "1")), msg(nil, 5, str(str(nil, 1, "k"), 2, "2"))...)), false},
-		"json not JSON":         {msg(nil, 1, meta("m", str(nil, 6, "{"))), false},
-		"json not compact":      {msg(nil, 1, meta("m", str(nil, 6, `{ "a" : 1 }`))), true},
-		"invalid utf-8":         {msg(nil, 1, str(nil, 3, "\xff")), false},
-		"invalid utf-8 column":  {msg(nil, 1, meta("m", msg(nil, 7, msg(nil, 1, str(nil, 1, "\xc3"))))), false},
-		"fields out of order":   {msg(nil, 1, append(str(nil, 8, "g"), str(nil, 3, "d")...)), true},
-		"unknown fields":        {msg(nil, 1, append(str(nil, 3, "a"), protowire.AppendVarint(tag(nil, 40, protowire.VarintType), 7)...)), true},
-		"wrong wire type":       {msg(nil, 1, protowire.AppendVarint(tag(nil, 3, protowire.VarintType), 1)), false},
-		"bool 2":                {msg(nil, 1, meta("m", protowire.AppendVarint(tag(nil, 5, protowire.VarintType), 2))), true},
-		"metadata no value":     {msg(nil, 1, meta("m", nil)), false},
-		"spec then removed":     {msg(msg(nil, 1, nil), 2, nil), false},
-		"bad related":           {msg(msg(nil, 1, nil), 5, str(nil, 3, "\xff")), false},
-		"related key twice":     {msg(msg(nil, 1, nil), 5, msg(msg(nil, 1, nil), 1, nil)), false},
-		"related fine":          {msg(msg(nil, 1, nil), 5, msg(str(str(nil, 4, "t"), 3, "u"), 1, str(nil, 1, "k"))), true},
+		"metadata out of order": {pbMsg(nil, 1, append(pbMeta("b", pbStr(nil, 1, "x")), pbMeta("a", pbStr(nil, 1, "y"))...)), false},
+		"metadata twice":        {pbMsg(nil, 1, append(pbMeta("m", pbStr(nil, 1, "a")), pbMeta("m", pbStr(nil, 2, "b"))...)), false},
+		"tags out of order":     {pbMsg(nil, 1, append(pbMsg(nil, 5, pbStr(pbStr(nil, 1, "k"), 2, "1")), pbMsg(nil, 5, pbStr(pbStr(nil, 1, "j"), 2, "2"))...)), false},
+		"tag twice":             {pbMsg(nil, 1, append(pbMsg(nil, 5, pbStr(pbStr(nil, 1, "k"), 2, "1")), pbMsg(nil, 5, pbStr(pbStr(nil, 1, "k"), 2, "2"))...)), false},
+		"json not JSON":         {pbMsg(nil, 1, pbMeta("m", pbStr(nil, 6, "{"))), false},
+		"json not compact":      {pbMsg(nil, 1, pbMeta("m", pbStr(nil, 6, `{ "a" : 1 }`))), true},
+		"invalid utf-8":         {pbMsg(nil, 1, pbStr(nil, 3, "\xff")), false},
+		"invalid utf-8 column":  {pbMsg(nil, 1, pbMeta("m", pbMsg(nil, 7, pbMsg(nil, 1, pbStr(nil, 1, "\xc3"))))), false},
+		"fields out of order":   {pbMsg(nil, 1, append(pbStr(nil, 8, "g"), pbStr(nil, 3, "d")...)), true},
+		"unknown fields":        {pbMsg(nil, 1, append(pbStr(nil, 3, "a"), protowire.AppendVarint(pbTag(nil, 40, protowire.VarintType), 7)...)), true},
+		"wrong wire type":       {pbMsg(nil, 1, protowire.AppendVarint(pbTag(nil, 3, protowire.VarintType), 1)), false},
+		"bool 2":                {pbMsg(nil, 1, pbMeta("m", protowire.AppendVarint(pbTag(nil, 5, protowire.VarintType), 2))), true},
+		"metadata no value":     {pbMsg(nil, 1, pbMeta("m", nil)), false},
+		"spec then removed":     {pbMsg(pbMsg(nil, 1, nil), 2, nil), false},
+		"bad related":           {pbMsg(pbMsg(nil, 1, nil), 5, pbStr(nil, 3, "\xff")), false},
+		"related key twice":     {pbMsg(pbMsg(nil, 1, nil), 5, pbMsg(pbMsg(nil, 1, nil), 1, nil)), false},
+		"related fine":          {pbMsg(pbMsg(nil, 1, nil), 5, pbMsg(pbStr(pbStr(nil, 4, "t"), 3, "u"), 1, pbStr(nil, 1, "k"))), true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := sameSpecJSON(t, c.b); got != c.fast {

@@ -82,43 +82,51 @@ func encodedSpecEvents(t testing.TB) [][]byte {
 	return out
 }
 
+// pbTag, pbStr, pbMsg and pbMeta write protobuf fields by hand, for messages in forms the
+// host does not write: a tag, a string field, a message field, a spec's metadata entry.
+func pbTag(b []byte, num protowire.Number, typ protowire.Type) []byte {
+	return protowire.AppendTag(b, num, typ)
+}
+
+func pbStr(b []byte, num protowire.Number, s string) []byte {
+	return protowire.AppendString(pbTag(b, num, protowire.BytesType), s)
+}
+
+func pbMsg(b []byte, num protowire.Number, body []byte) []byte {
+	return protowire.AppendBytes(pbTag(b, num, protowire.BytesType), body)
+}
+
+func pbMeta(name string, value []byte) []byte {
+	return pbMsg(nil, 4, pbMsg(pbStr(nil, 1, name), 2, value))
+}
+
 // TestDecodeEventMatchesProto: the events decodeEvent reads are those the generated
 // code's message converts to, for what the host writes and for forms it does not
 // (fields twice, out of order, unknown, of another wire type, invalid UTF-8, values
 // EventFromProto refuses).
 func TestDecodeEventMatchesProto(t *testing.T) {
 	enc := encodedSpecEvents(t)
-	tag := func(b []byte, num protowire.Number, typ protowire.Type) []byte {
-		return protowire.AppendTag(b, num, typ)
-	}
-	str := func(b []byte, num protowire.Number, s string) []byte {
-		return protowire.AppendString(tag(b, num, protowire.BytesType), s)
-	}
-	msg := func(b []byte, num protowire.Number, body []byte) []byte {
-		return protowire.AppendBytes(tag(b, num, protowire.BytesType), body)
-	}
-	meta := func(name string, value []byte) []byte { return msg(nil, 4, msg(str(nil, 1, name), 2, value)) }
 	odd := map[string][]byte{
-		"spec twice":           msg(msg(nil, 1, str(nil, 3, "a")), 1, str(nil, 8, "g")),
-		"description twice":    msg(nil, 1, str(str(nil, 3, "a"), 3, "b")),
-		"key twice":            msg(nil, 1, msg(msg(nil, 1, str(nil, 1, "a")), 1, str(nil, 1, "b"))),
-		"unknown fields":       append(msg(nil, 1, append(str(nil, 3, "a"), protowire.AppendVarint(tag(nil, 40, protowire.VarintType), 7)...)), protowire.AppendFixed32(tag(nil, 9, protowire.Fixed32Type), 1)...),
-		"wrong wire type":      msg(nil, 1, protowire.AppendVarint(tag(nil, 3, protowire.VarintType), 1)),
-		"invalid utf-8":        msg(nil, 1, str(nil, 3, "\xff")),
-		"invalid utf-8 tag":    msg(nil, 1, msg(nil, 5, str(str(nil, 1, "k"), 2, "\xc3"))),
-		"metadata no value":    msg(nil, 1, meta("m", nil)),
-		"metadata two values":  msg(nil, 1, meta("m", str(str(nil, 1, "a"), 2, "b"))),
-		"metadata bad json":    msg(nil, 1, meta("m", str(nil, 6, "{"))),
-		"metadata empty json":  msg(nil, 1, meta("m", str(nil, 6, ""))),
-		"metadata twice":       msg(nil, 1, append(meta("m", str(nil, 1, "a")), meta("m", str(nil, 2, "b"))...)),
-		"metadata bad then ok": msg(nil, 1, append(meta("m", nil), meta("m", str(nil, 1, "b"))...)),
-		"tag twice":            msg(nil, 1, append(msg(nil, 5, str(str(nil, 1, "k"), 2, "1")), msg(nil, 5, str(str(nil, 1, "k"), 2, "2"))...)),
-		"related only":         msg(nil, 5, str(nil, 3, "u")),
+		"spec twice":           pbMsg(pbMsg(nil, 1, pbStr(nil, 3, "a")), 1, pbStr(nil, 8, "g")),
+		"description twice":    pbMsg(nil, 1, pbStr(pbStr(nil, 3, "a"), 3, "b")),
+		"key twice":            pbMsg(nil, 1, pbMsg(pbMsg(nil, 1, pbStr(nil, 1, "a")), 1, pbStr(nil, 1, "b"))),
+		"unknown fields":       append(pbMsg(nil, 1, append(pbStr(nil, 3, "a"), protowire.AppendVarint(pbTag(nil, 40, protowire.VarintType), 7)...)), protowire.AppendFixed32(pbTag(nil, 9, protowire.Fixed32Type), 1)...),
+		"wrong wire type":      pbMsg(nil, 1, protowire.AppendVarint(pbTag(nil, 3, protowire.VarintType), 1)),
+		"invalid utf-8":        pbMsg(nil, 1, pbStr(nil, 3, "\xff")),
+		"invalid utf-8 tag":    pbMsg(nil, 1, pbMsg(nil, 5, pbStr(pbStr(nil, 1, "k"), 2, "\xc3"))),
+		"metadata no value":    pbMsg(nil, 1, pbMeta("m", nil)),
+		"metadata two values":  pbMsg(nil, 1, pbMeta("m", pbStr(pbStr(nil, 1, "a"), 2, "b"))),
+		"metadata bad json":    pbMsg(nil, 1, pbMeta("m", pbStr(nil, 6, "{"))),
+		"metadata empty json":  pbMsg(nil, 1, pbMeta("m", pbStr(nil, 6, ""))),
+		"metadata twice":       pbMsg(nil, 1, append(pbMeta("m", pbStr(nil, 1, "a")), pbMeta("m", pbStr(nil, 2, "b"))...)),
+		"metadata bad then ok": pbMsg(nil, 1, append(pbMeta("m", nil), pbMeta("m", pbStr(nil, 1, "b"))...)),
+		"tag twice":            pbMsg(nil, 1, append(pbMsg(nil, 5, pbStr(pbStr(nil, 1, "k"), 2, "1")), pbMsg(nil, 5, pbStr(pbStr(nil, 1, "k"), 2, "2"))...)),
+		"related only":         pbMsg(nil, 5, pbStr(nil, 3, "u")),
 		"empty":                nil,
 		"truncated":            enc[1][:len(enc[1])/2],
-		"spec then removed":    msg(msg(nil, 1, nil), 2, nil),
-		"bool 2":               msg(nil, 1, meta("m", protowire.AppendVarint(tag(nil, 5, protowire.VarintType), 2))),
-		"int huge":             msg(nil, 1, meta("m", protowire.AppendVarint(tag(nil, 3, protowire.VarintType), math.MaxUint64))),
+		"spec then removed":    pbMsg(pbMsg(nil, 1, nil), 2, nil),
+		"bool 2":               pbMsg(nil, 1, pbMeta("m", protowire.AppendVarint(pbTag(nil, 5, protowire.VarintType), 2))),
+		"int huge":             pbMsg(nil, 1, pbMeta("m", protowire.AppendVarint(pbTag(nil, 3, protowire.VarintType), math.MaxUint64))),
 	}
 	for i, b := range enc {
 		odd[fmt.Sprint("encoded ", i)] = b
