@@ -124,26 +124,19 @@ func specBody(b []byte) ([]byte, bool) {
 func validRelated(b []byte) bool {
 	r := reader{b: b}
 	var haveKey, havePBI, haveURL bool
-	once := func(seen *bool) bool {
-		if *seen {
-			return false
-		}
-		*seen = true
-		return true
-	}
 	return r.each(func(num protowire.Number, typ protowire.Type) {
 		switch num {
 		case 1:
-			if !once(&haveKey) || !validKey(r.bytes(typ)) {
+			if !validKey(r.onceBytes(typ, &haveKey)) {
 				r.bad = true
 			}
 		case 2:
 			var t, id, name, wsID, wsName []byte
-			if !once(&havePBI) || !readBytes(r.bytes(typ), &t, &id, &name, &wsID, &wsName) {
+			if !readBytes(r.onceBytes(typ, &havePBI), &t, &id, &name, &wsID, &wsName) {
 				r.bad = true
 			}
 		case 3:
-			if !once(&haveURL) || !utf8.Valid(r.bytes(typ)) {
+			if !utf8.Valid(r.onceBytes(typ, &haveURL)) {
 				r.bad = true
 			}
 		case 4, 5:
@@ -185,19 +178,11 @@ func (f *specFields) read(b []byte) bool {
 	return r.each(func(num protowire.Number, typ protowire.Type) {
 		switch num {
 		case 1:
-			if f.haveKey {
-				r.bad = true
-				return
-			}
-			f.key, f.haveKey = r.bytes(typ), true
+			f.key = r.onceBytes(typ, &f.haveKey)
 		case 2:
 			f.deps = append(f.deps, r.bytes(typ))
 		case 3:
-			if f.haveDesc {
-				r.bad = true
-				return
-			}
-			f.desc, f.haveDesc = r.bytes(typ), true
+			f.desc = r.onceBytes(typ, &f.haveDesc)
 		case 4:
 			entry := r.bytes(typ)
 			name, ok := entryName(entry)
@@ -219,17 +204,9 @@ func (f *specFields) read(b []byte) bool {
 		case 7:
 			f.owners = append(f.owners, r.bytes(typ))
 		case 8:
-			if f.haveGroup {
-				r.bad = true
-				return
-			}
-			f.group, f.haveGroup = r.bytes(typ), true
+			f.group = r.onceBytes(typ, &f.haveGroup)
 		case 9:
-			if f.pbiSeen {
-				r.bad = true
-				return
-			}
-			f.pbi, f.pbiSeen = r.bytes(typ), true
+			f.pbi = r.onceBytes(typ, &f.pbiSeen)
 		default:
 			r.skip(num, typ)
 		}
@@ -246,12 +223,7 @@ func entryName(b []byte) ([]byte, bool) {
 			r.skip(num, typ)
 			return
 		}
-		if seen {
-			r.bad = true
-			return
-		}
-		seen = true
-		name = r.bytes(typ)
+		name = r.onceBytes(typ, &seen)
 	})
 	return name, ok
 }
@@ -407,11 +379,7 @@ func appendMetadataEntry(dst, entry []byte, esc bool) ([]byte, bool) {
 	if !r.each(func(num protowire.Number, typ protowire.Type) {
 		switch num {
 		case 1:
-			if haveName {
-				r.bad = true
-				return
-			}
-			haveName, name = true, r.bytes(typ)
+			name = r.onceBytes(typ, &haveName)
 		case 2:
 			r.onceMessage(typ, &value)
 		default:

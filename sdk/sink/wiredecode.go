@@ -224,12 +224,23 @@ func (r *reader) str(typ protowire.Type) string {
 
 // once reads a singular string field that must not repeat (seen tracks it).
 func (r *reader) once(typ protowire.Type, seen *bool) string {
-	if *seen {
-		r.bad = true
+	v := r.onceBytes(typ, seen)
+	if r.bad || !utf8.Valid(v) {
+		r.bad = true // the generated code refuses it, with its own error
 		return ""
 	}
+	return string(v)
+}
+
+// onceBytes reads a singular length-delimited field that must not repeat (seen tracks
+// it), as its bytes.
+func (r *reader) onceBytes(typ protowire.Type, seen *bool) []byte {
+	if *seen {
+		r.bad = true
+		return nil
+	}
 	*seen = true
-	return r.str(typ)
+	return r.bytes(typ)
 }
 
 // onceMessage reads a singular message field into *dst: a second one is bad (the
