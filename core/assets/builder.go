@@ -53,6 +53,8 @@ type Builder struct {
 	seq     int
 	// known are assets outside the stream (known.go), the fallback of lookup.
 	known map[target]spec.Key
+	// lower holds the lower-case forms of column names made so far (lowerName).
+	lower map[string]string
 }
 
 // entry is what the builder remembers of a seen asset for the whole stream.

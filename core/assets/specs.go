@@ -403,17 +403,40 @@ type refInfo struct {
 	WorkspaceID string `json:"workspaceId,omitempty"`
 }
 
-func columnSchema(t *snapshot.Table) spec.TableSchema {
+func (b *Builder) columnSchema(t *snapshot.Table) spec.TableSchema {
 	cols := make([]spec.TableColumn, len(t.Columns))
 	for i, c := range t.Columns {
 		typ := c.DataType
 		if typ == "" {
 			typ = "string" // Dagster's TableColumn default
 		}
-		cols[i] = spec.TableColumn{Name: strings.ToLower(c.Name), Type: typ}
+		cols[i] = spec.TableColumn{Name: b.lowerName(c.Name), Type: typ}
 	}
 	return spec.TableSchema{Columns: cols}
 }
+
+// lowerName is strings.ToLower(name). Column names repeat across tables and models,
+// and most have a capital: the lower-case form of each short one is made once and
+// shared, up to maxLowerNames of them.
+func (b *Builder) lowerName(name string) string {
+	if l, ok := b.lower[name]; ok {
+		return l
+	}
+	l := strings.ToLower(name)
+	if len(name) <= maxLowerName && len(b.lower) < maxLowerNames {
+		if b.lower == nil {
+			b.lower = map[string]string{}
+		}
+		b.lower[name] = l
+	}
+	return l
+}
+
+// Bounds of Builder.lower: the names it holds, and the longest.
+const (
+	maxLowerNames = 1 << 14
+	maxLowerName  = 64
+)
 
 // measureCount is how many measures the tables have.
 func measureCount(tables []snapshot.Table) int {
@@ -441,11 +464,11 @@ func (b *Builder) modelSpec(ws *snapshot.Workspace, sm *snapshot.SemanticModel) 
 	case 0:
 	case 1:
 		m[MetaTableName] = spec.Text(sm.Tables[0].Name)
-		m[MetaColumnSchema] = spec.Schema(columnSchema(&sm.Tables[0]))
+		m[MetaColumnSchema] = spec.Schema(b.columnSchema(&sm.Tables[0]))
 	default:
 		for i := range sm.Tables {
 			t := &sm.Tables[i]
-			m[strings.ToLower(t.Name)+"_column_schema"] = spec.Schema(columnSchema(t))
+			m[strings.ToLower(t.Name)+"_column_schema"] = spec.Schema(b.columnSchema(t))
 		}
 	}
 	commonMeta(m, sm.ID, w)

@@ -36,6 +36,8 @@ type scanner struct {
 	// that matching a key allocates nothing.
 	keys  [keyDepth]keyBuf
 	depth int
+	// names are the column names read so far (scanner.name).
+	names map[string]string
 }
 
 // keyDepth is how deep objects nest before object allocates its key buffer (a scan

@@ -207,7 +207,7 @@ func (s *scanner) columns(v *[]Column) bool {
 		return s.object(func(key string) bool {
 			switch key {
 			case "name":
-				return seen.first(0) && s.str(&c.Name)
+				return seen.first(0) && s.name(&c.Name)
 			case "datatype":
 				return seen.first(1) && s.common(&c.DataType)
 			case "columntype":
@@ -335,21 +335,60 @@ func (s *scanner) optBool(b **bool) bool {
 // common reads a string that takes few values (a data type, a format string): one
 // string per distinct value of a workspace rather than one per column.
 func (s *scanner) common(v *string) bool {
-	if s.peek() != '"' {
+	body, plain := s.short()
+	if !plain {
 		return s.str(v)
 	}
-	start := s.i
-	if !s.skipString() || s.i-start > 66 {
-		s.i = start
-		return s.str(v)
-	}
-	body := s.b[start+1 : s.i-1]
 	if c, ok := commonValues[string(body)]; ok {
 		*v = c
 		return true
 	}
 	*v = string(body)
 	return true
+}
+
+// name reads a column's name. Names repeat across a document's tables and models (Date,
+// Year, CustomerID; a model deployed to several workspaces): each short one is made
+// once per document and shared, up to maxNames of them.
+func (s *scanner) name(v *string) bool {
+	body, plain := s.short()
+	if !plain {
+		return s.str(v)
+	}
+	if c, ok := s.names[string(body)]; ok {
+		*v = c
+		return true
+	}
+	*v = string(body)
+	if len(s.names) < maxNames {
+		if s.names == nil {
+			s.names = map[string]string{}
+		}
+		s.names[*v] = *v
+	}
+	return true
+}
+
+// maxNames bounds the names a scanner shares; maxShort is the longest string body
+// common and name look up.
+const (
+	maxNames = 1 << 14
+	maxShort = 64
+)
+
+// short moves past the plain string (no escape, only ASCII) of at most maxShort bytes
+// that s is at, and returns its body; plain is false, and s stays where it was, for
+// any other value.
+func (s *scanner) short() (body []byte, plain bool) {
+	if s.peek() != '"' {
+		return nil, false
+	}
+	start := s.i
+	if !s.skipString() || s.i-start > maxShort+2 {
+		s.i = start
+		return nil, false
+	}
+	return s.b[start+1 : s.i-1], true
 }
 
 // commonValues are the data and column types and format strings the service sends most.
