@@ -236,8 +236,10 @@ func (s *Sink) start(ctx context.Context, attempt int) (_ *instance, err error) 
 	// A plugin that does not answer Configure within start_timeout is as dead as one
 	// that never completed the handshake.
 	cctx, ccancel := context.WithTimeout(ctx, l.timeout)
+	// The events are sdk/sink.EventBytes's, whose json values are json.Marshal's.
 	resp, err := in.rpc.Configure(cctx, &sinkpb.ConfigureRequest{
 		Name: l.name, ConfigJson: l.cfgJSON, Resume: attempt > 0, Attempt: uint32(attempt),
+		JsonCanonical: true,
 	})
 	// The plugin's gRPC server may end the call at the deadline a moment before the
 	// host's own timer does, with another code: near the deadline, it is the deadline.

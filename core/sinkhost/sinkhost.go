@@ -21,7 +21,6 @@ import (
 	"github.com/pbisync/pbisync/sdk/sink/sinkpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 )
 
@@ -184,21 +183,9 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 	return nil
 }
 
-// WriteProto sends events already in the protocol's form.
-func (s *Sink) WriteProto(ctx context.Context, events []*sinkpb.Event) error {
-	enc := make([][]byte, len(events))
-	for i, e := range events {
-		b, err := proto.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("output %q: event %d of %d: %w", s.Name(), i, len(events), err)
-		}
-		enc[i] = b
-	}
-	return s.WriteEncoded(ctx, enc)
-}
-
 // WriteEncoded sends events already encoded in the protocol (the estate keeps spec
-// events so, for outputs fed from it): nothing is converted or copied.
+// events so, for outputs fed from it): nothing is converted or copied. They must be
+// sdk/sink.EventBytes's, as the plugin is told their json values are (json_canonical).
 func (s *Sink) WriteEncoded(ctx context.Context, events [][]byte) error {
 	if err := s.usable(); err != nil {
 		return err

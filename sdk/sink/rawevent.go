@@ -29,12 +29,21 @@ type RawEvent struct {
 	b       []byte       // the Event message; nil when ev is set
 	ev      *event.Event // an event the kit decoded already (a request in another form)
 	rawJSON bool
+	// canonical is set when the host said its json values are as json.Marshal writes
+	// them (ConfigureRequest.json_canonical): AppendSpecJSON copies them unchecked.
+	canonical bool
 }
 
 // NewRawEvent returns an Event message's bytes (EventBytes writes them) as the kit hands
 // them to a RawBatchWriter: rawJSON as for a sink that implements RawJSONMetadata. It is
 // for a sink's tests.
 func NewRawEvent(b []byte, rawJSON bool) RawEvent { return RawEvent{b: b, rawJSON: rawJSON} }
+
+// NewCanonicalRawEvent is NewRawEvent for a host that set json_canonical (pbisync
+// does): AppendSpecJSON copies the json values unchecked. It is for a sink's tests.
+func NewCanonicalRawEvent(b []byte, rawJSON bool) RawEvent {
+	return RawEvent{b: b, rawJSON: rawJSON, canonical: true}
+}
 
 // Decode returns the event, as WriteBatch would have been given it, or the error that
 // would have refused its batch.
@@ -47,13 +56,13 @@ func (e RawEvent) Decode() (event.Event, error) {
 
 // rawEvents returns the events of a received request, undecoded where the request is in
 // the host's form.
-func rawEvents(r *rawWriteRequest, rawJSON bool) (uint64, []RawEvent, error) {
+func rawEvents(r *rawWriteRequest, rawJSON, canonical bool) (uint64, []RawEvent, error) {
 	if r.raw != nil {
 		if seq, evs, ok := splitBatch(r.raw); ok {
 			rawBatches.Add(1)
 			out := make([]RawEvent, len(evs))
 			for i, b := range evs {
-				out[i] = RawEvent{b: b, rawJSON: rawJSON}
+				out[i] = RawEvent{b: b, rawJSON: rawJSON, canonical: canonical}
 			}
 			return seq, out, nil
 		}
@@ -89,7 +98,7 @@ func (e RawEvent) AppendSpecJSON(dst []byte, escapeHTML bool) ([]byte, bool) {
 	if !f.read(body) {
 		return dst, false
 	}
-	out, ok := f.appendJSON(dst, escapeHTML)
+	out, ok := f.appendJSON(dst, escapeHTML, e.canonical)
 	if !ok {
 		return dst, false
 	}
@@ -290,7 +299,9 @@ func appendStrings(dst []byte, l [][]byte, esc bool) ([]byte, bool) {
 	return append(dst, ']'), true
 }
 
-func (f *specFields) appendJSON(dst []byte, esc bool) ([]byte, bool) {
+// appendJSON appends the spec's JSON; canonical says its json values may be copied
+// unchecked (RawEvent.canonical).
+func (f *specFields) appendJSON(dst []byte, esc, canonical bool) ([]byte, bool) {
 	ok := true
 	dst = append(dst, `{"key":`...)
 	if dst, ok = appendKey(dst, f.key, esc, "[]"); !ok {
@@ -317,7 +328,7 @@ func (f *specFields) appendJSON(dst []byte, esc bool) ([]byte, bool) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if dst, ok = appendMetadataEntry(dst, entry, esc); !ok {
+		if dst, ok = appendMetadataEntry(dst, entry, esc, canonical); !ok {
 			return dst, false
 		}
 	}
@@ -371,8 +382,9 @@ func (f *specFields) appendJSON(dst []byte, esc bool) ([]byte, bool) {
 var metadataTypes = [...]string{1: `"text"`, 2: `"url"`, 3: `"int"`, 4: `"float"`, 5: `"bool"`, 6: `"json"`, 7: `"table_schema"`}
 
 // appendMetadataEntry appends `"name":{"type":...,"value":...}` for a map entry, its
-// value converted as readMetadata converts it.
-func appendMetadataEntry(dst, entry []byte, esc bool) ([]byte, bool) {
+// value converted as readMetadata converts it. A json value is copied as it is when
+// canonical is set, and otherwise as jsonenc.AppendRaw writes it.
+func appendMetadataEntry(dst, entry []byte, esc, canonical bool) ([]byte, bool) {
 	var name, value []byte
 	r := reader{b: entry}
 	var haveName bool
@@ -463,7 +475,9 @@ func appendMetadataEntry(dst, entry []byte, esc bool) ([]byte, bool) {
 		if n < 0 {
 			return dst, false
 		}
-		if dst, ok = jsonenc.AppendRaw(dst, b, esc); !ok {
+		if canonical {
+			dst = append(dst, b...)
+		} else if dst, ok = jsonenc.AppendRaw(dst, b, esc); !ok {
 			return dst, false
 		}
 	case 7:

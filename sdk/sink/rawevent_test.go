@@ -12,6 +12,7 @@ import (
 
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/spec"
+	"github.com/pbisync/pbisync/sdk/spec/jsonenc"
 )
 
 // specJSON is the reference for AppendSpecJSON: json.Marshal of the spec with
@@ -172,13 +173,16 @@ func FuzzAppendSpecJSON(f *testing.F) {
 // rawKeeper is a RawBatchWriter that keeps the events it is sent, decoded.
 type rawKeeper struct {
 	keeper
-	raw int
+	raw, canonical int
 }
 
 func (k *rawKeeper) WriteRawBatch(_ context.Context, evs []RawEvent) error {
 	for _, e := range evs {
 		if e.b != nil {
 			k.raw++
+		}
+		if e.canonical {
+			k.canonical++
 		}
 		d, err := e.Decode()
 		if err != nil {
@@ -187,4 +191,91 @@ func (k *rawKeeper) WriteRawBatch(_ context.Context, evs []RawEvent) error {
 		k.events = append(k.events, d)
 	}
 	return nil
+}
+
+// hostJSONIsCanonical checks what ConfigureRequest.json_canonical promises of the host's
+// encoding: each json value EventBytes writes for s is one JSON value that encoding/json
+// would copy as it is, HTML escapes and all, so the spec is written the same whether
+// its json values are copied unchecked or checked. It returns false when s cannot be
+// encoded.
+func hostJSONIsCanonical(t testing.TB, s *spec.AssetSpec) bool {
+	t.Helper()
+	b, err := EventBytes(&event.Event{Kind: event.KindSpec, Spec: s})
+	if err != nil {
+		return false
+	}
+	e, err := decodeEvent(b, true)
+	if err != nil {
+		t.Fatalf("decoding what EventBytes wrote: %v", err)
+	}
+	for name, m := range e.Spec.Metadata {
+		if m.Type != spec.TypeJSON {
+			continue
+		}
+		raw, ok := m.Value.(json.RawMessage)
+		if !ok {
+			t.Fatalf("json value %q decoded as %T", name, m.Value)
+		}
+		if got, ok := jsonenc.AppendRaw(nil, raw, true); !ok || !bytes.Equal(got, raw) {
+			t.Fatalf("json value %q is not as json.Marshal writes it: %q", name, raw)
+		}
+	}
+	for _, esc := range []bool{false, true} {
+		checked, ok1 := RawEvent{b: b, rawJSON: true}.AppendSpecJSON(nil, esc)
+		copied, ok2 := RawEvent{b: b, rawJSON: true, canonical: true}.AppendSpecJSON(nil, esc)
+		if ok1 != ok2 || !bytes.Equal(checked, copied) {
+			t.Fatalf("escapeHTML %v: checked (%v)\n%s\ncopied (%v)\n%s", esc, ok1, checked, ok2, copied)
+		}
+	}
+	return true
+}
+
+// TestHostJSONIsCanonical: json values as translators and the builder give them (raw
+// JSON with spaces and HTML, Go values, the builder's typed lists) reach the wire in
+// json.Marshal's form.
+func TestHostJSONIsCanonical(t *testing.T) {
+	values := []any{
+		json.RawMessage(` { "a" : [1, 2.50, "<b>&\u2028"] , "c":null } `),
+		json.RawMessage(`"x\u003cy"`),
+		json.RawMessage(`1e400`), // not a float64: json.Marshal copies the number as written
+		map[string]any{"<": []any{1.5, "&", nil, true}, "z": map[string]any{}},
+		[]string{"a<b", "\u2029"},
+		"plain <text> & more",
+		3.25,
+	}
+	for i, v := range values {
+		s := &spec.AssetSpec{Key: spec.Key{"k"}, PowerBI: spec.Identity{Type: spec.Report, ID: "r"},
+			Metadata: map[string]spec.Metadata{"v": spec.JSON(v)}}
+		if !hostJSONIsCanonical(t, s) {
+			t.Fatalf("value %d (%T) could not be encoded", i, v)
+		}
+	}
+}
+
+// FuzzHostJSONIsCanonical: any JSON text, as a translator's raw value or decoded into
+// Go values, reaches the wire in json.Marshal's form.
+func FuzzHostJSONIsCanonical(f *testing.F) {
+	for _, seed := range []string{`{"a": [1, "<>"]}`, ` "\u2028" `, `[1e400, -0, 0.1]`, `{"":{"":[]}}`, `"\ud800"`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		if !json.Valid(text) {
+			return
+		}
+		meta := map[string]spec.Metadata{"raw": spec.JSON(json.RawMessage(text))}
+		var decoded any
+		if json.Unmarshal(text, &decoded) == nil { // not for a number past float64
+			meta["decoded"] = spec.JSON(decoded)
+		}
+		d := json.NewDecoder(bytes.NewReader(text))
+		d.UseNumber()
+		var numbers any
+		if d.Decode(&numbers) == nil {
+			meta["numbers"] = spec.JSON(numbers)
+		}
+		s := &spec.AssetSpec{Key: spec.Key{"k"}, PowerBI: spec.Identity{Type: spec.Report, ID: "r"}, Metadata: meta}
+		if !hostJSONIsCanonical(t, s) {
+			t.Fatalf("valid JSON %q could not be encoded", text)
+		}
+	})
 }

@@ -24,6 +24,7 @@ type server struct {
 	mu         sync.Mutex // the protocol is sequential; this guards against a misbehaving host
 	configured bool
 	resume     bool // Configure said resume
+	canonical  bool // Configure said json_canonical
 	lastSeq    uint64
 	// inRun is set between Begin and Commit or Abort; implicit marks a run the kit
 	// began itself, for a host that predates runs, which Close commits.
@@ -52,7 +53,7 @@ func (s *server) Configure(ctx context.Context, req *sinkpb.ConfigureRequest) (*
 	cfg := Config{Name: req.GetName(), Raw: req.GetConfigJson(), Resume: req.GetResume(), Stdout: s.stdout, Logger: s.logger}
 	err := s.impl.Configure(ctx, cfg)
 	if err == nil {
-		s.configured, s.resume = true, req.GetResume()
+		s.configured, s.resume, s.canonical = true, req.GetResume(), req.GetJsonCanonical()
 		resp := &sinkpb.ConfigureResponse{}
 		if sel, ok := s.impl.(Selective); ok {
 			for _, k := range sel.Accepts() {
@@ -80,6 +81,9 @@ func (s *server) Write(stream sinkpb.Sink_WriteServer) error {
 	ctx := stream.Context()
 	_, rawJSON := s.impl.(RawJSONMetadata)
 	rawWriter, _ := s.impl.(RawBatchWriter)
+	s.mu.Lock()
+	canonical := s.canonical
+	s.mu.Unlock()
 	for {
 		// Received as its bytes where the server's codec allows (ServerOptions), and
 		// decoded straight into events; else parsed as a WriteRequest.
@@ -92,7 +96,7 @@ func (s *server) Write(stream sinkpb.Sink_WriteServer) error {
 			return err
 		}
 		if rawWriter != nil {
-			seq, events, err := rawEvents(&req, rawJSON)
+			seq, events, err := rawEvents(&req, rawJSON, canonical)
 			if err != nil {
 				return status.Error(codes.InvalidArgument, err.Error())
 			}

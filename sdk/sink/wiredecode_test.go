@@ -208,6 +208,7 @@ func TestServerReadsBatchesAsBytes(t *testing.T) {
 	}
 	for name, opts := range map[string][]grpc.ServerOption{"ServerOptions": ServerOptions(), "plain": nil} {
 		for _, raw := range []bool{false, true} {
+			canonical := raw // the host's promise reaches the raw events
 			t.Run(fmt.Sprintf("%s/raw=%v", name, raw), func(t *testing.T) {
 				k := &rawKeeper{}
 				var impl Sink = &k.keeper
@@ -215,12 +216,15 @@ func TestServerReadsBatchesAsBytes(t *testing.T) {
 					impl = k
 				}
 				before := rawBatches.Load()
-				sendBatch(t, impl, opts, enc)
+				sendBatch(t, impl, opts, enc, canonical)
 				if got := rawBatches.Load() - before; (got == 1) != (name == "ServerOptions") {
 					t.Errorf("%d batches received as bytes", got)
 				}
 				if wantRaw := map[bool]int{true: len(enc), false: 0}[raw && name == "ServerOptions"]; k.raw != wantRaw {
 					t.Errorf("%d events sent undecoded, want %d", k.raw, wantRaw)
+				}
+				if k.canonical != k.raw*map[bool]int{true: 1}[canonical] {
+					t.Errorf("%d of %d undecoded events copy json values unchecked (the host said json_canonical %v)", k.canonical, k.raw, canonical)
 				}
 				if len(k.events) != len(want) {
 					t.Fatalf("the sink got %d events, want %d", len(k.events), len(want))
@@ -235,9 +239,9 @@ func TestServerReadsBatchesAsBytes(t *testing.T) {
 	}
 }
 
-// sendBatch serves impl with the server options, configures it and sends it the events
+// sendBatch serves impl with the server options, configures it (json_canonical as given) and sends it the events
 // as one batch of a Write stream, through the generated code's messages, as a host does.
-func sendBatch(t *testing.T, impl Sink, opts []grpc.ServerOption, enc [][]byte) {
+func sendBatch(t *testing.T, impl Sink, opts []grpc.ServerOption, enc [][]byte, canonical bool) {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(opts...)
@@ -252,7 +256,7 @@ func sendBatch(t *testing.T, impl Sink, opts []grpc.ServerOption, enc [][]byte) 
 	defer conn.Close()
 	ctx := context.Background()
 	c := sinkpb.NewSinkClient(conn)
-	if _, err := c.Configure(ctx, &sinkpb.ConfigureRequest{Name: "t", ConfigJson: []byte("{}")}); err != nil {
+	if _, err := c.Configure(ctx, &sinkpb.ConfigureRequest{Name: "t", ConfigJson: []byte("{}"), JsonCanonical: canonical}); err != nil {
 		t.Fatal(err)
 	}
 	batch := &sinkpb.Batch{Seq: 1}

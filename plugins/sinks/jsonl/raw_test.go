@@ -43,7 +43,7 @@ func rawTestEvents() []event.Event {
 func TestRawBatchMatchesDecoded(t *testing.T) {
 	ctx := context.Background()
 	evs := rawTestEvents()
-	write := func(t *testing.T, format string, raw bool) []byte {
+	write := func(t *testing.T, format string, raw, canonical bool) []byte {
 		path := filepath.Join(t.TempDir(), "out.jsonl")
 		s := New()
 		if err := s.Configure(ctx, sink.Config{Raw: []byte(`{"path":"` + path + `","format":"` + format + `"}`)}); err != nil {
@@ -61,6 +61,9 @@ func TestRawBatchMatchesDecoded(t *testing.T) {
 					t.Fatal(err)
 				}
 				batch[i] = sink.NewRawEvent(b, true)
+				if canonical {
+					batch[i] = sink.NewCanonicalRawEvent(b, true)
+				}
 			}
 			err = Raw{s}.WriteRawBatch(ctx, batch)
 		} else {
@@ -91,9 +94,12 @@ func TestRawBatchMatchesDecoded(t *testing.T) {
 	}
 	for _, format := range []string{"specs", "events"} {
 		t.Run(format, func(t *testing.T) {
-			want, got := write(t, format, false), write(t, format, true)
+			want, got, copied := write(t, format, false, false), write(t, format, true, false), write(t, format, true, true)
 			if string(got) != string(want) {
 				t.Fatalf("the raw path wrote\n%s\nWriteBatch\n%s", got, want)
+			}
+			if string(copied) != string(want) {
+				t.Fatalf("the raw path, its json values copied unchecked, wrote\n%s\nWriteBatch\n%s", copied, want)
 			}
 			if len(want) == 0 {
 				t.Fatal("nothing written")
@@ -153,17 +159,22 @@ func BenchmarkPluginBatch(b *testing.B) {
 			}
 		}
 	})
-	b.Run("raw", func(b *testing.B) {
-		s := Raw{open(b)}
-		b.SetBytes(int64(size))
-		batch := make([]sink.RawEvent, len(evs))
-		for b.Loop() {
-			for i, bs := range evs {
-				batch[i] = sink.NewRawEvent(bs, true)
+	for _, c := range []struct {
+		name string
+		raw  func([]byte, bool) sink.RawEvent
+	}{{"raw", sink.NewRawEvent}, {"raw-canonical", sink.NewCanonicalRawEvent}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := Raw{open(b)}
+			b.SetBytes(int64(size))
+			batch := make([]sink.RawEvent, len(evs))
+			for b.Loop() {
+				for i, bs := range evs {
+					batch[i] = c.raw(bs, true)
+				}
+				if err := s.WriteRawBatch(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
 			}
-			if err := s.WriteRawBatch(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+		})
+	}
 }

@@ -93,11 +93,15 @@ func (RunKind) EnumDescriptor() ([]byte, []int) {
 }
 
 type ConfigureRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`                               // the output's name in the pipeline
-	ConfigJson    []byte                 `protobuf:"bytes,2,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"` // the sink's config section, as JSON
-	Resume        bool                   `protobuf:"varint,3,opt,name=resume,proto3" json:"resume,omitempty"`                          // a restart within one run: keep what earlier attempts wrote
-	Attempt       uint32                 `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`                        // 0 for the first start, then 1, 2, ...
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`                               // the output's name in the pipeline
+	ConfigJson []byte                 `protobuf:"bytes,2,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"` // the sink's config section, as JSON
+	Resume     bool                   `protobuf:"varint,3,opt,name=resume,proto3" json:"resume,omitempty"`                          // a restart within one run: keep what earlier attempts wrote
+	Attempt    uint32                 `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`                        // 0 for the first start, then 1, 2, ...
+	// Set by a host whose json metadata values (Metadata.json) are each one JSON value as
+	// Go's json.Marshal writes it: compact, with <, >, & and U+2028, U+2029 escaped. A sink
+	// may then copy them into its output unchecked. pbisync sets it.
+	JsonCanonical bool `protobuf:"varint,5,opt,name=json_canonical,json=jsonCanonical,proto3" json:"json_canonical,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -158,6 +162,13 @@ func (x *ConfigureRequest) GetAttempt() uint32 {
 		return x.Attempt
 	}
 	return 0
+}
+
+func (x *ConfigureRequest) GetJsonCanonical() bool {
+	if x != nil {
+		return x.JsonCanonical
+	}
+	return false
 }
 
 type ConfigureResponse struct {
@@ -1831,13 +1842,14 @@ var File_sink_proto protoreflect.FileDescriptor
 const file_sink_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"sink.proto\x12\x0fpbisync.sink.v1\"y\n" +
+	"sink.proto\x12\x0fpbisync.sink.v1\"\xa0\x01\n" +
 	"\x10ConfigureRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
 	"configJson\x12\x16\n" +
 	"\x06resume\x18\x03 \x01(\bR\x06resume\x12\x18\n" +
-	"\aattempt\x18\x04 \x01(\rR\aattempt\"c\n" +
+	"\aattempt\x18\x04 \x01(\rR\aattempt\x12%\n" +
+	"\x0ejson_canonical\x18\x05 \x01(\bR\rjsonCanonical\"c\n" +
 	"\x11ConfigureResponse\x124\n" +
 	"\x06errors\x18\x01 \x03(\v2\x1c.pbisync.sink.v1.ConfigErrorR\x06errors\x12\x18\n" +
 	"\aaccepts\x18\x02 \x03(\tR\aaccepts\"\xdd\x01\n" +
