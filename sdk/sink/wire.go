@@ -3,7 +3,6 @@ package sink
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"unicode/utf8"
@@ -133,8 +132,10 @@ func (w *wire) spec(s *spec.AssetSpec) {
 		w.key(2, d)
 	}
 	w.str(3, s.Description)
+	// Map keys in order, sorted in an array on the stack (most specs have few).
+	var names [48]string
 	if len(s.Metadata) > 0 {
-		for _, name := range slices.Sorted(maps.Keys(s.Metadata)) {
+		for _, name := range sortedKeys(names[:0], s.Metadata) {
 			at := w.open(4) // a map entry: key 1, value 2
 			w.strAlways(1, name)
 			v := w.open(2)
@@ -146,7 +147,7 @@ func (w *wire) spec(s *spec.AssetSpec) {
 		}
 	}
 	if len(s.Tags) > 0 {
-		for _, k := range slices.Sorted(maps.Keys(s.Tags)) {
+		for _, k := range sortedKeys(names[:0], s.Tags) {
 			at := w.open(5)
 			w.strAlways(1, k)
 			w.strAlways(2, s.Tags[k])
@@ -157,6 +158,15 @@ func (w *wire) spec(s *spec.AssetSpec) {
 	w.strs(7, s.Owners)
 	w.str(8, s.Group)
 	w.identity(9, s.PowerBI)
+}
+
+// sortedKeys appends m's keys to dst, sorted.
+func sortedKeys[V any](dst []string, m map[string]V) []string {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
 }
 
 // metadata writes a Metadata message's one value, as metadataToProto converts it.
