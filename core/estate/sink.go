@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -50,10 +49,8 @@ type Sink struct {
 	rel    []byte
 	window []candidate
 	enc    keptEncoder
-	// buf and js encode summaries and pages: the text is copied once, into the row,
-	// where json.Marshal would copy it once more.
-	buf bytes.Buffer
-	js  *json.Encoder
+	// sum holds a summary's JSON (Summary.AppendJSON) until it is copied into its row.
+	sum []byte
 }
 
 // keptSpan is where a row's event and related messages are in Sink.kept: kept[at:rel]
@@ -72,18 +69,6 @@ type candidate struct {
 	digest          [8]byte
 	keptDigest      []byte // the store's, if any
 	keptDigestKnown bool
-}
-
-// text is v's JSON, as json.Marshal gives it.
-func (s *Sink) text(v any) (string, error) {
-	if s.js == nil {
-		s.js = json.NewEncoder(&s.buf)
-	}
-	s.buf.Reset()
-	if err := s.js.Encode(v); err != nil {
-		return "", err
-	}
-	return string(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n"))), nil
 }
 
 // NewSink returns the estate sink of a pipeline on a state store.
@@ -197,9 +182,9 @@ func (s *Sink) take(ctx context.Context, events []event.Event) error {
 func (s *Sink) candidate(ev *event.Event) (candidate, error) {
 	c := candidate{ref: assetRef{typ: string(ev.Spec.PowerBI.Type), id: ev.Spec.PowerBI.ID}}
 	var err error
-	if c.summary, err = s.text(Summarize(ev.Spec)); err != nil {
-		return c, err
-	}
+	sum := Summarize(ev.Spec)
+	s.sum = sum.AppendJSON(s.sum[:0])
+	c.summary = string(s.sum)
 	// No page is written: a page is made from the kept event when it is read (one at a
 	// time, by the UI), which costs the sync nothing.
 	// The bytes the outputs are sent, made once per event (sdk/sink.EventBytesShared).
