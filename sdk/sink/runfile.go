@@ -46,6 +46,9 @@ type RunFile struct {
 	// writes started empty (a sink writes its header then).
 	replacing, fresh bool
 	done             bool
+	// end is where the file ends; written is how much of it was written since its
+	// writeback was last started (replacements only, see Write).
+	end, written int64
 }
 
 // partialSuffix ends the name of a replacement being written.
@@ -113,7 +116,7 @@ func OpenRunFile(target string, run Run, opts FileOptions) (*RunFile, error) {
 		f.Close()
 		return nil, err
 	}
-	rf.f, rf.fresh = f, end == 0
+	rf.f, rf.fresh, rf.end = f, end == 0, end
 	return rf, nil
 }
 
@@ -159,8 +162,22 @@ func (rf *RunFile) Write(p []byte) (int, error) {
 	if n > 0 {
 		rf.fresh = false
 	}
+	rf.end += int64(n)
+	if rf.replacing && !rf.opts.Fsync {
+		// A replacement is flushed once, at Commit, before it is renamed: its bytes
+		// are handed to the disk as they come, so that the flush (of hundreds of
+		// megabytes, for a large tenant's specs) does not all wait for the end.
+		if rf.written += int64(n); rf.written >= writebackEvery {
+			startWriteback(rf.f, rf.end-rf.written, rf.written)
+			rf.written = 0
+		}
+	}
 	return n, err
 }
+
+// writebackEvery is how many bytes of a replacement are written before their writeback
+// is started.
+const writebackEvery = 8 << 20
 
 // Sync marks a batch boundary: an appended file is flushed to disk, so every
 // acknowledged batch survives a crash of the machine.
