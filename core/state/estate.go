@@ -134,7 +134,11 @@ func (r *EstateRun) Stage(ctx context.Context, rows []EstateRow) error {
 			return fmt.Errorf("state %s: estate of %q: %s %s: %w", r.s.path, r.pipeline, row.Type, row.ID, err)
 		}
 	}
-	return r.err(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return r.err(err)
+	}
+	r.s.startWriteback()
+	return nil
 }
 
 // Committed returns the generation of the estate this run would replace: 0 when the

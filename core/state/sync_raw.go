@@ -137,6 +137,7 @@ func (s *Store) SaveRawWorkspaces(ctx context.Context, pipeline, source string, 
 	if err := tx.Commit(); err != nil {
 		return s.rawErr("raw workspaces", pipeline, source, err)
 	}
+	s.startWriteback()
 	return nil
 }
 
