@@ -70,6 +70,16 @@ func (s *Store) SaveAssets(ctx context.Context, pipeline string, specs []spec.As
 	}
 	want = uniq
 
+	// The log holds what the sync wrote since its last checkpoint (tens of megabytes for
+	// a large tenant): it is copied into the database meanwhile, on a connection of its
+	// own, so that closing the store after the sync has little left to copy.
+	checkpointed := make(chan struct{})
+	go func() {
+		defer close(checkpointed)
+		_, _ = s.db.ExecContext(context.WithoutCancel(ctx), `PRAGMA wal_checkpoint(PASSIVE)`)
+	}()
+	defer func() { <-checkpointed }()
+
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
