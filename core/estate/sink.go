@@ -44,6 +44,12 @@ type Sink struct {
 	// unstaged are the digests of the rows not staged yet, by asset: what the store
 	// does not know yet of this run.
 	unstaged map[assetRef][]byte
+	// staging is the stage in flight, if any: rows are staged in the background
+	// while the next ones are taken, one stage at a time. Its digests are, beside
+	// unstaged, what the store may not know yet.
+	staging *stageJob
+	// spare holds the buffers of the last stage that finished, for the next rows.
+	spare stageJob
 	// Scratch reused by every Write: the window's related messages (back to back), and
 	// what each of its spec events is.
 	rel    []byte
@@ -51,6 +57,17 @@ type Sink struct {
 	enc    keptEncoder
 	// sum holds a summary's JSON (Summary.AppendJSON) until it is copied into its row.
 	sum []byte
+}
+
+// stageJob is one stage's rows, what they hold, and their digests by asset; done is
+// closed when the store has them (err says how it went).
+type stageJob struct {
+	rows    []state.EstateRow
+	spans   []keptSpan
+	kept    []byte
+	digests map[assetRef][]byte
+	done    chan struct{}
+	err     error
 }
 
 // keptSpan is where a row's event and related messages are in Sink.kept: kept[at:rel]
@@ -87,6 +104,10 @@ func (s *Sink) Counts() (staged, unchanged int) {
 // Name implements the engine's Sink.
 func (s *Sink) Name() string { return "estate" }
 
+// TakesEncoded tells the engine that the sink keeps spec events in the sink protocol's
+// encoding (sdk/sink.EventBytesShared).
+func (s *Sink) TakesEncoded() bool { return true }
+
 // The rows held before they are staged are bounded by count and by the bytes of their
 // kept events (about 2 KB an asset compressed; 8 MiB is some 4,000 assets of the
 // generated tenant). Each stage is a transaction, and each transaction rewrites the
@@ -115,9 +136,17 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 		}
 	}
 	if s.commit {
-		return s.flush(ctx)
+		return s.flushAll(ctx)
 	}
 	return nil
+}
+
+// flushAll stages every row taken and waits until the store has them.
+func (s *Sink) flushAll(ctx context.Context) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
+	return s.wait()
 }
 
 // take adds a window's events to the rows to stage, leaving out the specs the estate
@@ -153,6 +182,9 @@ func (s *Sink) take(ctx context.Context, events []event.Event) error {
 	for i := range s.window {
 		c := &s.window[i]
 		kept, ok := s.unstaged[c.ref]
+		if !ok && s.staging != nil {
+			kept, ok = s.staging.digests[c.ref]
+		}
 		if !ok && c.keptDigestKnown {
 			kept, ok = c.keptDigest, true
 		}
@@ -228,9 +260,15 @@ func (s *Sink) keptDigests(ctx context.Context) error {
 	byType := map[string][]string{}
 	for i := range s.window {
 		c := &s.window[i]
-		if _, ok := s.unstaged[c.ref]; !ok {
-			byType[c.ref.typ] = append(byType[c.ref.typ], c.ref.id)
+		if _, ok := s.unstaged[c.ref]; ok {
+			continue
 		}
+		if s.staging != nil {
+			if _, ok := s.staging.digests[c.ref]; ok {
+				continue
+			}
+		}
+		byType[c.ref.typ] = append(byType[c.ref.typ], c.ref.id)
 	}
 	if len(byType) == 0 {
 		return nil
@@ -261,7 +299,13 @@ func (s *Sink) begin(ctx context.Context) error {
 	return nil
 }
 
+// flush hands the rows taken so far to a stage in the background, once the stage in
+// flight, if any, is done; the next rows go to the buffers that stage had. A stage's
+// error is returned by the next flush (or wait).
 func (s *Sink) flush(ctx context.Context) error {
+	if err := s.wait(); err != nil {
+		return err
+	}
 	if len(s.rows) == 0 {
 		return nil
 	}
@@ -273,13 +317,32 @@ func (s *Sink) flush(ctx context.Context) error {
 			s.rows[i].Event, s.rows[i].Related = s.kept[sp.at:sp.rel:sp.rel], s.kept[sp.rel:sp.end:sp.end]
 		}
 	}
-	err := s.run.Stage(ctx, s.rows)
-	// Stage copied what it kept: the rows and their bytes are reused, and the store
-	// now knows the digests of this run's rows.
-	clear(s.rows)
-	s.rows, s.spans, s.kept = s.rows[:0], s.spans[:0], s.kept[:0]
-	clear(s.unstaged)
-	return err
+	job := &stageJob{rows: s.rows, spans: s.spans, kept: s.kept, digests: s.unstaged, done: make(chan struct{})}
+	s.rows, s.spans, s.kept, s.unstaged = s.spare.rows, s.spare.spans, s.spare.kept, s.spare.digests
+	s.spare = stageJob{}
+	s.staging = job
+	run := s.run
+	go func() {
+		defer close(job.done)
+		job.err = run.Stage(ctx, job.rows)
+	}()
+	return nil
+}
+
+// wait waits for the stage in flight, if any, and returns its error. Stage copied what
+// it kept: the stage's buffers are emptied for the next one, and the store now knows
+// the digests of its rows.
+func (s *Sink) wait() error {
+	job := s.staging
+	if job == nil {
+		return nil
+	}
+	<-job.done
+	s.staging = nil
+	clear(job.rows)
+	clear(job.digests)
+	s.spare = stageJob{rows: job.rows[:0], spans: job.spans[:0], kept: job.kept[:0], digests: job.digests}
+	return job.err
 }
 
 // Close commits the staged estate if the sync completed, and drops it otherwise.
@@ -287,12 +350,13 @@ func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.commit {
+		_ = s.wait() // the rows are dropped with the run, whatever their stage did
 		if s.run != nil {
 			return s.run.Abort(ctx)
 		}
 		return nil
 	}
-	if err := s.flush(ctx); err != nil {
+	if err := s.flushAll(ctx); err != nil {
 		return err
 	}
 	if err := s.begin(ctx); err != nil { // a sync with nothing in it still says so

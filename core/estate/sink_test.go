@@ -2,6 +2,8 @@ package estate
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"testing"
 
 	"github.com/pbisync/pbisync/core/state"
@@ -138,6 +140,7 @@ func TestSinkLastEventOfAnAssetWins(t *testing.T) {
 		{"one window", 0, [][]event.Event{{reportEvent("a", "a2"), reportEvent("a", "a1")}}, false},
 		{"two writes", 0, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("a", "a1")}}, false},
 		{"staged between", 1, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("a", "a1")}}, false},
+		{"staged, then another stage", 1, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("b", "b1")}, {reportEvent("a", "a1")}}, false},
 		{"changed last", 1, [][]event.Event{{reportEvent("a", "a1")}, {reportEvent("a", "a3")}}, false},
 		{"changed last, one window", 0, [][]event.Event{{reportEvent("a", "a1"), reportEvent("a", "a3")}}, false},
 		{"first sync", 0, [][]event.Event{{reportEvent("a", "a2"), reportEvent("a", "a1")}}, true},
@@ -155,5 +158,44 @@ func TestSinkLastEventOfAnAssetWins(t *testing.T) {
 				t.Fatalf("estate keeps %q, want %q", names["a"], want)
 			}
 		})
+	}
+}
+
+// TestSinkStageFailureIsReturned: rows are staged in the background while the next
+// ones are taken; a stage that fails is reported by a later Write or by Close, and the
+// estate is not committed.
+func TestSinkStageFailureIsReturned(t *testing.T) {
+	ctx := context.Background()
+	st := openTestStore(t)
+	syncEstate(t, st, 0, []event.Event{reportEvent("a", "a1")})
+	sk := NewSink(st, "p")
+	sk.stageRows = 1
+	if err := sk.Write(ctx, []event.Event{reportEvent("a", "a2")}); err != nil {
+		t.Fatal(err)
+	}
+	// Another connection takes the estate's table away: the next stage cannot write.
+	db, err := sql.Open("sqlite", "file:"+st.Path()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `ALTER TABLE estate_assets RENAME TO estate_assets_away`); err != nil {
+		t.Fatal(err)
+	}
+	err = sk.Write(ctx, []event.Event{reportEvent("b", "b1")})
+	if err == nil {
+		err = sk.Write(ctx, []event.Event{summaryEvent})
+	}
+	if err == nil {
+		err = sk.Close(ctx)
+	}
+	if err == nil || !strings.Contains(err.Error(), "estate_assets") {
+		t.Fatalf("a failed stage gave %v, want its error", err)
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE estate_assets_away RENAME TO estate_assets`); err != nil {
+		t.Fatal(err)
+	}
+	if names, gen := estateNames(t, st); names["a"] != "a1" || len(names) != 1 || gen != 1 {
+		t.Fatalf("after a failed stage the estate is %v, generation %d; want it as the first sync left it", names, gen)
 	}
 }
