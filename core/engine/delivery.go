@@ -11,6 +11,7 @@ import (
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -81,10 +82,10 @@ func (r *run) saveState(ctx context.Context) error {
 // write hands events to every sink in batches, the sinks in parallel. A failing sink is
 // recorded and skipped from then on; the others go on.
 func (r *run) write(ctx context.Context, events []event.Event) error {
-	if err := r.waitBehind(); err != nil {
+	if err := r.writeBehind(ctx, events); err != nil {
 		return err
 	}
-	return r.writeNow(ctx, events)
+	return r.waitBehind()
 }
 
 func (r *run) writeNow(ctx context.Context, events []event.Event) error {
@@ -100,15 +101,43 @@ func (r *run) writeNow(ctx context.Context, events []event.Event) error {
 // writeBehind is write in the background: a part's specs go to the outputs (the
 // estate's encoding and staging, the plugins' queues) while the next part is built
 // and translated. One such write is in flight at a time, and every other write, and
-// the end of the pull, wait for it first, so the outputs get events in order.
+// the end of the pull, wait for it first, so the outputs get events in order. When an
+// output takes the protocol's encoding, the part's specs are encoded meanwhile, in a
+// goroutine of their own, while the write before it is still going.
 func (r *run) writeBehind(ctx context.Context, events []event.Event) error {
+	// Each spec is converted to the sink protocol's form once, for every output that
+	// takes it in that form (sink plugins, the estate).
+	for i := range events {
+		if events[i].Kind == event.KindSpec && events[i].Shared == nil {
+			events[i].Shared = &event.Shared{}
+		}
+	}
+	var encoded chan struct{}
+	if r.encodes {
+		encoded = make(chan struct{})
+		go func() {
+			defer close(encoded)
+			for i := range events {
+				if events[i].Kind == event.KindSpec && ctx.Err() == nil {
+					// An error is the event's: the outputs get it when they ask.
+					_, _ = sink.EventBytesShared(&events[i])
+				}
+			}
+		}()
+	}
 	if err := r.waitBehind(); err != nil {
+		if encoded != nil {
+			<-encoded
+		}
 		return err
 	}
 	done := make(chan struct{})
 	r.behind = done
 	go func() {
 		defer close(done)
+		if encoded != nil {
+			<-encoded
+		}
 		r.behindErr = r.writeNow(ctx, events)
 	}()
 	return nil

@@ -369,6 +369,7 @@ type run struct {
 	models   []Model
 	wsSource map[string]Source
 	out      []Sink       // the sinks of the open run
+	encodes  bool         // some sink of out takes spec events encoded (EncodedSink)
 	sinks    []SinkResult // what each of out received in the open run
 	all      []SinkResult // what each output received in the runs that ended
 	lineage  lineage.Stats
@@ -405,17 +406,27 @@ type run struct {
 
 // pull streams every source's snapshots into the builder and the rest of the pipeline.
 // Sources run one after another; a source's own concurrency (parallel scans) feeds a
-// channel so that building and translating overlap with fetching.
+// channel so that building and translating overlap with fetching. A batch's lineage is
+// resolved on the source's side of the channel, so that it overlaps with building and
+// translating the batch before it.
 func (r *run) pull(ctx context.Context, b Builder) error {
+	type batch struct {
+		s       *snapshot.Snapshot
+		lineage lineage.Stats
+	}
 	for _, src := range r.e.Sources {
-		ch := make(chan *snapshot.Snapshot)
+		ch := make(chan batch)
 		errc := make(chan error, 1)
 		srcCtx, cancel := context.WithCancel(ctx)
 		go func() {
 			defer close(ch)
 			errc <- src.Snapshots(srcCtx, func(s *snapshot.Snapshot) error {
+				bt := batch{s: s}
+				if r.e.Lineage != nil {
+					bt.lineage = r.e.Lineage(s)
+				}
 				select {
-				case ch <- s:
+				case ch <- bt:
 					return nil
 				case <-srcCtx.Done():
 					return srcCtx.Err()
@@ -423,13 +434,14 @@ func (r *run) pull(ctx context.Context, b Builder) error {
 			})
 		}()
 		var procErr error
-		for s := range ch {
+		for bt := range ch {
 			if procErr != nil {
 				continue // drain so the source can finish
 			}
+			s := bt.s
 			r.batches++
 			if r.e.Lineage != nil {
-				r.lineage.Add(r.e.Lineage(s))
+				r.lineage.Add(bt.lineage)
 			}
 			for i := range s.Workspaces {
 				r.wsSource[s.Workspaces[i].ID] = src
@@ -561,13 +573,6 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 	}
 	if r.noSpecs {
 		return nil
-	}
-	// Each spec is converted to the sink protocol's form once, for every output that
-	// takes it in that form (sink plugins, the estate).
-	for i := range events {
-		if events[i].Kind == event.KindSpec && events[i].Shared == nil {
-			events[i].Shared = &event.Shared{}
-		}
 	}
 	return r.writeBehind(ctx, events)
 }

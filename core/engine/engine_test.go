@@ -14,6 +14,7 @@ import (
 	"github.com/pbisync/pbisync/core/snapshot"
 	"github.com/pbisync/pbisync/core/state"
 	"github.com/pbisync/pbisync/sdk/event"
+	"github.com/pbisync/pbisync/sdk/sink"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
@@ -324,5 +325,41 @@ func TestOutputsEndTogether(t *testing.T) {
 	}
 	if !a.met || !b.met || !a.closed || !b.closed {
 		t.Errorf("the outputs did not close together: a met %v, b met %v", a.met, b.met)
+	}
+}
+
+// encodedCollect is an output that takes spec events encoded (EncodedSink); it counts
+// the spec events whose encoding was not made before Write was called.
+type encodedCollect struct {
+	collect
+	specs, late int
+}
+
+func (c *encodedCollect) TakesEncoded() bool { return true }
+func (c *encodedCollect) Write(ctx context.Context, evs []event.Event) error {
+	for i := range evs {
+		if evs[i].Kind != event.KindSpec {
+			continue
+		}
+		c.specs++
+		if _, err := evs[i].Shared.Encoded(func() ([]byte, error) { c.late++; return sink.EventBytes(&evs[i]) }); err != nil {
+			return err
+		}
+	}
+	return c.collect.Write(ctx, evs)
+}
+
+// TestSpecsAreEncodedAhead: an output that takes spec events encoded gets each already
+// encoded (meanwhile, while the part before was written), and once for all outputs.
+func TestSpecsAreEncodedAhead(t *testing.T) {
+	a, b := &encodedCollect{collect: collect{name: "a"}}, &encodedCollect{collect: collect{name: "b"}}
+	e := newEngine([]Source{&fileSource{name: "f", path: msdocs}}, a, b)
+	if _, err := e.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*encodedCollect{a, b} {
+		if c.specs == 0 || c.late != 0 {
+			t.Errorf("output %s: %d of %d spec events were not encoded ahead", c.name, c.late, c.specs)
+		}
 	}
 }

@@ -25,3 +25,10 @@ type Sink interface {
 	Write(ctx context.Context, events []event.Event) error
 	Close(ctx context.Context) error
 }
+
+// EncodedSink is a Sink that takes spec events in the sink protocol's encoding
+// (sdk/sink.EventBytesShared): the engine encodes them ahead of its Write.
+type EncodedSink interface {
+	Sink
+	TakesEncoded() bool
+}

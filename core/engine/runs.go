@@ -121,8 +121,12 @@ func (r *run) open(ctx context.Context, kind sink.RunKind, kinds []event.Kind) e
 	}
 	r.out, r.whole = out, whole
 	r.sinks = make([]SinkResult, len(out))
+	r.encodes = false
 	for i, s := range out {
 		r.sinks[i].Name = s.Name()
+		if e, ok := s.(EncodedSink); ok && e.TakesEncoded() {
+			r.encodes = true
+		}
 	}
 	return nil
 }

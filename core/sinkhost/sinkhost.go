@@ -157,6 +157,10 @@ func (s *Sink) PID() int {
 	return s.inst.pid
 }
 
+// TakesEncoded tells the engine that the sink sends spec events in the sink protocol's
+// encoding (sdk/sink.EventBytesShared).
+func (s *Sink) TakesEncoded() bool { return true }
+
 // Write sends events in batches. It returns once they are sent, not acknowledged;
 // it blocks while the window of unacknowledged batches is full.
 func (s *Sink) Write(ctx context.Context, events []event.Event) error {
