@@ -170,7 +170,9 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 	for off := 0; off < len(events); {
 		n := min(len(events)-off, s.launch.batchSize)
 		enc := make([][]byte, 0, n)
-		for i := off; i < off+n; i++ {
+		size := 0
+		i := off
+		for ; i < off+n && (i == off || size < batchBytes); i++ {
 			// The encoding is shared with the other outputs and the estate: each
 			// event is encoded once, and sent as those bytes.
 			b, err := sink.EventBytesShared(&events[i])
@@ -178,14 +180,20 @@ func (s *Sink) Write(ctx context.Context, events []event.Event) error {
 				return fmt.Errorf("output %q: event %d of %d: %w", s.Name(), i, len(events), err)
 			}
 			enc = append(enc, b)
+			size += len(b)
 		}
-		off += n
+		off = i
 		if err := s.send(ctx, enc); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// batchBytes ends a batch of Write early: the window (windowBytes) then holds several
+// batches of large models, so the plugin acknowledges, and the host sends, a part at
+// a time, not one batch that fills it.
+const batchBytes = 2 << 20
 
 // WriteEncoded sends events already encoded in the protocol (the estate keeps spec
 // events so, for outputs fed from it): nothing is converted or copied. They must be

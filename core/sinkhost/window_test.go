@@ -79,3 +79,38 @@ func TestWindowBoundedByBytes(t *testing.T) {
 		t.Fatalf("%d lines in the output, want %d", lines, n)
 	}
 }
+
+// A Write of large events goes out in batches of about batchBytes, not batch_size
+// events at once, so the window holds several and the plugin acknowledges a part at
+// a time; every event arrives.
+func TestBatchBoundedByBytes(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "specs.jsonl")
+	s := startSink(t, fmt.Sprintf("name: specs\njsonl: {path: %q}\nbatch_size: 500\n", out), testOptions(nil))
+	if err := s.Begin(context.Background(), sink.RunSync); err != nil {
+		t.Fatal(err)
+	}
+	const n, each = 24, 256 << 10
+	evs := specEvents(0, n)
+	for i := range evs {
+		evs[i].Spec.Description = strings.Repeat("x", each)
+	}
+	if err := s.Write(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	batches := s.nextSeq
+	s.mu.Unlock()
+	if want := uint64(n * each / batchBytes); batches < want {
+		t.Errorf("%d events of %d KiB went out in %d batches, want at least %d", n, each>>10, batches, want)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(data), "\n"); lines != n {
+		t.Fatalf("%d lines in the output, want %d", lines, n)
+	}
+}
