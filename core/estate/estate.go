@@ -63,14 +63,8 @@ func (s *Summary) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"key":`...)
 	dst = jsonenc.AppendStrings(dst, s.Key, true)
 	if len(s.Deps) > 0 {
-		dst = append(dst, `,"deps":[`...)
-		for i, d := range s.Deps {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsonenc.AppendStrings(dst, d, true)
-		}
-		dst = append(dst, ']')
+		dst = append(dst, `,"deps":`...)
+		dst = jsonenc.AppendLists(dst, s.Deps, true)
 	}
 	dst = append(dst, `,"type":`...)
 	dst = jsonenc.AppendString(dst, s.Type, true)

@@ -77,14 +77,8 @@ func appendEvent(dst []byte, e *event.Event, specsOnly bool) ([]byte, bool) {
 func appendSpec(dst []byte, s *spec.AssetSpec, esc bool) ([]byte, bool) {
 	dst = append(dst, `{"key":`...)
 	dst = appendList(dst, s.Key, esc)
-	dst = append(dst, `,"deps":[`...)
-	for i, d := range s.Deps {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonenc.AppendStrings(dst, d, esc)
-	}
-	dst = append(dst, ']')
+	dst = append(dst, `,"deps":`...)
+	dst = jsonenc.AppendLists(dst, s.Deps, esc)
 	if s.Description != "" {
 		dst = append(dst, `,"description":`...)
 		dst = jsonenc.AppendString(dst, s.Description, esc)

@@ -144,12 +144,25 @@ func AppendStrings(dst []byte, l []string, escapeHTML bool) []byte {
 	if l == nil {
 		return append(dst, "null"...)
 	}
+	return appendArray(dst, l, escapeHTML, AppendString)
+}
+
+// AppendLists appends a list of lists of strings (keys, say) as an array of arrays, each
+// as AppendStrings writes it; ls itself is written as [] when nil.
+func AppendLists[L ~[]string](dst []byte, ls []L, escapeHTML bool) []byte {
+	return appendArray(dst, ls, escapeHTML, func(dst []byte, l L, escapeHTML bool) []byte {
+		return AppendStrings(dst, l, escapeHTML)
+	})
+}
+
+// appendArray appends l as a JSON array, each element as elem writes it.
+func appendArray[T any](dst []byte, l []T, escapeHTML bool, elem func([]byte, T, bool) []byte) []byte {
 	dst = append(dst, '[')
-	for i, s := range l {
+	for i, e := range l {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, s, escapeHTML)
+		dst = elem(dst, e, escapeHTML)
 	}
 	return append(dst, ']')
 }

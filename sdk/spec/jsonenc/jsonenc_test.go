@@ -185,3 +185,21 @@ func FuzzValue(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendLists: a list of lists of strings is written as json.Marshal writes a
+// non-nil one, its nil lists as null.
+func TestAppendLists(t *testing.T) {
+	type key []string
+	for _, ls := range [][]key{{}, {nil}, {{}, {"a", "<b>"}, nil, {"\u2028", "\xff"}}} {
+		want, err := json.Marshal(ls)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendLists(nil, ls, true); string(got) != string(want) {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	}
+	if got := AppendLists[[]string](nil, nil, true); string(got) != "[]" {
+		t.Errorf("a nil list: got %s, want []", got)
+	}
+}
