@@ -385,22 +385,10 @@ var metadataTypes = [...]string{1: `"text"`, 2: `"url"`, 3: `"int"`, 4: `"float"
 // value converted as readMetadata converts it. A json value is copied as it is when
 // canonical is set, and otherwise as jsonenc.AppendRaw writes it.
 func appendMetadataEntry(dst, entry []byte, esc, canonical bool) ([]byte, bool) {
-	var name, value []byte
-	r := reader{b: entry}
-	var haveName bool
-	if !r.each(func(num protowire.Number, typ protowire.Type) {
-		switch num {
-		case 1:
-			name = r.onceBytes(typ, &haveName)
-		case 2:
-			r.onceMessage(typ, &value)
-		default:
-			r.skip(num, typ)
-		}
-	}) {
+	name, value, ok := metadataEntry(entry)
+	if !ok {
 		return dst, false
 	}
-	var ok bool
 	if dst, ok = appendString(dst, name, esc); !ok {
 		return dst, false
 	}

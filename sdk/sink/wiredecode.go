@@ -467,23 +467,30 @@ func readRelated(b []byte, out *event.Related) bool {
 // readMetadataEntry reads a map<string, Metadata> entry and converts its value as
 // metadataFromProto does; err is that conversion's.
 func readMetadataEntry(b []byte, rawJSON bool) (name string, m spec.Metadata, ok bool, err error) {
+	nb, value, ok := metadataEntry(b)
+	if !ok || !utf8.Valid(nb) {
+		return "", m, false, nil // the generated code refuses it, with its own error
+	}
+	m, ok, err = readMetadata(value, rawJSON)
+	return string(nb), m, ok, err
+}
+
+// metadataEntry reads a map entry of AssetSpec.metadata: its name (field 1) and its
+// Metadata message (field 2), each at most once.
+func metadataEntry(b []byte) (name, value []byte, ok bool) {
 	r := reader{b: b}
 	var haveName bool
-	var value []byte
-	if !r.each(func(num protowire.Number, typ protowire.Type) {
+	ok = r.each(func(num protowire.Number, typ protowire.Type) {
 		switch num {
 		case 1:
-			name = r.once(typ, &haveName)
+			name = r.onceBytes(typ, &haveName)
 		case 2:
 			r.onceMessage(typ, &value)
 		default:
 			r.skip(num, typ)
 		}
-	}) {
-		return "", m, false, nil
-	}
-	m, ok, err = readMetadata(value, rawJSON)
-	return name, m, ok, err
+	})
+	return name, value, ok
 }
 
 // readMetadata reads a Metadata message: its one value.
