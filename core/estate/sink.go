@@ -50,6 +50,9 @@ type Sink struct {
 	staging *stageJob
 	// spare holds the buffers of the last stage that finished, for the next rows.
 	spare stageJob
+	// settled are the digests of the stages that finished during the window being
+	// taken: the digests the store gave at its start are older than them.
+	settled map[assetRef][]byte
 	// Scratch reused by every Write: the window's related messages (back to back), and
 	// what each of its spec events is.
 	rel    []byte
@@ -155,6 +158,7 @@ func (s *Sink) flushAll(ctx context.Context) error {
 // keeps as they are.
 func (s *Sink) take(ctx context.Context, events []event.Event) error {
 	clear(s.window) // no reference to the last window's events is kept
+	clear(s.settled)
 	s.rel, s.window = s.rel[:0], s.window[:0]
 	for i := range events {
 		ev := &events[i]
@@ -187,6 +191,9 @@ func (s *Sink) take(ctx context.Context, events []event.Event) error {
 		if !ok && s.staging != nil {
 			kept, ok = s.staging.digests[c.ref]
 		}
+		if !ok {
+			kept, ok = s.settled[c.ref]
+		}
 		if !ok && c.keptDigestKnown {
 			kept, ok = c.keptDigest, true
 		}
@@ -207,6 +214,14 @@ func (s *Sink) take(ctx context.Context, events []event.Event) error {
 			s.unstaged = map[assetRef][]byte{}
 		}
 		s.unstaged[c.ref] = digest
+		// A stage starts as soon as its bound is reached, not at the end of the window
+		// (500 models' events would be as much again), so that its buffer stays near
+		// stageBytes.
+		if len(s.rows) >= s.stageRows || len(s.kept) >= s.stageBytes {
+			if err := s.flush(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -333,7 +348,8 @@ func (s *Sink) flush(ctx context.Context) error {
 
 // wait waits for the stage in flight, if any, and returns its error. Stage copied what
 // it kept: the stage's buffers are emptied for the next one, and the store now knows
-// the digests of its rows.
+// the digests of its rows (settled keeps them for the rest of the window, whose
+// digests from the store are older).
 func (s *Sink) wait() error {
 	job := s.staging
 	if job == nil {
@@ -342,6 +358,10 @@ func (s *Sink) wait() error {
 	<-job.done
 	s.staging = nil
 	clear(job.rows)
+	if s.settled == nil {
+		s.settled = map[assetRef][]byte{}
+	}
+	maps.Copy(s.settled, job.digests)
 	clear(job.digests)
 	s.spare = stageJob{rows: job.rows[:0], spans: job.spans[:0], kept: job.kept[:0], digests: job.digests}
 	return job.err

@@ -143,6 +143,8 @@ func TestSinkLastEventOfAnAssetWins(t *testing.T) {
 		{"staged, then another stage", 1, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("b", "b1")}, {reportEvent("a", "a1")}}, false},
 		{"changed last", 1, [][]event.Event{{reportEvent("a", "a1")}, {reportEvent("a", "a3")}}, false},
 		{"changed last, one window", 0, [][]event.Event{{reportEvent("a", "a1"), reportEvent("a", "a3")}}, false},
+		{"staged within a window", 1, [][]event.Event{{reportEvent("a", "a2"), reportEvent("b", "b1"), reportEvent("a", "a1")}}, false},
+		{"staged within a window, changed last", 1, [][]event.Event{{reportEvent("a", "a1"), reportEvent("b", "b1"), reportEvent("a", "a3")}}, false},
 		{"first sync", 0, [][]event.Event{{reportEvent("a", "a2"), reportEvent("a", "a1")}}, true},
 		{"first sync, staged between", 1, [][]event.Event{{reportEvent("a", "a2")}, {reportEvent("a", "a1")}}, true},
 	} {
