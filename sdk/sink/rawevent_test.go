@@ -28,25 +28,7 @@ func specJSON(t testing.TB, s *spec.AssetSpec, escapeHTML bool) string {
 		return string(b)
 	}
 	type plain spec.AssetSpec
-	p := plain(*s)
-	if p.Key == nil {
-		p.Key = spec.Key{}
-	}
-	if p.Deps == nil {
-		p.Deps = []spec.Key{}
-	}
-	if p.Metadata == nil {
-		p.Metadata = map[string]spec.Metadata{}
-	}
-	if p.Tags == nil {
-		p.Tags = map[string]string{}
-	}
-	if p.Kinds == nil {
-		p.Kinds = []string{}
-	}
-	if p.Owners == nil {
-		p.Owners = []string{}
-	}
+	p := plain(s.EmptyForNil())
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -146,24 +146,29 @@ func (s *AssetSpec) Clone() AssetSpec {
 // MarshalJSON writes nil collections as empty ones, so every output has the same shape.
 func (s AssetSpec) MarshalJSON() ([]byte, error) {
 	type plain AssetSpec
-	p := plain(s)
-	if p.Key == nil {
-		p.Key = Key{}
+	return json.Marshal(plain(s.EmptyForNil()))
+}
+
+// EmptyForNil returns s with its nil collections (key, deps, metadata, tags, kinds,
+// owners) made empty: the shape MarshalJSON writes.
+func (s AssetSpec) EmptyForNil() AssetSpec {
+	if s.Key == nil {
+		s.Key = Key{}
 	}
-	if p.Deps == nil {
-		p.Deps = []Key{}
+	if s.Deps == nil {
+		s.Deps = []Key{}
 	}
-	if p.Metadata == nil {
-		p.Metadata = map[string]Metadata{}
+	if s.Metadata == nil {
+		s.Metadata = map[string]Metadata{}
 	}
-	if p.Tags == nil {
-		p.Tags = map[string]string{}
+	if s.Tags == nil {
+		s.Tags = map[string]string{}
 	}
-	if p.Kinds == nil {
-		p.Kinds = []string{}
+	if s.Kinds == nil {
+		s.Kinds = []string{}
 	}
-	if p.Owners == nil {
-		p.Owners = []string{}
+	if s.Owners == nil {
+		s.Owners = []string{}
 	}
-	return json.Marshal(p)
+	return s
 }

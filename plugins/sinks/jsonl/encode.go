@@ -32,25 +32,7 @@ type lineSpec struct {
 func toLine(e *event.Event, ls *lineSpec) lineEvent {
 	le := lineEvent{Kind: e.Kind, Removed: e.Removed, Refresh: e.Refresh, Summary: e.Summary, Related: e.Related}
 	if s := e.Spec; s != nil {
-		*ls = lineSpec(*s)
-		if ls.Key == nil {
-			ls.Key = spec.Key{}
-		}
-		if ls.Deps == nil {
-			ls.Deps = []spec.Key{}
-		}
-		if ls.Metadata == nil {
-			ls.Metadata = map[string]spec.Metadata{}
-		}
-		if ls.Tags == nil {
-			ls.Tags = map[string]string{}
-		}
-		if ls.Kinds == nil {
-			ls.Kinds = []string{}
-		}
-		if ls.Owners == nil {
-			ls.Owners = []string{}
-		}
+		*ls = lineSpec(s.EmptyForNil())
 		le.Spec = ls
 	}
 	return le
