@@ -109,7 +109,7 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, f runFlags) 
 	}
 	defer eng.Close()
 	var outs []*refresh.Outcome
-	opts := engine.RunOptions{Full: f.full}
+	opts := engine.RunOptions{Full: f.full, NoModels: !f.refresh}
 	if f.refresh {
 		opts.After = runConfiguredRefreshes(g, eng, p, &outs)
 	}

@@ -195,6 +195,12 @@ type RunOptions struct {
 	// a later RefreshModels carry it (a run with After keeps them anyway). It costs the
 	// models' column schemas in memory, encoded: about 50 MB for 1,000,000 columns.
 	ModelSpecs bool
+	// NoModels says the caller refreshes nothing after this run (a `pbisync sync`
+	// without --refresh): the run keeps no models and Result.Models is nil. A model
+	// costs about 1.7 KB for its keys, deps and tags, which grew with the tenant: a
+	// 2,000-workspace tenant's 20,000 models held 35 MB until the sync's end. After
+	// needs the models: with it, NoModels does nothing.
+	NoModels bool
 }
 
 // Sync runs the pipeline's sync once and closes the sinks. It returns an error when the
@@ -216,7 +222,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		batchSize = 500
 	}
 	r := &run{e: e, log: log, batch: batchSize, seen: map[state.AssetID]*event.Related{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{},
-		rel: newRelatedIndex(), modelSpecs: opts.ModelSpecs || opts.After != nil}
+		rel: newRelatedIndex(), modelSpecs: opts.ModelSpecs || opts.After != nil, noModels: opts.NoModels && opts.After == nil}
 	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
 	if e.stream != nil {
 		// Under serve the outputs are shared: this run has them to itself until it ends.
@@ -367,6 +373,7 @@ type run struct {
 	// models are the semantic models sent, for refreshes; wsSource maps a workspace
 	// to the source that read it.
 	models   []Model
+	noModels bool // RunOptions.NoModels: models stays nil
 	wsSource map[string]Source
 	out      []Sink       // the sinks of the open run
 	encodes  bool         // some sink of out takes spec events encoded (EncodedSink)
@@ -544,7 +551,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			continue
 		}
 		r.res.Summary.Assets[string(s.PowerBI.Type)]++
-		if s.PowerBI.Type == spec.SemanticModel {
+		if s.PowerBI.Type == spec.SemanticModel && !r.noModels {
 			// Keep what refresh selection reads (key, deps, tags, identity, the
 			// dataflows it reads), not the rest of the metadata: a model's column
 			// schemas would make this grow with the tenant.

@@ -363,3 +363,54 @@ func TestSpecsAreEncodedAhead(t *testing.T) {
 		}
 	}
 }
+
+// A run that refreshes nothing keeps no models, and sends what a run that keeps them
+// sends; the engine's next run that wants models still gets every one.
+func TestNoModelsKeepsNone(t *testing.T) {
+	kept, bare := &collect{name: "kept"}, &collect{name: "bare"}
+	e1 := newEngine([]Source{&fileSource{name: "f", path: msdocs}}, kept)
+	res1, err := e1.Run(context.Background(), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := newEngine([]Source{&fileSource{name: "f", path: msdocs}}, bare)
+	res2, err := e2.Run(context.Background(), RunOptions{NoModels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res1.Models) == 0 || res2.Models != nil {
+		t.Fatalf("models: %d kept, %d with NoModels (want some, and none)", len(res1.Models), len(res2.Models))
+	}
+	specs := func(c *collect) []string {
+		var out []string
+		for _, ev := range c.events {
+			if ev.Kind == event.KindSpec {
+				b, err := sink.EventBytes(&ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, string(b))
+			}
+		}
+		return out
+	}
+	if a, b := specs(kept), specs(bare); strings.Join(a, "\n") != strings.Join(b, "\n") || len(a) == 0 {
+		t.Errorf("the spec events differ (%d and %d)", len(a), len(b))
+	}
+	res3, err := e2.Run(context.Background(), RunOptions{ModelSpecs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res3.Models) != len(res1.Models) {
+		t.Errorf("the next run has %d models, want %d", len(res3.Models), len(res1.Models))
+	}
+	// After needs the models: NoModels does nothing then.
+	var got int
+	_, err = e2.Run(context.Background(), RunOptions{NoModels: true, After: func(_ context.Context, ms []Model, _ func(...event.Event) error) error {
+		got = len(ms)
+		return nil
+	}})
+	if err != nil || got != len(res1.Models) {
+		t.Errorf("After was given %d models (err %v), want %d", got, err, len(res1.Models))
+	}
+}

@@ -256,6 +256,10 @@ func (r *run) saveMarks(ctx context.Context) error {
 // and keeps the result for the next run. The first run of a process takes them from the
 // estate, when refreshes may follow (refresh selection needs every model).
 func (r *run) withKeptModels(ctx context.Context, refreshes bool) ([]Model, error) {
+	if r.noModels {
+		r.e.kept = nil // the next run that needs them reads the estate's
+		return nil, nil
+	}
 	models := r.models
 	if r.cov != nil && r.cov.partial && r.e.kept == nil && refreshes {
 		carried, err := r.estateModels(ctx)

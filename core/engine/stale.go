@@ -121,7 +121,7 @@ func (r *run) sendStaleDependents(ctx context.Context) error {
 		s := events[i].Spec
 		r.seen[state.IDOf(s.PowerBI)] = relatedOf(s)
 		r.res.Summary.Assets[string(s.PowerBI.Type)]++
-		if s.PowerBI.Type == spec.SemanticModel {
+		if s.PowerBI.Type == spec.SemanticModel && !r.noModels {
 			if m, ok := r.modelOfKept(&events[i]); ok {
 				r.models = append(r.models, m)
 			}
