@@ -3,36 +3,40 @@ package assets
 import (
 	"fmt"
 	"hash/maphash"
-	"slices"
+	"strings"
 
 	"github.com/pbisync/pbisync/core/record"
+	"github.com/pbisync/pbisync/internal/packed"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
 // KeyIndex remembers which Power BI asset holds each final key during one sync, so
 // two different assets that end with the same key (after translators) are reported
-// instead of merged silently by a sink. It keeps one small entry per key: the key's
-// hash, the key itself and its owner's identity, both shared with the caller when it
-// keeps them anyway (AddKept), so that the index costs the sync of a large tenant a few
-// dozen bytes per asset.
+// instead of merged silently by a sink. It keeps one small record per key, packed (the
+// key and its owner's identity, in an arena the garbage collector does not trace), found
+// by the key's hash: about 150 bytes per asset of a large tenant.
 type KeyIndex struct {
 	seed   maphash.Seed
-	owners map[uint64]keyOwner
+	arena  packed.Arena
+	owners map[uint64]packed.Ref
 	// clash holds, by their joined parts, the keys whose hash an earlier, different
 	// key holds already.
-	clash map[string]keyOwner
+	clash   map[string]packed.Ref
+	scratch []byte
 	// sum replaces the hash, for the tests of clashes.
 	sum func(spec.Key) uint64
 }
 
-type keyOwner struct {
-	key spec.Key
-	id  *spec.Identity
-}
-
 // NewKeyIndex returns an empty KeyIndex.
 func NewKeyIndex() *KeyIndex {
-	return &KeyIndex{seed: maphash.MakeSeed(), owners: map[uint64]keyOwner{}}
+	return &KeyIndex{seed: maphash.MakeSeed(), owners: map[uint64]packed.Ref{}}
+}
+
+// Reset empties the index, for the next sync: the keys of the last one no longer
+// belong to anybody.
+func (x *KeyIndex) Reset() {
+	x.arena.Reset()
+	x.owners, x.clash = map[uint64]packed.Ref{}, nil
 }
 
 // Check records the keys of a batch of records and returns a problem for each record
@@ -49,38 +53,60 @@ func (x *KeyIndex) Check(batch []record.Record) []record.Problem {
 	return problems
 }
 
-// Add records one spec's key, returning a problem when another asset holds it. It
-// keeps copies of the key and the identity.
-func (x *KeyIndex) Add(s *spec.AssetSpec) *record.Problem {
-	id := s.PowerBI
-	return x.AddKept(slices.Clone(s.Key), &id)
-}
+// Add records one spec's key, returning a problem when another asset holds it.
+func (x *KeyIndex) Add(s *spec.AssetSpec) *record.Problem { return x.Claim(s.Key, &s.PowerBI) }
 
-// AddKept is Add for a key and an identity the caller keeps unchanged for the life of
-// the index (the sync's record of what it sent): the index holds them, not copies.
-func (x *KeyIndex) AddKept(key spec.Key, id *spec.Identity) *record.Problem {
+// Claim records that the asset id holds key, returning a problem when another asset
+// holds it. The index keeps copies of both.
+func (x *KeyIndex) Claim(key spec.Key, id *spec.Identity) *record.Problem {
 	h := x.hash(key)
 	first, ok := x.owners[h]
 	switch {
 	case !ok:
-		x.owners[h] = keyOwner{key: key, id: id}
+		x.owners[h] = x.keep(key, id)
 		return nil
-	case !first.key.Equal(key):
+	case !x.keyOf(first).Equal(key):
 		// Another key with the same hash: by the joined parts instead.
 		if x.clash == nil {
-			x.clash = map[string]keyOwner{}
+			x.clash = map[string]packed.Ref{}
 		}
 		k := keyString(key)
 		if first, ok = x.clash[k]; !ok {
-			x.clash[k] = keyOwner{key: key, id: id}
+			x.clash[k] = x.keep(key, id)
 			return nil
 		}
 	}
-	if first.id.Type == id.Type && first.id.ID == id.ID {
+	owner := x.ownerOf(first)
+	if owner.Type == id.Type && owner.ID == id.ID {
 		return nil
 	}
+	// The problem outlives the index (a sync's result): its strings are copies.
 	return &record.Problem{Stage: "keys", Asset: *id,
-		Err: fmt.Errorf("key %q is also the key of %s; rename one with a translator", key.String(), *first.id)}
+		Err: fmt.Errorf("key %q is also the key of %s; rename one with a translator", key.String(), owner)}
+}
+
+// A record is its flags (none), the key, and the owner's type, id, name, workspace id
+// and workspace name.
+func (x *KeyIndex) keep(key spec.Key, id *spec.Identity) packed.Ref {
+	b := packed.AppendStrs(append(x.scratch[:0], 0), key)
+	for _, s := range [...]string{string(id.Type), id.ID, id.Name, id.WorkspaceID, id.WorkspaceName} {
+		b = packed.AppendStr(b, s)
+	}
+	x.scratch = b
+	return x.arena.Append(b)
+}
+
+func (x *KeyIndex) keyOf(ref packed.Ref) spec.Key {
+	r := packed.NewReader(x.arena.Bytes(ref), 1)
+	return r.Strs()
+}
+
+// ownerOf returns the identity of a key's owner, copied out of the arena.
+func (x *KeyIndex) ownerOf(ref packed.Ref) spec.Identity {
+	r := packed.NewReader(x.arena.Bytes(ref), 1)
+	r.SkipStrs()
+	return spec.Identity{Type: spec.ContentType(strings.Clone(r.Str())), ID: strings.Clone(r.Str()), Name: strings.Clone(r.Str()),
+		WorkspaceID: strings.Clone(r.Str()), WorkspaceName: strings.Clone(r.Str())}
 }
 
 func (x *KeyIndex) hash(key spec.Key) uint64 {

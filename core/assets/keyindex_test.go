@@ -49,9 +49,9 @@ func testKeyIndex(t *testing.T, sum func(spec.Key) uint64) {
 	}
 }
 
-// AddKept keeps the caller's key and identity; Add keeps copies, so a caller that
-// reuses its spec does not change what the index says of the first owner.
-func TestKeyIndexKeepsOrCopies(t *testing.T) {
+// The index keeps copies: a caller that reuses its spec does not change what the index
+// says of the first owner; Reset forgets every owner.
+func TestKeyIndexCopies(t *testing.T) {
 	x := NewKeyIndex()
 	s := spec.AssetSpec{Key: spec.Key{"report", "Sales"}, PowerBI: spec.Identity{Type: spec.Report, ID: "r1", Name: "Sales"}}
 	if p := x.Add(&s); p != nil {
@@ -62,14 +62,17 @@ func TestKeyIndexKeepsOrCopies(t *testing.T) {
 	if p == nil || !strings.Contains(p.Error(), `"Sales" (id r1)`) {
 		t.Errorf("the first owner after the caller reused its spec: %v", p)
 	}
-	key, id := spec.Key{"model", "M"}, &spec.Identity{Type: spec.SemanticModel, ID: "m1", Name: "M"}
-	if p := x.AddKept(key, id); p != nil {
+	if p := x.Claim(spec.Key{"model", "M"}, &spec.Identity{Type: spec.SemanticModel, ID: "m1", Name: "M"}); p != nil {
 		t.Fatal(p)
 	}
-	if p := x.AddKept(spec.Key{"model", "M"}, &spec.Identity{Type: spec.SemanticModel, ID: "m1"}); p != nil {
+	if p := x.Claim(spec.Key{"model", "M"}, &spec.Identity{Type: spec.SemanticModel, ID: "m1"}); p != nil {
 		t.Errorf("the same asset again: %v", p)
 	}
-	if x.owners[x.hash(key)].id != id {
-		t.Error("AddKept copied the identity")
+	x.Reset()
+	if x.Len() != 0 {
+		t.Errorf("Len after Reset = %d", x.Len())
+	}
+	if p := x.Claim(spec.Key{"report", "Sales"}, &spec.Identity{Type: spec.Report, ID: "r2"}); p != nil {
+		t.Errorf("after Reset, a key of the last sync still has an owner: %v", p)
 	}
 }

@@ -30,19 +30,20 @@ func (r *run) removals(ctx context.Context) error {
 			return fmt.Errorf("state: %w", err)
 		}
 	}
-	current := make([]spec.AssetSpec, 0, len(r.seen))
-	for _, a := range r.seen {
-		current = append(current, spec.AssetSpec{Key: a.Key, PowerBI: a.PowerBI})
-	}
+	current := make([]spec.AssetSpec, 0, r.rel.sentN)
+	r.rel.eachSent(func(key spec.Key, id spec.Identity) {
+		current = append(current, spec.AssetSpec{Key: key, PowerBI: id})
+	})
+	sentN := len(current)
 	// An incremental sync keeps the assets of the workspaces it did not rescan.
 	for id, a := range prev {
-		if _, sent := r.seen[id]; !sent && r.cov.carried(a) {
+		if !r.rel.sent(id) && r.cov.carried(a) {
 			current = append(current, spec.AssetSpec{Key: a.Key, PowerBI: a.PowerBI})
 		}
 	}
 	gone := r.unread.filter(state.Removed(prev, current), r.log)
 	if r.cov != nil && r.cov.partial {
-		r.cov.sent = current[:len(r.seen)]
+		r.cov.sent = current[:sentN]
 		for i := range gone {
 			r.cov.gone = append(r.cov.gone, state.IDOf(gone[i].PowerBI))
 		}

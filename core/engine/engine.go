@@ -48,10 +48,12 @@ type Builder interface {
 }
 
 // KeyChecker is told the key and identity of every spec that leaves the translators and
-// reports a problem when the key is already held by another asset. It may keep key and
-// id: the caller does not change them.
+// reports a problem when the key is already held by another asset. It copies what it
+// keeps of key and id. Reset starts the next sync: an engine runs many (serve), and the
+// keys of the last one no longer belong to anybody.
 type KeyChecker interface {
-	AddKept(key spec.Key, id *spec.Identity) *record.Problem
+	Claim(key spec.Key, id *spec.Identity) *record.Problem
+	Reset()
 }
 
 // StateStore remembers which assets a pipeline's previous sync produced, so that the
@@ -221,7 +223,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if batchSize <= 0 {
 		batchSize = 500
 	}
-	r := &run{e: e, log: log, batch: batchSize, seen: map[state.AssetID]*event.Related{}, noSpecs: opts.NoSpecs, wsSource: map[string]Source{},
+	r := &run{e: e, log: log, batch: batchSize, noSpecs: opts.NoSpecs, wsSource: map[string]Source{},
 		rel: newRelatedIndex(), modelSpecs: opts.ModelSpecs || opts.After != nil, noModels: opts.NoModels && opts.After == nil}
 	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
 	if e.stream != nil {
@@ -237,6 +239,9 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			return nil, err
 		}
 		defer unlock()
+	}
+	if e.Keys != nil {
+		e.Keys.Reset() // an asset removed since the last run no longer holds its key
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -366,7 +371,6 @@ type run struct {
 	log   *slog.Logger
 	batch int
 	res   Result
-	seen  map[state.AssetID]*event.Related // every asset sent this sync (its key and identity), for removals; shared with r.rel
 	// batches counts the snapshot batches pulled so far.
 	batches int
 	noSpecs bool
@@ -468,7 +472,7 @@ func (r *run) pull(ctx context.Context, b Builder) error {
 				}
 			}
 			if r.e.Progress != nil {
-				r.e.Progress(Progress{Workspaces: r.res.Summary.Workspaces, Assets: len(r.seen), Batches: r.batches})
+				r.e.Progress(Progress{Workspaces: r.res.Summary.Workspaces, Assets: r.rel.sentN, Batches: r.batches})
 			}
 		}
 		err := <-errc
@@ -562,18 +566,16 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 			m := Model{
 				Record:  record.Record{Spec: kept, Raw: r.refreshableOf(s.PowerBI.ID, recs[i].Raw), Workspace: recs[i].Workspace},
 				Source:  r.wsSource[s.PowerBI.WorkspaceID],
-				related: r.rel.related(refs[state.IDOf(s.PowerBI)]),
+				related: cloneRelated(r.rel.related(refs[state.IDOf(s.PowerBI)])),
 			}
 			if r.modelSpecs {
 				m.spec = refreshSpec(s)
 			}
 			r.models = append(r.models, m)
 		}
-		rel := r.rel.add(s, refs[state.IDOf(s.PowerBI)], &events)
-		r.seen[state.IDOf(s.PowerBI)] = rel
+		r.rel.add(s, refs[state.IDOf(s.PowerBI)], &events)
 		if r.e.Keys != nil {
-			// The index keeps the related index's key and identity, not copies.
-			if p := r.e.Keys.AddKept(rel.Key, &rel.PowerBI); p != nil {
+			if p := r.e.Keys.Claim(s.Key, &s.PowerBI); p != nil {
 				r.problems([]record.Problem{*p})
 			}
 		}

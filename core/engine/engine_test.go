@@ -414,3 +414,31 @@ func TestNoModelsKeepsNone(t *testing.T) {
 		t.Errorf("After was given %d models (err %v), want %d", got, err, len(res1.Models))
 	}
 }
+
+// An engine that runs many syncs (serve) checks each sync's keys on their own: a report
+// deleted since the last sync does not hold its key against the report that has it now.
+func TestKeysBelongToOneSync(t *testing.T) {
+	src := &sliceSource{}
+	e := newEngine([]Source{src}, &collect{name: "out"})
+	for i, id := range []string{"r1", "r2", "r2"} {
+		src.batches = []*snapshot.Snapshot{{Workspaces: []snapshot.Workspace{{ID: "w1", Name: "Finance",
+			Reports: []snapshot.Report{{ID: id, Name: "Sales"}}}}}}
+		res, err := e.Sync(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Problems) != 0 {
+			t.Errorf("sync %d: %v", i+1, res.Problems)
+		}
+	}
+	// Within one sync, two reports with one key are still a problem.
+	src.batches = []*snapshot.Snapshot{{Workspaces: []snapshot.Workspace{{ID: "w1", Name: "Finance",
+		Reports: []snapshot.Report{{ID: "r1", Name: "Sales"}, {ID: "r2", Name: "Sales"}}}}}}
+	res, err := e.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "is also the key of") {
+		t.Errorf("two reports with one key: %v", res.Problems)
+	}
+}

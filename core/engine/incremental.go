@@ -210,7 +210,7 @@ func (r *run) plan(ctx context.Context, full bool, b Builder) error {
 			kn.Know(a.PowerBI.Type, a.PowerBI.ID, a.Key)
 		}
 		if r.e.Keys != nil {
-			r.e.Keys.AddKept(a.Key, &a.PowerBI)
+			r.e.Keys.Claim(a.Key, &a.PowerBI)
 		}
 	}
 	return nil

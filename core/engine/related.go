@@ -2,12 +2,14 @@ package engine
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"strings"
 
 	"github.com/pbisync/pbisync/core/assets"
 	"github.com/pbisync/pbisync/core/estate"
 	"github.com/pbisync/pbisync/core/record"
 	"github.com/pbisync/pbisync/core/state"
+	"github.com/pbisync/pbisync/internal/packed"
 	"github.com/pbisync/pbisync/sdk/event"
 	"github.com/pbisync/pbisync/sdk/spec"
 )
@@ -22,12 +24,36 @@ import (
 // references are not all known yet is held until they are, or until the sync's last
 // batch, so the output does not depend on the order in which the tenant was read.
 
-// relatedIndex knows what the sync sent of every asset, by Power BI identity.
+// relatedIndex knows what the sync sent of every asset, by Power BI identity: what
+// events say of it (its event.Related), whether this sync sent it, or that it was
+// dropped. It keeps one record per asset in a packed arena, found by a hash of the
+// asset's id: a 4,000-workspace tenant's 140,000 assets held 90 MB of the sync's heap as
+// structs, map entries and strings, about a third of that packed, and none of it is
+// traced by the garbage collector. What it returns points into the arena, which lives
+// as long as the run: what outlives the run (a Model's related) is copied (cloneRelated).
 type relatedIndex struct {
-	sent    map[state.AssetID]*event.Related // nil value: the asset was dropped
+	arena packed.Arena
+	seed  maphash.Seed
+	// byID holds, by the hash of an asset's id, the newest record of that hash; each
+	// record names the one it came after (a chain of older records and of other ids
+	// with the same hash).
+	byID map[uint64]packed.Ref
+	// sentN counts the assets this sync sent.
+	sentN   int
+	scratch []byte
+
 	waiting map[state.AssetID][]*heldEvent
 	held    []*heldEvent
 }
+
+// A record is its flags, the Ref of the record before it in its chain, the identity
+// (type, id, name, workspace id and name), the web URL, the key, the tables and the
+// tables as named.
+const (
+	relDropped    = 1 << iota // dropped by a translator or invalid: nothing to relate
+	relSent                   // sent by this sync (not only carried from the estate)
+	relSuperseded             // a newer record of the same asset follows
+)
 
 // heldEvent is a spec event waiting for the assets it refers to.
 type heldEvent struct {
@@ -38,7 +64,7 @@ type heldEvent struct {
 }
 
 func newRelatedIndex() *relatedIndex {
-	return &relatedIndex{sent: map[state.AssetID]*event.Related{}, waiting: map[state.AssetID][]*heldEvent{}}
+	return &relatedIndex{seed: maphash.MakeSeed(), byID: map[uint64]packed.Ref{}, waiting: map[state.AssetID][]*heldEvent{}}
 }
 
 // relatedOf is what other events say of an asset.
@@ -47,37 +73,137 @@ func relatedOf(s *spec.AssetSpec) *event.Related {
 	return &r
 }
 
-// knowCarried tells the index what the estate says of the assets an incremental sync
-// carries, so that the events of rescanned assets that refer to them are complete.
-func (x *relatedIndex) knowCarried(rel event.Related) {
-	r := &rel
-	x.sent[state.IDOf(r.PowerBI)], x.sent[anyType(r.PowerBI)] = r, r
-}
-
 func refID(r record.Ref) state.AssetID { return state.AssetID{Type: r.Type, ID: r.ID} }
 
 // anyType is the index key of an asset by id alone, for refs without a type.
 func anyType(id spec.Identity) state.AssetID { return state.AssetID{ID: id.ID} }
 
+func (x *relatedIndex) hash(id string) uint64 { return maphash.String(x.seed, id) }
+
+// find returns the newest record of aid (any type when aid has none; one that was not
+// dropped first), or 0.
+func (x *relatedIndex) find(aid state.AssetID) packed.Ref {
+	var dropped packed.Ref
+	for ref := x.byID[x.hash(aid.ID)]; ref != 0; {
+		rec := x.arena.Bytes(ref)
+		r := packed.NewReader(rec, 1)
+		next := r.Ref()
+		typ, id := r.Str(), r.Str()
+		if rec[0]&relSuperseded == 0 && id == aid.ID && (aid.Type == "" || spec.ContentType(typ) == aid.Type) {
+			if rec[0]&relDropped == 0 || aid.Type != "" {
+				return ref
+			}
+			if dropped == 0 {
+				dropped = ref
+			}
+		}
+		ref = next
+	}
+	return dropped
+}
+
+// known reports whether aid has a record: sent, carried or dropped.
+func (x *relatedIndex) known(aid state.AssetID) bool { return x.find(aid) != 0 }
+
+// get returns what the index knows of aid, nil when it has nothing to relate. Its
+// strings point into the arena.
+func (x *relatedIndex) get(aid state.AssetID) *event.Related {
+	ref := x.find(aid)
+	if ref == 0 {
+		return nil
+	}
+	rec := x.arena.Bytes(ref)
+	if rec[0]&relDropped != 0 {
+		return nil
+	}
+	rel := decodeRelated(rec)
+	return &rel
+}
+
+// sent reports whether this sync sent the asset aid (typed).
+func (x *relatedIndex) sent(aid state.AssetID) bool {
+	ref := x.find(aid)
+	return ref != 0 && x.arena.Bytes(ref)[0]&relSent != 0
+}
+
+func decodeRelated(rec []byte) event.Related {
+	r := packed.NewReader(rec, 9)
+	var rel event.Related
+	rel.PowerBI.Type = spec.ContentType(r.Str())
+	rel.PowerBI.ID, rel.PowerBI.Name, rel.PowerBI.WorkspaceID, rel.PowerBI.WorkspaceName = r.Str(), r.Str(), r.Str(), r.Str()
+	rel.WebURL = r.Str()
+	rel.Key = r.Strs()
+	rel.Tables, rel.TableNames = r.Strs(), r.Strs()
+	return rel
+}
+
+// put records rel with flags, superseding the record of the same asset it had.
+func (x *relatedIndex) put(rel *event.Related, flags byte) {
+	aid := state.IDOf(rel.PowerBI)
+	old := x.find(aid)
+	if old != 0 {
+		o := x.arena.Bytes(old)
+		if o[0]&relSent != 0 {
+			x.sentN--
+		}
+		x.arena.SetFlags(old, relSuperseded)
+	}
+	if flags&relSent != 0 {
+		x.sentN++
+	}
+	h := x.hash(rel.PowerBI.ID)
+	b := packed.AppendRef(append(x.scratch[:0], flags), x.byID[h])
+	b = packed.AppendStr(b, string(rel.PowerBI.Type))
+	for _, s := range [...]string{rel.PowerBI.ID, rel.PowerBI.Name, rel.PowerBI.WorkspaceID, rel.PowerBI.WorkspaceName, rel.WebURL} {
+		b = packed.AppendStr(b, s)
+	}
+	b = packed.AppendStrs(b, rel.Key)
+	b = packed.AppendStrs(packed.AppendStrs(b, rel.Tables), rel.TableNames)
+	x.scratch = b
+	x.byID[h] = x.arena.Append(b)
+}
+
+// eachSent calls f with the key and identity of every asset this sync sent.
+func (x *relatedIndex) eachSent(f func(key spec.Key, id spec.Identity)) {
+	x.arena.Each(func(_ packed.Ref, rec []byte) {
+		if rec[0]&(relSent|relSuperseded) == relSent {
+			rel := decodeRelated(rec)
+			f(rel.Key, rel.PowerBI)
+		}
+	})
+}
+
+// knowCarried tells the index what the estate says of the assets an incremental sync
+// carries, so that the events of rescanned assets that refer to them are complete.
+func (x *relatedIndex) knowCarried(rel event.Related) { x.put(&rel, 0) }
+
+// resent records that the sync sends again an asset it carried (stale.go).
+func (x *relatedIndex) resent(s *spec.AssetSpec) { x.put(relatedOf(s), relSent) }
+
 // dropped records that a translator dropped an asset: nothing will refer to it.
 func (x *relatedIndex) dropped(id spec.Identity, out *[]event.Event) {
-	for _, aid := range []state.AssetID{state.IDOf(id), anyType(id)} {
-		if _, ok := x.sent[aid]; !ok {
-			x.sent[aid] = nil
-			x.release(aid, out)
-		}
+	typed, any := state.IDOf(id), anyType(id)
+	if x.known(typed) {
+		return
+	}
+	anyKnown := x.known(any)
+	x.put(&event.Related{PowerBI: spec.Identity{Type: id.Type, ID: id.ID}}, relDropped)
+	x.release(typed, out)
+	if !anyKnown {
+		x.release(any, out)
 	}
 }
 
 // add records a spec about to be sent and appends its event to out, with its related
-// assets, or holds it; events it completes follow it. It returns what it recorded.
+// assets, or holds it; events it completes follow it. It returns what it recorded, as
+// the spec says it (its strings are the spec's).
 func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Event) *event.Related {
 	aid := state.IDOf(s.PowerBI)
 	rel := relatedOf(s)
-	x.sent[aid], x.sent[anyType(s.PowerBI)] = rel, rel
+	x.put(rel, relSent)
 	h := &heldEvent{ev: event.Event{Kind: event.KindSpec, Spec: s}, refs: refs}
 	for _, r := range refs {
-		if _, known := x.sent[refID(r)]; !known {
+		if !x.known(refID(r)) {
 			h.missing++
 			x.waiting[refID(r)] = append(x.waiting[refID(r)], h)
 		}
@@ -126,11 +252,7 @@ func (x *relatedIndex) flush(out *[]event.Event) {
 func (x *relatedIndex) finish(h *heldEvent) event.Event {
 	h.done = true
 	ev := h.ev
-	for _, r := range h.refs {
-		if rel := x.sent[refID(r)]; rel != nil {
-			ev.Related = append(ev.Related, *rel)
-		}
-	}
+	ev.Related = x.related(h.refs)
 	return ev
 }
 
@@ -146,15 +268,36 @@ func (x *relatedIndex) compact() {
 	x.held = x.held[:n]
 }
 
-// related returns what the index knows of the assets refs name.
+// related returns what the index knows of the assets refs name; its strings point into
+// the arena.
 func (x *relatedIndex) related(refs []record.Ref) []event.Related {
 	var out []event.Related
 	for _, r := range refs {
-		if rel := x.sent[refID(r)]; rel != nil {
+		if rel := x.get(refID(r)); rel != nil {
 			out = append(out, *rel)
 		}
 	}
 	return out
+}
+
+// cloneRelated copies rels out of the arena, for what outlives the run.
+func cloneRelated(rels []event.Related) []event.Related {
+	for i := range rels {
+		r := &rels[i]
+		r.Key = cloneStrs(r.Key)
+		r.PowerBI = spec.Identity{Type: spec.ContentType(strings.Clone(string(r.PowerBI.Type))), ID: strings.Clone(r.PowerBI.ID),
+			Name: strings.Clone(r.PowerBI.Name), WorkspaceID: strings.Clone(r.PowerBI.WorkspaceID), WorkspaceName: strings.Clone(r.PowerBI.WorkspaceName)}
+		r.WebURL = strings.Clone(r.WebURL)
+		r.Tables, r.TableNames = cloneStrs(r.Tables), cloneStrs(r.TableNames)
+	}
+	return rels
+}
+
+func cloneStrs(ss []string) []string {
+	for i, s := range ss {
+		ss[i] = strings.Clone(s)
+	}
+	return ss
 }
 
 // refreshSpec is what a refresh event carries of its model: the spec's key, deps,

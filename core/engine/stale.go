@@ -41,7 +41,7 @@ func (r *run) notePrevRelated(rel event.Related) {
 func (r *run) changedRelated() (changed map[state.AssetID]*event.Related, rekeyed map[string]spec.Key) {
 	changed, rekeyed = map[state.AssetID]*event.Related{}, map[string]spec.Key{}
 	for id, prev := range r.prevRelated {
-		now := r.rel.sent[id]
+		now := r.rel.get(id)
 		if now == nil || sameRelated(prev, *now) {
 			continue
 		}
@@ -119,7 +119,7 @@ func (r *run) sendStaleDependents(ctx context.Context) error {
 		"assets", len(events), "rekeyed", len(rekeyed), "changed", len(changed))
 	for i := range events {
 		s := events[i].Spec
-		r.seen[state.IDOf(s.PowerBI)] = relatedOf(s)
+		r.rel.resent(s)
 		r.res.Summary.Assets[string(s.PowerBI.Type)]++
 		if s.PowerBI.Type == spec.SemanticModel && !r.noModels {
 			if m, ok := r.modelOfKept(&events[i]); ok {

@@ -105,8 +105,7 @@ func (r *run) carriedUnsent(id state.AssetID) bool {
 	if !ok || !r.cov.carried(a) {
 		return false
 	}
-	_, sent := r.seen[id]
-	return !sent
+	return !r.rel.sent(id)
 }
 
 // sendCarried sends the outputs that need every asset the spec events the estate kept of
