@@ -1,6 +1,7 @@
 package assets
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"strings"
@@ -23,6 +24,8 @@ type KeyIndex struct {
 	// key holds already.
 	clash   map[string]packed.Ref
 	scratch []byte
+	// dict numbers what repeats: key prefixes, types, workspaces.
+	dict packed.Dict
 	// sum replaces the hash, for the tests of clashes.
 	sum func(spec.Key) uint64
 }
@@ -36,7 +39,7 @@ func NewKeyIndex() *KeyIndex {
 // belong to anybody.
 func (x *KeyIndex) Reset() {
 	x.arena.Reset()
-	x.owners, x.clash = map[uint64]packed.Ref{}, nil
+	x.owners, x.clash, x.dict = map[uint64]packed.Ref{}, nil, packed.Dict{}
 }
 
 // Check records the keys of a batch of records and returns a problem for each record
@@ -85,28 +88,52 @@ func (x *KeyIndex) Claim(key spec.Key, id *spec.Identity) *record.Problem {
 		Err: fmt.Errorf("key %q is also the key of %s; rename one with a translator", key.String(), owner)}
 }
 
-// A record is its flags (none), the key, and the owner's type, id, name, workspace id
-// and workspace name.
+// A record is its flags (none), the key (its length, then its parts: all but the last
+// numbered by dict), and the owner's type, id, name, workspace id and workspace name
+// (the type and the workspace numbered).
 func (x *KeyIndex) keep(key spec.Key, id *spec.Identity) packed.Ref {
-	b := packed.AppendStrs(append(x.scratch[:0], 0), key)
-	for _, s := range [...]string{string(id.Type), id.ID, id.Name, id.WorkspaceID, id.WorkspaceName} {
-		b = packed.AppendStr(b, s)
+	d := &x.dict
+	b := binary.AppendUvarint(append(x.scratch[:0], 0), uint64(len(key)))
+	for i, part := range key {
+		if i < len(key)-1 {
+			b = d.Append(b, part)
+		} else {
+			b = packed.AppendStr(b, part)
+		}
 	}
+	b = d.Append(b, string(id.Type))
+	b = packed.AppendStr(packed.AppendStr(b, id.ID), id.Name)
+	b = d.Append(d.Append(b, id.WorkspaceID), id.WorkspaceName)
 	x.scratch = b
 	return x.arena.Append(b)
 }
 
+// readKey reads the key of a record, and leaves r after it.
+func (x *KeyIndex) readKey(r *packed.Reader) spec.Key {
+	n := r.Uvarint()
+	if n == 0 {
+		return nil
+	}
+	key := make(spec.Key, n)
+	for i := range key[:n-1] {
+		key[i] = r.DictStr(&x.dict)
+	}
+	key[n-1] = r.Str()
+	return key
+}
+
 func (x *KeyIndex) keyOf(ref packed.Ref) spec.Key {
 	r := packed.NewReader(x.arena.Bytes(ref), 1)
-	return r.Strs()
+	return x.readKey(&r)
 }
 
 // ownerOf returns the identity of a key's owner, copied out of the arena.
 func (x *KeyIndex) ownerOf(ref packed.Ref) spec.Identity {
 	r := packed.NewReader(x.arena.Bytes(ref), 1)
-	r.SkipStrs()
-	return spec.Identity{Type: spec.ContentType(strings.Clone(r.Str())), ID: strings.Clone(r.Str()), Name: strings.Clone(r.Str()),
-		WorkspaceID: strings.Clone(r.Str()), WorkspaceName: strings.Clone(r.Str())}
+	x.readKey(&r)
+	d := &x.dict
+	return spec.Identity{Type: spec.ContentType(r.DictStr(d)), ID: strings.Clone(r.Str()), Name: strings.Clone(r.Str()),
+		WorkspaceID: r.DictStr(d), WorkspaceName: r.DictStr(d)}
 }
 
 func (x *KeyIndex) hash(key spec.Key) uint64 {

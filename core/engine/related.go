@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
 	"strings"
@@ -41,14 +42,17 @@ type relatedIndex struct {
 	// sentN counts the assets this sync sent.
 	sentN   int
 	scratch []byte
+	// dict numbers what repeats: types, workspaces, key prefixes, web URL patterns.
+	dict packed.Dict
 
 	waiting map[state.AssetID][]*heldEvent
 	held    []*heldEvent
 }
 
 // A record is its flags, the Ref of the record before it in its chain, the identity
-// (type, id, name, workspace id and name), the web URL, the key, the tables and the
-// tables as named.
+// (type, id, name, workspace id and name), the web URL (as a pattern, see urlPattern,
+// or in full), the key, the tables and the tables as named. The type, the workspace,
+// the URL's pattern and every part of the key but the last are numbered by dict.
 const (
 	relDropped    = 1 << iota // dropped by a translator or invalid: nothing to relate
 	relSent                   // sent by this sync (not only carried from the estate)
@@ -88,7 +92,7 @@ func (x *relatedIndex) find(aid state.AssetID) packed.Ref {
 		rec := x.arena.Bytes(ref)
 		r := packed.NewReader(rec, 1)
 		next := r.Ref()
-		typ, id := r.Str(), r.Str()
+		typ, id := r.DictStr(&x.dict), r.Str()
 		if rec[0]&relSuperseded == 0 && id == aid.ID && (aid.Type == "" || spec.ContentType(typ) == aid.Type) {
 			if rec[0]&relDropped == 0 || aid.Type != "" {
 				return ref
@@ -116,7 +120,7 @@ func (x *relatedIndex) get(aid state.AssetID) *event.Related {
 	if rec[0]&relDropped != 0 {
 		return nil
 	}
-	rel := decodeRelated(rec)
+	rel := x.decode(rec, true)
 	return &rel
 }
 
@@ -126,15 +130,54 @@ func (x *relatedIndex) sent(aid state.AssetID) bool {
 	return ref != 0 && x.arena.Bytes(ref)[0]&relSent != 0
 }
 
-func decodeRelated(rec []byte) event.Related {
+// decode reads a record; the web URL only with url, and the tables only with it too.
+func (x *relatedIndex) decode(rec []byte, all bool) event.Related {
 	r := packed.NewReader(rec, 9)
 	var rel event.Related
-	rel.PowerBI.Type = spec.ContentType(r.Str())
-	rel.PowerBI.ID, rel.PowerBI.Name, rel.PowerBI.WorkspaceID, rel.PowerBI.WorkspaceName = r.Str(), r.Str(), r.Str(), r.Str()
-	rel.WebURL = r.Str()
-	rel.Key = r.Strs()
-	rel.Tables, rel.TableNames = r.Strs(), r.Strs()
+	d := &x.dict
+	rel.PowerBI.Type = spec.ContentType(r.DictStr(d))
+	rel.PowerBI.ID, rel.PowerBI.Name = r.Str(), r.Str()
+	rel.PowerBI.WorkspaceID, rel.PowerBI.WorkspaceName = r.DictStr(d), r.DictStr(d)
+	patterned := r.Byte() == 1
+	if patterned {
+		p := r.DictStr(d)
+		if all {
+			rel.WebURL = expandURL(p, rel.PowerBI.WorkspaceID, rel.PowerBI.ID)
+		}
+	} else {
+		rel.WebURL = r.Str()
+	}
+	if n := r.Uvarint(); n > 0 {
+		rel.Key = make(spec.Key, n)
+		for i := range rel.Key[:n-1] {
+			rel.Key[i] = r.DictStr(d)
+		}
+		rel.Key[n-1] = r.Str()
+	}
+	if all {
+		rel.Tables, rel.TableNames = r.Strs(), r.Strs()
+	}
 	return rel
+}
+
+// urlPattern is url with the asset's workspace id and id in it replaced by \x01 and
+// \x02 (all web URLs of a tenant have a few patterns), when it has both and neither byte.
+func urlPattern(url, ws, id string) (string, bool) {
+	if ws == "" || id == "" || strings.ContainsAny(url, "\x01\x02") {
+		return "", false
+	}
+	i, j := strings.Index(url, ws), strings.LastIndex(url, id)
+	if i < 0 || j < i+len(ws) {
+		return "", false
+	}
+	return url[:i] + "\x01" + url[i+len(ws):j] + "\x02" + url[j+len(id):], true
+}
+
+// expandURL is urlPattern undone.
+func expandURL(p, ws, id string) string {
+	i := strings.IndexByte(p, 1)
+	j := strings.IndexByte(p, 2)
+	return p[:i] + ws + p[i+1:j] + id + p[j+1:]
 }
 
 // put records rel with flags, superseding the record of the same asset it had.
@@ -152,12 +195,24 @@ func (x *relatedIndex) put(rel *event.Related, flags byte) {
 		x.sentN++
 	}
 	h := x.hash(rel.PowerBI.ID)
+	d := &x.dict
 	b := packed.AppendRef(append(x.scratch[:0], flags), x.byID[h])
-	b = packed.AppendStr(b, string(rel.PowerBI.Type))
-	for _, s := range [...]string{rel.PowerBI.ID, rel.PowerBI.Name, rel.PowerBI.WorkspaceID, rel.PowerBI.WorkspaceName, rel.WebURL} {
-		b = packed.AppendStr(b, s)
+	b = d.Append(b, string(rel.PowerBI.Type))
+	b = packed.AppendStr(packed.AppendStr(b, rel.PowerBI.ID), rel.PowerBI.Name)
+	b = d.Append(d.Append(b, rel.PowerBI.WorkspaceID), rel.PowerBI.WorkspaceName)
+	if p, ok := urlPattern(rel.WebURL, rel.PowerBI.WorkspaceID, rel.PowerBI.ID); ok {
+		b = d.Append(append(b, 1), p)
+	} else {
+		b = packed.AppendStr(append(b, 0), rel.WebURL)
 	}
-	b = packed.AppendStrs(b, rel.Key)
+	b = binary.AppendUvarint(b, uint64(len(rel.Key)))
+	for i, part := range rel.Key {
+		if i < len(rel.Key)-1 {
+			b = d.Append(b, part)
+		} else {
+			b = packed.AppendStr(b, part)
+		}
+	}
 	b = packed.AppendStrs(packed.AppendStrs(b, rel.Tables), rel.TableNames)
 	x.scratch = b
 	x.byID[h] = x.arena.Append(b)
@@ -167,7 +222,7 @@ func (x *relatedIndex) put(rel *event.Related, flags byte) {
 func (x *relatedIndex) eachSent(f func(key spec.Key, id spec.Identity)) {
 	x.arena.Each(func(_ packed.Ref, rec []byte) {
 		if rec[0]&(relSent|relSuperseded) == relSent {
-			rel := decodeRelated(rec)
+			rel := x.decode(rec, false)
 			f(rel.Key, rel.PowerBI)
 		}
 	})

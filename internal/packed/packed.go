@@ -147,6 +147,20 @@ func (r *Reader) SkipStrs() {
 	}
 }
 
+// Byte reads a byte.
+func (r *Reader) Byte() byte {
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+// Uvarint reads an unsigned varint.
+func (r *Reader) Uvarint() uint64 {
+	v, w := binary.Uvarint(r.b)
+	r.b = r.b[w:]
+	return v
+}
+
 // Ref reads a Ref.
 func (r *Reader) Ref() Ref {
 	v := binary.LittleEndian.Uint64(r.b)
