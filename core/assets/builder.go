@@ -12,6 +12,7 @@ package assets
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -41,9 +42,10 @@ type Builder struct {
 	portal   string
 	upstream func(m *snapshot.SemanticModel) []spec.Key
 
-	dataSources map[string]*entry
-	models      map[string]*entry
-	reports     map[string]*entry
+	entries     *entryStore
+	dataSources entries
+	models      entries
+	reports     entries
 	dashboards  map[string]bool // id -> built
 	items       itemIndex       // dataflows, datamarts, Fabric items
 	lineageKeys func(l *snapshot.Lineage) []spec.Key
@@ -55,12 +57,6 @@ type Builder struct {
 	known map[target]spec.Key
 	// lower holds the lower-case forms of column names made so far (lowerName).
 	lower map[string]string
-}
-
-// entry is what the builder remembers of a seen asset for the whole stream.
-type entry struct {
-	key   spec.Key
-	built bool
 }
 
 type target struct {
@@ -79,14 +75,13 @@ type pending struct {
 // NewBuilder returns a Builder with the given options.
 func NewBuilder(opts Options) *Builder {
 	b := &Builder{
-		portal:      strings.TrimRight(opts.PortalURL, "/"),
-		upstream:    opts.UpstreamKeys,
-		dataSources: map[string]*entry{},
-		models:      map[string]*entry{},
-		reports:     map[string]*entry{},
-		dashboards:  map[string]bool{},
-		waiting:     map[target][]*pending{},
+		portal:     strings.TrimRight(opts.PortalURL, "/"),
+		upstream:   opts.UpstreamKeys,
+		dashboards: map[string]bool{},
+		waiting:    map[target][]*pending{},
 	}
+	b.entries = &entryStore{seed: maphash.MakeSeed()}
+	b.dataSources, b.models, b.reports = newEntries(b.entries), newEntries(b.entries), newEntries(b.entries)
 	if b.portal == "" {
 		b.portal = DefaultPortalURL
 	}
@@ -134,20 +129,20 @@ func (b *Builder) Add(snap *snapshot.Snapshot) ([]record.Record, []record.Proble
 				Err:   fmt.Errorf("data source %d of the batch has no datasourceId; skipped", i)})
 			continue
 		}
-		e := b.dataSources[ds.ID]
-		if e.built {
+		e := b.dataSources.get(ds.ID)
+		if e.built() {
 			continue
 		}
-		e.built = true
-		emit(b.dataSourceSpec(users[ds.ID], ds, e.key))
+		e.setBuilt()
+		emit(b.dataSourceSpec(users[ds.ID], ds, e.key()))
 	}
 	b.addItems(snap, emit, &problems)
 	for wi := range snap.Workspaces {
 		ws := &snap.Workspaces[wi]
 		for i := range ws.SemanticModels {
 			sm := &ws.SemanticModels[i]
-			if e := b.models[sm.ID]; e != nil && !e.built {
-				e.built = true
+			if e := b.models.get(sm.ID); e.found() && !e.built() {
+				e.setBuilt()
 				emit(b.modelSpec(ws, sm))
 			} else if sm.ID == "" {
 				problems = append(problems, missingID(spec.SemanticModel, sm.Name, ws))
@@ -158,8 +153,8 @@ func (b *Builder) Add(snap *snapshot.Snapshot) ([]record.Record, []record.Proble
 		ws := &snap.Workspaces[wi]
 		for i := range ws.Reports {
 			r := &ws.Reports[i]
-			if e := b.reports[r.ID]; e != nil && !e.built {
-				e.built = true
+			if e := b.reports.get(r.ID); e.found() && !e.built() {
+				e.setBuilt()
 				emit(b.reportSpec(ws, r))
 			} else if r.ID == "" {
 				problems = append(problems, missingID(spec.Report, r.Name, ws))
@@ -232,31 +227,31 @@ func missingID(t spec.ContentType, name string, ws *snapshot.Workspace) record.P
 func (b *Builder) index(snap *snapshot.Snapshot, released *[]*pending) {
 	for i := range snap.DataSources {
 		ds := &snap.DataSources[i]
-		if ds.ID == "" || b.dataSources[ds.ID] != nil {
+		if ds.ID == "" || b.dataSources.get(ds.ID).found() {
 			continue
 		}
 		key := DataSourceKey(ds)
-		b.dataSources[ds.ID] = &entry{key: key}
+		b.dataSources.add(ds.ID, key)
 		b.seen(target{refDataSource, ds.ID}, released)
 	}
 	for wi := range snap.Workspaces {
 		ws := &snap.Workspaces[wi]
 		for i := range ws.SemanticModels {
 			sm := &ws.SemanticModels[i]
-			if sm.ID == "" || b.models[sm.ID] != nil {
+			if sm.ID == "" || b.models.get(sm.ID).found() {
 				continue
 			}
 			k, _ := nameKey("semantic_model", sm.Name, sm.ID, spec.Identity{})
-			b.models[sm.ID] = &entry{key: k}
+			b.models.add(sm.ID, k)
 			b.seen(target{refModel, sm.ID}, released)
 		}
 		for i := range ws.Reports {
 			r := &ws.Reports[i]
-			if r.ID == "" || b.reports[r.ID] != nil {
+			if r.ID == "" || b.reports.get(r.ID).found() {
 				continue
 			}
 			k, _ := nameKey("report", r.Name, r.ID, spec.Identity{})
-			b.reports[r.ID] = &entry{key: k}
+			b.reports.add(r.ID, k)
 			b.seen(target{refReport, r.ID}, released)
 		}
 	}
@@ -281,24 +276,24 @@ func (b *Builder) seen(t target, released *[]*pending) {
 
 // lookup returns the key a ref points at, if known yet.
 func (b *Builder) lookup(r ref) (spec.Key, bool) {
-	var e *entry
+	var e entry
 	switch r.kind {
 	case refFixed:
 		return r.key, true
 	case refDataSource:
-		e = b.dataSources[r.id]
+		e = b.dataSources.get(r.id)
 	case refModel:
-		e = b.models[r.id]
+		e = b.models.get(r.id)
 	case refReport:
-		e = b.reports[r.id]
+		e = b.reports.get(r.id)
 	case refDataflow, refFabricItem:
-		e = b.items.lookup(r)
+		e = b.items.lookup(b.entries, r)
 	}
-	if e == nil {
+	if !e.found() {
 		k, ok := b.known[target{r.kind, r.id}]
 		return k, ok
 	}
-	return e.key, true
+	return e.key(), true
 }
 
 // resolveOrHold returns the finished record when every dependency is known, or holds

@@ -26,23 +26,22 @@ const (
 
 // itemIndex remembers the keys of dataflows and Fabric items for the whole stream.
 type itemIndex struct {
-	dataflows map[string]*entry
-	fabric    map[string]*entry
+	dataflows entries
+	fabric    entries
 }
 
-func (x *itemIndex) init() {
-	if x.dataflows == nil {
-		x.dataflows = map[string]*entry{}
-		x.fabric = map[string]*entry{}
+func (x *itemIndex) init(st *entryStore) {
+	if x.dataflows.refs == nil {
+		x.dataflows, x.fabric = newEntries(st), newEntries(st)
 	}
 }
 
-func (x *itemIndex) lookup(r ref) *entry {
-	x.init()
+func (x *itemIndex) lookup(st *entryStore, r ref) entry {
+	x.init(st)
 	if r.kind == refDataflow {
-		return x.dataflows[r.id]
+		return x.dataflows.get(r.id)
 	}
-	return x.fabric[r.id]
+	return x.fabric.get(r.id)
 }
 
 // dataflowPrefix is the first key part of a dataflow or datamart.
@@ -66,27 +65,27 @@ func fabricPrefix(it *snapshot.FabricItem) (string, spec.ContentType, string, st
 
 // indexItems records the keys of the batch's new dataflows and Fabric items.
 func (b *Builder) indexItems(snap *snapshot.Snapshot, released *[]*pending) {
-	b.items.init()
+	b.items.init(b.entries)
 	for wi := range snap.Workspaces {
 		ws := &snap.Workspaces[wi]
 		for i := range ws.Dataflows {
 			d := &ws.Dataflows[i]
-			if d.ID == "" || b.items.dataflows[d.ID] != nil {
+			if d.ID == "" || b.items.dataflows.get(d.ID).found() {
 				continue
 			}
 			prefix, _, _ := dataflowPrefix(d)
 			k, _ := nameKey(prefix, d.Name, d.ID, spec.Identity{})
-			b.items.dataflows[d.ID] = &entry{key: k}
+			b.items.dataflows.add(d.ID, k)
 			b.seen(target{refDataflow, d.ID}, released)
 		}
 		for i := range ws.FabricItems {
 			it := &ws.FabricItems[i]
-			if it.ID == "" || b.items.fabric[it.ID] != nil {
+			if it.ID == "" || b.items.fabric.get(it.ID).found() {
 				continue
 			}
 			prefix, _, _, _ := fabricPrefix(it)
 			k, _ := nameKey(prefix, it.Name, it.ID, spec.Identity{})
-			b.items.fabric[it.ID] = &entry{key: k}
+			b.items.fabric.add(it.ID, k)
 			b.seen(target{refFabricItem, it.ID}, released)
 		}
 	}
@@ -103,8 +102,8 @@ func (b *Builder) addItems(snap *snapshot.Snapshot, emit func(built, []record.Pr
 				*problems = append(*problems, missingID(t, d.Name, ws))
 				continue
 			}
-			if e := b.items.dataflows[d.ID]; e != nil && !e.built {
-				e.built = true
+			if e := b.items.dataflows.get(d.ID); e.found() && !e.built() {
+				e.setBuilt()
 				emit(b.dataflowSpec(ws, d))
 			}
 		}
@@ -115,8 +114,8 @@ func (b *Builder) addItems(snap *snapshot.Snapshot, emit func(built, []record.Pr
 				*problems = append(*problems, missingID(t, it.Name, ws))
 				continue
 			}
-			if e := b.items.fabric[it.ID]; e != nil && !e.built {
-				e.built = true
+			if e := b.items.fabric.get(it.ID); e.found() && !e.built() {
+				e.setBuilt()
 				emit(b.fabricSpec(ws, it))
 			}
 		}
@@ -238,14 +237,14 @@ func (b *Builder) lineageItemRefs(l *snapshot.Lineage, self string) []ref {
 	if l == nil {
 		return nil
 	}
-	b.items.init()
+	b.items.init(b.entries)
 	var refs []ref
 	for _, tl := range l.Tables {
 		for _, u := range tl.Upstream {
 			switch {
 			case u.Platform == "powerbi-dataflow" && u.Database != "" && u.Database != self:
 				refs = append(refs, ref{kind: refDataflow, id: u.Database, note: "PowerPlatform.Dataflows navigation"})
-			case u.Platform == "fabric-onelake" && b.items.fabric[u.Database] != nil:
+			case u.Platform == "fabric-onelake" && b.items.fabric.get(u.Database).found():
 				refs = append(refs, ref{kind: refFabricItem, id: u.Database})
 			}
 		}
