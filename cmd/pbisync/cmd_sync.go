@@ -109,10 +109,13 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, f runFlags) 
 	}
 	defer eng.Close()
 	var outs []*refresh.Outcome
-	opts := engine.RunOptions{Full: f.full, NoModels: !f.refresh}
+	opts := engine.RunOptions{Full: f.full}
 	if f.refresh {
 		opts.After = runConfiguredRefreshes(g, eng, p, &outs)
 	}
+	// Models are kept for refresh selection: a run that refreshes nothing after
+	// its sync needs none.
+	opts.NoModels = opts.After == nil
 	reported := false
 	if opts.After != nil {
 		// Say what the sync did before the refreshes start; the outputs are
