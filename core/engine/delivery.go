@@ -30,18 +30,21 @@ func (r *run) removals(ctx context.Context) error {
 			return fmt.Errorf("state: %w", err)
 		}
 	}
-	current := make([]spec.AssetSpec, 0, r.rel.sentN)
+	current := make([]state.Asset, 0, r.rel.sentN)
 	r.rel.eachSent(func(key spec.Key, id spec.Identity) {
-		current = append(current, spec.AssetSpec{Key: key, PowerBI: id})
+		current = append(current, state.Asset{Key: key, PowerBI: id})
 	})
 	sentN := len(current)
 	// An incremental sync keeps the assets of the workspaces it did not rescan.
 	for id, a := range prev {
 		if !r.rel.sent(id) && r.cov.carried(a) {
-			current = append(current, spec.AssetSpec{Key: a.Key, PowerBI: a.PowerBI})
+			current = append(current, a)
 		}
 	}
-	gone := r.unread.filter(state.Removed(prev, current), r.log)
+	// Gone: neither sent nor carried (what current holds, without a set of it).
+	gone := r.unread.filter(state.RemovedUnless(prev, func(id state.AssetID, a state.Asset) bool {
+		return r.rel.sent(id) || r.cov.carried(a)
+	}), r.log)
 	if r.cov != nil && r.cov.partial {
 		r.cov.sent = current[:sentN]
 		for i := range gone {

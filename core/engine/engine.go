@@ -60,7 +60,7 @@ type KeyChecker interface {
 // assets that have gone since can be reported to sinks (core/state implements it).
 type StateStore interface {
 	PreviousAssets(ctx context.Context, pipeline string) (map[state.AssetID]state.Asset, error)
-	SaveAssets(ctx context.Context, pipeline string, specs []spec.AssetSpec) error
+	SaveAssets(ctx context.Context, pipeline string, assets []state.Asset) error
 }
 
 // maxSummaryProblems bounds the problems listed in the summary event.
@@ -384,7 +384,7 @@ type run struct {
 	sinks    []SinkResult // what each of out received in the open run
 	all      []SinkResult // what each output received in the runs that ended
 	lineage  lineage.Stats
-	current  []spec.AssetSpec // this sync's assets, saved once the sinks have them
+	current  []state.Asset // this sync's assets, saved once the sinks have them
 	// remap maps a default key (keyString) to the key translators gave its asset.
 	remap map[string]spec.Key
 	// cov is what the sources read, when they planned an incremental sync.

@@ -68,13 +68,13 @@ type coverage struct {
 	read      map[string]bool // ... and of those it reads
 	marks     map[string]state.SyncMark
 	prev      map[state.AssetID]state.Asset // the previous sync's assets, read once
-	sent      []spec.AssetSpec              // what this sync sent, and removed, for UpdateAssets
+	sent      []state.Asset                 // what this sync sent, and removed, for UpdateAssets
 	gone      []state.AssetID
 }
 
 // assetUpdater saves an incremental sync's changes in place (core/state implements it).
 type assetUpdater interface {
-	UpdateAssets(ctx context.Context, pipeline string, upserts []spec.AssetSpec, removed []state.AssetID) error
+	UpdateAssets(ctx context.Context, pipeline string, upserts []state.Asset, removed []state.AssetID) error
 }
 
 // carried reports whether an asset of the previous sync that this run did not send keeps

@@ -18,7 +18,7 @@ type savedAsset struct {
 	typ, id, key, name, workspaceID, workspaceName string
 }
 
-func savedAssetOf(s *spec.AssetSpec) (savedAsset, error) {
+func savedAssetOf(s *Asset) (savedAsset, error) {
 	key, err := keyJSON(s.Key)
 	if err != nil {
 		return savedAsset{}, err
@@ -44,7 +44,7 @@ const savedAtOnce = 64
 // with the specs (sorted the same way), then the rows of assets gone are deleted and the
 // new or changed ones written, several to a statement. An asset given twice is saved as
 // given last.
-func (s *Store) SaveAssets(ctx context.Context, pipeline string, specs []spec.AssetSpec) error {
+func (s *Store) SaveAssets(ctx context.Context, pipeline string, specs []Asset) error {
 	wrap := func(err error) error { return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err) }
 	want := make([]savedAsset, 0, len(specs))
 	for i := range specs {

@@ -16,7 +16,7 @@ import (
 // saveAssetsBefore is SaveAssets as it was before it wrote only what changed: every row
 // deleted, then each spec inserted by one statement. It is the reference of
 // TestSaveAssetsMatchesBefore and the baseline of BenchmarkSaveAssets.
-func (s *Store) saveAssetsBefore(ctx context.Context, pipeline string, specs []spec.AssetSpec) error {
+func (s *Store) saveAssetsBefore(ctx context.Context, pipeline string, specs []Asset) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -79,7 +79,7 @@ func TestSaveAssetsMatchesBefore(t *testing.T) {
 	names := []string{"Sales", "Finance", "a<b>&c", "quote\"d", "back\\slash", "tab\tnl\n", "é", "\u2028", "x"}
 	for round := range 40 {
 		pipeline := []string{"p1", "p2"}[round%2]
-		var specs []spec.AssetSpec
+		var specs []Asset
 		for range r.IntN(120) {
 			id := fmt.Sprintf("id%03d", r.IntN(150))
 			typ := []spec.ContentType{spec.Report, spec.Dashboard, spec.SemanticModel}[r.IntN(3)]
@@ -139,9 +139,9 @@ func FuzzKeyJSON(f *testing.F) {
 }
 
 // benchAssets are n report specs with keys and names like the generated tenant's.
-func benchAssets(n int) []spec.AssetSpec {
+func benchAssets(n int) []Asset {
 	r := rand.New(rand.NewPCG(3, 4))
-	specs := make([]spec.AssetSpec, n)
+	specs := make([]Asset, n)
 	for i := range specs {
 		id := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint64()&0xffffffffffff)
 		specs[i] = asset(spec.Report, id, "my_prefix", "workspace_"+fmt.Sprint(i/35), "report", "Report "+fmt.Sprint(i))
@@ -157,7 +157,7 @@ func BenchmarkSaveAssets(b *testing.B) {
 	specs := benchAssets(35000)
 	for _, impl := range []struct {
 		name string
-		save func(*Store, context.Context, string, []spec.AssetSpec) error
+		save func(*Store, context.Context, string, []Asset) error
 	}{{"before", (*Store).saveAssetsBefore}, {"now", (*Store).SaveAssets}} {
 		b.Run("new/"+impl.name, func(b *testing.B) {
 			c0 := cpuTime()

@@ -225,14 +225,20 @@ func (s *Store) PreviousAssets(ctx context.Context, pipeline string) (map[AssetI
 
 // Removed lists the assets of prev that current no longer has, as events for the
 // sinks, in a stable order (type, then id).
-func Removed(prev map[AssetID]Asset, current []spec.AssetSpec) []event.Removed {
+func Removed(prev map[AssetID]Asset, current []Asset) []event.Removed {
 	now := make(map[AssetID]bool, len(current))
 	for i := range current {
 		now[IDOf(current[i].PowerBI)] = true
 	}
+	return RemovedUnless(prev, func(id AssetID, _ Asset) bool { return now[id] })
+}
+
+// RemovedUnless is Removed for a caller that can tell whether an asset of prev is still
+// there (has) without a list of what is.
+func RemovedUnless(prev map[AssetID]Asset, has func(AssetID, Asset) bool) []event.Removed {
 	var out []event.Removed
 	for id, a := range prev {
-		if !now[id] {
+		if !has(id, a) {
 			out = append(out, event.Removed{Key: a.Key, PowerBI: a.PowerBI})
 		}
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/pbisync/pbisync/sdk/spec"
 )
 
-func asset(typ spec.ContentType, id string, key ...string) spec.AssetSpec {
-	return spec.AssetSpec{Key: key, PowerBI: spec.Identity{Type: typ, ID: id, Name: id + " name", WorkspaceID: "ws1", WorkspaceName: "Finance"}}
+func asset(typ spec.ContentType, id string, key ...string) Asset {
+	return Asset{Key: key, PowerBI: spec.Identity{Type: typ, ID: id, Name: id + " name", WorkspaceID: "ws1", WorkspaceName: "Finance"}}
 }
 
 func TestPreviousAndRemoved(t *testing.T) {
@@ -25,7 +25,7 @@ func TestPreviousAndRemoved(t *testing.T) {
 	if err != nil || len(prev) != 0 {
 		t.Fatalf("first sync: %v %v", prev, err)
 	}
-	first := []spec.AssetSpec{
+	first := []Asset{
 		asset(spec.Report, "r1", "report", "Sales"),
 		asset(spec.Report, "r2", "report", "Old"),
 		asset(spec.Dashboard, "d1", "dashboard", "KPIs"),
@@ -52,7 +52,7 @@ func TestPreviousAndRemoved(t *testing.T) {
 	if len(prev) != 4 || !prev[AssetID{spec.Report, "r2"}].Key.Equal(spec.Key{"report", "Old"}) {
 		t.Fatalf("previous %v", prev)
 	}
-	second := []spec.AssetSpec{asset(spec.Report, "r1", "finance", "report", "Sales"), first[3]}
+	second := []Asset{asset(spec.Report, "r1", "finance", "report", "Sales"), first[3]}
 	removed := Removed(prev, second)
 	if len(removed) != 2 || removed[0].PowerBI.ID != "d1" || removed[1].PowerBI.ID != "r2" ||
 		removed[1].PowerBI.WorkspaceName != "Finance" || removed[1].PowerBI.Name != "r2 name" {
@@ -97,7 +97,7 @@ func TestMissingIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	err = st.SaveAssets(context.Background(), "p", []spec.AssetSpec{{Key: spec.Key{"x"}}})
+	err = st.SaveAssets(context.Background(), "p", []Asset{{Key: spec.Key{"x"}}})
 	if err == nil || !strings.Contains(err.Error(), "asset x has no Power BI identity") {
 		t.Fatalf("error %v", err)
 	}
@@ -121,7 +121,7 @@ func BenchmarkSaveAssets10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	specs := make([]spec.AssetSpec, 10000)
+	specs := make([]Asset, 10000)
 	for i := range specs {
 		specs[i] = asset(spec.Report, strings.Repeat("r", 1)+string(rune('a'+i%26))+itoa(i), "report", itoa(i))
 	}
@@ -168,7 +168,7 @@ func TestPageSize(t *testing.T) {
 	if n := pageSize(st2); n != 4096 {
 		t.Errorf("existing database: page size %d, want SQLite's default 4096", n)
 	}
-	if err := st2.SaveAssets(ctx, "p", []spec.AssetSpec{asset(spec.Report, "r1", "report", "1")}); err != nil {
+	if err := st2.SaveAssets(ctx, "p", []Asset{asset(spec.Report, "r1", "report", "1")}); err != nil {
 		t.Fatal(err)
 	}
 	if prev, err := st2.PreviousAssets(ctx, "p"); err != nil || len(prev) != 1 {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/pbisync/pbisync/sdk/spec"
 )
 
 // syncMarksSchema (version 10) keeps, per pipeline and source, the high-water mark of
@@ -85,7 +83,7 @@ func parseMarkTime(v string) (time.Time, error) {
 // UpdateAssets changes the pipeline's remembered assets in place, in one transaction:
 // upserts are set, removed are deleted, the rest stay. An incremental sync saves this way,
 // in time proportional to what changed rather than to the estate.
-func (s *Store) UpdateAssets(ctx context.Context, pipeline string, upserts []spec.AssetSpec, removed []AssetID) error {
+func (s *Store) UpdateAssets(ctx context.Context, pipeline string, upserts []Asset, removed []AssetID) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("state %s: pipeline %q: %w", s.path, pipeline, err)
