@@ -1,7 +1,6 @@
 package assets
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 
 	"github.com/pbisync/pbisync/internal/packed"
@@ -53,14 +52,7 @@ func (m entries) get(id string) entry {
 func (m entries) add(id string, key spec.Key) {
 	h := maphash.String(m.st.seed, id)
 	b := packed.AppendStr(packed.AppendRef(append(m.st.scratch[:0], 0), m.refs[h]), id)
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	for i, part := range key {
-		if i < len(key)-1 {
-			b = m.st.dict.Append(b, part)
-		} else {
-			b = packed.AppendStr(b, part)
-		}
-	}
+	b = m.st.dict.AppendKey(b, key)
 	m.st.scratch = b
 	m.refs[h] = m.st.arena.Append(b)
 }
@@ -75,14 +67,5 @@ func (e entry) setBuilt() { e.st.arena.SetFlags(e.ref, entryBuilt) }
 func (e entry) key() spec.Key {
 	r := packed.NewReader(e.st.arena.Bytes(e.ref), 9)
 	r.Str()
-	n := r.Uvarint()
-	if n == 0 {
-		return nil
-	}
-	key := make(spec.Key, n)
-	for i := range key[:n-1] {
-		key[i] = r.DictStr(&e.st.dict)
-	}
-	key[n-1] = r.Str()
-	return key
+	return r.Key(&e.st.dict)
 }

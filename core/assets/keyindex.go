@@ -1,7 +1,6 @@
 package assets
 
 import (
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"strings"
@@ -93,14 +92,7 @@ func (x *KeyIndex) Claim(key spec.Key, id *spec.Identity) *record.Problem {
 // (the type and the workspace numbered).
 func (x *KeyIndex) keep(key spec.Key, id *spec.Identity) packed.Ref {
 	d := &x.dict
-	b := binary.AppendUvarint(append(x.scratch[:0], 0), uint64(len(key)))
-	for i, part := range key {
-		if i < len(key)-1 {
-			b = d.Append(b, part)
-		} else {
-			b = packed.AppendStr(b, part)
-		}
-	}
+	b := d.AppendKey(append(x.scratch[:0], 0), key)
 	b = d.Append(b, string(id.Type))
 	b = packed.AppendStr(packed.AppendStr(b, id.ID), id.Name)
 	b = d.Append(d.Append(b, id.WorkspaceID), id.WorkspaceName)
@@ -108,30 +100,16 @@ func (x *KeyIndex) keep(key spec.Key, id *spec.Identity) packed.Ref {
 	return x.arena.Append(b)
 }
 
-// readKey reads the key of a record, and leaves r after it.
-func (x *KeyIndex) readKey(r *packed.Reader) spec.Key {
-	n := r.Uvarint()
-	if n == 0 {
-		return nil
-	}
-	key := make(spec.Key, n)
-	for i := range key[:n-1] {
-		key[i] = r.DictStr(&x.dict)
-	}
-	key[n-1] = r.Str()
-	return key
-}
-
 func (x *KeyIndex) keyOf(ref packed.Ref) spec.Key {
 	r := packed.NewReader(x.arena.Bytes(ref), 1)
-	return x.readKey(&r)
+	return r.Key(&x.dict)
 }
 
 // ownerOf returns the identity of a key's owner, copied out of the arena.
 func (x *KeyIndex) ownerOf(ref packed.Ref) spec.Identity {
 	r := packed.NewReader(x.arena.Bytes(ref), 1)
-	x.readKey(&r)
 	d := &x.dict
+	r.Key(d)
 	return spec.Identity{Type: spec.ContentType(r.DictStr(d)), ID: strings.Clone(r.Str()), Name: strings.Clone(r.Str()),
 		WorkspaceID: r.DictStr(d), WorkspaceName: r.DictStr(d)}
 }

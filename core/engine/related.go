@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
 	"strings"
@@ -130,7 +129,7 @@ func (x *relatedIndex) sent(aid state.AssetID) bool {
 	return ref != 0 && x.arena.Bytes(ref)[0]&relSent != 0
 }
 
-// decode reads a record; the web URL only with url, and the tables only with it too.
+// decode reads a record; without all, neither the web URL nor the tables.
 func (x *relatedIndex) decode(rec []byte, all bool) event.Related {
 	r := packed.NewReader(rec, 9)
 	var rel event.Related
@@ -147,13 +146,7 @@ func (x *relatedIndex) decode(rec []byte, all bool) event.Related {
 	} else {
 		rel.WebURL = r.Str()
 	}
-	if n := r.Uvarint(); n > 0 {
-		rel.Key = make(spec.Key, n)
-		for i := range rel.Key[:n-1] {
-			rel.Key[i] = r.DictStr(d)
-		}
-		rel.Key[n-1] = r.Str()
-	}
+	rel.Key = r.Key(d)
 	if all {
 		rel.Tables, rel.TableNames = r.Strs(), r.Strs()
 	}
@@ -205,14 +198,7 @@ func (x *relatedIndex) put(rel *event.Related, flags byte) {
 	} else {
 		b = packed.AppendStr(append(b, 0), rel.WebURL)
 	}
-	b = binary.AppendUvarint(b, uint64(len(rel.Key)))
-	for i, part := range rel.Key {
-		if i < len(rel.Key)-1 {
-			b = d.Append(b, part)
-		} else {
-			b = packed.AppendStr(b, part)
-		}
-	}
+	b = d.AppendKey(b, rel.Key)
 	b = packed.AppendStrs(packed.AppendStrs(b, rel.Tables), rel.TableNames)
 	x.scratch = b
 	x.byID[h] = x.arena.Append(b)

@@ -206,3 +206,31 @@ func (r *Reader) DictStr(d *Dict) string {
 	}
 	return d.strs[n-1]
 }
+
+// AppendKey appends a list of strings whose parts but the last repeat across records (a
+// key's prefixes): its length, those parts numbered by d, and the last in full.
+func (d *Dict) AppendKey(rec []byte, parts []string) []byte {
+	rec = binary.AppendUvarint(rec, uint64(len(parts)))
+	for i, p := range parts {
+		if i < len(parts)-1 {
+			rec = d.Append(rec, p)
+		} else {
+			rec = AppendStr(rec, p)
+		}
+	}
+	return rec
+}
+
+// Key reads what d.AppendKey wrote; nil for an empty list.
+func (r *Reader) Key(d *Dict) []string {
+	n := r.Uvarint()
+	if n == 0 {
+		return nil
+	}
+	parts := make([]string, n)
+	for i := range parts[:n-1] {
+		parts[i] = r.DictStr(d)
+	}
+	parts[n-1] = r.Str()
+	return parts
+}

@@ -115,3 +115,26 @@ func TestDict(t *testing.T) {
 		t.Errorf("a record of two numbered strings takes %d bytes", n)
 	}
 }
+
+func TestKey(t *testing.T) {
+	var d Dict
+	var a Arena
+	keys := [][]string{{"my_prefix", "report", "Sales"}, {"one"}, nil, {"my_prefix", "report", ""}, {"", "x"}}
+	var refs []Ref
+	for _, k := range keys {
+		refs = append(refs, a.Append(AppendStr(d.AppendKey([]byte{0}, k), "after")))
+	}
+	for i, ref := range refs {
+		r := NewReader(a.Bytes(ref), 1)
+		if got := r.Key(&d); strings.Join(got, "|") != strings.Join(keys[i], "|") || len(got) != len(keys[i]) || (keys[i] == nil) != (got == nil) {
+			t.Errorf("key %d: %q, want %q", i, got, keys[i])
+		}
+		if got := r.Str(); got != "after" {
+			t.Errorf("key %d: the next field reads %q", i, got)
+		}
+	}
+	// The prefixes are numbered: the dict holds "my_prefix", "report" and "".
+	if len(d.strs) != 3 {
+		t.Errorf("the dict holds %q", d.strs)
+	}
+}
