@@ -198,10 +198,11 @@ type RunOptions struct {
 	// models' column schemas in memory, encoded: about 50 MB for 1,000,000 columns.
 	ModelSpecs bool
 	// NoModels says the caller refreshes nothing after this run (`pbisync sync`, or
-	// `pbisync run` of a pipeline that refreshes nothing after its sync): the run keeps no models and Result.Models is nil. A model
-	// costs about 1.7 KB for its keys, deps and tags, which grew with the tenant: a
-	// 2,000-workspace tenant's 20,000 models held 35 MB until the sync's end. After
-	// needs the models: with it, NoModels does nothing.
+	// `pbisync run` of a pipeline that refreshes nothing after its sync): the run
+	// keeps no models and Result.Models is nil. A model costs about 1.7 KB for its
+	// keys, deps and tags, which grew with the tenant: a 2,000-workspace tenant's
+	// 20,000 models held 35 MB until the sync's end. After needs the models: with it,
+	// NoModels does nothing.
 	NoModels bool
 }
 
