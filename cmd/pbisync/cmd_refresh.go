@@ -58,7 +58,7 @@ func refreshModels(ctx context.Context, g *globals, file string, args []string, 
 		update = func(ev event.Refresh) { view.update(ev); onEvent(ev) }
 	}
 	var got []*refresh.Outcome
-	_, err = eng.Run(ctx, engine.RunOptions{NoSpecs: true, After: eng.RefreshStep(args, update, &got)})
+	_, err = eng.Run(ctx, engine.RunOptions{NoSpecs: true, After: eng.RefreshStep(args, update, &got), ModelSpecFor: eng.RefreshPicks(args)})
 	view.done()
 	for _, o := range outs {
 		*o = got

@@ -112,6 +112,8 @@ func execute(ctx context.Context, g *globals, p *pipeline.Pipeline, f runFlags) 
 	opts := engine.RunOptions{Full: f.full}
 	if f.refresh {
 		opts.After = runConfiguredRefreshes(g, eng, p, &outs)
+		// Only the specs of the models the refresh selects go into refresh events.
+		opts.ModelSpecFor = eng.RefreshPicks(nil)
 	}
 	// Models are kept for refresh selection: a run that refreshes nothing after
 	// its sync needs none.

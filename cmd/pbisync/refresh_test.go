@@ -97,6 +97,11 @@ func TestRefreshCommand(t *testing.T) {
 		if e.Refresh.State == event.RefreshCompleted {
 			done[e.Refresh.Model.Name] = true
 		}
+		// The run kept the specs of the models named (by key and by name), and their
+		// events carry them.
+		if ms := e.Refresh.ModelSpec; ms == nil || ms.PowerBI.ID != e.Refresh.Model.ID {
+			t.Errorf("a refresh event of %q without its model's spec", e.Refresh.Model.Name)
+		}
 	}
 	if !done["Inventory"] || !done["Campaigns"] {
 		t.Errorf("completed: %v", done)

@@ -195,8 +195,12 @@ type RunOptions struct {
 	After func(ctx context.Context, models []Model, send func(...event.Event) error) error
 	// ModelSpecs keeps every model's spec in Result.Models, so that the refresh events of
 	// a later RefreshModels carry it (a run with After keeps them anyway). It costs the
-	// models' column schemas in memory, encoded: about 50 MB for 1,000,000 columns.
+	// models' column schemas in memory, encoded and compressed: about 13 MB for 1,000,000
+	// columns (49 MB as JSON), more with column lineage.
 	ModelSpecs bool
+	// ModelSpecFor, when set, says which models After (or a later RefreshModels) may
+	// refresh: the run keeps the specs of those only (Engine.RefreshPicks).
+	ModelSpecFor func(*record.Record) bool
 	// NoModels says the caller refreshes nothing after this run (`pbisync sync`, or
 	// `pbisync run` of a pipeline that refreshes nothing after its sync): the run
 	// keeps no models and Result.Models is nil. A model costs about 1.7 KB for its
@@ -225,7 +229,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		batchSize = 500
 	}
 	r := &run{e: e, log: log, batch: batchSize, noSpecs: opts.NoSpecs, wsSource: map[string]Source{},
-		rel: newRelatedIndex(), modelSpecs: opts.ModelSpecs || opts.After != nil, noModels: opts.NoModels && opts.After == nil}
+		rel: newRelatedIndex(), modelSpecs: opts.ModelSpecs || opts.After != nil, noModels: opts.NoModels && opts.After == nil, specFor: opts.ModelSpecFor}
 	r.res.Summary = event.Summary{StartedAt: now().UTC(), Assets: map[string]int{}}
 	if e.stream != nil {
 		// Under serve the outputs are shared: this run has them to itself until it ends.
@@ -396,8 +400,10 @@ type run struct {
 	prevRelated map[state.AssetID]event.Related
 	// rel resolves the assets each event refers to.
 	rel *relatedIndex
-	// modelSpecs keeps each model's spec for its refresh events.
+	// modelSpecs keeps each model's spec for its refresh events; specFor, when set,
+	// says which models' (RunOptions.ModelSpecFor).
 	modelSpecs bool
+	specFor    func(*record.Record) bool
 	// unread is what the sources could not read: no evidence that it is gone.
 	unread unread
 	// refreshable is the isRefreshable of the models of the part being built, by id,
@@ -569,7 +575,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 				Source:  r.wsSource[s.PowerBI.WorkspaceID],
 				related: cloneRelated(r.rel.related(refs[state.IDOf(s.PowerBI)])),
 			}
-			if r.modelSpecs {
+			if r.modelSpecs && (r.specFor == nil || r.specFor(&m.Record)) {
 				m.spec = refreshSpec(s)
 			}
 			r.models = append(r.models, m)

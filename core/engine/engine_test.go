@@ -442,3 +442,38 @@ func TestKeysBelongToOneSync(t *testing.T) {
 		t.Errorf("two reports with one key: %v", res.Problems)
 	}
 }
+
+// A run keeps the specs (for refresh events) of the models ModelSpecFor picks only, and
+// a kept spec reads back whole.
+func TestModelSpecsOfPickedModels(t *testing.T) {
+	tenant := powerbitest.Generate(3, powerbitest.SmallSize())
+	e := newEngine([]Source{&sliceSource{batches: []*snapshot.Snapshot{tenant}}}, &collect{name: "out"})
+	all, err := e.Run(context.Background(), RunOptions{ModelSpecs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Models) < 2 {
+		t.Fatalf("the snapshot has %d models; the test wants two or more", len(all.Models))
+	}
+	pick := all.Models[0].Record.Spec.PowerBI.Name
+	res, err := e.Run(context.Background(), RunOptions{ModelSpecs: true, ModelSpecFor: e.RefreshPicks([]string{pick})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for i := range res.Models {
+		m := &res.Models[i]
+		s := m.refreshSpec()
+		switch name := m.Record.Spec.PowerBI.Name; {
+		case name == pick && (s == nil || s.PowerBI.ID != m.Record.Spec.PowerBI.ID || len(s.Metadata) == 0):
+			t.Errorf("the picked model %q has no spec, or not its own: %+v", name, s)
+		case name == pick:
+			kept++
+		case s != nil:
+			t.Errorf("model %q was not picked and kept its spec", name)
+		}
+	}
+	if kept != 1 {
+		t.Errorf("%d picked models kept their spec, want 1", kept)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/s2"
 	"sort"
 	"strings"
 	"sync"
@@ -250,11 +251,33 @@ func (m *Model) refreshSpec() *spec.AssetSpec {
 	if len(m.spec) == 0 {
 		return nil
 	}
+	b, err := s2.Decode(nil, m.spec)
+	if err != nil {
+		return nil
+	}
 	var s spec.AssetSpec
-	if json.Unmarshal(m.spec, &s) != nil {
+	if json.Unmarshal(b, &s) != nil {
 		return nil
 	}
 	return &s
+}
+
+// RefreshPicks reports which models a RefreshStep of the same names may refresh (see
+// pickModels): for RunOptions.ModelSpecFor, so that the run keeps the specs of those
+// only.
+func (e *Engine) RefreshPicks(names []string) func(*record.Record) bool {
+	if len(names) == 0 {
+		return e.RefreshConfig().Selects
+	}
+	return func(r *record.Record) bool {
+		s := &r.Spec
+		for _, n := range names {
+			if s.PowerBI.ID == n || s.PowerBI.Name == n || s.Key.String() == n {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // SelectionError says that the models a command names cannot be refreshed as asked:

@@ -35,6 +35,16 @@ func (s *Selector) match(r *record.Record) bool {
 	return false
 }
 
+// Selects reports whether the config's selection picks the model of r.
+func (c *Config) Selects(r *record.Record) bool {
+	for j := range c.Select {
+		if c.Select[j].match(r) {
+			return true
+		}
+	}
+	return false
+}
+
 // Targets picks the semantic models the config selects from a sync's records and gives
 // each its body, time-out and the selected models it depends on. A model the service
 // marks as not refreshable is left out of `all`, and named in skipped.
