@@ -237,12 +237,10 @@ func (x *relatedIndex) dropped(id spec.Identity, out *[]event.Event) {
 }
 
 // add records a spec about to be sent and appends its event to out, with its related
-// assets, or holds it; events it completes follow it. It returns what it recorded, as
-// the spec says it (its strings are the spec's).
-func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Event) *event.Related {
+// assets, or holds it; events it completes follow it.
+func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Event) {
 	aid := state.IDOf(s.PowerBI)
-	rel := relatedOf(s)
-	x.put(rel, relSent)
+	x.put(relatedOf(s), relSent)
 	h := &heldEvent{ev: event.Event{Kind: event.KindSpec, Spec: s}, refs: refs}
 	for _, r := range refs {
 		if !x.known(refID(r)) {
@@ -262,7 +260,6 @@ func (x *relatedIndex) add(s *spec.AssetSpec, refs []record.Ref, out *[]event.Ev
 	}
 	x.release(aid, out)
 	x.release(anyType(s.PowerBI), out)
-	return rel
 }
 
 // release sends the held events that were waiting only for aid.

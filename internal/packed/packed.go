@@ -138,15 +138,6 @@ func (r *Reader) Strs() []string {
 	return out
 }
 
-// SkipStrs skips a list of strings.
-func (r *Reader) SkipStrs() {
-	n, w := binary.Uvarint(r.b)
-	r.b = r.b[w:]
-	for range n {
-		r.Str()
-	}
-}
-
 // Byte reads a byte.
 func (r *Reader) Byte() byte {
 	v := r.b[0]
