@@ -575,7 +575,7 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 				Source:  r.wsSource[s.PowerBI.WorkspaceID],
 				related: cloneRelated(r.rel.related(refs[state.IDOf(s.PowerBI)])),
 			}
-			if r.modelSpecs && (r.specFor == nil || r.specFor(&m.Record)) {
+			if r.keepsSpec(&m.Record) {
 				m.spec = refreshSpec(s)
 			}
 			r.models = append(r.models, m)
@@ -591,6 +591,12 @@ func (r *run) process(ctx context.Context, recs []record.Record) error {
 		return nil
 	}
 	return r.writeBehind(ctx, events)
+}
+
+// keepsSpec reports whether the run keeps the spec of the model of rec for its refresh
+// events.
+func (r *run) keepsSpec(rec *record.Record) bool {
+	return r.modelSpecs && (r.specFor == nil || r.specFor(rec))
 }
 
 // keyString is a map key for a spec.Key; NUL cannot occur in a key part from YAML or JSON

@@ -128,8 +128,7 @@ func pickModels(cfg *refresh.Config, models []Model, names []string) ([]Model, e
 	for _, n := range names {
 		var hits []Model
 		for _, m := range models {
-			s := m.Record.Spec
-			if s.PowerBI.ID == n || s.Key.String() == n || s.PowerBI.Name == n {
+			if namedBy(&m.Record.Spec, n) {
 				hits = append(hits, m)
 			}
 		}
@@ -270,14 +269,18 @@ func (e *Engine) RefreshPicks(names []string) func(*record.Record) bool {
 		return e.RefreshConfig().Selects
 	}
 	return func(r *record.Record) bool {
-		s := &r.Spec
 		for _, n := range names {
-			if s.PowerBI.ID == n || s.PowerBI.Name == n || s.Key.String() == n {
+			if namedBy(&r.Spec, n) {
 				return true
 			}
 		}
 		return false
 	}
+}
+
+// namedBy reports whether a command's name n names the model s: its id, key or name.
+func namedBy(s *spec.AssetSpec, n string) bool {
+	return s.PowerBI.ID == n || s.Key.String() == n || s.PowerBI.Name == n
 }
 
 // SelectionError says that the models a command names cannot be refreshed as asked:

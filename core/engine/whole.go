@@ -274,7 +274,7 @@ func (r *run) modelOfKept(ev *event.Event) (Model, bool) {
 	if v, ok := s.Metadata[assets.NamespacePowerBI+"refreshable"].Value.(bool); ok {
 		m.Record.Raw = json.RawMessage(fmt.Sprintf(`{"isRefreshable":%t}`, v))
 	}
-	if r.modelSpecs && (r.specFor == nil || r.specFor(&m.Record)) {
+	if r.keepsSpec(&m.Record) {
 		m.spec = refreshSpec(s)
 	}
 	return m, true
