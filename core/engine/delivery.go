@@ -35,9 +35,10 @@ func (r *run) removals(ctx context.Context) error {
 		current = append(current, state.Asset{Key: key, PowerBI: id})
 	})
 	sentN := len(current)
-	// An incremental sync keeps the assets of the workspaces it did not rescan.
+	// An incremental sync keeps the assets of the workspaces it did not rescan (carried
+	// first: a full sync carries nothing, and need not look each asset up).
 	for id, a := range prev {
-		if !r.rel.sent(id) && r.cov.carried(a) {
+		if r.cov.carried(a) && !r.rel.sent(id) {
 			current = append(current, a)
 		}
 	}
